@@ -1,0 +1,37 @@
+// `npm run bench -- <name> [args]`: runs one benchmark, which prints its figures as a JSON line
+// and a markdown table. Without a name, lists them.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+const BENCHMARKS: Record<string, { file: string; what: string }> = {
+  assignment: {
+    file: join(__dirname, "assignment.js"),
+    what: "coordinator assignment: 100,000 units over 500 agents (cold, warm, join, leave, skew)",
+  },
+  codec: {
+    file: join(__dirname, "..", "..", "libs", "record-batch", "dist", "bench-codec.js"),
+    what: "record-batch decode/encode/forward throughput per compression codec",
+  },
+  replication: {
+    file: join(__dirname, "replication-engine.js"),
+    what: "replication engine between two local clusters [records] [partitions] [provenance 0|1] [compression]",
+  },
+  "wire-forward": {
+    file: join(__dirname, "kafka-wire-forward.js"),
+    what: "fetch + forward raw batches between topics on a real local broker [records] [partitions] [batchBytes]",
+  },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const benchmark = name === undefined ? undefined : BENCHMARKS[name];
+if (benchmark === undefined) {
+  const list = Object.entries(BENCHMARKS)
+    .map(([key, { what }]) => `  ${key.padEnd(14)} ${what}`)
+    .join("\n");
+  process.stderr.write(
+    `${name === undefined ? "" : `unknown benchmark "${name}"\n`}usage: npm run bench -- <name> [args]\n${list}\n`,
+  );
+  process.exit(name === undefined ? 0 : 2);
+}
+const result = spawnSync(process.execPath, [benchmark.file, ...args], { stdio: "inherit" });
+process.exit(result.status ?? 1);

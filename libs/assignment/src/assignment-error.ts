@@ -1,0 +1,17 @@
+export type AssignmentErrorCode =
+  | "INVALID_UNIT"
+  | "DUPLICATE_UNIT"
+  | "INVALID_AGENT"
+  | "DUPLICATE_AGENT"
+  | "INVALID_OPTION";
+
+/** Refusal of an input the algorithm cannot assign without guessing. */
+export class AssignmentError extends Error {
+  readonly code: AssignmentErrorCode;
+
+  constructor(code: AssignmentErrorCode, message: string) {
+    super(message);
+    this.name = "AssignmentError";
+    this.code = code;
+  }
+}

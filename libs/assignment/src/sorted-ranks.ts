@@ -1,0 +1,57 @@
+// Per-agent unit lists hold unit ranks in ascending order; ranks are numbered by descending
+// load, so each list is also ordered heaviest first and binary searches can select by load.
+
+/** Index of `rank` in `list`, or where it would go. */
+export function rankPosition(list: readonly number[], rank: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < rank) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function insertRank(list: number[], rank: number): void {
+  const at = rankPosition(list, rank);
+  if (at === list.length) list.push(rank);
+  else list.splice(at, 0, rank);
+}
+
+export function removeRank(list: number[], rank: number): void {
+  const at = rankPosition(list, rank);
+  if (list[at] === rank) list.splice(at, 1);
+}
+
+/** Index of the first (heaviest) unit in `list` whose load is at most `bound`; `list.length` if none. */
+export function firstAtMost(
+  list: readonly number[],
+  unitLoad: Float64Array,
+  bound: number,
+): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (unitLoad[list[mid]!]! > bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** How many units in `list` weigh at least `bound` (they form its head). */
+export function countAtLeast(
+  list: readonly number[],
+  unitLoad: Float64Array,
+  bound: number,
+): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (unitLoad[list[mid]!]! >= bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,169 @@
+// The typed, defaulted shape every service receives from parseConfig/loadConfig. Everything is
+// readonly because the object is deep-frozen: a service that wants a variation builds a new object
+// instead of mutating what other components also hold.
+
+/** TLS for a Kafka or Redis connection. File paths are resolved against the config file's folder. */
+export interface TlsConfig {
+  readonly enabled: boolean;
+  /** PEM file with the CA bundle that signed the server certificates. */
+  readonly caFile?: string;
+  /** PEM client certificate, for mutual TLS. Requires keyFile. */
+  readonly certFile?: string;
+  /** PEM client key, for mutual TLS. Requires certFile. */
+  readonly keyFile?: string;
+  /** Default true; false accepts any server certificate (test set-ups only). */
+  readonly rejectUnauthorized: boolean;
+}
+
+export type SaslMechanism = "plain" | "scram-sha-256" | "scram-sha-512";
+
+export interface SaslConfig {
+  readonly mechanism: SaslMechanism;
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface ClusterConfig {
+  /** The key under `clusters`; also the prefix of remote topics replicated from this cluster. */
+  readonly alias: string;
+  /** Region the cluster lives in; agents of this region write into it. Defaults to the alias. */
+  readonly region: string;
+  /** "host:port" entries, at least one. */
+  readonly bootstrapServers: readonly string[];
+  readonly tls?: TlsConfig;
+  readonly sasl?: SaslConfig;
+}
+
+export type NamingPolicy = "prefix" | "identity";
+export type StartFrom = "earliest" | "latest";
+export type OffsetOutOfRangePolicy = "fail" | "earliest" | "latest";
+
+export interface TopicFilterConfig {
+  /** Full-name regular expressions (implicitly anchored, like MirrorMaker 2's filters). */
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+}
+
+export interface FlowConfig {
+  /** Unique; defaults to "<source>-><target>". */
+  readonly name: string;
+  /** Alias of the cluster records are read from. */
+  readonly source: string;
+  /** Alias of the cluster records are written to. */
+  readonly target: string;
+  readonly topics: TopicFilterConfig;
+  /** prefix: "<source>.<topic>" (MirrorMaker 2's default); identity: same name as the source. */
+  readonly naming: NamingPolicy;
+  /**
+   * Whether records written by this flow carry a header naming the cluster they came from, so a
+   * reverse flow can refuse to send them back. Defaults to true for identity naming (the only
+   * way to break identity loops) and false for prefix naming (names already carry provenance).
+   */
+  readonly provenanceHeader: boolean;
+  /** Where a partition that has no progress yet starts. */
+  readonly startFrom: StartFrom;
+  /**
+   * What to do when the next source offset no longer exists (retention ran past it). "fail"
+   * stops the partition with a visible reason, the default, since skipping loses data.
+   */
+  readonly onOffsetOutOfRange: OffsetOutOfRangePolicy;
+  readonly paused: boolean;
+}
+
+export interface HostPortConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RedisConfig {
+  /** redis:// or rediss:// URL of a standalone Redis; ignored for the host when sentinels are set. */
+  readonly url: string;
+  /** Prefix of every key the project writes, so several installations can share one Redis. */
+  readonly keyPrefix: string;
+  /** Sentinel nodes; when present, the master named sentinelName is used instead of url's host. */
+  readonly sentinels?: readonly HostPortConfig[];
+  readonly sentinelName?: string;
+  /** Password of the Redis master/replicas; overrides a password in url. */
+  readonly password?: string;
+  /** Password of the Sentinel nodes, when they require one. */
+  readonly sentinelPassword?: string;
+  /** TLS; also enabled by a rediss:// URL. */
+  readonly tls?: TlsConfig;
+}
+
+export interface ServiceEndpointConfig {
+  /** "host:port" the service binds. */
+  readonly listen: string;
+  /** "host:port" other components use to reach the service. */
+  readonly address: string;
+  /** "host:port" of the Prometheus `/metrics` endpoint; default: the gRPC port + 1. */
+  readonly metricsListen: string;
+}
+
+export interface AgentServiceConfig {
+  /** "host:port" of the agent's own health/metrics endpoint. Port 0 picks a free port. */
+  readonly listen: string;
+  /** "host:port" of the Prometheus `/metrics` endpoint; default 0.0.0.0:7401. */
+  readonly metricsListen: string;
+  /** The region this agent serves (the target side of the flows it runs). */
+  readonly region?: string;
+  /** Stable agent identity; defaults are left to the agent (host name and pid). */
+  readonly id?: string;
+}
+
+export interface ServicesConfig {
+  readonly coordinator: ServiceEndpointConfig;
+  readonly offsets: ServiceEndpointConfig;
+  readonly health: ServiceEndpointConfig;
+  readonly agent: AgentServiceConfig;
+}
+
+export interface LeasesConfig {
+  /** Lifetime of a lease in Redis. */
+  readonly ttlMs: number;
+  /** How often an agent renews. */
+  readonly renewIntervalMs: number;
+  /** An agent trusts its lease until renew-sent-time + ttl - safetyMargin (monotonic clock). */
+  readonly safetyMarginMs: number;
+  /** Extra wait after an owner's lease expired before the coordinator grants the unit again. */
+  readonly graceMs: number;
+}
+
+export interface DiscoveryConfig {
+  /** How often the coordinator lists source topics and partitions. */
+  readonly intervalMs: number;
+}
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface LoggingConfig {
+  readonly level: LogLevel;
+}
+
+export interface TelemetryConfig {
+  /** Defaults to true when otlpEndpoint is set (in the file or GEO_OTLP_ENDPOINT), else false. */
+  readonly enabled: boolean;
+  /** OTLP/gRPC collector URL, default http://127.0.0.1:4317. */
+  readonly otlpEndpoint: string;
+  /** Overrides the service name each entry point passes. */
+  readonly serviceName?: string;
+}
+
+export interface GrpcConfig {
+  /** Deadline of a unary call when the caller gives none. */
+  readonly defaultDeadlineMs: number;
+}
+
+export interface GeoConfig {
+  /** Where the configuration came from (file path, or the `source` given to parseConfig). */
+  readonly source: string;
+  readonly clusters: Readonly<Record<string, ClusterConfig>>;
+  readonly flows: readonly FlowConfig[];
+  readonly redis: RedisConfig;
+  readonly services: ServicesConfig;
+  readonly leases: LeasesConfig;
+  readonly discovery: DiscoveryConfig;
+  readonly logging: LoggingConfig;
+  readonly telemetry: TelemetryConfig;
+  readonly grpc: GrpcConfig;
+}

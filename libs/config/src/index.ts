@@ -1,0 +1,43 @@
+export { ConfigError, type ConfigIssue } from "./config-error";
+export type {
+  AgentServiceConfig,
+  ClusterConfig,
+  DiscoveryConfig,
+  FlowConfig,
+  GeoConfig,
+  GrpcConfig,
+  HostPortConfig,
+  LeasesConfig,
+  LoggingConfig,
+  LogLevel,
+  NamingPolicy,
+  OffsetOutOfRangePolicy,
+  RedisConfig,
+  SaslConfig,
+  SaslMechanism,
+  ServiceEndpointConfig,
+  ServicesConfig,
+  StartFrom,
+  TelemetryConfig,
+  TlsConfig,
+  TopicFilterConfig,
+} from "./geo-config";
+export { hostPortProblem, parseHostPort } from "./host-port";
+export type { Env } from "./interpolate-env";
+export { type LoadConfigOptions, loadConfig } from "./load-config";
+export {
+  DEFAULT_PORTS,
+  ENV_OVERRIDES,
+  type ParseConfigOptions,
+  parseConfig,
+  validateFlows,
+} from "./parse-config";
+export { readTlsOptions } from "./read-tls-options";
+export {
+  anchored,
+  createTopicFilter,
+  GEO_TOPICS,
+  isInternalTopic,
+  PROVENANCE_HEADER,
+  remoteTopicName,
+} from "./topic-names";

@@ -1,0 +1,46 @@
+export { actorMetadataKey, resolveActor } from "./actor.js";
+export { Code, codeName, isCode, isRetriableCode } from "./code.js";
+export { type ErrorDetails, GeoError, type GeoErrorOptions } from "./geo-error.js";
+export {
+  type CallOptions,
+  type ClientMethod,
+  createGrpcClient,
+  type GrpcClient,
+  type GrpcClientOptions,
+} from "./grpc-client.js";
+export {
+  createGrpcServer,
+  type GrpcServer,
+  type GrpcServerOptions,
+  type StopOptions,
+} from "./grpc-server.js";
+export type {
+  HealthMonitor,
+  HealthOptions,
+  HealthProbe,
+  ProbeFailure,
+  ServingStatus,
+} from "./health-monitor.js";
+export { type GrpcLogger, silentLogger } from "./logger.js";
+export { paginate } from "./paginate.js";
+export { createRequestQueue } from "./request-queue.js";
+export { createServiceDefinition, methodPath } from "./service-definition.js";
+export type {
+  BidiStreamingImpl,
+  ClientStreamingImpl,
+  HandlerContext,
+  MethodImpl,
+  ServerStreamingImpl,
+  ServiceImpl,
+  UnaryImpl,
+} from "./service-impl.js";
+export {
+  type Int64Range,
+  invalidArgument,
+  type PageSizeOptions,
+  pageSize,
+  requireEnum,
+  requireInt64,
+  requireNonEmpty,
+  requirePresent,
+} from "./validate.js";

@@ -1,0 +1,254 @@
+import { spawnSync } from "node:child_process";
+import { accessSync, closeSync, constants, openSync } from "node:fs";
+import { connect } from "node:net";
+import { delimiter, join } from "node:path";
+import { findFreePorts } from "./free-ports";
+import { createHarnessDir, removeHarnessDir } from "./harness-dir";
+import { HarnessError } from "./harness-error";
+import { logFileSize, readLogFrom, readLogTail } from "./log-file";
+import { describeExit, type ManagedProcess, spawnManaged } from "./managed-process";
+import { registerStoppable } from "./stop-all";
+
+export interface RedisOptions {
+  /**
+   * Keep data across restart() with an append-only file. Default false, like the machines'
+   * Redis, which keeps nothing on disk: a restart then returns an empty Redis.
+   */
+  appendOnly?: boolean;
+  /** Deadline for the server to answer PING. Default 10 s. */
+  startTimeoutMs?: number;
+}
+
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Pid of the current redis-server (changes on restart). */
+  readonly pid: number;
+  readonly running: boolean;
+  readonly dir: string;
+  readonly logFile: string;
+  /** SIGTERM (SIGKILL after 10 s) and delete the data dir. */
+  stop(): Promise<void>;
+  /** Stop and start on the same port; empty afterwards unless `appendOnly`. Works after kill(). */
+  restart(): Promise<void>;
+  /** SIGKILL, as a crash. restart() brings it back. */
+  kill(): Promise<void>;
+}
+
+const STOP_GRACE_MS = 10_000;
+
+function onPath(binary: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/bin"]) {
+    if (dir === "") continue;
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
+}
+
+let redisBinary: string | undefined;
+
+/** Debian's redis-server, installed with apt-get the first time it is missing. */
+export function ensureRedisServer(): string {
+  redisBinary ??= onPath("redis-server");
+  if (redisBinary !== undefined) return redisBinary;
+  process.stderr.write("redis-server not found; installing Debian's redis-server with apt-get…\n");
+  // The dpkg lock timeout lets parallel test files wait for each other instead of failing.
+  const apt = (args: string[]) =>
+    spawnSync("apt-get", ["-o", "DPkg::Lock::Timeout=300", ...args], {
+      encoding: "utf8",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      timeout: 600_000,
+    });
+  for (const args of [["update"], ["install", "-y", "--no-install-recommends", "redis-server"]]) {
+    const result = apt(args);
+    if (result.status !== 0) {
+      throw new HarnessError(
+        "REDIS_UNAVAILABLE",
+        `redis-server is not installed and "apt-get ${args.join(" ")}" failed (${result.error?.message ?? `exit ${result.status}`}); install it with: apt-get install -y redis-server\n${(result.stderr ?? "").slice(-2000)}`,
+      );
+    }
+  }
+  redisBinary = onPath("redis-server");
+  if (redisBinary === undefined) {
+    throw new HarnessError(
+      "REDIS_UNAVAILABLE",
+      "apt-get installed redis-server but it is not on PATH",
+    );
+  }
+  return redisBinary;
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let answer = "";
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on("error", () => done(false));
+    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (chunk) => {
+      answer += chunk.toString();
+      if (answer.includes("\r\n")) done(answer.startsWith("+PONG"));
+    });
+  });
+}
+
+class Redis implements RedisServer {
+  readonly host = "127.0.0.1";
+  readonly logFile: string;
+  private server: ManagedProcess | undefined;
+  private stopping: Promise<void> | undefined;
+  private forget: () => void = () => {};
+
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly binary: string,
+    private readonly appendOnly: boolean,
+    private readonly startTimeoutMs: number,
+  ) {
+    this.logFile = join(dir, "redis.log");
+  }
+
+  get url(): string {
+    return `redis://${this.host}:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.server?.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.server?.running ?? false;
+  }
+
+  track(): void {
+    this.forget = registerStoppable(this);
+  }
+
+  async launch(): Promise<void> {
+    const from = logFileSize(this.logFile);
+    const log = openSync(this.logFile, "a");
+    try {
+      this.server = spawnManaged(
+        this.binary,
+        [
+          "--port",
+          String(this.port),
+          "--bind",
+          "127.0.0.1",
+          "--save",
+          "",
+          "--appendonly",
+          this.appendOnly ? "yes" : "no",
+          "--dir",
+          this.dir,
+          // Keep argv as given: the orphan check finds our servers by the dir in their command line.
+          "--set-proc-title",
+          "no",
+          "--daemonize",
+          "no",
+          "--protected-mode",
+          "no",
+        ],
+        { stdio: ["ignore", log, log], cwd: this.dir },
+      );
+    } finally {
+      closeSync(log);
+    }
+    const server = this.server;
+    let exited = false;
+    void server.exited.then(() => {
+      exited = true;
+    });
+    const deadline = Date.now() + this.startTimeoutMs;
+    for (;;) {
+      if (await ping(this.port)) {
+        // Another process's server on a port we were told was free would also answer PING.
+        if (server.running) return;
+      }
+      const text = readLogFrom(this.logFile, from);
+      const failure = (code: HarnessError["code"], what: string) => {
+        void server.kill();
+        return new HarnessError(
+          code,
+          `redis-server on port ${this.port} ${what}; last lines of ${this.logFile}:\n${readLogTail(this.logFile)}`,
+        );
+      };
+      if (/Address already in use/.test(text)) {
+        throw failure("PORT_IN_USE", "could not bind its port");
+      }
+      if (exited) {
+        throw failure(
+          "START_FAILED",
+          `exited during start-up (${describeExit(await server.exited)})`,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw failure("START_TIMEOUT", `did not answer PING within ${this.startTimeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async kill(): Promise<void> {
+    await this.server?.kill();
+  }
+
+  async restart(): Promise<void> {
+    if (this.stopping !== undefined) {
+      throw new HarnessError("ALREADY_STOPPED", `redis on port ${this.port} was stopped`);
+    }
+    await this.server?.terminate(STOP_GRACE_MS);
+    await this.launch();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.forget();
+      await this.server?.terminate(STOP_GRACE_MS);
+      removeHarnessDir(this.dir);
+    })();
+    return this.stopping;
+  }
+}
+
+/**
+ * A private redis-server on a free loopback port with its own temp dir. Stopped by `stop()`,
+ * `stopAll()`, or the reaper when this process ends. Never the machine's Redis on 6379.
+ */
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
+  const binary = ensureRedisServer();
+  for (let attempt = 1; ; attempt++) {
+    const dir = createHarnessDir("redis");
+    const [port] = await findFreePorts(1);
+    const redis = new Redis(
+      port!,
+      dir,
+      binary,
+      options.appendOnly ?? false,
+      options.startTimeoutMs ?? 10_000,
+    );
+    try {
+      await redis.launch();
+      redis.track();
+      return redis;
+    } catch (error) {
+      await redis.kill();
+      removeHarnessDir(dir);
+      if ((error as HarnessError).code === "PORT_IN_USE" && attempt < 3) continue;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// Explicit-partition Fetch and idempotent Produce of raw record batches, over kafkajs's
+// connections (TLS, SASL, version negotiation) but with this package's own encoding.
+export { ApiKey, IsolationLevel } from "./api-keys";
+// Protocol codecs, for tests and tools that speak to brokers directly.
+export {
+  decodeFetchResponse,
+  encodeFetchRequest,
+  FETCH_VERSION,
+  type FetchRequest,
+  type FetchResponse,
+  type FetchResponsePartition,
+} from "./fetch-protocol";
+export {
+  createIdempotentProducer,
+  type IdempotentProducer,
+  type IdempotentProducerOptions,
+  incrementSequence,
+  type PartitionProducerState,
+  type ProduceInput,
+  type ProduceOptions,
+  type ProduceResult,
+  type RecordsInput,
+} from "./idempotent-producer";
+export {
+  isRetriableKafkaError,
+  isStaleMetadataError,
+  KafkaErrorCode,
+  kafkaErrorName,
+} from "./kafka-error-codes";
+export {
+  BrokerError,
+  ConnectionError,
+  DeliveryTimeoutError,
+  type ErrorLocation,
+  KafkaWireError,
+  MalformedResponseError,
+  OffsetOutOfRangeError,
+  PartitionFailedError,
+  type RecordErrorDetail,
+  RecordRejectedError,
+  RequestTimeoutError,
+  UnsupportedVersionError,
+  WireClosedError,
+} from "./kafka-wire-error";
+export {
+  createKafkajsTransport,
+  type KafkajsTransportOptions,
+  PINNED_KAFKAJS_VERSION,
+} from "./kafkajs-transport";
+export { type LeaderLookup, MetadataCache, type MetadataCacheOptions } from "./metadata-cache";
+export {
+  createPartitionFetcher,
+  errorResult as failedFetchResult,
+  type FetchCallOptions,
+  type FetchPosition,
+  type PartitionFetcher,
+  type PartitionFetcherOptions,
+  type PartitionFetchResult,
+} from "./partition-fetcher";
+export {
+  decodeProduceResponse,
+  encodeProduceRequest,
+  type ProduceRequest,
+  type ProduceResponse,
+  type ProduceResponsePartition,
+} from "./produce-protocol";
+export {
+  createWireClient,
+  type IsolationLevelName,
+  type KafkaWireClient,
+  type ListedOffset,
+  type ListOffsetsOptions,
+  type OffsetSpec,
+  type WireClientOptions,
+} from "./wire-client";
+export type { BrokerEndpoint, WireRequest, WireTransport } from "./wire-transport";

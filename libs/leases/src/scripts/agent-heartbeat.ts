@@ -1,0 +1,16 @@
+import { LUA_PRELUDE } from "./lua-prelude";
+
+/**
+ * Register or renew an agent's liveness.
+ * KEYS: agent, agents index, era. ARGV: agent id, instance, region, ttl ms, info JSON.
+ * Reply: {1, created} or {0, live instance, its pttl}.
+ */
+export const AGENT_HEARTBEAT = `${LUA_PRELUDE}
+local now = now_ms()
+mark_era(KEYS[3], now)
+local ok, a, b = heartbeat(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
+if not ok then
+  return {0, a, b}
+end
+return {1, a and 1 or 0}
+`;

@@ -1,0 +1,7 @@
+export type { Redis } from "ioredis";
+export {
+  createRedisClient,
+  describeRedisTarget,
+  type RedisClientOptions,
+  redisClientOptions,
+} from "./create-redis-client";

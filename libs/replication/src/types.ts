@@ -1,0 +1,111 @@
+import type { ClusterConfig } from "@geo/config";
+import type { KafkaWireClient } from "@geo/kafka-wire";
+import type { Logger } from "@geo/logging";
+import type { Registry } from "@geo/metrics";
+import type { UnitKey } from "@geo/progress";
+
+/** What the engine needs of a flow (the coordinator's FlowSpec, or a FlowConfig, fits). */
+export interface FlowSpecLike {
+  name: string;
+  sourceCluster: string;
+  targetCluster: string;
+  naming: "prefix" | "identity";
+  provenanceHeader: boolean;
+  startFrom: "earliest" | "latest";
+  onOffsetOutOfRange: "fail" | "earliest" | "latest";
+  paused: boolean;
+}
+
+export interface UnitAssignment {
+  unit: UnitKey;
+  /** Topic in the target cluster; same partition as the source. */
+  remoteTopic: string;
+  /** Fencing epoch the unit is held with. */
+  epoch: bigint;
+  flow: FlowSpecLike;
+}
+
+export type UnitState = "pending" | "running" | "paused" | "stopped" | "error";
+
+export interface UnitStatus {
+  unit: UnitKey;
+  epoch: bigint;
+  state: UnitState;
+  /** Why the unit is in its state; for running units, the last warning (retry, offset reset) or "". */
+  reason: string;
+  /** First source offset not yet acknowledged by the target (progress records lag it by at most one flush). */
+  nextSourceOffset: bigint;
+  /** Target offset of the last record acknowledged; -1n when none. */
+  lastTargetOffset: bigint;
+  lagRecords: bigint;
+  lagSeconds: number;
+  recordsPerSecond: number;
+  bytesPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** Extension: source position jumps after OffsetOutOfRange (policy earliest/latest). */
+  offsetResets: number;
+  /** Extension: records skipped by loop prevention. */
+  skippedRecords: number;
+  /** Extension: the target topic. */
+  remoteTopic: string;
+}
+
+export interface ReplicationEngineOptions {
+  /** Written into progress records; names this agent in logs. */
+  agentId: string;
+  /** Every cluster a flow may name, by alias. */
+  clusters: Readonly<Record<string, ClusterConfig>>;
+  logger: Logger;
+  /** Prometheus registry for the per-unit series; a private one otherwise. */
+  metrics?: Registry;
+  /**
+   * Asked before every batch is sent and before progress is written; false means the unit's
+   * lease may have expired: the unit stops at once (state stopped, reason "lease lost"), writes no
+   * progress and sends nothing more. Default: always true.
+   */
+  leaseGuard?: (unit: UnitKey, epoch: bigint) => boolean;
+  /** Delivery deadline of a batch (the agent keeps it below its lease safety margin). Default 30 000 ms. */
+  deliveryTimeoutMs?: number;
+  /** Fetched bytes not yet acknowledged by targets, whole engine. Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** The same per unit, so one hot unit cannot take the whole budget. Default min(8 MiB, maxBufferedBytes / 2). */
+  maxUnitBufferedBytes?: number;
+  /** Long-poll time of a fetch with nothing to read. Default 500 ms. */
+  fetchMaxWaitMs?: number;
+  /** Per partition and fetch. Default 1 MiB. */
+  partitionMaxBytes?: number;
+  /** How often acknowledged positions and offset-map segments are written (the most a crash can make the next owner copy again). Default 1000 ms. */
+  progressIntervalMs?: number;
+  /** How often segments below the sources' log start are tombstoned. Default 10 min; 0 disables. */
+  offsetMapCleanupIntervalMs?: number;
+  /** First retry pause after a retriable error; doubles up to maxRetryBackoffMs. Default 100 ms. */
+  retryBackoffMs?: number;
+  /** Default 5000 ms. */
+  maxRetryBackoffMs?: number;
+  /** Re-encoded batches are split to stay under this many uncompressed bytes. Default 512 KiB. */
+  maxReencodedBatchBytes?: number;
+  /** Kafka client.id. Default `geo-agent-<agentId>`. */
+  clientId?: string;
+  /** Clients to use instead of creating them from `clusters` (not closed by the engine). */
+  wireClients?: Readonly<Record<string, KafkaWireClient>>;
+  /** Create `__geo.progress` / `__geo.offset-map` in targets when missing. Default true. */
+  ensureInternalTopics?: boolean;
+}
+
+export interface ReplicationEngine {
+  /**
+   * The desired set of units: starts new ones, stops removed ones (gracefully: acknowledged
+   * progress flushed), restarts a unit whose epoch, remote topic or flow changed, pauses and
+   * resumes on `flow.paused`. A unit in state error or stopped with the same epoch is left as it
+   * is (assign it with a new epoch, or release it, to try again). Resolves once removed units
+   * stopped and new ones made their first start attempt.
+   */
+  assign(units: readonly UnitAssignment[]): Promise<void>;
+  /** Stop one unit gracefully and forget it; resolves with the progress recorded in the target. */
+  release(unit: UnitKey): Promise<{ nextSourceOffset: bigint }>;
+  statuses(): UnitStatus[];
+  /** Tombstone offset-map segments entirely below their source's log start (runs periodically too). */
+  cleanOffsetMap(): Promise<{ tombstoned: number }>;
+  close(): Promise<void>;
+}

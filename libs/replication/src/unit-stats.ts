@@ -1,0 +1,68 @@
+/** Records and bytes per second over a sliding window of one-second buckets. */
+export class RateWindow {
+  private readonly records: Float64Array;
+  private readonly bytes: Float64Array;
+  private readonly seconds: Float64Array;
+
+  constructor(
+    private readonly windowSeconds = 10,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.records = new Float64Array(windowSeconds);
+    this.bytes = new Float64Array(windowSeconds);
+    this.seconds = new Float64Array(windowSeconds).fill(-1);
+  }
+
+  add(records: number, bytes: number): void {
+    const second = Math.floor(this.now() / 1000);
+    const i = second % this.windowSeconds;
+    if (this.seconds[i] !== second) {
+      this.seconds[i] = second;
+      this.records[i] = 0;
+      this.bytes[i] = 0;
+    }
+    this.records[i]! += records;
+    this.bytes[i]! += bytes;
+  }
+
+  /** Per-second rates over the last complete `windowSeconds - 1` seconds plus the current one. */
+  rates(): { recordsPerSecond: number; bytesPerSecond: number } {
+    const nowMs = this.now();
+    const second = Math.floor(nowMs / 1000);
+    let records = 0;
+    let bytes = 0;
+    for (let i = 0; i < this.windowSeconds; i++) {
+      const s = this.seconds[i]!;
+      if (s > second - this.windowSeconds && s <= second) {
+        records += this.records[i]!;
+        bytes += this.bytes[i]!;
+      }
+    }
+    const span = this.windowSeconds - 1 + (nowMs % 1000) / 1000;
+    return { recordsPerSecond: records / span, bytesPerSecond: bytes / span };
+  }
+}
+
+/** The last `size` latency samples (ms), for p50/p99 in statuses. */
+export class LatencySamples {
+  private readonly samples: Float64Array;
+  private count = 0;
+  private next = 0;
+
+  constructor(size = 1024) {
+    this.samples = new Float64Array(size);
+  }
+
+  add(ms: number): void {
+    this.samples[this.next] = ms;
+    this.next = (this.next + 1) % this.samples.length;
+    if (this.count < this.samples.length) this.count++;
+  }
+
+  quantiles(): { p50: number; p99: number } {
+    if (this.count === 0) return { p50: 0, p99: 0 };
+    const sorted = Array.from(this.samples.subarray(0, this.count)).sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+}

@@ -1,0 +1,10 @@
+export * from "./boot";
+export {
+  type ClusterAdminLike,
+  type DependencyProbe,
+  kafkaClusterProbe,
+  type RedisLike,
+  redisProbe,
+} from "./dependency-probes";
+export { reachableAddress } from "./reachable-address";
+export { type ServedService, type ServeServiceOptions, serveService } from "./serve-service";

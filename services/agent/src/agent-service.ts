@@ -1,0 +1,240 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, GeoError, paginate, type ServiceImpl } from "@geo/grpc";
+import { createClusterAdmin } from "@geo/kafka";
+import { createLeaseStore } from "@geo/leases";
+import { type UnitKey, unitId } from "@geo/progress";
+import { AgentService, agentV1 } from "@geo/proto";
+import { createRedisClient } from "@geo/redis";
+import {
+  createReplicationEngine,
+  type ReplicationEngine,
+  type UnitAssignment,
+} from "@geo/replication";
+import {
+  kafkaClusterProbe,
+  type RunningService,
+  reachableAddress,
+  redisProbe,
+  type ServiceContext,
+  serveService,
+} from "@geo/service-runtime";
+import { startCoordinatorSession } from "./coordinator-session";
+import { startLeaseKeeper } from "./lease-keeper";
+import { toUnitAssignment, toUnitReport, unitKeyMessage } from "./unit-messages";
+
+const AGENT_VERSION = "0.1.0";
+
+/**
+ * A region agent: replicates the units the coordinator assigns to it, each under a lease with a
+ * fencing epoch that it renews in Redis. Its health follows Redis and its region's clusters; the
+ * coordinator is not a dependency: while it is away the agent keeps running what it holds, for as
+ * long as its leases hold.
+ */
+export async function startAgent(context: ServiceContext): Promise<RunningService> {
+  const { config, logger: baseLogger } = context;
+  const region = config.services.agent.region;
+  if (region === undefined) {
+    throw new GeoError(
+      Code.FAILED_PRECONDITION,
+      "the agent needs a region: pass --region <region>, set GEO_AGENT_REGION, or services.agent.region in the config",
+    );
+  }
+  const agentId = config.services.agent.id ?? `${hostname()}-${process.pid}`;
+  const logger = baseLogger.child({ agent: agentId, region });
+  const startTime = new Date();
+  const localClusters = Object.values(config.clusters).filter((c) => c.region === region);
+  const redis = createRedisClient(config.redis, { logger, name: `agent-${agentId}` });
+  const admins = localClusters.map((cluster) =>
+    createClusterAdmin(cluster, { clientId: `geo-agent-${agentId}`, logger }),
+  );
+  let advertiseAddress = "";
+  let session: ReturnType<typeof startCoordinatorSession> | undefined;
+
+  // Writes must end before the lease could have expired: the producer's delivery deadline stays
+  // inside the lease's safety margin.
+  const deliveryTimeoutMs = Math.max(500, config.leases.safetyMarginMs - 250);
+  const leaseStore = createLeaseStore({ redis, keyPrefix: config.redis.keyPrefix });
+  const keeper = startLeaseKeeper({
+    store: leaseStore,
+    agentId,
+    info: { region, instance: randomUUID(), version: AGENT_VERSION },
+    ttlMs: config.leases.ttlMs,
+    renewIntervalMs: config.leases.renewIntervalMs,
+    safetyMarginMs: config.leases.safetyMarginMs,
+    logger,
+    onLost: (lost) => {
+      const lostIds = new Set(lost);
+      desired = desired.filter((unit) => !lostIds.has(unitId(unit.unit)));
+      applyDesired();
+    },
+    onConflict: (message) => {
+      logger.fatal(message);
+      process.kill(process.pid, "SIGTERM");
+    },
+  });
+  // Created when the server registers, so its per-unit series land on the agent's /metrics.
+  let engine!: ReplicationEngine;
+
+  // Assignment changes are applied one after another, in the order the coordinator sent them.
+  let desired: UnitAssignment[] = [];
+  let lastGeneration = -1n;
+  let applying: Promise<void> = Promise.resolve();
+  const applyDesired = () => {
+    const snapshot = desired;
+    applying = applying
+      .then(async () => {
+        keeper.setUnits(new Map(snapshot.map((unit) => [unitId(unit.unit), unit.epoch])));
+        // A new unit is trusted only after a renewal that includes it succeeded.
+        await keeper.renewNow();
+        await engine.assign(snapshot);
+      })
+      .catch((error: unknown) => logger.error({ err: error }, "applying the assignment failed"));
+  };
+
+  // Stops a unit (its acknowledged progress flushed), gives its lease back in Redis and tells the
+  // coordinator where it stopped, so the next owner can be granted at once.
+  const handBack = (unit: UnitKey, epoch: bigint, reason: string) => {
+    const id = unitId(unit);
+    applying = applying.then(async () => {
+      try {
+        const { nextSourceOffset } = await engine.release(unit);
+        keeper.setUnits(new Map(desired.map((a) => [unitId(a.unit), a.epoch])));
+        await leaseStore.releaseUnit(id, agentId, Number(epoch));
+        session?.send({
+          message: {
+            case: "released",
+            value: {
+              unit: unitKeyMessage(unit),
+              epoch: String(epoch),
+              nextSourceOffset: String(nextSourceOffset),
+              reason,
+            },
+          },
+        });
+        logger.info({ unit: id, epoch: String(epoch), reason }, "unit handed back");
+      } catch (error) {
+        logger.error({ err: error, unit: id }, "handing a unit back failed; its lease will lapse");
+      }
+    });
+  };
+
+  const api: Partial<ServiceImpl<typeof AgentService>> = {
+    getAgentStatus: () => {
+      const status = session?.status();
+      const units = engine.statuses();
+      return {
+        agentId,
+        region,
+        version: AGENT_VERSION,
+        advertiseAddress,
+        startTime: timestampFromDate(startTime),
+        sessionState: {
+          connecting: agentV1.SessionState.CONNECTING,
+          connected: agentV1.SessionState.CONNECTED,
+          disconnected: agentV1.SessionState.DISCONNECTED,
+        }[status?.state ?? "connecting"],
+        sessionId: status?.sessionId ?? "",
+        coordinatorAddress: config.services.coordinator.address,
+        sessionChangeTime: timestampFromDate(status?.changedAt ?? startTime),
+        runningUnitCount: units.filter((unit) => unit.state === "running").length,
+        errorUnitCount: units.filter((unit) => unit.state === "error").length,
+        recordsPerSecond: units.reduce((sum, unit) => sum + unit.recordsPerSecond, 0),
+        bytesPerSecond: units.reduce((sum, unit) => sum + unit.bytesPerSecond, 0),
+        assignmentGeneration: status?.assignmentGeneration ?? "0",
+      };
+    },
+    listRunningUnits: (request) => {
+      const units = engine
+        .statuses()
+        .filter((status) => request.flow === "" || status.unit.flow === request.flow)
+        .sort((a, b) => unitId(a.unit).localeCompare(unitId(b.unit)));
+      const page = paginate(units, request);
+      return { units: page.items.map(toUnitReport), nextPageToken: page.nextPageToken };
+    },
+  };
+
+  const served = await serveService({
+    context,
+    listen: config.services.agent.listen,
+    metricsListen: config.services.agent.metricsListen,
+    probes: [redisProbe(redis), ...admins.map((admin) => kafkaClusterProbe(admin))],
+    register: (server, metrics) => {
+      engine = createReplicationEngine({
+        agentId,
+        clusters: config.clusters,
+        logger,
+        metrics,
+        deliveryTimeoutMs,
+        // What a crash can re-deliver is what was acknowledged but not yet recorded: a quarter
+        // second of traffic rather than the engine's default second, for one small write per
+        // target cluster each time.
+        progressIntervalMs: 250,
+        leaseGuard: (unit, epoch) => keeper.isTrusted(unitId(unit), epoch),
+      });
+      server.addService(AgentService, api);
+    },
+    close: async () => {
+      clearInterval(reporting);
+      await session?.stop();
+      await applying;
+      // Units stop with their acknowledged progress flushed; leases then lapse or are re-granted.
+      await engine.close();
+      await keeper.stop();
+      await Promise.all(admins.map((admin) => admin.close()));
+      redis.disconnect();
+    },
+  });
+  advertiseAddress = reachableAddress(served.endpoints.grpc);
+
+  session = startCoordinatorSession({
+    coordinatorAddress: config.services.coordinator.address,
+    logger,
+    hello: () => ({
+      agentId,
+      region,
+      version: AGENT_VERSION,
+      advertiseAddress,
+      runningUnits: engine.statuses().map(toUnitReport),
+    }),
+    onAssignment: (snapshot) => {
+      // Generations only grow (across coordinator leaders too); an older snapshot that arrives
+      // late, from a deposed leader, must not undo a newer one.
+      const generation = BigInt(snapshot.generation);
+      if (generation < lastGeneration) return;
+      lastGeneration = generation;
+      let next: UnitAssignment[];
+      try {
+        next = snapshot.units.map(toUnitAssignment);
+      } catch (error) {
+        logger.error({ err: error }, "ignoring an assignment the agent cannot read");
+        return;
+      }
+      // A snapshot is the full set: units it leaves out are stopped, released and reported.
+      const kept = new Set(next.map((unit) => `${unitId(unit.unit)}@${unit.epoch}`));
+      const dropped = desired.filter((unit) => !kept.has(`${unitId(unit.unit)}@${unit.epoch}`));
+      desired = next;
+      applyDesired();
+      for (const unit of dropped)
+        void handBack(unit.unit, unit.epoch, "left out of the assignment");
+    },
+    onRevoke: (revoke) => {
+      const unit = revoke.unit;
+      if (unit === undefined) return;
+      const id = unitId(unit);
+      desired = desired.filter((assigned) => unitId(assigned.unit) !== id);
+      handBack(unit, BigInt(revoke.epoch), revoke.reason);
+    },
+  });
+  const reportEveryMs = Math.max(500, config.leases.renewIntervalMs);
+  const reporting = setInterval(() => {
+    session?.send({
+      message: {
+        case: "unitReports",
+        value: { complete: true, reports: engine.statuses().map(toUnitReport) },
+      },
+    });
+  }, reportEveryMs);
+  return served;
+}

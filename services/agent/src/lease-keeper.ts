@@ -1,0 +1,106 @@
+// Keeps the agent's liveness and unit leases alive in Redis, and its own monotonic view of how
+// long each lease can be trusted. A unit whose renewal fails, or whose local deadline passes
+// without a successful renewal (Redis unreachable, this process paused), is no longer trusted:
+// the replication engine checks that before every batch, so the agent stops writing before
+// another agent could have been granted the unit.
+
+import { type AgentInfo, createLeaseClock, type LeaseStore } from "@geo/leases";
+import type { Logger } from "@geo/logging";
+
+export interface LeaseKeeperOptions {
+  store: LeaseStore;
+  agentId: string;
+  info: AgentInfo;
+  ttlMs: number;
+  renewIntervalMs: number;
+  safetyMarginMs: number;
+  logger: Logger;
+  /** Units Redis says this agent no longer holds; stop them at once. */
+  onLost(unitIds: readonly string[], reason: string): void;
+  /** Another live process holds this agent id; this one must not run any unit. */
+  onConflict(message: string): void;
+}
+
+export interface LeaseKeeper {
+  /** The units (id → epoch) the agent runs; renewed from now on, trusted after the next renewal. */
+  setUnits(units: ReadonlyMap<string, bigint>): void;
+  /** True while the unit's lease, at this epoch, is trusted on the local monotonic clock. */
+  isTrusted(unitId: string, epoch: bigint): boolean;
+  /** Renews now instead of waiting for the interval (after new units arrived). */
+  renewNow(): Promise<void>;
+  /** Whether the last renewal reached Redis. */
+  healthy(): boolean;
+  stop(): Promise<void>;
+}
+
+export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
+  const { store, agentId, logger } = options;
+  const clock = createLeaseClock({ ttlMs: options.ttlMs, safetyMarginMs: options.safetyMarginMs });
+  let units = new Map<string, bigint>();
+  let lastOk = false;
+  let inFlight: Promise<void> | undefined;
+  let stopped = false;
+  let failures = 0;
+
+  const renew = async () => {
+    const sent = [...units].map(([unitId, epoch]) => ({ unitId, epoch: Number(epoch) }));
+    const ticket = clock.beginRenew();
+    try {
+      const result = await store.renewUnits(agentId, sent, options.ttlMs, options.info);
+      if (!result.agent.ok) {
+        lastOk = false;
+        options.onConflict(
+          `agent id "${agentId}" is held by another live process (instance ${result.agent.liveInstance}); give each agent process its own --id`,
+        );
+        return;
+      }
+      lastOk = true;
+      failures = 0;
+      const lost = clock.apply(ticket, result);
+      if (lost.length > 0) {
+        const reasons = result.units
+          .filter((unit) => !unit.ok)
+          .map((unit) => `${unit.unitId}: ${unit.ok ? "" : unit.reason}`);
+        for (const unitId of lost) units.delete(unitId);
+        logger.warn({ lost: reasons }, "leases lost; stopping those units");
+        options.onLost(lost, "lease lost");
+      }
+    } catch (error) {
+      lastOk = false;
+      failures += 1;
+      // Deadlines run out on their own: nothing to do here but say so, with less noise over time.
+      if (failures === 1 || failures % 10 === 0) {
+        logger.warn({ err: (error as Error).message, failures }, "lease renewal failed; retrying");
+      }
+    }
+  };
+  const renewOnce = () => {
+    inFlight ??= renew().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
+  const timer = setInterval(() => {
+    if (!stopped) void renewOnce();
+  }, options.renewIntervalMs);
+  void renewOnce();
+
+  return {
+    setUnits: (next) => {
+      for (const unitId of units.keys()) if (!next.has(unitId)) clock.forget(unitId);
+      units = new Map(next);
+    },
+    isTrusted: (unitId, epoch) =>
+      units.get(unitId) === epoch && clock.isTrusted(unitId, Number(epoch)),
+    renewNow: async () => {
+      await inFlight;
+      await renewOnce();
+    },
+    healthy: () => lastOk,
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}

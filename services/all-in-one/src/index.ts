@@ -1,0 +1,1 @@
+export { agentRegions, startAllInOne } from "./all-in-one";

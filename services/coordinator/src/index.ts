@@ -1,0 +1,1 @@
+export { startCoordinator } from "./coordinator-service";

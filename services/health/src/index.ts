@@ -1,0 +1,1 @@
+export { startHealth } from "./health-service";

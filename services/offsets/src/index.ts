@@ -1,0 +1,1 @@
+export { startOffsets } from "./offsets-service";

@@ -1,0 +1,410 @@
+// The replication engine's semantics against real Kafka: fencing by the lease guard, a record
+// the target refuses, OffsetOutOfRange policies, transactional sources (aborted records and
+// offset-map gaps), identity-named active-active without loops, release and pause.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Registry } from "@geo/metrics";
+import { createProgressStore, type ProgressStore, translateOffset, unitId } from "@geo/progress";
+import {
+  createReplicationEngine,
+  type ReplicationEngine,
+  type ReplicationEngineOptions,
+} from "@geo/replication";
+import {
+  createTopic,
+  endOffset,
+  flowSpec,
+  type Pair,
+  readPartition,
+  type Side,
+  SOURCE,
+  startPair,
+  statusOf,
+  TARGET,
+  TS,
+  unitsOf,
+  waitCaughtUp,
+} from "./support/replication-fixtures";
+import { waitFor } from "./support/wait-for";
+
+let pair: Pair;
+let store: ProgressStore;
+const engines: ReplicationEngine[] = [];
+
+before(async () => {
+  pair = await startPair("repl-semantics");
+  store = createProgressStore(pair.target.wire);
+});
+
+after(async () => {
+  for (const e of engines) await e.close().catch(() => {});
+  await store?.close();
+  await pair?.stop();
+});
+
+function engine(over: Partial<ReplicationEngineOptions> = {}): ReplicationEngine {
+  const e = createReplicationEngine({
+    agentId: `agent-${engines.length}`,
+    clusters: pair.clusters,
+    logger: pair.logger,
+    deliveryTimeoutMs: 10_000,
+    fetchMaxWaitMs: 100,
+    progressIntervalMs: 50,
+    ...over,
+  });
+  engines.push(e);
+  return e;
+}
+
+async function send(side: Side, topic: string, values: string[], partition = 0): Promise<void> {
+  const p = side.kafka.producer({ allowAutoTopicCreation: false });
+  await p.connect();
+  try {
+    await p.send({
+      topic,
+      acks: -1,
+      messages: values.map((value, i) => ({
+        partition,
+        value,
+        timestamp: String(TS + BigInt(i)),
+      })),
+    });
+  } finally {
+    await p.disconnect();
+  }
+}
+
+const values = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("leaseGuard false stops the unit at once: nothing more sent, no progress written", async () => {
+  await createTopic(pair.source, "lease", 1);
+  await createTopic(pair.target, "us-east.lease", 1);
+  let leaseValid = true;
+  const guarded: unknown[] = [];
+  const e = engine({
+    leaseGuard: (unit, epoch) => {
+      guarded.push([unit.sourceTopic, epoch]);
+      return leaseValid;
+    },
+  });
+  const units = unitsOf(flowSpec("lease-flow"), "lease", 1, 7n);
+  await e.assign(units);
+  await send(pair.source, "lease", values("before", 100));
+  await waitCaughtUp(pair.source, () => e.statuses(), units);
+  await waitFor("progress 100 recorded", async () => {
+    const p = await store.load([units[0]!.unit]);
+    return p.get(unitId(units[0]!.unit))?.nextSourceOffset === 100n;
+  });
+  assert.ok(guarded.length > 0);
+
+  leaseValid = false;
+  await send(pair.source, "lease", values("after", 100));
+  await waitFor("unit stopped", () => e.statuses()[0]?.state === "stopped");
+  const [s] = e.statuses();
+  assert.equal(s!.reason, "lease lost");
+  await sleep(500);
+  assert.equal(
+    await endOffset(pair.target, "us-east.lease", 0),
+    100n,
+    "nothing sent after the lease was lost",
+  );
+  const all = await store.loadAll([units[0]!.unit]);
+  assert.deepEqual(
+    all.get(unitId(units[0]!.unit))!.map((p) => [p.epoch, p.nextSourceOffset]),
+    [[7n, 100n]],
+    "no progress written after the lease was lost",
+  );
+  // A stopped unit with the same epoch stays stopped; release hands back the recorded progress.
+  await e.assign(units);
+  assert.equal(e.statuses()[0]!.state, "stopped");
+  assert.deepEqual(await e.release(units[0]!.unit), { nextSourceOffset: 100n });
+  assert.equal(e.statuses().length, 0);
+});
+
+test("a record the target refuses stops that unit with the reason; another unit keeps running", async () => {
+  await createTopic(pair.source, "big", 2);
+  await createTopic(pair.target, "us-east.big", 2, { "max.message.bytes": "2048" });
+  const e = engine();
+  const units = unitsOf(flowSpec("big-flow"), "big", 2, 1n);
+  await e.assign(units);
+  await send(pair.source, "big", values("small", 10), 0);
+  await send(pair.source, "big", ["x".repeat(20_000)], 0);
+  await send(pair.source, "big", values("later", 10), 0);
+  await send(pair.source, "big", values("p1", 10), 1);
+  await waitFor("big-0 in error", () => statusOf(e.statuses(), "big", 0)?.state === "error");
+  const bad = statusOf(e.statuses(), "big", 0)!;
+  assert.match(bad.reason, /refused.*(MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE)/);
+  assert.equal(bad.nextSourceOffset, 10n, "progress stops before the refused record");
+  // the other partition goes on
+  await send(pair.source, "big", values("p1-more", 10), 1);
+  await waitCaughtUp(pair.source, () => e.statuses(), [units[1]!]);
+  assert.deepEqual(
+    (await readPartition(pair.target, "us-east.big", 1)).map((r) => r.value?.toString()),
+    [...values("p1", 10), ...values("p1-more", 10)],
+  );
+  assert.equal(await endOffset(pair.target, "us-east.big", 0), 10n);
+  await waitFor("progress of big-0 recorded at 10", async () => {
+    const p = await store.load([units[0]!.unit]);
+    return p.get(unitId(units[0]!.unit))?.nextSourceOffset === 10n;
+  });
+});
+
+test("OffsetOutOfRange: 'earliest' jumps with a warning and a metric; 'fail' stops with the offsets", async () => {
+  await createTopic(pair.source, "oor", 2);
+  await createTopic(pair.target, "us-east.oor", 2);
+  await send(pair.source, "oor", values("a", 20), 0);
+  await send(pair.source, "oor", values("b", 20), 1);
+  // Retention (here: DeleteRecords) removed offsets the stored progress still points at.
+  await pair.source.admin.fetchTopicMetadata({ topics: ["oor"] });
+  await pair.source.admin.deleteTopicRecords({
+    topic: "oor",
+    partitions: [
+      { partition: 0, offset: "10" },
+      { partition: 1, offset: "10" },
+    ],
+  });
+  const jump = flowSpec("oor-earliest", { onOffsetOutOfRange: "earliest" });
+  const fail = flowSpec("oor-fail", { onOffsetOutOfRange: "fail" });
+  const jumpUnit = unitsOf(jump, "oor", 1, 1n)[0]!;
+  const failUnit = unitsOf(fail, "oor", 2, 1n)[1]!;
+  for (const u of [jumpUnit, failUnit]) {
+    await store.write({
+      ...u.unit,
+      epoch: 1n,
+      nextSourceOffset: 5n,
+      lastTargetOffset: -1n,
+      agentId: "before",
+      time: Date.now(),
+    });
+  }
+  const registry = new Registry();
+  const e = engine({ metrics: registry });
+  await e.assign([jumpUnit, failUnit]);
+  await waitCaughtUp(pair.source, () => e.statuses(), [jumpUnit]);
+  await waitFor("oor-1 in error", () => statusOf(e.statuses(), "oor", 1)?.state === "error");
+
+  const jumped = statusOf(e.statuses(), "oor", 0)!;
+  assert.equal(jumped.state, "running");
+  assert.equal(jumped.offsetResets, 1);
+  assert.match(
+    jumped.reason,
+    /offset 5 .*out of range \(log start 10, high watermark 20\); jumped to 10/,
+  );
+  assert.match(
+    await registry.metrics(),
+    /geo_agent_offset_resets_total\{flow="oor-earliest",topic="oor",partition="0",policy="earliest"\} 1/,
+  );
+  assert.deepEqual(
+    (await readPartition(pair.target, "us-east.oor", 0)).map((r) => r.value?.toString()),
+    values("a", 20).slice(10),
+  );
+
+  const failed = statusOf(e.statuses(), "oor", 1)!;
+  assert.match(
+    failed.reason,
+    /source offset 5 of oor-1 is out of range \(log start 10, high watermark 20\); onOffsetOutOfRange=fail/,
+  );
+  assert.equal(failed.nextSourceOffset, 5n);
+  assert.equal(await endOffset(pair.target, "us-east.oor", 1), 0n);
+});
+
+test("startFrom latest skips what the source held before the unit started", async () => {
+  await createTopic(pair.source, "late", 1);
+  await createTopic(pair.target, "us-east.late", 1);
+  await send(pair.source, "late", values("old", 5));
+  const e = engine();
+  const units = unitsOf(flowSpec("late-flow", { startFrom: "latest" }), "late", 1, 1n);
+  await e.assign(units);
+  await send(pair.source, "late", values("new", 5));
+  await waitCaughtUp(pair.source, () => e.statuses(), units);
+  assert.deepEqual(
+    (await readPartition(pair.target, "us-east.late", 0)).map((r) => r.value?.toString()),
+    values("new", 5),
+  );
+});
+
+test("transactional source: aborted records are not replicated and the offset map has a gap", async () => {
+  await createTopic(pair.source, "tx", 1);
+  await createTopic(pair.target, "us-east.tx", 1);
+  const tx = pair.source.kafka.producer({
+    transactionalId: "repl-tx",
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  await tx.connect();
+  try {
+    for (const [vals, commit] of [
+      [["c1", "c2", "c3"], true],
+      [["a1", "a2"], false],
+      [["c4", "c5"], true],
+    ] as const) {
+      const t = await tx.transaction();
+      await t.send({ topic: "tx", messages: vals.map((value) => ({ partition: 0, value })) });
+      if (commit) await t.commit();
+      else await t.abort();
+    }
+  } finally {
+    await tx.disconnect();
+  }
+  // c1 c2 c3 COMMIT a1 a2 ABORT c4 c5 COMMIT: the last marker may land a moment after EndTxn.
+  await waitFor(
+    "the last COMMIT marker",
+    async () => (await endOffset(pair.source, "tx", 0)) === 10n,
+  );
+  const e = engine();
+  const units = unitsOf(flowSpec("tx-flow"), "tx", 1, 1n);
+  await e.assign(units);
+  await waitCaughtUp(pair.source, () => e.statuses(), units);
+  const copied = await readPartition(pair.target, "us-east.tx", 0);
+  assert.deepEqual(
+    copied.map((r) => r.value?.toString()),
+    ["c1", "c2", "c3", "c4", "c5"],
+  );
+  await e.close();
+  const segs = (await store.loadSegments(units.map((u) => u.unit))).get(unitId(units[0]!.unit))!;
+  assert.deepEqual(
+    segs.map((s) => [s.epoch, s.sourceStart, s.targetStart, s.count]),
+    [
+      [1n, 0n, 0n, 3n],
+      [1n, 7n, 3n, 2n],
+    ],
+  );
+  assert.equal(segs[0]!.remoteTopic, "us-east.tx");
+  // A consumer that committed 3 (the marker) or 5 (inside the aborted run) resumes at c4.
+  assert.equal(translateOffset(segs, 3n), 3n);
+  assert.equal(translateOffset(segs, 5n), 3n);
+  assert.equal(translateOffset(segs, 8n), 4n);
+  assert.equal(translateOffset(segs, 9n), 5n);
+  const p = (await store.load(units.map((u) => u.unit))).get(unitId(units[0]!.unit))!;
+  assert.equal(p.nextSourceOffset, 10n);
+  assert.equal(p.lastTargetOffset, 4n);
+});
+
+test("identity naming both ways with the provenance header: each record exactly once in each cluster", async () => {
+  await createTopic(pair.source, "shared", 2);
+  await createTopic(pair.target, "shared", 2);
+  const ab = flowSpec(`${SOURCE}->${TARGET}`, { naming: "identity", provenanceHeader: true });
+  const ba = flowSpec(`${TARGET}->${SOURCE}`, {
+    naming: "identity",
+    provenanceHeader: true,
+    sourceCluster: TARGET,
+    targetCluster: SOURCE,
+  });
+  const eAB = engine();
+  const eBA = engine();
+  await eAB.assign(unitsOf(ab, "shared", 2, 1n));
+  await eBA.assign(unitsOf(ba, "shared", 2, 1n));
+  await Promise.all([
+    send(pair.source, "shared", values("A0", 150), 0),
+    send(pair.source, "shared", values("A1", 150), 1),
+    send(pair.target, "shared", values("B0", 150), 0),
+    send(pair.target, "shared", values("B1", 150), 1),
+  ]);
+  const expected = (p: number) => [...values(`A${p}`, 150), ...values(`B${p}`, 150)].sort();
+  for (const side of [pair.source, pair.target]) {
+    for (const p of [0, 1]) {
+      await waitFor(`${side.alias} shared-${p} holds 300 records`, async () => {
+        return (await endOffset(side, "shared", p)) >= 300n;
+      });
+    }
+  }
+  // Let both engines run past everything (a looping record would show up as growth).
+  await waitCaughtUp(pair.source, () => eAB.statuses(), unitsOf(ab, "shared", 2, 1n));
+  await waitCaughtUp(pair.target, () => eBA.statuses(), unitsOf(ba, "shared", 2, 1n));
+  await sleep(500);
+  for (const side of [pair.source, pair.target]) {
+    const other = side === pair.source ? TARGET : SOURCE;
+    for (const p of [0, 1]) {
+      const records = await readPartition(side, "shared", p);
+      assert.deepEqual(
+        records.map((r) => r.value?.toString()).sort(),
+        expected(p),
+        `${side.alias} shared-${p}: each record once`,
+      );
+      for (const r of records) {
+        const local = r.value!.toString().startsWith(side === pair.source ? "A" : "B");
+        const origin = r.headers.filter((h) => h.key.toString() === "geo.origin");
+        if (local) assert.equal(origin.length, 0);
+        else {
+          assert.equal(origin.length, 1);
+          assert.equal(origin[0]!.value!.toString(), other);
+          assert.equal(r.headers.at(-1), origin[0], "the provenance header comes last");
+        }
+      }
+    }
+  }
+  const skipped = (e: ReplicationEngine) => e.statuses().reduce((n, s) => n + s.skippedRecords, 0);
+  assert.equal(skipped(eAB), 300, "A→B skipped the records that came from B");
+  assert.equal(skipped(eBA), 300, "B→A skipped the records that came from A");
+});
+
+test("pause holds the position; resume goes on", async () => {
+  await createTopic(pair.source, "pause", 1);
+  await createTopic(pair.target, "us-east.pause", 1);
+  const e = engine();
+  const flow = flowSpec("pause-flow");
+  await e.assign(unitsOf(flow, "pause", 1, 1n));
+  await send(pair.source, "pause", values("one", 10));
+  await waitCaughtUp(pair.source, () => e.statuses(), unitsOf(flow, "pause", 1, 1n));
+  await e.assign(unitsOf({ ...flow, paused: true }, "pause", 1, 1n));
+  assert.equal(e.statuses()[0]!.state, "paused");
+  await send(pair.source, "pause", values("two", 10));
+  await sleep(400);
+  assert.equal(await endOffset(pair.target, "us-east.pause", 0), 10n);
+  assert.equal(e.statuses()[0]!.lagRecords >= 0n, true);
+  await e.assign(unitsOf(flow, "pause", 1, 1n));
+  await waitCaughtUp(pair.source, () => e.statuses(), unitsOf(flow, "pause", 1, 1n));
+  assert.equal(await endOffset(pair.target, "us-east.pause", 0), 20n);
+});
+
+test("offset-map segments entirely below the source's log start are tombstoned, older epochs' too", async () => {
+  await createTopic(pair.source, "clean", 1);
+  await createTopic(pair.target, "us-east.clean", 1);
+  const flow = flowSpec("clean-flow");
+  const unit = unitsOf(flow, "clean", 1, 1n)[0]!.unit;
+  await send(pair.source, "clean", values("a", 20));
+  const tx = pair.source.kafka.producer({
+    transactionalId: "repl-clean",
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await tx.connect();
+  const t = await tx.transaction();
+  await t.send({ topic: "clean", messages: [{ value: "t1" }, { value: "t2" }] });
+  await t.commit();
+  await tx.disconnect();
+  await waitFor(
+    "the COMMIT marker",
+    async () => (await endOffset(pair.source, "clean", 0)) === 23n,
+  );
+  const e1 = engine();
+  await e1.assign(unitsOf(flow, "clean", 1, 1n));
+  await waitCaughtUp(pair.source, () => e1.statuses(), unitsOf(flow, "clean", 1, 1n));
+  await e1.close();
+  const e2 = engine();
+  await e2.assign(unitsOf(flow, "clean", 1, 2n));
+  await send(pair.source, "clean", values("b", 5));
+  await waitCaughtUp(pair.source, () => e2.statuses(), unitsOf(flow, "clean", 1, 2n));
+  const shape = async () =>
+    ((await store.loadSegments([unit])).get(unitId(unit)) ?? []).map((s) => [
+      s.epoch,
+      s.sourceStart,
+      s.count,
+    ]);
+  await waitFor("both runs recorded", async () => (await shape()).length === 2);
+  assert.deepEqual(await shape(), [
+    [1n, 0n, 22n],
+    [2n, 23n, 5n],
+  ]);
+  await pair.source.admin.fetchTopicMetadata({ topics: ["clean"] });
+  await pair.source.admin.deleteTopicRecords({
+    topic: "clean",
+    partitions: [{ partition: 0, offset: "23" }],
+  });
+  // The next (empty) fetch brings the new log start offset.
+  await sleep(500);
+  assert.deepEqual(await e2.cleanOffsetMap(), { tombstoned: 1 });
+  assert.deepEqual(await shape(), [[2n, 23n, 5n]]);
+});
