@@ -163,7 +163,7 @@ class FakeDirectory implements AgentDirectory {
     this.sent.get(agentId)!.push(message);
     return true;
   }
-  unitLoad = () => undefined;
+  unitLoad: AgentDirectory["unitLoad"] = () => undefined;
   /** Messages of one kind sent to an agent since the last call. */
   take(agentId: string) {
     const messages = this.sent.get(agentId) ?? [];
@@ -316,6 +316,44 @@ describe("assignment loop", () => {
     assert.equal(snapshot?.units?.length, 3);
     for (const assigned of snapshot?.units ?? []) assert.equal(assigned.epoch, "2");
     await loop.stop();
+  });
+
+  it("a new leader does not move units whose runners have not reported their load yet", async (t) => {
+    const { store, directory, loop, join, ownersOf } = setUp();
+    join("a1");
+    join("a2");
+    loop.startTerm(term(1));
+    await loop.runOnce();
+    await loop.stop();
+    const owners = new Map([...store.units].map(([id, unit]) => [id, unit.owner]));
+    assert.deepEqual(ownersOf(), { a1: 4, a2: 4 });
+
+    // The standby takes over; a1 reconnected and reported, a2's first report is still on its way.
+    directory.unitLoad = (unitId: string) => (owners.get(unitId) === "a1" ? 1000 : undefined);
+    const successor = createAssignmentLoop({
+      config,
+      logger,
+      store,
+      directory,
+      units: () => desiredUnits(4),
+      intervalMs: 1_000_000,
+      holdMs: 0,
+      now: () => store.clock,
+    });
+    t.after(() => successor.stop());
+    store.calls.length = 0;
+    successor.startTerm(term(2));
+    await successor.runOnce();
+    assert.deepEqual(
+      store.calls.filter((call) => call.startsWith("revoke ")),
+      [],
+      "nothing revoked: an unmeasured unit counts as the mean measured load",
+    );
+    assert.deepEqual(ownersOf(), { a1: 4, a2: 4 });
+    for (const agent of ["a1", "a2"]) {
+      const snapshots = directory.snapshots(agent);
+      assert.equal(snapshots.at(-1)?.units?.length, 4, `${agent} keeps its 4 units`);
+    }
   });
 
   it("re-grants a dead agent's units once its lease ended plus grace, saying why meanwhile", async () => {

@@ -253,12 +253,20 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
 
     // A unit keeps its last measured load while it has no runner (moving, owner restarting):
     // dropping to 0 mid-move would make the balance shift and move other units.
-    const planUnits: PlanUnit[] = active.map(({ id, region }) => {
+    for (const { id } of active) {
       const reported = directory.unitLoad(id);
       if (reported !== undefined) loads.set(id, reported);
-      return { id, region, load: loads.get(id) ?? 0 };
-    });
+    }
     for (const id of loads.keys()) if (!activeIds.has(id)) loads.delete(id);
+    // A unit never measured (a new leader before every runner reported, a new partition) counts
+    // as its region's mean measured load: counted as 0, the agents that reported first would look
+    // overloaded and shed units that had no reason to move.
+    const meanLoad = meanLoadByRegion(active, loads);
+    const planUnits: PlanUnit[] = active.map(({ id, region }) => ({
+      id,
+      region,
+      load: loads.get(id) ?? meanLoad.get(region) ?? 0,
+    }));
     const plan = planRound({
       now: now(),
       units: planUnits,
@@ -567,6 +575,22 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
       await running;
     },
   };
+}
+
+function meanLoadByRegion(
+  units: readonly { id: string; region: string }[],
+  loads: ReadonlyMap<string, number>,
+): Map<string, number> {
+  const sums = new Map<string, { total: number; count: number }>();
+  for (const { id, region } of units) {
+    const load = loads.get(id);
+    if (load === undefined) continue;
+    const sum = sums.get(region) ?? { total: 0, count: 0 };
+    sum.total += load;
+    sum.count += 1;
+    sums.set(region, sum);
+  }
+  return new Map([...sums].map(([region, { total, count }]) => [region, total / count]));
 }
 
 function standbyView(generation: bigint): AssignmentView {
