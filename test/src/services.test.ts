@@ -172,7 +172,8 @@ leases: { ttlMs: 3000 }
       );
       await assert.rejects(
         client.createFlow({}),
-        (error: GeoError) => error.code === Code.UNIMPLEMENTED && /CreateFlow/.test(error.message),
+        (error: GeoError) =>
+          error.code === Code.INVALID_ARGUMENT && /flow: is required/.test(error.message),
       );
     } finally {
       client.close();

@@ -154,11 +154,23 @@ export interface GrpcConfig {
   readonly defaultDeadlineMs: number;
 }
 
+/** Where flows created through the coordinator's admin API persist. */
+export interface FlowStoreConfig {
+  /**
+   * Alias of the cluster holding the flow history topic. Defaults to the first cluster of the
+   * file; name one explicitly in production, since adding a cluster must not move the store.
+   */
+  readonly cluster: string;
+  /** The history topic; default `__geo.flows`. */
+  readonly topic: string;
+}
+
 export interface GeoConfig {
   /** Where the configuration came from (file path, or the `source` given to parseConfig). */
   readonly source: string;
   readonly clusters: Readonly<Record<string, ClusterConfig>>;
   readonly flows: readonly FlowConfig[];
+  readonly flowStore: FlowStoreConfig;
   readonly redis: RedisConfig;
   readonly services: ServicesConfig;
   readonly leases: LeasesConfig;

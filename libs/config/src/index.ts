@@ -4,6 +4,7 @@ export type {
   ClusterConfig,
   DiscoveryConfig,
   FlowConfig,
+  FlowStoreConfig,
   GeoConfig,
   GrpcConfig,
   HostPortConfig,

@@ -188,6 +188,24 @@ flows:
     assert.match(error.message, /flows\[0\]\.source \(line 9, column \d+\): unknown cluster/);
   });
 
+  it("keeps API flows in the first cluster unless flowStore names one, and refuses an unknown one", () => {
+    const defaulted = parseConfig(TWO_CLUSTERS, { env: {}, source: "a.yaml" });
+    assert.deepEqual(defaulted.flowStore, { cluster: "us-east", topic: "__geo.flows" });
+    const named = parseConfig(
+      `${TWO_CLUSTERS}flowStore: { cluster: eu-west, topic: ops.flows }\n`,
+      {
+        env: {},
+        source: "b.yaml",
+      },
+    );
+    assert.deepEqual(named.flowStore, { cluster: "eu-west", topic: "ops.flows" });
+    const issue = issueAt(
+      parseError(`${TWO_CLUSTERS}flowStore: { cluster: eu-wst }\n`),
+      "flowStore.cluster",
+    );
+    assert.match(issue.message, /unknown cluster "eu-wst".*did you mean "eu-west"/);
+  });
+
   it("quotes an invalid regex and the JavaScript error at flows[0].topics.include[0]", () => {
     const error = parseError(`${TWO_CLUSTERS}
 flows:

@@ -16,6 +16,7 @@ import type {
   AgentServiceConfig,
   ClusterConfig,
   FlowConfig,
+  FlowStoreConfig,
   GeoConfig,
   HostPortConfig,
   LeasesConfig,
@@ -28,7 +29,7 @@ import type {
 } from "./geo-config";
 import { hostPortProblem, parseHostPort } from "./host-port";
 import { type Env, interpolateEnv } from "./interpolate-env";
-import { anchored } from "./topic-names";
+import { anchored, GEO_TOPICS } from "./topic-names";
 
 export interface ParseConfigOptions {
   /** Variables for `${VAR}` interpolation and the GEO_* overrides. Default: process.env. */
@@ -433,6 +434,7 @@ function buildConfig(
     [
       "clusters",
       "flows",
+      "flowStore",
       "redis",
       "services",
       "leases",
@@ -444,6 +446,7 @@ function buildConfig(
   );
   const clusters = buildClusters(root.clusters, check, baseDir);
   const flows = buildFlows(root.flows, clusters, check);
+  const flowStore = buildFlowStore(root.flowStore, clusters, check);
   const redis = buildRedis(root.redis, check, baseDir);
   const services = buildServices(root.services, clusters, check);
   const leases = buildLeases(root.leases, check);
@@ -476,8 +479,42 @@ function buildConfig(
     }),
   };
 
-  if (clusters === undefined) return undefined;
-  return { source, clusters, flows, redis, services, leases, discovery, logging, telemetry, grpc };
+  if (clusters === undefined || flowStore === undefined) return undefined;
+  return {
+    source,
+    clusters,
+    flows,
+    flowStore,
+    redis,
+    services,
+    leases,
+    discovery,
+    logging,
+    telemetry,
+    grpc,
+  };
+}
+
+function buildFlowStore(
+  value: unknown,
+  clusters: Record<string, ClusterConfig> | undefined,
+  check: Checker,
+): FlowStoreConfig | undefined {
+  const path = ["flowStore"];
+  const raw = check.record(value, path, "flowStore") ?? {};
+  check.keys(raw, path, ["cluster", "topic"]);
+  const aliases = Object.keys(clusters ?? {});
+  const cluster = check.string(raw.cluster, [...path, "cluster"]) ?? aliases[0];
+  if (cluster !== undefined && clusters !== undefined && clusters[cluster] === undefined) {
+    const known = [...aliases].sort();
+    check.issue(
+      [...path, "cluster"],
+      `unknown cluster "${cluster}"${didYouMean(cluster, known)}; known clusters: ${known.join(", ")}`,
+    );
+  }
+  const topic = check.string(raw.topic, [...path, "topic"]) ?? GEO_TOPICS.flows;
+  if (topic === "") check.issue([...path, "topic"], "must not be empty");
+  return cluster === undefined ? undefined : { cluster, topic };
 }
 
 function buildClusters(

@@ -17,6 +17,7 @@ export const GEO_TOPICS = Object.freeze({
   progress: "__geo.progress",
   offsetMap: "__geo.offset-map",
   checkpoints: "__geo.checkpoints",
+  flows: "__geo.flows",
   heartbeats: "geo.heartbeats",
 });
 

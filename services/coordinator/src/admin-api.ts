@@ -1,22 +1,24 @@
-// CoordinatorService as far as it is built: clusters and file-owned flows from the configuration
-// with the status discovery observes, the agents connected now, and the units discovery wants run
-// with their desired owner (the assignment loop's) beside what agents report (actual owner,
-// state, lag), and the gap between the two. A standby forwards those status reads to the leader,
-// which holds the agents' sessions, and answers them itself when the leader cannot be reached.
-// Creating and changing flows through the API comes with the coordinator's flow store; until then
-// those methods answer UNIMPLEMENTED (the server does that for methods not given here).
+// CoordinatorService: clusters from the configuration; flows (the file's and the API's, from the
+// flow registry) with the status discovery observes and their history; the agents connected now;
+// and the units discovery wants run with their desired owner (the assignment loop's) beside what
+// agents report (actual owner, state, lag), and the gap between the two. A standby forwards status
+// reads to the leader, which holds the agents' sessions, and answers them itself when the leader
+// cannot be reached; flow changes only the leader makes, so a standby forwards them or refuses.
 
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { FlowConfig, GeoConfig } from "@geo/config";
+import type { GeoConfig } from "@geo/config";
 import {
   Code,
   GeoError,
+  type HandlerContext,
   invalidArgument,
   paginate,
   requireEnum,
+  requireInt64,
   requireNonEmpty,
   requirePresent,
+  resolveActor,
   type ServiceImpl,
 } from "@geo/grpc";
 import { unitId as unitIdOf } from "@geo/progress";
@@ -25,14 +27,22 @@ import type { AgentSessions } from "./agent-sessions";
 import type { AssignmentView } from "./assignment/assignment-loop";
 import type { LeaderForwarder } from "./assignment/leader-forwarding";
 import { assignmentSummary, unitStatusView } from "./assignment/unit-status";
-import { clusterView, fileFlowView, sortedClusters } from "./cluster-and-flow-views";
+import { clusterView, sortedClusters } from "./cluster-and-flow-views";
 import type { DesiredUnit, Discovery, FlowDiscoveryStatus } from "./discovery";
+import {
+  flowView as definitionView,
+  draftFromFlow,
+  flowChangeView,
+  updatedDraft,
+} from "./flows/flow-messages";
+import type { FlowEntry, FlowRegistry } from "./flows/flow-registry";
 
 type UnitStatusInit = MessageInitShape<typeof coordinatorV1.UnitStatusSchema>;
 
 export function createAdminApi(options: {
   config: GeoConfig;
   configPath: string;
+  registry: FlowRegistry;
   sessions: Pick<AgentSessions, "list" | "reportsFor" | "connected">;
   discovery: Pick<Discovery, "units" | "flowStatus">;
   /** The assignment loop's decisions; without it units show PENDING without owner. */
@@ -40,14 +50,12 @@ export function createAdminApi(options: {
   /** A standby's way to the leader for status reads. */
   forwarder?: LeaderForwarder;
 }): Partial<ServiceImpl<typeof CoordinatorService>> {
-  const { config, configPath, sessions, discovery, assignment, forwarder } = options;
-  const flows = [...config.flows].sort((a, b) => a.name.localeCompare(b.name));
-  const flowByName = new Map(flows.map((flow) => [flow.name, flow]));
+  const { config, configPath, registry, sessions, discovery, assignment, forwarder } = options;
   const statusOf = (unit: DesiredUnit, view = assignment?.view()): UnitStatusInit => {
     const id = unitIdOf(unit);
     return unitStatusView({
       unit,
-      paused: flowByName.get(unit.flow)?.paused ?? false,
+      paused: registry.get(unit.flow)?.config.paused ?? false,
       assignment: view?.leading === true ? view.units.get(id) : undefined,
       reports: sessions.reportsFor(id),
       noAssignmentReason:
@@ -69,18 +77,50 @@ export function createAdminApi(options: {
     sortedClusters(config)
       .map((cluster) => cluster.alias)
       .join(", ");
-  const knownFlows = () => flows.map((f) => f.name).join(", ") || "none";
-  const flowView = (flow: FlowConfig): coordinatorV1.Flow => {
-    const view = create(coordinatorV1.FlowSchema, fileFlowView(flow, configPath));
-    const running = statusesOf(flow.name).filter(
+  const knownFlows = () =>
+    registry
+      .list()
+      .map((entry) => entry.config.name)
+      .join(", ") || "none";
+  /** Before the flow store was read once, API flows are unknown, not absent. */
+  const flowsKnown = () => {
+    if (!registry.loaded()) {
+      throw new GeoError(
+        Code.UNAVAILABLE,
+        "this coordinator has not read the flow store yet (it is starting, or the store's cluster is unreachable); retry",
+        { retriable: true },
+      );
+    }
+    return registry;
+  };
+  const requireFlow = (name: string): FlowEntry => {
+    flowsKnown();
+    const entry = registry.get(name);
+    if (entry === undefined) {
+      throw new GeoError(Code.NOT_FOUND, `no flow "${name}"; flows: ${knownFlows()}`);
+    }
+    return entry;
+  };
+  const flowView = (entry: FlowEntry, withStatus = true): coordinatorV1.Flow => {
+    const view = create(coordinatorV1.FlowSchema, definitionView(entry, configPath));
+    if (!withStatus) return view;
+    const running = statusesOf(entry.config.name).filter(
       (unit) => unit.state === replicationV1.UnitState.RUNNING,
     ).length;
-    view.status = flowStatusView(discovery.flowStatus(flow.name), running);
+    view.status = flowStatusView(discovery.flowStatus(entry.config.name), running);
     return view;
+  };
+  const actorOf = (request: { actor: string }, context: HandlerContext) => {
+    const actor = resolveActor(request.actor, context);
+    // Forwarded to the leader with the name resolved here, where the caller's peer is known.
+    request.actor = actor;
+    return actor;
   };
 
   return {
-    listClusters: () => ({ clusters: sortedClusters(config).map((c) => clusterView(c, flows)) }),
+    listClusters: () => ({
+      clusters: sortedClusters(config).map((c) => clusterView(c, registry.flows())),
+    }),
 
     getCluster: (request) => {
       requireNonEmpty(request.alias, "alias");
@@ -91,7 +131,7 @@ export function createAdminApi(options: {
           `no cluster "${request.alias}"; known clusters: ${knownAliases()}`,
         );
       }
-      return { cluster: clusterView(cluster, flows) };
+      return { cluster: clusterView(cluster, registry.flows()) };
     },
 
     listFlows: (request) => {
@@ -103,22 +143,99 @@ export function createAdminApi(options: {
           throw invalidArgument(field, `no cluster "${alias}"; known clusters: ${knownAliases()}`);
         }
       }
-      const matching = flows.filter(
-        (flow) =>
-          (request.sourceCluster === "" || flow.source === request.sourceCluster) &&
-          (request.targetCluster === "" || flow.target === request.targetCluster),
-      );
+      const matching = flowsKnown()
+        .list()
+        .filter(
+          ({ config: flow }) =>
+            (request.sourceCluster === "" || flow.source === request.sourceCluster) &&
+            (request.targetCluster === "" || flow.target === request.targetCluster),
+        );
       const { items, nextPageToken } = paginate(matching, request);
-      return { flows: items.map(flowView), nextPageToken };
+      return { flows: items.map((entry) => flowView(entry)), nextPageToken };
     },
 
     getFlow: (request) => {
       requireNonEmpty(request.name, "name");
-      const flow = flows.find((candidate) => candidate.name === request.name);
-      if (flow === undefined) {
-        throw new GeoError(Code.NOT_FOUND, `no flow "${request.name}"; flows: ${knownFlows()}`);
+      return { flow: flowView(requireFlow(request.name)) };
+    },
+
+    createFlow: async (request, context) => {
+      const flow = requirePresent(request.flow, "flow");
+      requireNonEmpty(flow.name, "flow.name");
+      const actor = actorOf(request, context);
+      const forwarded = await forwarder?.forwardWrite("createFlow", request, context);
+      if (forwarded !== undefined) return forwarded;
+      const entry = await registry.create(draftFromFlow(flow), {
+        actor,
+        validateOnly: request.validateOnly,
+      });
+      return { flow: flowView(entry, !request.validateOnly) };
+    },
+
+    updateFlow: async (request, context) => {
+      const flow = requirePresent(request.flow, "flow");
+      requireNonEmpty(flow.name, "flow.name");
+      requireNonEmpty(request.expectedVersion, "expected_version");
+      const expected = requireInt64(request.expectedVersion, "expected_version", { min: 1n });
+      const paths = request.updateMask?.paths ?? [];
+      const actor = actorOf(request, context);
+      const forwarded = await forwarder?.forwardWrite("updateFlow", request, context);
+      if (forwarded !== undefined) return forwarded;
+      const entry = await registry.update(
+        flow.name,
+        (current) => updatedDraft(current, flow, paths),
+        expected,
+        { actor, validateOnly: request.validateOnly },
+      );
+      return { flow: flowView(entry, !request.validateOnly) };
+    },
+
+    deleteFlow: async (request, context) => {
+      requireNonEmpty(request.name, "name");
+      const expected = requireInt64(request.expectedVersion || "0", "expected_version", {
+        min: 0n,
+      });
+      const actor = actorOf(request, context);
+      const forwarded = await forwarder?.forwardWrite("deleteFlow", request, context);
+      if (forwarded !== undefined) return forwarded;
+      return { flow: flowView(await registry.remove(request.name, expected, { actor }), false) };
+    },
+
+    pauseFlow: async (request, context) => {
+      requireNonEmpty(request.name, "name");
+      const actor = actorOf(request, context);
+      const forwarded = await forwarder?.forwardWrite("pauseFlow", request, context);
+      if (forwarded !== undefined) return forwarded;
+      return {
+        flow: flowView(await registry.setPaused(request.name, true, request.reason, { actor })),
+      };
+    },
+
+    resumeFlow: async (request, context) => {
+      requireNonEmpty(request.name, "name");
+      const actor = actorOf(request, context);
+      const forwarded = await forwarder?.forwardWrite("resumeFlow", request, context);
+      if (forwarded !== undefined) return forwarded;
+      return {
+        flow: flowView(await registry.setPaused(request.name, false, request.reason, { actor })),
+      };
+    },
+
+    listFlowChanges: (request) => {
+      const changes = flowsKnown()
+        .changes()
+        .filter((change) => request.flow === "" || change.flow === request.flow);
+      if (request.flow !== "" && changes.length === 0) {
+        throw new GeoError(
+          Code.NOT_FOUND,
+          `no flow "${request.flow}" and no recorded change of one; flows: ${knownFlows()}`,
+        );
       }
-      return { flow: flowView(flow) };
+      const { items, nextPageToken } = paginate(changes, request);
+      return {
+        changes: items.map((change) => flowChangeView(change, configPath)),
+        nextPageToken,
+      };
     },
 
     listAgents: async (request, context) =>
@@ -133,7 +250,7 @@ export function createAdminApi(options: {
     listUnits: async (request, context) => {
       const forwarded = await forwarder?.forward("listUnits", request, context);
       if (forwarded !== undefined) return forwarded;
-      if (request.flow !== "" && !flows.some((flow) => flow.name === request.flow)) {
+      if (request.flow !== "" && registry.get(request.flow) === undefined) {
         throw invalidArgument("flow", `no flow "${request.flow}"; flows: ${knownFlows()}`);
       }
       const states = new Set(
@@ -164,10 +281,7 @@ export function createAdminApi(options: {
       requireNonEmpty(key.flow, "unit.flow");
       requireNonEmpty(key.sourceTopic, "unit.source_topic");
       if (key.partition < 0) throw invalidArgument("unit.partition", "must not be negative");
-      const flow = flows.find((candidate) => candidate.name === key.flow);
-      if (flow === undefined) {
-        throw new GeoError(Code.NOT_FOUND, `no flow "${key.flow}"; flows: ${knownFlows()}`);
-      }
+      const flow = requireFlow(key.flow).config;
       const unit = discovery
         .units()
         .find(
@@ -195,7 +309,7 @@ export function createAdminApi(options: {
     getAssignment: async (request, context) => {
       const forwarded = await forwarder?.forward("getAssignment", request, context);
       if (forwarded !== undefined) return forwarded;
-      if (request.flow !== "" && !flowByName.has(request.flow)) {
+      if (request.flow !== "" && registry.get(request.flow) === undefined) {
         throw invalidArgument("flow", `no flow "${request.flow}"; flows: ${knownFlows()}`);
       }
       const view = assignment?.view();

@@ -23,6 +23,8 @@ import { createLeaderForwarder, type LeaderForwarder } from "./assignment/leader
 import { createLeadership, type Leadership } from "./assignment/leadership";
 import { createRecordedEpochs } from "./assignment/recorded-epochs";
 import { createDiscovery, type Discovery } from "./discovery";
+import { createKafkaFlowLog, type FlowLog } from "./flows/flow-log";
+import { createFlowRegistry } from "./flows/flow-registry";
 
 export interface CoordinatorOptions {
   /**
@@ -30,6 +32,8 @@ export interface CoordinatorOptions {
    * Redis came back empty start above it. Default: read from the targets' progress topics.
    */
   minEpochOf?: MinEpochOf;
+  /** Where API-owned flows persist. Default: the flowStore topic in Kafka. */
+  flowLog?: FlowLog;
 }
 
 /**
@@ -44,6 +48,7 @@ export async function startCoordinator(
   options: CoordinatorOptions = {},
 ): Promise<RunningService> {
   const { config, logger } = context;
+  const closing = new AbortController();
   const coordinatorId = `${hostname()}-${process.pid}`;
   const redis = createRedisClient(config.redis, { logger, name: "coordinator" });
   // The leader lease has a connection of its own: a burst of grants must not delay its renewals.
@@ -64,6 +69,10 @@ export async function startCoordinator(
       waitForLeadership: (ms, signal) =>
         leadership?.waitForLeadership(ms, signal) ?? Promise.resolve(false),
       describeLeader: () => leadership?.describeLeader() ?? Promise.resolve("starting up"),
+      leaderAddress: async () => {
+        const leader = await leadership?.leader();
+        return leader === undefined || leader.id === coordinatorId ? undefined : leader.address;
+      },
     },
     // Reports only feed loads and status: the next periodic round picks them up.
     onEvent: (event) => {
@@ -79,14 +88,32 @@ export async function startCoordinator(
     ]),
   );
   let discovery: Discovery | undefined;
-  const recordedEpochs = createRecordedEpochs(config, logger);
+  const configPath = context.args.configPath ?? process.env.GEO_CONFIG ?? "";
+  const registry = createFlowRegistry({
+    config,
+    configPath,
+    log: options.flowLog ?? createKafkaFlowLog(config, logger),
+    logger,
+    onChange: () => {
+      // Paused or changed settings need new snapshots even when no unit comes or goes.
+      loop?.kick("flow changed");
+      void discovery?.refresh().catch(() => undefined);
+    },
+  });
+  const recordedEpochs = createRecordedEpochs(config, logger, () => registry.flows());
   const served = await serveService({
     context,
     listen: config.services.coordinator.listen,
     metricsListen: config.services.coordinator.metricsListen,
     probes: [redisProbe(redis), ...clusters.map((cluster) => kafkaClusterProbe(cluster))],
     register: (server, metrics) => {
-      const found = createDiscovery({ config, logger, clusterAdmins: discoveryAdmins, metrics });
+      const found = createDiscovery({
+        config,
+        logger,
+        clusterAdmins: discoveryAdmins,
+        metrics,
+        flows: () => registry.flows(),
+      });
       discovery = found;
       const assignment = createAssignmentLoop({
         config,
@@ -94,6 +121,11 @@ export async function startCoordinator(
         store,
         directory: sessions,
         units: () => found.units(),
+        flows: () => registry.flows(),
+        flowVersion: (name) => {
+          const entry = registry.get(name);
+          return entry?.owner === "api" ? entry.api.version : 1n;
+        },
         minEpochOf: options.minEpochOf ?? recordedEpochs.minEpochOf,
       });
       loop = assignment;
@@ -110,7 +142,8 @@ export async function startCoordinator(
         CoordinatorService,
         createAdminApi({
           config,
-          configPath: context.args.configPath ?? process.env.GEO_CONFIG ?? "",
+          configPath,
+          registry,
           sessions,
           discovery: found,
           assignment,
@@ -120,10 +153,11 @@ export async function startCoordinator(
       server.addService(AgentSessionService, { connect: sessions.connect });
     },
     close: async () => {
+      closing.abort();
       // Releasing the leader lease lets a standby take over at once instead of after the TTL.
       await leadership?.stop();
       await loop?.stop();
-      await recordedEpochs.close();
+      await Promise.all([recordedEpochs.close(), registry.close()]);
       forwarder?.close();
       // Closing the admins while the round stops makes its pending requests fail at once.
       await Promise.all([
@@ -143,7 +177,13 @@ export async function startCoordinator(
     renewIntervalMs: config.leases.renewIntervalMs,
     safetyMarginMs: config.leases.safetyMarginMs,
     logger,
-    onElected: (term) => loop?.startTerm(term),
+    // A new leader first reads the flows its predecessor may have changed a moment ago.
+    onElected: (term) =>
+      void retryUntil(closing.signal, () => registry.load(), logger, "reading the flow store").then(
+        (loaded) => {
+          if (loaded && leadership?.isLeader() === true) loop?.startTerm(term);
+        },
+      ),
     onDemoted: (reason) => {
       loop?.endTerm();
       sessions.endAll(
@@ -155,7 +195,37 @@ export async function startCoordinator(
       );
     },
   });
-  discovery?.start();
-  leadership.start();
+  // Without the flow store's flows, API flows would look deleted: neither discover nor lead
+  // before it was read once. Standbys read it again every discovery interval.
+  void retryUntil(closing.signal, () => registry.load(), logger, "reading the flow store").then(
+    (loaded) => {
+      if (!loaded) return;
+      discovery?.start();
+      leadership?.start();
+      const reload = setInterval(() => {
+        if (leadership?.isLeader() !== true) void registry.load().catch(() => undefined);
+      }, config.discovery.intervalMs);
+      closing.signal.addEventListener("abort", () => clearInterval(reload));
+    },
+  );
   return served;
+}
+
+/** Runs `work` until it succeeds (true) or `signal` aborts (false), backing off to 5 s. */
+async function retryUntil(
+  signal: AbortSignal,
+  work: () => Promise<void>,
+  logger: ServiceContext["logger"],
+  what: string,
+): Promise<boolean> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      await work();
+      return true;
+    } catch (error) {
+      logger.warn({ err: GeoError.from(error).message, attempt }, `${what} failed; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** attempt)));
+    }
+  }
+  return false;
 }

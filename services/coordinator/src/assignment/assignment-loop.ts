@@ -65,6 +65,8 @@ export interface AssignmentLoopOptions {
   readonly units: () => readonly DesiredUnit[];
   /** Current flow definitions (paused flows' units are not assigned). Default: the file's. */
   readonly flows?: () => readonly FlowConfig[];
+  /** A flow's version, which agents receive with its spec. Default: 1 (file flows). */
+  readonly flowVersion?: (flow: string) => bigint;
   /** Default noRecordedEpochs. */
   readonly minEpochOf?: MinEpochOf;
   /** Longest time between rounds. Default 2000 ms. */
@@ -136,6 +138,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
   const concurrency = options.concurrency ?? 64;
   const minEpochOf = options.minEpochOf ?? noRecordedEpochs;
   const flows = options.flows ?? (() => config.flows);
+  const flowVersion = options.flowVersion ?? (() => 1n);
   const now = options.now ?? (() => performance.now());
 
   let term: Term | undefined;
@@ -436,9 +439,20 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
     for (const [unitId, why] of plan.unassigned) notes.set(unitId, why);
     current.notes = notes;
 
-    // Snapshots: each connected agent's full desired set, sent when it changed.
+    // Snapshots: each connected agent's full desired set, sent when it or a flow's spec changed.
     const byAgent = new Map<string, AssignedUnitInit[]>();
     const signatures = new Map<string, string[]>();
+    const specs = new Map<string, { spec: FlowSpecInit; signature: string }>();
+    const flowsByAgent = new Map<string, Set<string>>();
+    const specOf = (flow: FlowConfig) => {
+      let found = specs.get(flow.name);
+      if (found === undefined) {
+        const spec = flowSpecOf(flow, flowVersion(flow.name));
+        found = { spec, signature: JSON.stringify(spec) };
+        specs.set(flow.name, found);
+      }
+      return found;
+    };
     for (const { unit, id, flow } of active) {
       const agentId = plan.desired.get(id);
       if (agentId === undefined) continue;
@@ -450,16 +464,22 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
         unit: { flow: unit.flow, sourceTopic: unit.sourceTopic, partition: unit.partition },
         epoch: String(held.epoch),
         remoteTopic: unit.remoteTopic,
-        flow: flowSpecOf(flow),
+        flow: specOf(flow).spec,
       });
       byAgent.set(agentId, list);
       const signature = signatures.get(agentId) ?? [];
       signature.push(`${id}@${held.epoch}`);
+      const flowsOfAgent = flowsByAgent.get(agentId) ?? new Set<string>();
+      flowsOfAgent.add(flow.name);
+      flowsByAgent.set(agentId, flowsOfAgent);
       signatures.set(agentId, signature);
     }
     const outgoing: { session: ConnectedAgent; signature: string }[] = [];
     for (const session of sessions) {
-      const signature = (signatures.get(session.agentId) ?? []).join(",");
+      const flowSpecs = [...(flowsByAgent.get(session.agentId) ?? [])]
+        .sort()
+        .map((name) => specs.get(name)!.signature);
+      const signature = [(signatures.get(session.agentId) ?? []).join(","), ...flowSpecs].join("|");
       const last = current.snapshots.get(session.sessionId);
       if (last === signature) continue;
       // The first snapshot waits until the agent is live in Redis: an empty snapshot sent too
@@ -604,12 +624,11 @@ function standbyView(generation: bigint): AssignmentView {
 }
 
 /** What an agent needs of the flow to run its units (no cluster secrets: it has its own config). */
-export function flowSpecOf(flow: FlowConfig): FlowSpecInit {
+export function flowSpecOf(flow: FlowConfig, version = 1n): FlowSpecInit {
   const view = fileFlowView(flow, "");
   return {
     name: flow.name,
-    // File flows are at their first version; the flow store numbers API changes.
-    version: "1",
+    version: String(version),
     sourceCluster: flow.source,
     targetCluster: flow.target,
     namingPolicy: view.namingPolicy,

@@ -11,14 +11,25 @@ import type { Leadership } from "./leadership";
 
 export const FORWARDED_BY = "x-geo-forwarded-by";
 
-type Method = "listAgents" | "listUnits" | "getUnit" | "getAssignment";
+type ReadMethod = "listAgents" | "listUnits" | "getUnit" | "getAssignment";
+type WriteMethod = "createFlow" | "updateFlow" | "deleteFlow" | "pauseFlow" | "resumeFlow";
+type Method = ReadMethod | WriteMethod;
 type Service = typeof CoordinatorService;
 type RequestOf<M extends Method> = MessageShape<Service["method"][M]["input"]>;
 type ResponseOf<M extends Method> = MessageShape<Service["method"][M]["output"]>;
 
 export interface LeaderForwarder {
   /** The leader's answer, or undefined when this coordinator should answer itself. */
-  forward<M extends Method>(
+  forward<M extends ReadMethod>(
+    method: M,
+    request: RequestOf<M>,
+    context: HandlerContext,
+  ): Promise<ResponseOf<M> | undefined>;
+  /**
+   * A change only the leader makes: its answer or error as they are, undefined when this
+   * coordinator leads, UNAVAILABLE (retriable) when no leader can be reached.
+   */
+  forwardWrite<M extends WriteMethod>(
     method: M,
     request: RequestOf<M>,
     context: HandlerContext,
@@ -42,6 +53,28 @@ export function createLeaderForwarder(options: {
     }
     return client;
   };
+  const leaderAddress = async (): Promise<string | undefined> => {
+    const leader = await leadership.leader();
+    return leader === undefined || leader.id === leadership.id ? undefined : leader.address;
+  };
+  const call = <M extends Method>(
+    method: M,
+    address: string,
+    request: RequestOf<M>,
+    context: HandlerContext,
+    capMs: number,
+  ): Promise<ResponseOf<M>> => {
+    const remaining = context.timeRemainingMs();
+    const invoke = clientFor(address)[method] as unknown as (
+      request: RequestOf<M>,
+      options: object,
+    ) => Promise<ResponseOf<M>>;
+    return invoke(request, {
+      timeoutMs: Math.max(1, Math.min(capMs, (remaining ?? capMs) - 100)),
+      signal: context.signal,
+      metadata: { [FORWARDED_BY]: leadership.id },
+    });
+  };
   return {
     async forward(method, request, context) {
       if (leadership.isLeader() || context.metadataValue(FORWARDED_BY) !== undefined) {
@@ -49,24 +82,13 @@ export function createLeaderForwarder(options: {
       }
       let address: string | undefined;
       try {
-        const leader = await leadership.leader();
-        if (leader === undefined || leader.id === leadership.id) return undefined;
-        address = leader.address;
+        address = await leaderAddress();
       } catch {
         return undefined;
       }
       if (address === undefined) return undefined;
-      const remaining = context.timeRemainingMs();
-      const call = clientFor(address)[method] as unknown as (
-        request: RequestOf<typeof method>,
-        options: object,
-      ) => Promise<ResponseOf<typeof method>>;
       try {
-        return await call(request, {
-          timeoutMs: Math.max(1, Math.min(timeoutMs, (remaining ?? timeoutMs) - 100)),
-          signal: context.signal,
-          metadata: { [FORWARDED_BY]: leadership.id },
-        });
+        return await call(method, address, request, context, timeoutMs);
       } catch (error) {
         const geo = GeoError.from(error);
         // The leader's own answer (bad argument, unknown unit) is the answer.
@@ -83,6 +105,29 @@ export function createLeaderForwarder(options: {
         );
         return undefined;
       }
+    },
+    async forwardWrite(method, request, context) {
+      if (leadership.isLeader()) return undefined;
+      const unavailable = (why: string) =>
+        new GeoError(
+          Code.UNAVAILABLE,
+          `flows change only through the leader coordinator: ${why}; retry`,
+          {
+            retriable: true,
+          },
+        );
+      if (context.metadataValue(FORWARDED_BY) !== undefined) {
+        throw unavailable("this coordinator stopped leading meanwhile");
+      }
+      let address: string | undefined;
+      try {
+        address = await leaderAddress();
+      } catch (error) {
+        throw unavailable(`cannot tell which coordinator leads (${GeoError.from(error).message})`);
+      }
+      if (address === undefined) throw unavailable("no coordinator leads right now");
+      // A change waits for the flow store's acknowledgement: allow it the caller's whole deadline.
+      return await call(method, address, request, context, 60_000);
     },
     close() {
       for (const client of clients.values()) client.close();

@@ -2,7 +2,7 @@
 // Redis keeps nothing on disk on these machines; without this, a Redis that came back empty would
 // hand out epochs an earlier owner already used, and a late write of that owner could not be told
 // from the new owner's.
-import type { GeoConfig } from "@geo/config";
+import type { FlowConfig, GeoConfig } from "@geo/config";
 import { kafkaClientOptions } from "@geo/kafka";
 import { createWireClient, type KafkaWireClient } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
@@ -15,7 +15,11 @@ export interface RecordedEpochs {
   close(): Promise<void>;
 }
 
-export function createRecordedEpochs(config: GeoConfig, logger: Logger): RecordedEpochs {
+export function createRecordedEpochs(
+  config: GeoConfig,
+  logger: Logger,
+  flows: () => readonly FlowConfig[] = () => config.flows,
+): RecordedEpochs {
   const clients = new Map<string, KafkaWireClient>();
   const clientOf = (alias: string) => {
     let client = clients.get(alias);
@@ -33,8 +37,9 @@ export function createRecordedEpochs(config: GeoConfig, logger: Logger): Recorde
   return {
     minEpochOf: async (units: readonly DesiredUnit[]) => {
       const byTarget = new Map<string, DesiredUnit[]>();
+      const targetOf = new Map(flows().map((flow) => [flow.name, flow.target]));
       for (const unit of units) {
-        const target = config.flows.find((flow) => flow.name === unit.flow)?.target;
+        const target = targetOf.get(unit.flow);
         if (target === undefined) continue;
         byTarget.set(target, [...(byTarget.get(target) ?? []), unit]);
       }
