@@ -80,6 +80,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   // Assignment changes are applied one after another, in the order the coordinator sent them.
   let desired: UnitAssignment[] = [];
   let lastGeneration = -1n;
+  let generationSession = "";
   let applying: Promise<void> = Promise.resolve();
   const applyDesired = () => {
     const snapshot = desired;
@@ -199,8 +200,14 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
       runningUnits: engine.statuses().map(toUnitReport),
     }),
     onAssignment: (snapshot) => {
-      // Generations only grow (across coordinator leaders too); an older snapshot that arrives
-      // late, from a deposed leader, must not undo a newer one.
+      // Within a session generations only grow, and an older snapshot must not undo a newer
+      // one. A new session's leader starts its own count: after Redis came back empty its leader
+      // epoch, and so its generations, restart low, and its snapshots are still the truth.
+      const sessionId = session?.status().sessionId ?? "";
+      if (sessionId !== generationSession) {
+        generationSession = sessionId;
+        lastGeneration = -1n;
+      }
       const generation = BigInt(snapshot.generation);
       if (generation < lastGeneration) return;
       lastGeneration = generation;

@@ -2,7 +2,7 @@
 // when it is away the agent keeps running what it runs and reconnects with backoff.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationMs, timestampNow } from "@bufbuild/protobuf/wkt";
-import { createGrpcClient, createRequestQueue, GeoError } from "@geo/grpc";
+import { createGrpcClient, createRequestQueue, GeoError, type GrpcClient } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
 import { AgentSessionService, type agentV1 } from "@geo/proto";
 
@@ -45,7 +45,18 @@ export interface CoordinatorSessionOptions {
 
 export function startCoordinatorSession(options: CoordinatorSessionOptions): CoordinatorSession {
   const { logger } = options;
-  const client = createGrpcClient(AgentSessionService, { address: options.coordinatorAddress });
+  // A standby names the leader's address; the agent goes there next, and back to the configured
+  // address when the named one does not welcome it (the leader moved again, or is unreachable).
+  const clients = new Map<string, GrpcClient<typeof AgentSessionService>>();
+  const clientFor = (address: string) => {
+    let client = clients.get(address);
+    if (client === undefined) {
+      client = createGrpcClient(AgentSessionService, { address });
+      clients.set(address, client);
+    }
+    return client;
+  };
+  let address = options.coordinatorAddress;
   const stopping = new AbortController();
   let status: SessionStatus = {
     state: "connecting",
@@ -65,7 +76,7 @@ export function startCoordinatorSession(options: CoordinatorSessionOptions): Coo
     let welcomed = false;
     outbox.push({ message: { case: "hello", value: options.hello() } });
     try {
-      const responses = client.connect(outbox.iterable, {
+      const responses = clientFor(address).connect(outbox.iterable, {
         timeoutMs: options.sessionDeadlineMs ?? 3_600_000,
         signal: stopping.signal,
       });
@@ -101,14 +112,22 @@ export function startCoordinatorSession(options: CoordinatorSessionOptions): Coo
       }
       return welcomed;
     } catch (error) {
+      const geo = GeoError.from(error);
+      const leaderAddress = geo.details?.leaderAddress;
+      const next =
+        typeof leaderAddress === "string" && leaderAddress !== "" && !welcomed
+          ? leaderAddress
+          : options.coordinatorAddress;
       if (!stopping.signal.aborted) {
-        const geo = GeoError.from(error);
         logger.warn(
-          { code: geo.codeName, err: geo.message },
+          { code: geo.codeName, err: geo.message, coordinator: address, next },
           "coordinator session lost; reconnecting",
         );
       }
-      return welcomed;
+      // Straight to a named leader; the backoff is for a coordinator that is away.
+      const redirected = next !== address && next !== options.coordinatorAddress;
+      address = next;
+      return welcomed || redirected;
     } finally {
       clearInterval(heartbeat);
       if (current === outbox) current = undefined;
@@ -141,7 +160,7 @@ export function startCoordinatorSession(options: CoordinatorSessionOptions): Coo
       stopping.abort();
       await loop;
       setState("disconnected", "");
-      client.close();
+      for (const client of clients.values()) client.close();
     },
   };
 }

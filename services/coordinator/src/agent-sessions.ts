@@ -4,8 +4,8 @@
 //
 // Only the leader holds sessions. A standby answers Hello by waiting a little (up to `holdMs`) in
 // case it is being elected, then ends the call with UNAVAILABLE "not the leader; the leader is
-// <id> at <address>"; the agent reconnects with backoff, which reaches the leader behind a shared
-// address. A leader that loses its term ends every session the same way. The agents' leases live
+// <id> at <address>" and the address in the error's details; the agent reconnects there (or,
+// behind a shared address, with backoff until it reaches the leader). A leader that loses its term ends every session the same way. The agents' leases live
 // in Redis, so their replication goes on meanwhile: the hub is not in the data path.
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -53,6 +53,8 @@ export interface SessionGate {
   isLeader(): boolean;
   waitForLeadership(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   describeLeader(): Promise<string>;
+  /** The leader's address for agents to reconnect to; undefined when unknown or this one. */
+  leaderAddress?(): Promise<string | undefined>;
 }
 
 export interface AgentSessions extends AgentDirectory {
@@ -164,8 +166,10 @@ export function createAgentSessions(options: AgentSessionsOptions): AgentSession
     }
     if (gate !== undefined && !(await gate.waitForLeadership(holdMs, context.signal))) {
       if (context.signal.aborted) return;
+      const leaderAddress = await gate.leaderAddress?.().catch(() => undefined);
       throw new GeoError(Code.UNAVAILABLE, `not the leader; ${await gate.describeLeader()}`, {
         retriable: true,
+        ...(leaderAddress === undefined ? {} : { details: { leaderAddress } }),
       });
     }
 
