@@ -33,7 +33,10 @@ function setUp(log = createMemoryFlowLog()) {
     configPath: "/etc/geo/geo.yaml",
     log,
     logger,
-    now: () => new Date((clock += 1000)),
+    now: () => {
+      clock += 1000;
+      return new Date(clock);
+    },
     onChange: () => {
       changes++;
     },
@@ -54,11 +57,10 @@ async function rejects(promise: Promise<unknown>, code: Code, ...fragments: stri
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof GeoError, String(error));
     assert.equal(error.code, code, error.message);
-    for (const fragment of fragments) assert.match(error.message, new RegExp(escape(fragment)));
+    for (const fragment of fragments) assert.ok(error.message.includes(fragment), error.message);
     return true;
   });
 }
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("flow registry", () => {
   it("creates an API flow at version 1, defaulted like a file flow, and records who did it", async () => {
