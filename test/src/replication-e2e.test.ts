@@ -18,6 +18,10 @@ const TOPIC = "orders";
 const PARTITIONS = 4;
 const TTL_MS = 3000;
 const GRACE_MS = 500;
+// The agent's delivery deadline is the safety margin less 250 ms. A deadline that a busy 2-core
+// CI machine misses makes the unit rewind and send acknowledged batches again (duplicates); 750
+// gave 500 ms, too short there.
+const SAFETY_MARGIN_MS = 1500;
 
 let pair: Pair;
 let redis: RedisServer;
@@ -41,7 +45,7 @@ redis: { url: "${redis.url}", keyPrefix: "geo-e2e:" }
 services:
   coordinator: { listen: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
   agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
-leases: { ttlMs: ${TTL_MS}, renewIntervalMs: 1000, safetyMarginMs: 750, graceMs: ${GRACE_MS} }
+leases: { ttlMs: ${TTL_MS}, renewIntervalMs: 500, safetyMarginMs: ${SAFETY_MARGIN_MS}, graceMs: ${GRACE_MS} }
 discovery: { intervalMs: 500 }
 logging: { level: info }
 `,
