@@ -38,11 +38,13 @@ it("the demo starts two regions and the four services, replicates both ways, and
     });
     const health = createGrpcClient(ReplicationHealthService, { address: address("health.grpc") });
     try {
-      const { flows } = await coordinator.listFlows({});
-      assert.deepEqual(
-        flows.map((flow) => flow.name),
-        ["eu-west->us-east", "us-east->eu-west"],
-      );
+      // A coordinator answers flow reads once it has read the flow store (UNAVAILABLE before).
+      let names: string[] = [];
+      await waitFor("the coordinator lists its flows", async () => {
+        names = (await coordinator.listFlows({})).flows.map((flow) => flow.name);
+        return true;
+      });
+      assert.deepEqual(names, ["eu-west->us-east", "us-east->eu-west"]);
       await waitFor("both regions' agents connected", async () => {
         const { agents } = await coordinator.listAgents({});
         return (

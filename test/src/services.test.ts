@@ -152,7 +152,12 @@ leases: { ttlMs: 3000 }
           ["west", west.bootstrapServers],
         ],
       );
-      const { flow } = await client.getFlow({ name: "east-to-west" });
+      // Flow reads answer once the coordinator has read the flow store (UNAVAILABLE before).
+      let flow: Awaited<ReturnType<typeof client.getFlow>>["flow"];
+      await waitFor("the coordinator's flows", async () => {
+        flow = (await client.getFlow({ name: "east-to-west" })).flow;
+        return true;
+      });
       assert.equal(flow?.owner?.owner.case, "file");
       assert.equal(flow?.owner?.owner.value?.path, configPath);
       await assert.rejects(
