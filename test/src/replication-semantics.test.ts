@@ -1,8 +1,10 @@
-// The replication engine's semantics against real Kafka: fencing by the lease guard, a record
-// the target refuses, OffsetOutOfRange policies, transactional sources (aborted records and
+// The replication engine's semantics against real Kafka: fencing by the lease guard, the count
+// of records written again after a crash, a max.message.bytes mismatch reported before the
+// target refuses a record, OffsetOutOfRange policies, transactional sources (aborted records and
 // offset-map gaps), identity-named active-active without loops, release and pause.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { createLogger } from "@geo/logging";
 import { Registry } from "@geo/metrics";
 import { createProgressStore, type ProgressStore, translateOffset, unitId } from "@geo/progress";
 import {
@@ -122,14 +124,96 @@ test("leaseGuard false stops the unit at once: nothing more sent, no progress wr
   assert.equal(e.statuses().length, 0);
 });
 
-test("a record the target refuses stops that unit with the reason; another unit keeps running", async () => {
-  await createTopic(pair.source, "big", 2);
-  await createTopic(pair.target, "us-east.big", 2, { "max.message.bytes": "2048" });
-  const e = engine();
+test("after a crash the records written since the last progress are written again, and counted", async () => {
+  await createTopic(pair.source, "crash", 1);
+  await createTopic(pair.target, "us-east.crash", 1);
+  const flow = flowSpec("crash-flow");
+  const key = unitsOf(flow, "crash", 1, 1n)[0]!.unit;
+  const first = engine();
+  await first.assign(unitsOf(flow, "crash", 1, 1n));
+  await send(pair.source, "crash", values("a", 100));
+  await waitCaughtUp(pair.source, () => first.statuses(), unitsOf(flow, "crash", 1, 1n));
+  assert.equal(first.statuses()[0]!.resumeDuplicates, -1n, "a first start has nothing to resume");
+  await first.close();
+
+  // A graceful hand-over recorded everything: nothing is written twice. This owner then records
+  // no progress (an hour's interval) and loses its lease, as a crashed agent would.
+  let leaseValid = true;
+  const crashing = engine({ progressIntervalMs: 3_600_000, leaseGuard: () => leaseValid });
+  await crashing.assign(unitsOf(flow, "crash", 1, 2n));
+  assert.equal(crashing.statuses()[0]!.resumeDuplicates, 0n);
+  await send(pair.source, "crash", values("b", 300));
+  await waitCaughtUp(pair.source, () => crashing.statuses(), unitsOf(flow, "crash", 1, 2n));
+  leaseValid = false;
+  await send(pair.source, "crash", values("c", 1));
+  await waitFor("the crashed unit stopped", () => crashing.statuses()[0]?.state === "stopped");
+  assert.equal((await store.load([key])).get(unitId(key))!.nextSourceOffset, 100n);
+
+  const registry = new Registry();
+  const next = engine({ metrics: registry });
+  const units = unitsOf(flow, "crash", 1, 3n);
+  await next.assign(units);
+  await waitCaughtUp(pair.source, () => next.statuses(), units);
+  const copied = (await readPartition(pair.target, "us-east.crash", 0)).map((r) =>
+    r.value?.toString(),
+  );
+  const written = [...values("a", 100), ...values("b", 300), ...values("c", 1)];
+  assert.deepEqual(copied, [...written.slice(0, 400), ...written.slice(100)]);
+  assert.equal(next.statuses()[0]!.resumeDuplicates, 300n, "the 300 records written twice");
+  assert.match(
+    await registry.metrics(),
+    /geo_agent_resume_duplicate_records_total\{flow="crash-flow",topic="crash",partition="0"\} 300/,
+  );
+});
+
+test("a source topic that accepts larger batches than its remote topic is reported at start; the first refused record stops that unit with the reason, another unit keeps running", async () => {
+  await createTopic(pair.source, "big", 2, { "max.message.bytes": "2000000" });
+  await createTopic(pair.target, "us-east.big", 2, { "max.message.bytes": "100000" });
+  const registry = new Registry();
+  const lines: string[] = [];
+  const e = engine({
+    metrics: registry,
+    logger: createLogger({
+      service: "repl-semantics-test",
+      level: "warn",
+      destination: { write: (line: string) => void lines.push(line) },
+    }),
+  });
   const units = unitsOf(flowSpec("big-flow"), "big", 2, 1n);
   await e.assign(units);
+  // Before any record is sent, both units run and warn.
+  for (const partition of [0, 1]) {
+    const s = statusOf(e.statuses(), "big", partition)!;
+    assert.equal(s.state, "running");
+    assert.equal(s.warnings.length, 1, JSON.stringify(s.warnings));
+    assert.match(
+      s.warnings[0]!,
+      /source topic big on us-east accepts batches of up to 2000000 bytes \(max\.message\.bytes\) but remote topic us-east\.big on eu-west only 100000/,
+    );
+  }
+  const metrics = await registry.metrics();
+  for (const partition of [0, 1]) {
+    assert.match(
+      metrics,
+      new RegExp(
+        `geo_agent_max_message_bytes_mismatch\\{flow="big-flow",topic="big",partition="${partition}"\\} 1`,
+      ),
+    );
+  }
+  // The limits are the topics': one log line for the two partitions.
+  const warned = lines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => String(entry.msg).includes("accepts larger batches"));
+  assert.equal(warned.length, 1, lines.join("\n"));
+  assert.equal(warned[0]!.level, "warn");
+  assert.equal(warned[0]!.flow, "big-flow");
+  assert.equal(warned[0]!.topic, "big");
+  assert.equal(warned[0]!.remoteTopic, "us-east.big");
+  assert.equal(warned[0]!.sourceMaxMessageBytes, 2_000_000);
+  assert.equal(warned[0]!.targetMaxMessageBytes, 100_000);
+
   await send(pair.source, "big", values("small", 10), 0);
-  await send(pair.source, "big", ["x".repeat(20_000)], 0);
+  await send(pair.source, "big", ["x".repeat(150_000)], 0);
   await send(pair.source, "big", values("later", 10), 0);
   await send(pair.source, "big", values("p1", 10), 1);
   await waitFor("big-0 in error", () => statusOf(e.statuses(), "big", 0)?.state === "error");

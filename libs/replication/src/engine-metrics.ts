@@ -22,6 +22,8 @@ export interface EngineMetrics {
   unitErrors: Counter<UnitLabel | "reason">;
   progressWriteErrors: Counter<"cluster">;
   bufferedBytes: Gauge<"engine">;
+  maxMessageBytesMismatch: Gauge<UnitLabel>;
+  resumeDuplicates: Counter<UnitLabel>;
 }
 
 function get<T>(registry: Registry, name: string, make: () => T): T {
@@ -151,6 +153,28 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
           name: "geo_agent_buffered_bytes",
           help: "Bytes fetched from sources and not yet acknowledged by targets.",
           labelNames: ["engine"],
+          registers,
+        }),
+    ),
+    maxMessageBytesMismatch: get(
+      registry,
+      "geo_agent_max_message_bytes_mismatch",
+      () =>
+        new Gauge({
+          name: "geo_agent_max_message_bytes_mismatch",
+          help: "1 when the source topic's max.message.bytes exceeds the remote topic's (a batch between the two will be refused by the target and stop the unit); 0 when checked and not.",
+          labelNames: UNIT_LABELS,
+          registers,
+        }),
+    ),
+    resumeDuplicates: get(
+      registry,
+      "geo_agent_resume_duplicate_records_total",
+      () =>
+        new Counter({
+          name: "geo_agent_resume_duplicate_records_total",
+          help: "Records a remote partition already held past the progress its unit resumed from (written after the previous owner's last progress record), which the unit writes again.",
+          labelNames: UNIT_LABELS,
           registers,
         }),
     ),

@@ -1,10 +1,11 @@
 import type { ClusterConfig } from "@geo/config";
-import { kafkaClientOptions } from "@geo/kafka";
+import { type ClusterAdmin, createClusterAdmin, kafkaClientOptions } from "@geo/kafka";
 import {
   createIdempotentProducer,
   createPartitionFetcher,
   createWireClient,
   type IdempotentProducer,
+  type IsolationLevelName,
   type KafkaWireClient,
   type PartitionFetcher,
 } from "@geo/kafka-wire";
@@ -19,9 +20,11 @@ import {
   type UnitProgress,
   unitId,
 } from "@geo/progress";
+import { BatchLoader } from "./batch-loader";
 import { Checkpointer } from "./checkpointer";
 import { createEngineMetrics, type EngineMetrics } from "./engine-metrics";
 import { SourceReader } from "./source-reader";
+import { describeMaxMessageBytes, TopicLimits } from "./topic-limits";
 import type {
   ReplicationEngine,
   ReplicationEngineOptions,
@@ -38,40 +41,45 @@ export class UnknownClusterError extends Error {
   override readonly name = "UnknownClusterError";
 }
 
-/**
- * Coalesces the calls made within one turn of the event loop into one batched call (one scan of
- * the progress topic for every unit started by an assignment, one ListOffsets per topic).
- */
-class BatchLoader<K, V> {
-  private queue: { key: K; resolve: (v: V) => void; reject: (e: unknown) => void }[] = [];
-  private scheduled = false;
+type OffsetsLoader = BatchLoader<
+  { topic: string; partition: number; spec: "earliest" | "latest" },
+  bigint
+>;
 
-  constructor(private readonly fn: (keys: K[]) => Promise<V[]>) {}
-
-  load(key: K): Promise<V> {
-    return new Promise<V>((resolve, reject) => {
-      this.queue.push({ key, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.run());
+/** ListOffsets of the partitions asked for in one turn of the event loop: one request per topic. */
+function offsetsLoader(client: KafkaWireClient, isolationLevel: IsolationLevelName): OffsetsLoader {
+  return new BatchLoader(async (keys) => {
+    const groups = new Map<
+      string,
+      { topic: string; spec: "earliest" | "latest"; partitions: number[] }
+    >();
+    for (const k of keys) {
+      const g = `${k.spec}\u0000${k.topic}`;
+      let e = groups.get(g);
+      if (e === undefined) {
+        e = { topic: k.topic, spec: k.spec, partitions: [] };
+        groups.set(g, e);
       }
-    });
-  }
-
-  private async run(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
-    this.scheduled = false;
-    try {
-      const values = await this.fn(batch.map((b) => b.key));
-      batch.forEach((b, i) => {
-        b.resolve(values[i]!);
-      });
-    } catch (e) {
-      for (const b of batch) b.reject(e);
+      if (!e.partitions.includes(k.partition)) e.partitions.push(k.partition);
     }
-  }
+    const found = new Map<string, bigint>();
+    await Promise.all(
+      [...groups.values()].map(async (g) => {
+        const listed = await client.listOffsets(g.topic, g.partitions, g.spec, {
+          timeoutMs: 10_000,
+          isolationLevel,
+        });
+        for (const o of listed) {
+          found.set(`${g.spec}\u0000${g.topic}\u0000${o.partition}`, o.offset);
+        }
+      }),
+    );
+    return keys.map((k) => found.get(`${k.spec}\u0000${k.topic}\u0000${k.partition}`)!);
+  });
 }
+
+/** How long a start waits for the max.message.bytes check before the unit runs without it. */
+const LIMITS_CHECK_WAIT_MS = 5000;
 
 interface SourceContext {
   alias: string;
@@ -79,7 +87,12 @@ interface SourceContext {
   ownClient: boolean;
   fetcher: PartitionFetcher;
   reader: SourceReader;
-  offsets: BatchLoader<{ topic: string; partition: number; spec: "earliest" | "latest" }, bigint>;
+  offsets: OffsetsLoader;
+}
+
+interface ClusterLimits {
+  admin: ClusterAdmin;
+  limits: TopicLimits;
 }
 
 interface TargetContext {
@@ -92,6 +105,8 @@ interface TargetContext {
   producers: Map<string, IdempotentProducer>;
   ensured: Promise<void> | null;
   progress: BatchLoader<UnitKey, UnitProgress[]>;
+  /** End offsets of remote partitions, whoever wrote them. */
+  ends: OffsetsLoader;
 }
 
 interface UnitEntry {
@@ -120,9 +135,16 @@ class Engine implements ReplicationEngine {
   private readonly logger: Logger;
   private readonly maxBufferedBytes: number;
   private readonly clientId: string;
+  private readonly limits = new Map<string, ClusterLimits>();
+  /** Flow and source topic → the limits last logged as mismatched, to log each change once. */
+  private readonly mismatchLogged = new Map<string, string>();
+  /** Cluster and topic whose config could not be read, to log that once until it can. */
+  private readonly limitsUnreadable = new Set<string>();
+  private readonly topicConfigRefreshMs: number;
   private buffered = 0;
   private serialQueue: Promise<unknown> = Promise.resolve();
   private cleanupTimer: NodeJS.Timeout | undefined;
+  private limitsTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: ReplicationEngineOptions) {
@@ -156,6 +178,11 @@ class Engine implements ReplicationEngine {
         );
       }, cleanupMs);
       this.cleanupTimer.unref();
+    }
+    this.topicConfigRefreshMs = options.topicConfigRefreshMs ?? 10 * 60_000;
+    if (this.topicConfigRefreshMs > 0) {
+      this.limitsTimer = setInterval(() => this.refreshLimits(), this.topicConfigRefreshMs);
+      this.limitsTimer.unref();
     }
   }
 
@@ -228,33 +255,7 @@ class Engine implements ReplicationEngine {
       ownClient: own,
       fetcher,
       reader,
-      offsets: new BatchLoader(async (keys) => {
-        const groups = new Map<
-          string,
-          { topic: string; spec: "earliest" | "latest"; partitions: number[] }
-        >();
-        for (const k of keys) {
-          const g = `${k.spec}\u0000${k.topic}`;
-          let e = groups.get(g);
-          if (e === undefined) {
-            e = { topic: k.topic, spec: k.spec, partitions: [] };
-            groups.set(g, e);
-          }
-          if (!e.partitions.includes(k.partition)) e.partitions.push(k.partition);
-        }
-        const found = new Map<string, bigint>();
-        await Promise.all(
-          [...groups.values()].map(async (g) => {
-            const listed = await client.listOffsets(g.topic, g.partitions, g.spec, {
-              timeoutMs: 10_000,
-            });
-            for (const o of listed) {
-              found.set(`${g.spec}\u0000${g.topic}\u0000${o.partition}`, o.offset);
-            }
-          }),
-        );
-        return keys.map((k) => found.get(`${k.spec}\u0000${k.topic}\u0000${k.partition}`)!);
-      }),
+      offsets: offsetsLoader(client, "read_committed"),
     };
     this.sources.set(alias, s);
     return s;
@@ -289,6 +290,7 @@ class Engine implements ReplicationEngine {
         const all = await store.loadAll(units);
         return units.map((u) => all.get(unitId(u)) ?? []);
       }),
+      ends: offsetsLoader(client, "read_uncommitted"),
     };
     this.targets.set(alias, t);
     return t;
@@ -309,12 +311,91 @@ class Engine implements ReplicationEngine {
     return t.ensured;
   }
 
+  // ---- topic limits ----
+
+  private topicLimits(alias: string): TopicLimits {
+    let l = this.limits.get(alias);
+    if (l === undefined) {
+      const admin = createClusterAdmin(this.cluster(alias), {
+        clientId: this.clientId,
+        logger: this.logger.child({ cluster: alias }),
+      });
+      l = { admin, limits: new TopicLimits(describeMaxMessageBytes(admin, 10_000)) };
+      this.limits.set(alias, l);
+    }
+    return l.limits;
+  }
+
+  /**
+   * Compares the source topic's and the remote topic's effective max.message.bytes and tells
+   * the unit: a source that accepts larger batches than the target is reported before a batch
+   * is refused. Never rejects: a config that cannot be read leaves the unit as it is.
+   */
+  private async checkMessageLimits(unit: Unit): Promise<void> {
+    if (this.topicConfigRefreshMs <= 0) return;
+    const flow = unit.assignment.flow;
+    const read = async (alias: string, topic: string) => {
+      const key = `${alias}\u0000${topic}`;
+      try {
+        const bytes = await this.topicLimits(alias).maxMessageBytes(topic);
+        this.limitsUnreadable.delete(key);
+        return bytes;
+      } catch (e) {
+        if (!this.limitsUnreadable.has(key)) {
+          this.limitsUnreadable.add(key);
+          this.logger.warn(
+            { flow: flow.name, cluster: alias, topic, err: (e as Error).message },
+            "replication: cannot read the topic's max.message.bytes; a mismatch between source and remote topic goes unreported until it can",
+          );
+        }
+        return undefined;
+      }
+    };
+    const [source, target] = await Promise.all([
+      read(flow.sourceCluster, unit.topic),
+      read(flow.targetCluster, unit.remoteTopic),
+    ]);
+    if (source === undefined || target === undefined) return;
+    const mismatch = unit.setMessageLimits(source, target);
+    // The limits belong to topics: one line per flow and topic, not per partition.
+    const key = `${flow.name}\u0000${unit.topic}`;
+    const logged = this.mismatchLogged.get(key);
+    const context = {
+      flow: flow.name,
+      topic: unit.topic,
+      remoteTopic: unit.remoteTopic,
+      sourceMaxMessageBytes: source,
+      targetMaxMessageBytes: target,
+    };
+    if (mismatch && logged !== `${source}/${target}`) {
+      this.mismatchLogged.set(key, `${source}/${target}`);
+      this.logger.warn(
+        context,
+        "replication: the source topic accepts larger batches than its remote topic; the first one above the target's max.message.bytes will be refused and stop its unit",
+      );
+    } else if (!mismatch && logged !== undefined) {
+      this.mismatchLogged.delete(key);
+      this.logger.info(context, "replication: the remote topic's max.message.bytes now suffices");
+    }
+  }
+
+  private refreshLimits(): void {
+    for (const l of this.limits.values()) l.limits.refresh();
+    for (const e of this.units.values()) {
+      if (e.unit.isActive) void this.checkMessageLimits(e.unit);
+    }
+  }
+
   private producer(t: TargetContext, flow: string): IdempotentProducer {
     // One producer per flow and target: units of different flows that write the same remote
     // partition (identity naming from two sources) keep separate sequences and failures.
     let p = t.producers.get(flow);
     if (p === undefined) {
-      p = createIdempotentProducer(t.client, { deliveryTimeoutMs: this.ctx.deliveryTimeoutMs });
+      p = createIdempotentProducer(t.client, {
+        deliveryTimeoutMs: this.ctx.deliveryTimeoutMs,
+        maxInFlightPerPartition: this.options.maxInFlightPerPartition,
+        maxRequestBytes: this.options.maxProduceRequestBytes,
+      });
       t.producers.set(flow, p);
     }
     return p;
@@ -381,6 +462,7 @@ class Engine implements ReplicationEngine {
           const flow = unit.assignment.flow;
           const src = this.source(flow.sourceCluster);
           const tgt = this.target(flow.targetCluster);
+          const limitsChecked = this.checkMessageLimits(unit);
           await this.ensureTopics(tgt);
           const previous = await tgt.progress.load(unit.key);
           const top = previous[previous.length - 1];
@@ -392,6 +474,8 @@ class Engine implements ReplicationEngine {
                   partition: unit.partition,
                   spec: flow.startFrom,
                 });
+          const remoteEnd = await this.remoteEnd(tgt, unit, top);
+          await settledWithin(limitsChecked, LIMITS_CHECK_WAIT_MS);
           await unit.begin(
             {
               reader: src.reader,
@@ -400,6 +484,7 @@ class Engine implements ReplicationEngine {
             },
             position,
             previous,
+            remoteEnd,
           );
           return;
         } catch (e) {
@@ -430,6 +515,33 @@ class Engine implements ReplicationEngine {
     })();
     this.units.set(unit.id, entry);
     return entry;
+  }
+
+  /**
+   * The remote partition's end offset before a resumed unit writes, to measure what it writes
+   * again. Only a prefix-named remote partition has this unit as its one writer; an identity-named
+   * one may hold other producers' records, which would count as duplicates. -1n when not read.
+   */
+  private async remoteEnd(
+    tgt: TargetContext,
+    unit: Unit,
+    top: UnitProgress | undefined,
+  ): Promise<bigint> {
+    if (top === undefined || top.lastTargetOffset < 0n) return -1n;
+    if (unit.assignment.flow.naming !== "prefix") return -1n;
+    try {
+      return await tgt.ends.load({
+        topic: unit.remoteTopic,
+        partition: unit.partition,
+        spec: "latest",
+      });
+    } catch (e) {
+      this.logger.debug(
+        { unit: unit.id, err: (e as Error).message },
+        "replication: could not read the remote partition's end; resume duplicates not measured",
+      );
+      return -1n;
+    }
   }
 
   private async stopEntry(entry: UnitEntry, reason: string): Promise<void> {
@@ -485,6 +597,7 @@ class Engine implements ReplicationEngine {
       if (this.closed) return;
       this.closed = true;
       if (this.cleanupTimer !== undefined) clearInterval(this.cleanupTimer);
+      if (this.limitsTimer !== undefined) clearInterval(this.limitsTimer);
       await Promise.all([...this.units.values()].map((e) => this.stopEntry(e, "engine closed")));
       this.units.clear();
       for (const s of this.sources.values()) {
@@ -500,7 +613,18 @@ class Engine implements ReplicationEngine {
       for (const s of this.sources.values()) if (s.ownClient) clients.add(s.client);
       for (const t of this.targets.values()) if (t.ownClient) clients.add(t.client);
       await Promise.all([...clients].map((c) => c.close()));
+      await Promise.all([...this.limits.values()].map((l) => l.admin.close()));
     });
+  }
+}
+
+/** Waits for `p`, but no longer than `ms`. */
+async function settledWithin(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -5,6 +5,7 @@ export { Checkpointer } from "./checkpointer";
 export { createReplicationEngine, UnknownClusterError } from "./engine";
 export { createEngineMetrics, type EngineMetrics } from "./engine-metrics";
 export { OffsetRuns } from "./offset-runs";
+export { TopicConfigError } from "./topic-limits";
 export {
   type BatchPlan,
   originatedIn,

@@ -49,6 +49,18 @@ export interface UnitStatus {
   skippedRecords: number;
   /** Extension: the target topic. */
   remoteTopic: string;
+  /**
+   * Extension: problems that do not stop the unit (yet), e.g. a source topic that accepts
+   * larger batches than its remote topic. Unlike `reason`, retries do not overwrite them.
+   */
+  warnings: string[];
+  /**
+   * Extension: records the remote partition already held past the progress this unit resumed
+   * from, written by the previous owner after its last progress record (a crash, a lost lease),
+   * which this unit writes again. -1n when not measured: a fresh start, or identity naming,
+   * where the remote partition may have other writers.
+   */
+  resumeDuplicates: bigint;
 }
 
 export interface ReplicationEngineOptions {
@@ -83,6 +95,10 @@ export interface ReplicationEngineOptions {
   retryBackoffMs?: number;
   /** Default 5000 ms. */
   maxRetryBackoffMs?: number;
+  /** Produce requests per remote partition awaiting the target's answer (1-5). Default 5. */
+  maxInFlightPerPartition?: number;
+  /** A Produce request stops growing past this size (one batch per partition). Default 4 MiB. */
+  maxProduceRequestBytes?: number;
   /** Re-encoded batches are split to stay under this many uncompressed bytes. Default 512 KiB. */
   maxReencodedBatchBytes?: number;
   /** Kafka client.id. Default `geo-agent-<agentId>`. */
@@ -91,6 +107,12 @@ export interface ReplicationEngineOptions {
   wireClients?: Readonly<Record<string, KafkaWireClient>>;
   /** Create `__geo.progress` / `__geo.offset-map` in targets when missing. Default true. */
   ensureInternalTopics?: boolean;
+  /**
+   * Units compare their source and remote topics' effective max.message.bytes when they start,
+   * read once per topic and again at this interval, and warn when the target accepts less.
+   * Default 10 min; 0 disables the check.
+   */
+  topicConfigRefreshMs?: number;
 }
 
 export interface ReplicationEngine {

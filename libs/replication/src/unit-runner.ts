@@ -89,6 +89,8 @@ export class Unit implements Fetchable, Checkpointable {
   logStartOffset = -1n;
   offsetResets = 0;
   skippedRecords = 0;
+  /** See UnitStatus.resumeDuplicates. */
+  resumeDuplicates = -1n;
   leaseLost = false;
   /** Graceful stop under way: no new fetches, results dropped. */
   private stopping = false;
@@ -108,6 +110,8 @@ export class Unit implements Fetchable, Checkpointable {
   private lastAckedTimestamp = -1;
   private drainWaiters: (() => void)[] = [];
   private wiring: UnitWiring | null = null;
+  /** By kind, so that a later check replaces (or clears) what an earlier one said. */
+  private readonly warnings = new Map<string, string>();
 
   constructor(
     readonly assignment: UnitAssignment,
@@ -152,11 +156,14 @@ export class Unit implements Fetchable, Checkpointable {
    * Take the start position (from the highest-epoch progress, or the flow's startFrom) and write
    * an initial progress record under this epoch, which also claims the epoch in the target and
    * tombstones older epochs' records. Returns false when the unit must not run.
+   * `remoteEnd` is the remote partition's end offset read before this unit wrote anything, to
+   * measure what it writes again; -1n when not read.
    */
   async begin(
     wiring: UnitWiring,
     position: bigint,
     previous: readonly UnitProgress[],
+    remoteEnd = -1n,
   ): Promise<boolean> {
     this.wiring = wiring;
     const top = previous[previous.length - 1];
@@ -182,12 +189,69 @@ export class Unit implements Fetchable, Checkpointable {
     if (!ok) throw new Error("could not write the initial progress record to the target");
     this.state = this.assignment.flow.paused ? "paused" : "running";
     this.reason = this.state === "paused" ? "flow paused" : "";
+    if (top !== undefined && remoteEnd >= 0n) this.measureResume(top, remoteEnd);
     this.log.info(
-      { position: String(position), resumed: top !== undefined },
+      {
+        position: String(position),
+        resumed: top !== undefined,
+        resumeDuplicates: String(this.resumeDuplicates),
+      },
       "replication: unit started",
     );
     wiring.reader.add(this);
     return true;
+  }
+
+  /**
+   * The progress says the target acknowledged up to `lastTargetOffset`; whatever the remote
+   * partition holds beyond it was written after that record and is written again from here.
+   */
+  private measureResume(top: UnitProgress, remoteEnd: bigint): void {
+    if (top.lastTargetOffset < 0n || top.nextSourceOffset !== this.ackedNext) return;
+    const extra = remoteEnd - (top.lastTargetOffset + 1n);
+    if (extra < 0n) {
+      this.log.warn(
+        { remoteEnd: String(remoteEnd), lastTargetOffset: String(top.lastTargetOffset) },
+        "replication: the remote partition ends before the last offset the progress says it acknowledged; records were lost from the target (topic recreated, unclean leader election)",
+      );
+      return;
+    }
+    this.resumeDuplicates = extra;
+    this.ctx.metrics.resumeDuplicates.inc(this.labels, Number(extra));
+    if (extra > 0n) {
+      this.log.info(
+        {
+          resumeDuplicates: String(extra),
+          sourceFrom: String(top.nextSourceOffset),
+          targetFrom: String(top.lastTargetOffset + 1n),
+          targetEnd: String(remoteEnd),
+          previousAgent: top.agentId,
+          previousEpoch: String(top.epoch),
+        },
+        "replication: resuming writes again records the previous owner wrote after its last progress",
+      );
+    }
+  }
+
+  /**
+   * The effective max.message.bytes of the source and remote topics: when the source accepts
+   * larger batches, the first one above the target's limit will be refused and stop the unit.
+   * Returns whether that is the case.
+   */
+  setMessageLimits(source: number, target: number): boolean {
+    if (this.stopping || this.leaseLost) return false;
+    const mismatch = source > target;
+    if (mismatch) {
+      const flow = this.assignment.flow;
+      this.warnings.set(
+        "max.message.bytes",
+        `source topic ${this.topic} on ${flow.sourceCluster} accepts batches of up to ${source} bytes (max.message.bytes) but remote topic ${this.remoteTopic} on ${flow.targetCluster} only ${target}: a larger batch will be refused and stop this unit; raise max.message.bytes of ${this.remoteTopic} to at least ${source}`,
+      );
+    } else {
+      this.warnings.delete("max.message.bytes");
+    }
+    this.ctx.metrics.maxMessageBytesMismatch.set(this.labels, mismatch ? 1 : 0);
+    return mismatch;
   }
 
   setPaused(paused: boolean): void {
@@ -218,6 +282,10 @@ export class Unit implements Fetchable, Checkpointable {
 
   onFetchResult(r: PartitionFetchResult, gen: number): void {
     if (gen !== this.gen || this.stopping || !this.isActive) return;
+    // A fetch sent before the position moved back without a new generation (a rewind moves it
+    // once the producer partition has reset) must not be applied from the new position: the
+    // records in between would be skipped.
+    if (r.fetchOffset !== this.fetchNext) return;
     // A long poll sent before the flow was paused can answer after it: drop what it read, the
     // position stays, and the same records are fetched again on resume.
     if (this.state === "paused") return;
@@ -645,6 +713,7 @@ export class Unit implements Fetchable, Checkpointable {
   private clearGauges(): void {
     this.ctx.metrics.lagRecords.remove(this.labels);
     this.ctx.metrics.lagSeconds.remove(this.labels);
+    this.ctx.metrics.maxMessageBytesMismatch.remove(this.labels);
   }
 
   status(): UnitStatus {
@@ -667,6 +736,8 @@ export class Unit implements Fetchable, Checkpointable {
       offsetResets: this.offsetResets,
       skippedRecords: this.skippedRecords,
       remoteTopic: this.remoteTopic,
+      warnings: [...this.warnings.values()],
+      resumeDuplicates: this.resumeDuplicates,
     };
   }
 }

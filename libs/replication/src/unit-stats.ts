@@ -3,6 +3,7 @@ export class RateWindow {
   private readonly records: Float64Array;
   private readonly bytes: Float64Array;
   private readonly seconds: Float64Array;
+  private readonly since: number;
 
   constructor(
     private readonly windowSeconds = 10,
@@ -11,6 +12,7 @@ export class RateWindow {
     this.records = new Float64Array(windowSeconds);
     this.bytes = new Float64Array(windowSeconds);
     this.seconds = new Float64Array(windowSeconds).fill(-1);
+    this.since = now();
   }
 
   add(records: number, bytes: number): void {
@@ -25,7 +27,12 @@ export class RateWindow {
     this.bytes[i]! += bytes;
   }
 
-  /** Per-second rates over the last complete `windowSeconds - 1` seconds plus the current one. */
+  /**
+   * Per-second rates over the last complete `windowSeconds - 1` seconds plus the current one, or
+   * over the time since the window was created when that is shorter: a unit that just moved to
+   * an agent must not look lighter than it is, or the coordinator's balancing sees its new
+   * agent as underloaded, gives it more units, and moves them back once the window has filled.
+   */
   rates(): { recordsPerSecond: number; bytesPerSecond: number } {
     const nowMs = this.now();
     const second = Math.floor(nowMs / 1000);
@@ -38,7 +45,11 @@ export class RateWindow {
         bytes += this.bytes[i]!;
       }
     }
-    const span = this.windowSeconds - 1 + (nowMs % 1000) / 1000;
+    const span = Math.min(
+      this.windowSeconds - 1 + (nowMs % 1000) / 1000,
+      // At least a second, so that the first batch does not read as a burst.
+      Math.max(1, (nowMs - this.since) / 1000),
+    );
     return { recordsPerSecond: records / span, bytesPerSecond: bytes / span };
   }
 }

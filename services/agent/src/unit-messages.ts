@@ -65,6 +65,7 @@ export function toUnitReport(
     latencyP50: durationFromMs(Math.round(status.latencyP50Ms)),
     latencyP99: durationFromMs(Math.round(status.latencyP99Ms)),
     reportTime: now,
+    warnings: status.warnings,
   };
 }
 

@@ -1,0 +1,157 @@
+// A unit driven by hand: the test plays the source reader and the target's producer, to order
+// events the way a loaded machine can.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  type IdempotentProducer,
+  KafkaWireError,
+  type PartitionFetchResult,
+  type ProduceResult,
+} from "@geo/kafka-wire";
+import { createLogger } from "@geo/logging";
+import { encodeRecordBatch, RecordBatch } from "@geo/record-batch";
+import type { Checkpointer } from "./checkpointer";
+import type { EngineMetrics } from "./engine-metrics";
+import type { SourceReader } from "./source-reader";
+import type { FlowSpecLike } from "./types";
+import { Unit, type UnitContext, type UnitWiring } from "./unit-runner";
+
+const flow: FlowSpecLike = {
+  name: "a->b",
+  sourceCluster: "a",
+  targetCluster: "b",
+  naming: "prefix",
+  provenanceHeader: false,
+  startFrom: "earliest",
+  onOffsetOutOfRange: "fail",
+  paused: false,
+};
+
+/** Every metric accepts every call and records nothing. */
+const metrics = new Proxy(
+  {},
+  { get: () => new Proxy(() => {}, { get: () => () => {} }) },
+) as unknown as EngineMetrics;
+
+const ctx: UnitContext = {
+  agentId: "agent",
+  logger: createLogger({ service: "unit-test", level: "silent" }),
+  metrics,
+  leaseGuard: () => true,
+  deliveryTimeoutMs: 500,
+  retryBackoffMs: 0,
+  maxRetryBackoffMs: 0,
+  partitionMaxBytes: 1024 * 1024,
+  maxUnitBufferedBytes: 64 * 1024 * 1024,
+  maxReencodedBatchBytes: 512 * 1024,
+  engineBudgetLeft: () => true,
+  addBuffered: () => {},
+};
+
+/** Ten records at `base`, as a fetch of offset `base` returns them. */
+function fetched(base: bigint): PartitionFetchResult {
+  const records = Array.from({ length: 10 }, (_, i) => ({
+    timestamp: 1_750_000_000_000n,
+    key: null,
+    value: `v${base + BigInt(i)}`,
+  }));
+  return {
+    topic: "t",
+    partition: 0,
+    fetchOffset: base,
+    batches: [new RecordBatch(encodeRecordBatch({ baseOffset: base, records }))],
+    partialFirstBatch: false,
+    nextOffset: base + 10n,
+    highWatermark: 1000n,
+    lastStableOffset: 1000n,
+    logStartOffset: 0n,
+    abortedTransactions: [],
+    errorCode: 0,
+    error: null,
+    bytes: 0,
+    incomplete: false,
+  } as unknown as PartitionFetchResult;
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+test("a fetch answered after a produce failure's rewind never moves the position past unwritten records", async () => {
+  const sends: { base: bigint; settle: (error?: Error) => void }[] = [];
+  let finishReset = () => {};
+  const producer = {
+    send: (_topic: string, _partition: number, input: unknown) =>
+      new Promise<ProduceResult>((resolve, reject) => {
+        const base = (input as RecordBatch).baseOffset;
+        sends.push({
+          base,
+          settle: (error) =>
+            error === undefined
+              ? resolve({
+                  baseOffset: base,
+                  lastOffset: base + 9n,
+                  recordCount: 10,
+                  logAppendTime: -1n,
+                  logStartOffset: 0n,
+                } as ProduceResult)
+              : reject(error),
+        });
+      }),
+    // The real one waits for the batches in flight: slow on a loaded machine.
+    resetPartition: () => new Promise<void>((resolve) => (finishReset = resolve)),
+  } as unknown as IdempotentProducer;
+  const wiring: UnitWiring = {
+    producer,
+    reader: { add: () => {}, remove: () => {}, schedule: () => {} } as unknown as SourceReader,
+    checkpointer: {
+      flushUnit: async () => true,
+      markDirty: () => {},
+      forget: () => {},
+    } as unknown as Checkpointer,
+  };
+  const unit = new Unit(
+    {
+      unit: { flow: flow.name, sourceTopic: "t", partition: 0 },
+      remoteTopic: "a.t",
+      epoch: 1n,
+      flow,
+    },
+    ctx,
+  );
+  assert.equal(await unit.begin(wiring, 0n, []), true);
+  // What the source reader does: a fetch from the unit's position, under its generation.
+  const request = () => ({ offset: unit.position().offset, gen: unit.gen });
+  const answer = (fetch: { offset: bigint; gen: number }) =>
+    unit.onFetchResult(fetched(fetch.offset), fetch.gen);
+
+  answer(request());
+  answer(request());
+  assert.deepEqual(
+    sends.map((s) => s.base),
+    [0n, 10n],
+  );
+  // The first batch misses its delivery deadline: the unit rewinds and resets the partition.
+  sends[0]!.settle(new KafkaWireError("DELIVERY_TIMEOUT", "late", { retriable: true }));
+  await tick();
+  // The retry backoff is over before the reset: the reader may send a fetch now...
+  const late = unit.fetchReadiness(performance.now()) === "ready" ? request() : undefined;
+  finishReset();
+  await tick();
+  // ...answered once the unit is back at its acknowledged position.
+  if (late !== undefined) answer(late);
+  for (const send of sends.slice(2)) send.settle();
+  await tick();
+  assert.equal(
+    unit.status().nextSourceOffset,
+    0n,
+    `acknowledged up to ${unit.status().nextSourceOffset} after sending only ${sends
+      .slice(2)
+      .map((s) => s.base)
+      .join(", ")} since the failure at 0`,
+  );
+  // And it goes on from there.
+  answer(request());
+  sends.at(-1)!.settle();
+  await tick();
+  assert.equal(sends.at(-1)!.base, 0n);
+  assert.equal(unit.status().nextSourceOffset, 10n);
+});
