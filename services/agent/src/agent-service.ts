@@ -69,6 +69,14 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
       desired = desired.filter((unit) => !lostIds.has(unitId(unit.unit)));
       applyDesired();
     },
+    onRevoked: (revoked) => {
+      for (const { unitId: id, epoch } of revoked) {
+        const unit = desired.find((a) => unitId(a.unit) === id && a.epoch === epoch);
+        if (unit === undefined) continue;
+        desired = desired.filter((a) => a !== unit);
+        handBack(unit.unit, epoch, "revoked (seen on lease renewal)");
+      }
+    },
     onConflict: (message) => {
       logger.fatal(message);
       process.kill(process.pid, "SIGTERM");
@@ -99,6 +107,8 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   const handBack = (unit: UnitKey, epoch: bigint, reason: string) => {
     const id = unitId(unit);
     applying = applying.then(async () => {
+      // Once per unit and epoch: a revoke is seen on renewal and in a Revoke message.
+      if (!engine.statuses().some((s) => unitId(s.unit) === id && s.epoch === epoch)) return;
       try {
         const { nextSourceOffset } = await engine.release(unit);
         keeper.setUnits(new Map(desired.map((a) => [unitId(a.unit), a.epoch])));

@@ -17,6 +17,12 @@ export interface LeaseKeeperOptions {
   logger: Logger;
   /** Units Redis says this agent no longer holds; stop them at once. */
   onLost(unitIds: readonly string[], reason: string): void;
+  /**
+   * Units the coordinator revoked for a planned move. They stay trusted until the deadline of
+   * their last renewal (not extended any more), which ends before the coordinator may grant them
+   * elsewhere without a release: hand them back (stop, flush, release) like on a Revoke message.
+   */
+  onRevoked(units: readonly { unitId: string; epoch: bigint }[]): void;
   /** Another live process holds this agent id; this one must not run any unit. */
   onConflict(message: string): void;
 }
@@ -56,14 +62,30 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
       }
       lastOk = true;
       failures = 0;
-      const lost = clock.apply(ticket, result);
+      // A revoked unit is still this agent's until it releases it (the coordinator grants it
+      // elsewhere after the release, or a TTL after the revoke): it keeps the deadline of its
+      // last renewal and is handed back with what it copied recorded, as on the Revoke message
+      // that may arrive after this answer. Stopped at once, its last copies would be copied again.
+      const revoked = result.units.filter(
+        (unit) =>
+          !unit.ok && unit.reason === "revoked" && units.get(unit.unitId) === BigInt(unit.epoch),
+      );
+      const lost = clock.apply(ticket, {
+        ...result,
+        units: result.units.filter((unit) => !revoked.includes(unit)),
+      });
       if (lost.length > 0) {
         const reasons = result.units
-          .filter((unit) => !unit.ok)
+          .filter((unit) => !unit.ok && lost.includes(unit.unitId))
           .map((unit) => `${unit.unitId}: ${unit.ok ? "" : unit.reason}`);
         for (const unitId of lost) units.delete(unitId);
         logger.warn({ lost: reasons }, "leases lost; stopping those units");
         options.onLost(lost, "lease lost");
+      }
+      if (revoked.length > 0) {
+        options.onRevoked(
+          revoked.map((unit) => ({ unitId: unit.unitId, epoch: BigInt(unit.epoch) })),
+        );
       }
     } catch (error) {
       lastOk = false;
