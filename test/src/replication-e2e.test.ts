@@ -10,7 +10,8 @@ import { after, before, test } from "node:test";
 import { createGrpcClient } from "@geo/grpc";
 import { findFreePorts, type RedisServer, startRedis } from "@geo/harness";
 import { CoordinatorService, replicationV1 } from "@geo/proto";
-import { createTopic, type Pair, readPartition, startPair } from "./support/replication-fixtures";
+import { compareReplica } from "./support/replica-check";
+import { createTopic, type Pair, startPair } from "./support/replication-fixtures";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
@@ -85,29 +86,13 @@ async function produce(from: number, count: number): Promise<void> {
 
 /** Per partition, the source's values in order, and what the target holds. */
 async function compare() {
-  const result = { missing: 0, duplicates: 0, outOfOrder: 0, total: 0 };
-  for (let partition = 0; partition < PARTITIONS; partition++) {
-    const source = (await readPartition(pair.source, TOPIC, partition)).map((r) =>
-      r.value?.toString(),
-    );
-    const target = (await readPartition(pair.target, `us-east.${TOPIC}`, partition)).map((r) =>
-      r.value?.toString(),
-    );
-    result.total += source.length;
-    const seen = new Set<string | undefined>();
-    let cursor = 0;
-    for (const value of target) {
-      if (seen.has(value)) {
-        result.duplicates += 1;
-        continue;
-      }
-      seen.add(value);
-      if (value !== source[cursor]) result.outOfOrder += 1;
-      cursor += 1;
-    }
-    result.missing += source.filter((value) => !seen.has(value)).length;
-  }
-  return result;
+  const { missing, duplicates, outOfOrder, total } = await compareReplica(
+    pair.source,
+    pair.target,
+    [TOPIC],
+    PARTITIONS,
+  );
+  return { missing, duplicates, outOfOrder, total };
 }
 
 test("records written to the source arrive in the target, in order, through the coordinator's assignment", async (t) => {

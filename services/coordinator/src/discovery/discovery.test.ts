@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type FlowConfig, parseConfig } from "@geo/config";
 import type { Admin, ClusterAdmin } from "@geo/kafka";
 import { createLogger } from "@geo/logging";
+import { PROGRESS_TOPIC_CONFIGS } from "@geo/progress";
 import { createDiscovery, type DiscoveryOptions } from "./discovery";
 import type { DesiredUnit } from "./types";
 
@@ -191,7 +192,9 @@ describe("discovery rounds", () => {
     assert.equal(west.topics.has("east.west.loop"), false, "a copy from the target goes back");
     for (const topic of ["__geo.progress", "__geo.offset-map", "__geo.checkpoints"]) {
       const internal = west.topics.get(topic);
-      assert.equal(internal?.configs.get("cleanup.policy"), "compact", topic);
+      for (const [name, value] of Object.entries(PROGRESS_TOPIC_CONFIGS)) {
+        assert.equal(internal?.configs.get(name), value, `${topic} ${name}`);
+      }
       assert.equal(internal?.configs.get("min.insync.replicas"), "2", topic);
       assert.equal(internal?.replicationFactor, 3, topic);
     }

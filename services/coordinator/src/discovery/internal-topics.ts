@@ -1,4 +1,5 @@
 import { GEO_TOPICS } from "@geo/config";
+import { PROGRESS_TOPIC_CONFIGS } from "@geo/progress";
 
 /** A topic of the project's own that every target cluster needs. */
 export interface InternalTopicSpec {
@@ -7,7 +8,9 @@ export interface InternalTopicSpec {
   readonly configs: ReadonlyMap<string, string>;
 }
 
-const compacted = new Map([["cleanup.policy", "compact"]]);
+// The same configs as when an agent creates them (ensureProgressTopics): whoever comes first
+// creates the topic, and agents that load these topics whole need their short segments.
+const compacted = new Map(Object.entries(PROGRESS_TOPIC_CONFIGS));
 
 /**
  * What agents and the offset service keep in each target cluster, created by discovery when
