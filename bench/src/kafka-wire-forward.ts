@@ -2,13 +2,14 @@
 // written by Kafka's ProducerPerformance into a source topic, then fetched and produced,
 // raw batches re-stamped but never re-encoded, into a target topic on the same broker.
 //   node bench/dist/kafka-wire-forward.js [records=200000] [partitions=4] [batchSize=16384]
-import { runKafkaTool, startKafkaCluster } from "@geo/harness";
+import { startKafkaCluster } from "@geo/harness";
 import {
   createIdempotentProducer,
   createPartitionFetcher,
   createWireClient,
   type ProduceResult,
 } from "@geo/kafka-wire";
+import { createTopic, preload } from "./replication-rig";
 
 async function main(): Promise<void> {
   const records = Number(process.argv[2] ?? 200_000);
@@ -16,38 +17,8 @@ async function main(): Promise<void> {
   const batchSize = Number(process.argv[4] ?? 16_384);
   const cluster = await startKafkaCluster({ name: "wire-bench", heapMb: 1024 });
   try {
-    const bootstrap = cluster.bootstrapServers.join(",");
-    for (const topic of ["source", "target"]) {
-      const r = await runKafkaTool(cluster, "topics", [
-        "--create",
-        "--topic",
-        topic,
-        "--partitions",
-        String(partitions),
-      ]);
-      if (r.code !== 0) throw new Error(r.stderr);
-    }
-    const perf = await runKafkaTool(
-      cluster,
-      "producer-perf",
-      [
-        "--topic",
-        "source",
-        "--num-records",
-        String(records),
-        "--record-size",
-        "1024",
-        "--throughput",
-        "-1",
-        "--producer-props",
-        `bootstrap.servers=${bootstrap}`,
-        "acks=all",
-        `batch.size=${batchSize}`,
-        "linger.ms=5",
-      ],
-      { timeoutMs: 300_000 },
-    );
-    if (perf.code !== 0) throw new Error(perf.stderr);
+    for (const topic of ["source", "target"]) await createTopic(cluster, topic, partitions);
+    await preload(cluster, "source", { records, compression: "none", batchBytes: batchSize });
 
     const client = createWireClient({
       clientId: "wire-bench",

@@ -1,150 +1,150 @@
-// Quick measurement (not a test) of @geo/replication's engine between two local clusters: a
-// source topic pre-loaded with 1 KiB records by Kafka's ProducerPerformance, then replicated by
-// one in-process engine until every unit caught up.
-//   node bench/dist/replication-engine.js [records=100000] [partitions=4] [provenance=0] [compression=none]
+// Issue 3's figure (not a test): 1,000,000 records of 1 KiB over 12 partitions, pre-loaded into a
+// local source cluster by Kafka's ProducerPerformance, replicated into a second local cluster by
+// the replication engine running in a process of its own (replication-agent.ts); then a live
+// phase at a fixed rate for the steady-state latency. See bench/README.md for the definitions.
+//   node bench/dist/replication-engine.js [records=1000000] [partitions=12] [provenance=0]
+//     [compression=none] [liveRecordsPerSecond=5000] [liveSeconds=20]
 // provenance=1 makes the flow append the provenance header, so every batch is re-encoded.
-import type { ClusterConfig } from "@geo/config";
-import { runKafkaTool, startKafkaClusters } from "@geo/harness";
-import { createWireClient } from "@geo/kafka-wire";
-import { createLogger } from "@geo/logging";
-import { createReplicationEngine, type UnitAssignment } from "@geo/replication";
+import { stopAll } from "@geo/harness";
+import {
+  type AgentProcess,
+  checkCopied,
+  createTopic,
+  endOffsets,
+  flushPageCache,
+  machineLoad,
+  mbPerSecond,
+  measureLiveLatency,
+  mib,
+  preload,
+  startAgents,
+  startClusters,
+} from "./replication-rig";
+import { printReport } from "./report";
+
+/** Kafka's producer default: the batches the agent forwards are what a default producer writes. */
+const SOURCE_BATCH_BYTES = 16_384;
+const LIVE_WARMUP_SECONDS = 2;
+const IDLE_SECONDS = 5;
+const WARMUP_TOPIC = "warmup";
+const WARMUP_RECORDS = 500_000;
 
 async function main(): Promise<void> {
-  const records = Number(process.argv[2] ?? 100_000);
-  const partitions = Number(process.argv[3] ?? 4);
+  const records = Number(process.argv[2] ?? 1_000_000);
+  const partitions = Number(process.argv[3] ?? 12);
   const provenance = process.argv[4] === "1";
   const compression = process.argv[5] ?? "none";
-  const [source, target] = await startKafkaClusters(["bench-src", "bench-dst"], { heapMb: 768 });
+  const liveRate = Number(process.argv[6] ?? 5000);
+  const liveSeconds = Number(process.argv[7] ?? 20);
+  // Before anything of ours runs: the load average then is other work on the machine.
+  const loadBefore = machineLoad();
+  const [source, target] = await startClusters();
+  let agent: AgentProcess | undefined;
   try {
     const topic = "bench";
-    for (const [cluster, name] of [
-      [source!, topic],
-      [target!, `src.${topic}`],
-    ] as const) {
-      const r = await runKafkaTool(cluster, "topics", [
-        "--create",
-        "--topic",
-        name,
-        "--partitions",
-        String(partitions),
-      ]);
-      if (r.code !== 0) throw new Error(r.stderr);
+    const remoteTopic = `src.${topic}`;
+    const sourceSpec = { compression, batchBytes: SOURCE_BATCH_BYTES };
+    for (const t of [WARMUP_TOPIC, topic]) {
+      await createTopic(source!, t, partitions);
+      await createTopic(target!, `src.${t}`, partitions);
     }
-    const perf = await runKafkaTool(
-      source!,
-      "producer-perf",
-      [
-        "--topic",
-        topic,
-        "--num-records",
-        String(records),
-        "--record-size",
-        "1024",
-        "--throughput",
-        "-1",
-        "--producer-props",
-        `bootstrap.servers=${source!.bootstrapServers.join(",")}`,
-        "acks=all",
-        "batch.size=65536",
-        "linger.ms=5",
-        `compression.type=${compression}`,
-      ],
-      { timeoutMs: 600_000 },
+    process.stderr.write(`pre-loading ${records} records of 1 KiB (${compression})...\n`);
+    await preload(source!, WARMUP_TOPIC, { records: WARMUP_RECORDS, ...sourceSpec });
+    const loaded = await preload(source!, topic, { records, ...sourceSpec });
+    flushPageCache();
+    const agentsOn = async (sourceTopic: string) =>
+      startAgents({
+        source: source!,
+        target: target!,
+        sourceTopic,
+        remoteTopic: `src.${sourceTopic}`,
+        flowName: `bench-${sourceTopic}`,
+        until: await endOffsets(source!, sourceTopic, partitions),
+        provenanceHeader: provenance,
+        tuning: {},
+        count: 1,
+      });
+    // Freshly started brokers run interpreted code and copy at half speed for seconds: a first,
+    // smaller backlog (its own agent process, target topic and flow) warms them up.
+    process.stderr.write(`warming up with ${WARMUP_RECORDS} records...\n`);
+    await (await agentsOn(WARMUP_TOPIC)).agents[0]!.stop();
+    flushPageCache();
+    const loadAtStart = machineLoad();
+    process.stderr.write(`replicating ${records} records...\n`);
+    const started = await agentsOn(topic);
+    agent = started.agents[0]!;
+    const backlog = started.caughtUp[0]!;
+    const total = Number(
+      (await endOffsets(source!, topic, partitions)).reduce((n, o) => n + o, 0n),
     );
-    if (perf.code !== 0) throw new Error(perf.stderr);
-
-    const clusters: Record<string, ClusterConfig> = {
-      src: { alias: "src", region: "src", bootstrapServers: source!.bootstrapServers },
-      dst: { alias: "dst", region: "dst", bootstrapServers: target!.bootstrapServers },
-    };
-    const flow = {
-      name: "src->dst",
-      sourceCluster: "src",
-      targetCluster: "dst",
-      naming: "prefix" as const,
-      provenanceHeader: provenance,
-      startFrom: "earliest" as const,
-      onOffsetOutOfRange: "fail" as const,
-      paused: false,
-    };
-    const units: UnitAssignment[] = Array.from({ length: partitions }, (_, partition) => ({
-      unit: { flow: flow.name, sourceTopic: topic, partition },
-      remoteTopic: `src.${topic}`,
-      epoch: 1n,
-      flow,
-    }));
-    const engine = createReplicationEngine({
-      agentId: "bench",
-      clusters,
-      logger: createLogger({ service: "bench", level: "warn" }),
-      offsetMapCleanupIntervalMs: 0,
-    });
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await engine.assign(units);
-    // What the source holds (a producer-perf batch that expired is not there).
-    const total = await sourceEnd(source!.bootstrapServers, topic, partitions);
-    let lastReport = performance.now();
-    for (;;) {
-      const statuses = engine.statuses();
-      const bad = statuses.find((s) => s.state === "error");
-      if (bad !== undefined) throw new Error(bad.reason);
-      const done = statuses.reduce(
-        (n, s) => n + (s.nextSourceOffset < 0n ? 0n : s.nextSourceOffset),
-        0n,
-      );
-      if (done >= total) break;
-      if (performance.now() - lastReport > 5000) {
-        lastReport = performance.now();
-        const states = new Map<string, number>();
-        for (const s of statuses) states.set(s.state, (states.get(s.state) ?? 0) + 1);
-        process.stderr.write(
-          `${((performance.now() - t0) / 1000).toFixed(0)} s: ${done}/${total} records, ${JSON.stringify(Object.fromEntries(states))}, rss ${Math.round(process.memoryUsage().rss / 1048576)} MiB\n`,
-        );
-        for (const s of statuses.filter((x) => x.lagRecords > 0n).slice(0, 3)) {
-          process.stderr.write(
-            `  partition ${s.unit.partition}: next ${s.nextSourceOffset}, lag ${s.lagRecords} ${s.reason}\n`,
-          );
-        }
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    const statuses = engine.statuses();
-    await engine.close();
-    const result = {
-      records: Number(total),
+    process.stderr.write(
+      `caught up in ${backlog.seconds.toFixed(1)} s; idle for ${IDLE_SECONDS} s...\n`,
+    );
+    // What an agent with nothing to copy costs: long polls, progress timers, client internals.
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const idle = await agent.snapshot();
+    process.stderr.write(`live phase: ${liveRate} records/s for ${liveSeconds} s...\n`);
+    const liveStart = performance.now();
+    const live = await measureLiveLatency({
+      source: source!,
+      target: target!,
+      sourceTopic: topic,
+      remoteTopic,
       partitions,
-      provenanceHeader: provenance,
-      sourceCompression: compression,
-      seconds: Number(seconds.toFixed(2)),
-      recordsPerSecond: Math.round(Number(total) / seconds),
-      mbPerSecond: Number(((Number(total) * 1024) / seconds / 1e6).toFixed(1)),
-      // Pre-loaded source: latency here is mostly the backlog's age, not the steady-state figure.
-      latencyP50Ms: Math.round(Math.max(...statuses.map((s) => s.latencyP50Ms))),
-      latencyP99Ms: Math.round(Math.max(...statuses.map((s) => s.latencyP99Ms))),
-      agentCpuSeconds: Number(cpuSeconds.toFixed(2)),
-      recordsPerCpuSecond: Math.round(Number(total) / cpuSeconds),
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    };
-    console.log(JSON.stringify(result));
-    console.log(
-      `| replication engine | ${partitions} partitions | ${provenance ? "re-encoded (provenance header)" : "forwarded"} | ${compression} | ${result.recordsPerSecond} rec/s | ${result.mbPerSecond} MB/s | ${result.agentCpuSeconds} CPU s | ${result.peakRssMiB} MiB RSS |`,
+      recordsPerSecond: liveRate,
+      seconds: liveSeconds,
+      warmupSeconds: LIVE_WARMUP_SECONDS,
+      compression,
+    });
+    const afterLive = await agent.snapshot();
+    const liveWallSeconds = (performance.now() - liveStart) / 1000;
+    const last = await agent.stop();
+    agent = undefined;
+    const loadAfter = machineLoad();
+    await checkCopied(source!, topic, target!, remoteTopic, partitions);
+    printReport("replication", [
+      {
+        records: total,
+        partitions,
+        sourceBatchBytes: SOURCE_BATCH_BYTES,
+        compression,
+        path: provenance ? "re-encoded" : "forwarded",
+        seconds: Number(backlog.seconds.toFixed(2)),
+        startSeconds: Number(backlog.startSeconds.toFixed(2)),
+        recordsPerSecond: Math.round(total / backlog.seconds),
+        mbPerSecond: mbPerSecond(total, backlog.seconds),
+        agentCpuSeconds: Number(backlog.cpuSeconds.toFixed(2)),
+        peakRssMiB: mib(last.peakRssBytes),
+        liveRecordsPerSecond: Math.round(live.produced / liveSeconds),
+        latencySamples: live.measured,
+        latencyP50Ms: live.replication.p50Ms,
+        latencyP99Ms: live.replication.p99Ms,
+        latencyMaxMs: live.replication.maxMs,
+        endToEndP50Ms: live.endToEnd.p50Ms,
+        endToEndP99Ms: live.endToEnd.p99Ms,
+        liveAgentCpuPercent: Math.round(
+          ((afterLive.cpuSeconds - idle.cpuSeconds) / liveWallSeconds) * 100,
+        ),
+        idleAgentCpuPercent: Math.round(
+          ((idle.cpuSeconds - backlog.cpuSeconds) / IDLE_SECONDS) * 100,
+        ),
+        preloadSeconds: Number(loaded.seconds.toFixed(1)),
+        cpus: loadBefore.cpus,
+        loadAvg1mBeforeRun: loadBefore.loadAvg1m,
+        loadAvg1mAtCopy: loadAtStart.loadAvg1m,
+        loadAvg1mAfterRun: loadAfter.loadAvg1m,
+      },
+    ]);
+    process.stdout.write(
+      `\nThroughput, CPU: the backlog of ${total} records, from assign to the last acknowledgement, in the agent process ` +
+        `(a fresh one; the brokers were warmed up by replicating ${WARMUP_RECORDS} other records first). ` +
+        `Latency: live phase at ${liveRate} records/s (first ${LIVE_WARMUP_SECONDS} s not counted), per record, ` +
+        `the time it became readable in the target minus the time it became readable in the source (one consumer on each); ` +
+        `endToEnd: readable in the target minus the record's CreateTime. Peak RSS: the agent process over both phases. MB = 10^6 bytes of record values.\n`,
     );
   } finally {
-    await Promise.all([source!.stop(), target!.stop()]);
-  }
-}
-
-async function sourceEnd(brokers: string[], topic: string, partitions: number): Promise<bigint> {
-  const client = createWireClient({ clientId: "bench", brokers, logLevel: 0 });
-  try {
-    const ends = await client.listOffsets(topic, [...Array(partitions).keys()], "latest");
-    return ends.reduce((n, o) => n + o.offset, 0n);
-  } finally {
-    await client.close();
+    agent?.kill();
+    await stopAll();
   }
 }
 

@@ -14,7 +14,11 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   },
   replication: {
     file: join(__dirname, "replication-engine.js"),
-    what: "replication engine between two local clusters [records] [partitions] [provenance 0|1] [compression]",
+    what: "issue 3: 1,000,000 × 1 KiB over 12 partitions between two local clusters, then live latency [records] [partitions] [provenance 0|1] [compression] [liveRecordsPerSecond] [liveSeconds]",
+  },
+  "replication-tuning": {
+    file: join(__dirname, "replication-tuning.js"),
+    what: "replication engine knobs, one at a time, on a smaller backlog [records] [partitions] [rounds]",
   },
   "wire-forward": {
     file: join(__dirname, "kafka-wire-forward.js"),
@@ -26,7 +30,7 @@ const [name, ...args] = process.argv.slice(2);
 const benchmark = name === undefined ? undefined : BENCHMARKS[name];
 if (benchmark === undefined) {
   const list = Object.entries(BENCHMARKS)
-    .map(([key, { what }]) => `  ${key.padEnd(14)} ${what}`)
+    .map(([key, { what }]) => `  ${key.padEnd(18)} ${what}`)
     .join("\n");
   process.stderr.write(
     `${name === undefined ? "" : `unknown benchmark "${name}"\n`}usage: npm run bench -- <name> [args]\n${list}\n`,
