@@ -158,7 +158,11 @@ test("a new agent takes about a third of the units; the others keep their owner 
     Math.abs(moved.length - UNITS / 3) <= 3,
     `about 1/3 of ${UNITS} units move, not ${moved.length}`,
   );
-  t.diagnostic(`moves in the 4 s after the join: ${await countMoves(stack, 4000)}`);
+  // The moved units catch up at several times their steady rate now; balancing on that rate
+  // would see agent-4 overloaded and move units again, round after round.
+  const churn = await countMoves(stack, 10_000);
+  t.diagnostic(`moves in the 10 s after the join: ${churn}`);
+  assert.equal(churn, 0, "under an even, steady load the assignment stays put after the join");
   await assertNothingLost(t, "after the join");
 });
 

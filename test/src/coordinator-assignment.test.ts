@@ -128,6 +128,7 @@ class FakeAgent {
             epoch: String(epoch),
             state: replicationV1.UnitState.RUNNING,
             bytesPerSecond: 1000,
+            loadBytesPerSecond: 1000,
             lag: { records: "0" },
           })),
         },

@@ -41,6 +41,12 @@ export interface UnitStatus {
   lagSeconds: number;
   recordsPerSecond: number;
   bytesPerSecond: number;
+  /**
+   * The steady load of the unit: bytes/s the source partition grows by (high watermark growth
+   * times the mean record size copied). Unlike bytesPerSecond it stays put while the unit catches
+   * up. Absent until measured.
+   */
+  loadBytesPerSecond?: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   /** Extension: source position jumps after OffsetOutOfRange (policy earliest/latest). */

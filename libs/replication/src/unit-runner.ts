@@ -23,7 +23,7 @@ import { OffsetRuns } from "./offset-runs";
 import type { Fetchable, SourceReader } from "./source-reader";
 import { type PlannedBatch, planBatch, type TransformContext } from "./transform";
 import type { UnitAssignment, UnitState, UnitStatus } from "./types";
-import { LatencySamples, RateWindow } from "./unit-stats";
+import { LatencySamples, RateWindow, SourceGrowth } from "./unit-stats";
 
 /** What a unit uses of its engine. */
 export interface UnitContext {
@@ -105,6 +105,10 @@ export class Unit implements Fetchable, Checkpointable {
   private readonly labels: UnitLabels;
   private readonly log: Logger;
   private readonly rate = new RateWindow();
+  private readonly sourceGrowth = new SourceGrowth();
+  /** Since the unit started here: the mean record size that turns source growth into bytes/s. */
+  private copiedRecords = 0;
+  private copiedBytes = 0;
   private readonly latencies = new LatencySamples();
   /** Newest timestamp (ms) of the last acknowledged batch: lag-in-time reference when nothing is pending. */
   private lastAckedTimestamp = -1;
@@ -294,7 +298,10 @@ export class Unit implements Fetchable, Checkpointable {
       return;
     }
     this.backoffMs = 0;
-    if (r.highWatermark >= 0n) this.highWatermark = r.highWatermark;
+    if (r.highWatermark >= 0n) {
+      this.highWatermark = r.highWatermark;
+      this.sourceGrowth.observe(r.highWatermark);
+    }
     if (r.logStartOffset >= 0n) this.logStartOffset = r.logStartOffset;
     if (r.incomplete) {
       // A batch larger than what we asked for: ask for more (partitions also rotate).
@@ -470,6 +477,8 @@ export class Unit implements Fetchable, Checkpointable {
       this.ctx.metrics.records.inc(this.labels, pb.recordCount);
       this.ctx.metrics.bytes.inc(this.labels, pb.bytes);
       this.rate.add(pb.recordCount, pb.bytes);
+      this.copiedRecords += pb.recordCount;
+      this.copiedBytes += pb.bytes;
       const ts = Number(pb.maxTimestamp);
       const latencyMs = Math.max(0, Date.now() - ts);
       this.latencies.add(latencyMs);
@@ -716,8 +725,18 @@ export class Unit implements Fetchable, Checkpointable {
     this.ctx.metrics.maxMessageBytesMismatch.remove(this.labels);
   }
 
+  /** Bytes/s the source appends (see {@link SourceGrowth}); undefined until measured. */
+  private loadBytesPerSecond(): number | undefined {
+    const growth = this.sourceGrowth.recordsPerSecond();
+    if (growth === undefined) return undefined;
+    if (growth === 0) return 0;
+    if (this.copiedRecords === 0) return undefined;
+    return (growth * this.copiedBytes) / this.copiedRecords;
+  }
+
   status(): UnitStatus {
     const lag = this.lag();
+    const load = this.loadBytesPerSecond();
     const { recordsPerSecond, bytesPerSecond } = this.rate.rates();
     const { p50, p99 } = this.latencies.quantiles();
     return {
@@ -731,6 +750,7 @@ export class Unit implements Fetchable, Checkpointable {
       lagSeconds: lag.seconds,
       recordsPerSecond,
       bytesPerSecond,
+      ...(load === undefined ? {} : { loadBytesPerSecond: load }),
       latencyP50Ms: p50,
       latencyP99Ms: p99,
       offsetResets: this.offsetResets,

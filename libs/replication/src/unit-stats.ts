@@ -77,3 +77,47 @@ export class LatencySamples {
     return { p50: at(0.5), p99: at(0.99) };
   }
 }
+
+/**
+ * How fast a source partition grows: its high watermark sampled at most once a second over a
+ * sliding window. This is the steady load a unit puts on whoever runs it, whatever its lag: the
+ * copy rate instead jumps while a unit catches up, so balancing on it moves a unit, sees its new
+ * agent look busy, and moves units again.
+ */
+export class SourceGrowth {
+  private readonly times: number[] = [];
+  private readonly offsets: bigint[] = [];
+
+  constructor(
+    private readonly windowMs = 10_000,
+    private readonly now: () => number = performance.now.bind(performance),
+  ) {}
+
+  observe(highWatermark: bigint): void {
+    const t = this.now();
+    const last = this.offsets.length - 1;
+    // The log went back (topic recreated, unclean truncation): earlier samples say nothing.
+    if (last >= 0 && highWatermark < this.offsets[last]!) this.clear();
+    if (this.times.length > 0 && t - this.times[this.times.length - 1]! < 1000) return;
+    this.times.push(t);
+    this.offsets.push(highWatermark);
+    while (this.times.length > 2 && t - this.times[1]! >= this.windowMs) {
+      this.times.shift();
+      this.offsets.shift();
+    }
+  }
+
+  /** Records appended per second; undefined until samples span a second. */
+  recordsPerSecond(): number | undefined {
+    const n = this.times.length;
+    if (n < 2) return undefined;
+    const spanMs = this.times[n - 1]! - this.times[0]!;
+    if (spanMs < 1000) return undefined;
+    return (Number(this.offsets[n - 1]! - this.offsets[0]!) * 1000) / spanMs;
+  }
+
+  clear(): void {
+    this.times.length = 0;
+    this.offsets.length = 0;
+  }
+}

@@ -62,6 +62,9 @@ export function toUnitReport(
     },
     recordsPerSecond: status.recordsPerSecond,
     bytesPerSecond: status.bytesPerSecond,
+    ...(status.loadBytesPerSecond === undefined
+      ? {}
+      : { loadBytesPerSecond: status.loadBytesPerSecond }),
     latencyP50: durationFromMs(Math.round(status.latencyP50Ms)),
     latencyP99: durationFromMs(Math.round(status.latencyP99Ms)),
     reportTime: now,

@@ -330,10 +330,12 @@ export function createAgentSessions(options: AgentSessionsOptions): AgentSession
       let load: number | undefined;
       for (const report of reporters?.values() ?? []) {
         if (report.state !== replicationV1.UnitState.RUNNING) continue;
-        const bytes = Number.isFinite(report.bytesPerSecond)
-          ? Math.max(0, report.bytesPerSecond)
-          : 0;
-        load = Math.max(load ?? 0, bytes);
+        // The source's growth, not the copy rate: a unit catching up after a move copies faster
+        // than its steady load, and balancing on that would move units again and again. Not yet
+        // measured (a unit's first seconds): the unit keeps the load it was last known by.
+        const bytes = report.loadBytesPerSecond;
+        if (bytes === undefined || !Number.isFinite(bytes)) continue;
+        load = Math.max(load ?? 0, Math.max(0, bytes));
       }
       return load;
     },

@@ -52,7 +52,7 @@ export interface AgentDirectory {
   disconnectedAt(agentId: string): number | undefined;
   /** Queues a message on that session; false when the session is gone. */
   send(agentId: string, sessionId: string, message: CoordinatorMessage): boolean;
-  /** Bytes/s the agent running the unit last reported; undefined when no agent reports it running. */
+  /** Steady bytes/s of the unit as its running agent last measured it; undefined when no agent reports it running or it is not measured yet. */
   unitLoad(unitId: string): number | undefined;
 }
 

@@ -10,7 +10,13 @@ const report = (
   agentId: string,
   state: replicationV1.UnitState,
   epoch: string,
-  extra: { reason?: string; nextSourceOffset?: string; lag?: { records: string } } = {},
+  extra: {
+    reason?: string;
+    nextSourceOffset?: string;
+    lag?: { records: string };
+    warnings?: string[];
+    bytesPerSecond?: number;
+  } = {},
 ): ReportedUnit => ({
   agentId,
   report: create(agentV1.UnitReportSchema, {
@@ -42,6 +48,23 @@ describe("unitStatusView", () => {
     assert.equal(waiting.desiredAgentId, "b");
     assert.equal(waiting.state, State.PENDING);
     assert.equal(waiting.reason, "grace period running");
+  });
+
+  it("shows the actual agent's warnings and copy rate", () => {
+    const status = unitStatusView({
+      ...base,
+      assignment: { desiredAgentId: "a", epoch: 2 },
+      reports: [
+        report("a", State.RUNNING, "2", {
+          warnings: ["source max.message.bytes 2097152 > remote 1048576"],
+          bytesPerSecond: 512,
+        }),
+      ],
+    });
+    assert.deepEqual(status.warnings, ["source max.message.bytes 2097152 > remote 1048576"]);
+    assert.equal(status.bytesPerSecond, 512);
+    const idle = unitStatusView({ ...base, assignment: { desiredAgentId: "a", epoch: 2 } });
+    assert.equal(idle.warnings, undefined);
   });
 
   it("takes state, lag and position from the desired agent's report of the granted epoch", () => {

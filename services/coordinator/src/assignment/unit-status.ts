@@ -55,6 +55,9 @@ export function unitStatusView(input: UnitStatusInput): UnitStatusInit {
     status.nextSourceOffset = report.nextSourceOffset;
     if (report.lag !== undefined) status.lag = report.lag;
     if (report.reportTime !== undefined) status.reportTime = report.reportTime;
+    status.warnings = [...report.warnings];
+    status.recordsPerSecond = report.recordsPerSecond;
+    status.bytesPerSecond = report.bytesPerSecond;
   }
   return status;
 }
