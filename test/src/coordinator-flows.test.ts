@@ -174,6 +174,35 @@ test("a flow created through the standby replicates, and is versioned with who c
   }
 });
 
+test("a flow into a region without agents is accepted, and its status says why nothing runs", async () => {
+  const [standby] = await standbyAndLeader();
+  const client = clientOf(standby);
+  const noAgent = (flow: coordinatorV1.Flow | undefined) =>
+    (flow?.status?.warnings ?? []).find((warning) =>
+      warning.startsWith(`no agent of region "${SOURCE}" is connected`),
+    );
+  try {
+    // The only agent runs in the target's region: nothing can write into the source's.
+    const { flow } = await client.createFlow({
+      flow: {
+        name: "back",
+        sourceCluster: TARGET,
+        targetCluster: SOURCE,
+        topics: { include: ["refunds"] },
+      },
+    });
+    assert.ok(noAgent(flow), `warnings: ${JSON.stringify(flow?.status?.warnings)}`);
+    assert.match(noAgent(flow)!, new RegExp(`--region ${SOURCE}`));
+    // Read back through the standby, which asks the leader (only the leader knows the agents).
+    assert.ok(noAgent((await client.getFlow({ name: "back" })).flow));
+    const served = (await client.getFlow({ name: FLOW })).flow;
+    assert.equal(noAgent(served), undefined, "a flow into the agent's region has no such warning");
+    await client.deleteFlow({ name: "back" });
+  } finally {
+    client.close();
+  }
+});
+
 test("bad changes are refused with their code and message, and nothing is stored", async () => {
   const [standby, leader] = await standbyAndLeader();
   for (const process of [standby, leader]) {

@@ -108,6 +108,17 @@ export function createAdminApi(options: {
       (unit) => unit.state === replicationV1.UnitState.RUNNING,
     ).length;
     view.status = flowStatusView(discovery.flowStatus(entry.config.name), running);
+    const region = config.clusters[entry.config.target]?.region;
+    // Only the leader has the agents' sessions; a standby answering itself cannot tell.
+    if (
+      region !== undefined &&
+      assignment?.view().leading === true &&
+      !sessions.connected().some((agent) => agent.region === region)
+    ) {
+      view.status.warnings.push(
+        `no agent of region "${region}" is connected: the flow's units (target cluster "${entry.config.target}") wait until an agent started with --region ${region} connects`,
+      );
+    }
     return view;
   };
   const actorOf = (request: { actor: string }, context: HandlerContext) => {
@@ -134,7 +145,9 @@ export function createAdminApi(options: {
       return { cluster: clusterView(cluster, registry.flows()) };
     },
 
-    listFlows: (request) => {
+    listFlows: async (request, context) => {
+      const forwarded = await forwarder?.forward("listFlows", request, context);
+      if (forwarded !== undefined) return forwarded;
       for (const [field, alias] of [
         ["source_cluster", request.sourceCluster],
         ["target_cluster", request.targetCluster],
@@ -154,8 +167,10 @@ export function createAdminApi(options: {
       return { flows: items.map((entry) => flowView(entry)), nextPageToken };
     },
 
-    getFlow: (request) => {
+    getFlow: async (request, context) => {
       requireNonEmpty(request.name, "name");
+      const forwarded = await forwarder?.forward("getFlow", request, context);
+      if (forwarded !== undefined) return forwarded;
       return { flow: flowView(requireFlow(request.name)) };
     },
 
@@ -221,7 +236,9 @@ export function createAdminApi(options: {
       };
     },
 
-    listFlowChanges: (request) => {
+    listFlowChanges: async (request, context) => {
+      const forwarded = await forwarder?.forward("listFlowChanges", request, context);
+      if (forwarded !== undefined) return forwarded;
       const changes = flowsKnown()
         .changes()
         .filter((change) => request.flow === "" || change.flow === request.flow);

@@ -1,8 +1,9 @@
 // A standby has neither the agents' sessions nor the assignment, so it forwards the status reads
-// (ListAgents, ListUnits, GetUnit, GetAssignment) to the leader and relays its answer, whatever
-// coordinator an operator's client reached. When the leader cannot be reached the standby answers
-// from what it knows itself (units without owner, reason given). A forwarded call carries
-// `x-geo-forwarded-by`, and is never forwarded again.
+// (ListAgents, ListUnits, GetUnit, GetAssignment; ListFlows and GetFlow for their status, and
+// ListFlowChanges, so that a change made through any coordinator reads back at once) to the
+// leader and relays its answer, whatever coordinator an operator's client reached. When the
+// leader cannot be reached the standby answers from what it knows itself (units without owner,
+// reason given). A forwarded call carries `x-geo-forwarded-by`, and is never forwarded again.
 import type { MessageShape } from "@bufbuild/protobuf";
 import { Code, createGrpcClient, GeoError, type GrpcClient, type HandlerContext } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
@@ -11,7 +12,14 @@ import type { Leadership } from "./leadership";
 
 export const FORWARDED_BY = "x-geo-forwarded-by";
 
-type ReadMethod = "listAgents" | "listUnits" | "getUnit" | "getAssignment";
+type ReadMethod =
+  | "listAgents"
+  | "listUnits"
+  | "getUnit"
+  | "getAssignment"
+  | "listFlows"
+  | "getFlow"
+  | "listFlowChanges";
 type WriteMethod = "createFlow" | "updateFlow" | "deleteFlow" | "pauseFlow" | "resumeFlow";
 type Method = ReadMethod | WriteMethod;
 type Service = typeof CoordinatorService;
