@@ -12,7 +12,7 @@ import { Code, createGrpcClient, type GeoError } from "@geo/grpc";
 import { findFreePorts, type RedisServer, startRedis } from "@geo/harness";
 import { CoordinatorService, coordinatorV1, replicationV1 } from "@geo/proto";
 import { createTopic, type Pair, SOURCE, startPair, TARGET } from "./support/replication-fixtures";
-import { type ServiceProcess, startService } from "./support/service-process";
+import { type ServiceProcess, spawnService, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
 const TOPIC = "payments";
@@ -290,6 +290,39 @@ test("pause stops the flow's units, resume picks up where they stopped", async (
       timeoutMs: 60_000,
       intervalMs: 500,
     });
+  } finally {
+    client.close();
+  }
+});
+
+test("a second agent process with a taken id exits 1 and the first keeps its units", async () => {
+  const [, leader] = await standbyAndLeader();
+  const twin = spawnService("agent", [
+    "--config",
+    configOf(coordinatorPorts[0]!),
+    "--region",
+    TARGET,
+    "--id",
+    "agent-1",
+  ]);
+  const timeout = setTimeout(() => twin.child.kill("SIGKILL"), 30_000);
+  const { code } = await twin.exited;
+  clearTimeout(timeout);
+  const said = twin.output.find((line) => line.includes("is held by another live process"));
+  assert.ok(said, `the twin says why it stops; output:\n${twin.output.join("\n")}`);
+  assert.match(said!, /give each agent process its own --id/);
+  assert.equal(code, 1, "a supervisor sees a failure, not a clean stop");
+
+  const client = clientOf(leader);
+  try {
+    await produce(60);
+    await waitFor("replication goes on", caughtUp, { timeoutMs: 30_000, intervalMs: 500 });
+    const { units } = await client.listUnits({ flow: FLOW });
+    assert.ok(
+      units.every(
+        (unit) => unit.actualAgentId === "agent-1" && unit.state === replicationV1.UnitState.RUNNING,
+      ),
+    );
   } finally {
     client.close();
   }

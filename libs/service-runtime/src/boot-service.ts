@@ -14,6 +14,11 @@ export interface ServiceContext {
   readonly args: ServiceArgs;
   readonly logger: Logger;
   readonly telemetry: TelemetryHandle;
+  /**
+   * Stops the process as SIGTERM does, but it exits 1: for a fatal condition found while running
+   * (e.g. another live process holds this agent's id), so that supervisors see a failure.
+   */
+  readonly fail: (reason: string) => void;
 }
 
 export interface RunningService {
@@ -35,7 +40,8 @@ export interface BootServiceOptions {
 
 /**
  * Runs a service process until SIGTERM or SIGINT. Bad command lines and bad configuration exit 2
- * with a message that says what to fix; a failed start exits 1; a clean stop exits 0.
+ * with a message that says what to fix; a failed start, or a stop asked for by `context.fail`,
+ * exits 1; a clean stop exits 0.
  */
 export function bootService(options: BootServiceOptions): void {
   const env = options.env ?? process.env;
@@ -63,11 +69,26 @@ export function bootService(options: BootServiceOptions): void {
     ...config.telemetry,
   });
   const logger = createLogger({ service: options.service, level: config.logging.level });
-  const context: ServiceContext = { service: options.service, config, args, logger, telemetry };
-  void run(context, options);
+  const failure = { reason: undefined as string | undefined };
+  const context: ServiceContext = {
+    service: options.service,
+    config,
+    args,
+    logger,
+    telemetry,
+    fail: (reason) => {
+      failure.reason ??= reason;
+      process.kill(process.pid, "SIGTERM");
+    },
+  };
+  void run(context, options, failure);
 }
 
-async function run(context: ServiceContext, options: BootServiceOptions): Promise<void> {
+async function run(
+  context: ServiceContext,
+  options: BootServiceOptions,
+  failure: { readonly reason: string | undefined },
+): Promise<void> {
   const { logger, telemetry } = context;
   process.on("uncaughtException", (error) => {
     logger.fatal({ err: error }, "uncaught exception; exiting");
@@ -95,8 +116,12 @@ async function run(context: ServiceContext, options: BootServiceOptions): Promis
     try {
       await running?.stop();
       await telemetry.shutdown();
-      logger.info("stopped");
       clearTimeout(timer);
+      if (failure.reason !== undefined) {
+        logger.error({ reason: failure.reason }, "stopped after a fatal error");
+        process.exit(1);
+      }
+      logger.info("stopped");
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, "stop failed");

@@ -79,7 +79,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
     },
     onConflict: (message) => {
       logger.fatal(message);
-      process.kill(process.pid, "SIGTERM");
+      context.fail(message);
     },
   });
   // Created when the server registers, so its per-unit series land on the agent's /metrics.

@@ -33,6 +33,15 @@ describe("unitStatusView", () => {
     const status = unitStatusView({ ...base, paused: true, assignment: undefined });
     assert.equal(status.state, State.PAUSED);
     assert.match(status.reason ?? "", /flow f is paused/);
+    // Not PAUSED while its agent still copies: an operator waiting for PAUSED can rely on it.
+    const stopping = unitStatusView({
+      ...base,
+      paused: true,
+      assignment: undefined,
+      reports: [report("a", State.RUNNING, "3")],
+    });
+    assert.equal(stopping.state, State.RUNNING);
+    assert.match(stopping.reason ?? "", /flow f is paused; a is stopping the unit/);
   });
 
   it("says why a unit has no assignment or no grant yet", () => {

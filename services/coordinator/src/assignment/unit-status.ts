@@ -87,6 +87,13 @@ function stateOf(
 ): Pick<UnitStatusInit, "state" | "reason"> {
   const { assignment } = input;
   if (input.paused) {
+    // PAUSED means nothing copies: until its agent has stopped it, the unit still runs.
+    if (actual?.report.state === State.RUNNING) {
+      return {
+        state: State.RUNNING,
+        reason: `flow ${input.unit.flow} is paused; ${actual.agentId} is stopping the unit`,
+      };
+    }
     return {
       state: State.PAUSED,
       reason:
