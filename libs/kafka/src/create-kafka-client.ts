@@ -2,6 +2,9 @@ import type { ConnectionOptions } from "node:tls";
 import { type ClusterConfig, readTlsOptions, type SaslConfig } from "@geo/config";
 import { kafkajsLogCreator, kafkajsLogLevel, type Logger } from "@geo/logging";
 import { Kafka, type KafkaConfig, type RetryOptions, type SASLOptions } from "kafkajs";
+import { fixKafkajsRequestQueue } from "./request-queue-fix";
+
+fixKafkajsRequestQueue();
 
 export interface KafkaClientOptions {
   /** Kafka client.id: letters, digits, ".", "_", "-". Shows in broker logs and quotas. */
