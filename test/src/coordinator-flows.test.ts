@@ -320,7 +320,8 @@ test("a second agent process with a taken id exits 1 and the first keeps its uni
     const { units } = await client.listUnits({ flow: FLOW });
     assert.ok(
       units.every(
-        (unit) => unit.actualAgentId === "agent-1" && unit.state === replicationV1.UnitState.RUNNING,
+        (unit) =>
+          unit.actualAgentId === "agent-1" && unit.state === replicationV1.UnitState.RUNNING,
       ),
     );
   } finally {

@@ -9,9 +9,7 @@ interface Queue {
   checkPendingRequests(): void;
   destroy(): void;
 }
-const RequestQueue = require("kafkajs/src/network/requestQueue") as new (
-  options: object,
-) => Queue;
+const RequestQueue = require("kafkajs/src/network/requestQueue") as new (options: object) => Queue;
 const { createLogger, LEVELS } = require("kafkajs/src/loggers") as {
   createLogger(options: object): { namespace(name: string): unknown };
   LEVELS: { NOTHING: number };
