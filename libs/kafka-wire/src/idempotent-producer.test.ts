@@ -8,8 +8,10 @@ import {
   DeliveryTimeoutError,
   PartitionFailedError,
   RecordRejectedError,
+  RequestTimeoutError,
 } from "./kafka-wire-error";
 import { createWireClient } from "./wire-client";
+import type { BrokerEndpoint, WireRequest, WireTransport } from "./wire-transport";
 
 const batch = (...values: string[]) =>
   encodeRecordBatch({
@@ -321,4 +323,162 @@ test("close rejects what is queued and waits for what is in flight", async () =>
   await assert.rejects(producer.send("t", 0, batch("late")), /closed/);
   // The five in flight when close began were written; nothing after them.
   assert.deepEqual(values(cluster, "t", 0), ["warm", "v0", "v1", "v2", "v3", "v4"]);
+});
+
+/**
+ * A broker that stops answering, as a SIGSTOPped one: requests sent meanwhile wait in the socket,
+ * the client's timeout ends the wait, and the broker still processes every one of them, in the
+ * order they were sent, once it runs again.
+ */
+class FreezableBroker implements WireTransport {
+  private frozen: Promise<void> | null = null;
+  private thaw = () => {};
+  constructor(readonly cluster: FakeCluster) {}
+
+  freeze(): void {
+    this.frozen ??= new Promise<void>((resolve) => {
+      this.thaw = resolve;
+    });
+  }
+
+  unfreeze(): void {
+    this.frozen = null;
+    this.thaw();
+  }
+
+  async send<T>(nodeId: number | null, req: WireRequest<T>): Promise<T> {
+    const frozen = this.frozen;
+    if (frozen === null) return this.cluster.send(nodeId, req);
+    // Processed when the broker runs again, whether the client still waits for it or not.
+    const processed = frozen.then(() => this.cluster.send(nodeId, req));
+    processed.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RequestTimeoutError(`${req.apiName} timed out`)),
+        req.timeoutMs ?? 30_000,
+      );
+    });
+    try {
+      return await Promise.race([processed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  updateBrokers(brokers: readonly BrokerEndpoint[]): void {
+    this.cluster.updateBrokers(brokers);
+  }
+
+  close(): Promise<void> {
+    return this.cluster.close();
+  }
+}
+
+test("a moving deadline: batches whose requests time out are re-sent with the same producer id and sequences while it moves on, and fail once it stops", async () => {
+  const cluster = new FakeCluster([1]);
+  cluster.createTopic("t", 1);
+  const broker = new FreezableBroker(cluster);
+  const client = createWireClient(broker, { retryBackoffMs: 5 });
+  // A short fixed delivery timeout: only the moving deadline may keep the batches alive.
+  const producer = createIdempotentProducer(client, {
+    deliveryTimeoutMs: 100,
+    retryBackoffMs: 5,
+    maxRetryBackoffMs: 20,
+  });
+  // A lease renewed every 50 ms, trusted for 150 ms past each renewal.
+  let leaseDeadline = performance.now() + 150;
+  let renewing = true;
+  const renewals = setInterval(() => {
+    if (renewing) leaseDeadline = performance.now() + 150;
+  }, 50);
+  const leased = { deadline: () => leaseDeadline, deliveryTimeoutMs: Infinity };
+  try {
+    await producer.send("t", 0, batch("warm-up"), leased);
+    const { producerId } = producer.partitionState("t", 0)!;
+
+    broker.freeze();
+    const pending = producer.produce("t", 0, [batch("a"), batch("b"), batch("c")], leased);
+    // Frozen for many times the lease window and the delivery timeout.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const whileFrozen = cluster.requests.filter((r) => r.apiName === "Produce").length;
+    broker.unfreeze();
+    const results = await pending;
+
+    assert.deepEqual(
+      results.map((r) => r.baseOffset),
+      [1n, 2n, 3n],
+      "each batch acknowledged at the offset its first write got",
+    );
+    assert.deepEqual(values(cluster, "t", 0), ["warm-up", "a", "b", "c"], "nothing twice");
+    const produced = cluster.requests
+      .filter((r) => r.apiName === "Produce")
+      .flatMap((r) => r.partitions);
+    assert.ok(
+      produced.length > whileFrozen && produced.length > 4,
+      `timed-out requests were sent again: ${produced.map((p) => p.baseSequence).join(",")}`,
+    );
+    assert.deepEqual(
+      [...new Set(produced.map((p) => p.producerId))],
+      [producerId],
+      "one producer id throughout",
+    );
+    assert.deepEqual(
+      [...new Set(produced.map((p) => p.baseSequence))].sort((x, y) => x! - y!),
+      [0, 1, 2, 3],
+      "re-sent with their own sequence numbers",
+    );
+    assert.equal(cluster.requests.filter((r) => r.apiName === "InitProducerId").length, 1);
+    const state = producer.partitionState("t", 0)!;
+    assert.equal(state.failed, null);
+    assert.equal(state.nextSequence, 4);
+
+    // The lease is no longer renewed: the batch fails once its deadline passed, not before.
+    broker.freeze();
+    renewing = false;
+    const lastDeadline = leaseDeadline;
+    const started = performance.now();
+    let giveUp: NodeJS.Timeout | undefined;
+    const err = await Promise.race([
+      producer.send("t", 0, batch("d"), leased).then(
+        () => assert.fail("acknowledged by a frozen broker"),
+        (e: unknown) => e,
+      ),
+      new Promise((resolve) => {
+        giveUp = setTimeout(() => resolve("still waiting after 5 s"), 5000);
+      }),
+    ]);
+    clearTimeout(giveUp);
+    const failedAt = performance.now();
+    assert.ok(err instanceof DeliveryTimeoutError, String(err));
+    assert.ok(failedAt >= lastDeadline, `failed ${lastDeadline - failedAt} ms before the deadline`);
+    assert.ok(failedAt - started < 2000, `failed only after ${failedAt - started} ms`);
+    assert.ok(producer.partitionState("t", 0)!.failed instanceof DeliveryTimeoutError);
+  } finally {
+    clearInterval(renewals);
+    broker.unfreeze();
+    await producer.close();
+  }
+});
+
+test("a deadline function that throws or gives NaN counts as passed", async () => {
+  for (const deadline of [
+    () => {
+      throw new Error("no lease");
+    },
+    () => Number.NaN,
+  ]) {
+    const { cluster, producer } = setup();
+    cluster.createTopic("t", 1);
+    await assert.rejects(
+      producer.send("t", 0, batch("x"), { deadline, deliveryTimeoutMs: Infinity }),
+      DeliveryTimeoutError,
+    );
+    assert.equal(cluster.values("t", 0).length, 0);
+  }
+  const { producer } = setup();
+  await assert.rejects(
+    producer.send("t", 0, batch("x"), { deliveryTimeoutMs: Number.NaN }),
+    RangeError,
+  );
 });

@@ -63,11 +63,22 @@ export type ProduceInput = Buffer | RecordBatch | RecordsInput;
 
 export interface ProduceOptions {
   /**
-   * Absolute deadline on the monotonic clock (`performance.now()` ms). Past it the batch is
-   * not sent again and the partition fails with {@link DeliveryTimeoutError}. The agent sets
-   * it below its lease deadline. The earlier of this and deliveryTimeoutMs applies.
+   * Absolute deadline on the monotonic clock (`performance.now()` ms), or a function that
+   * gives it. Past it the batch is not sent again and the partition fails with
+   * {@link DeliveryTimeoutError}; no request carrying the batch waits beyond it either. A
+   * function is asked again whenever the producer decides whether to send, re-send or give up
+   * on the batch, so a deadline that moves forward (the agent passes its lease deadline, which
+   * each renewal extends) keeps a batch that was not acknowledged retried under the same
+   * producer id and sequence numbers: the broker's duplicate detection then answers for one
+   * it did write with its original offset. A function that throws or returns NaN means the
+   * deadline passed. The earlier of this and the delivery timeout applies.
    */
-  deadline?: number;
+  deadline?: number | (() => number);
+  /**
+   * This call's delivery timeout, from now, instead of the producer's `deliveryTimeoutMs`.
+   * `Infinity` leaves `deadline` alone to bound the batches.
+   */
+  deliveryTimeoutMs?: number;
 }
 
 export interface ProduceResult {
@@ -107,7 +118,9 @@ export interface PartitionProducerState {
  *   been written, since the broker's own state says so;
  * - refused batches (too large, not authorised, topic missing, invalid timestamp):
  *   {@link RecordRejectedError}, not retriable;
- * - past the deadline: {@link DeliveryTimeoutError}.
+ * - past the deadline: {@link DeliveryTimeoutError}. Until then a batch whose request timed
+ *   out or failed on the way is retried as above, however long that takes; a deadline that
+ *   moves (a lease) is looked at again before each attempt and caps each request's timeout.
  * After a non-retriable error or a delivery timeout the partition is failed: later
  * batches reject with {@link PartitionFailedError} until `resetPartition`, which waits for
  * requests in flight and gives the partition a fresh producer id. A batch's outcome is
@@ -150,7 +163,10 @@ interface Entry {
   raw: Buffer;
   recordCount: number;
   lastOffsetDelta: number;
+  /** Fixed part of the deadline (the delivery timeout, a deadline given as a number). */
   deadline: number;
+  /** The moving part, asked each time (see ProduceOptions.deadline); null when none. */
+  movingDeadline: (() => number) | null;
   seq: number | null;
   producerId: bigint;
   producerEpoch: number;
@@ -441,11 +457,19 @@ class Producer implements IdempotentProducer {
     } catch (e) {
       return Promise.reject(e);
     }
+    const timeoutMs = options.deliveryTimeoutMs ?? this.deliveryTimeoutMs;
+    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+      return Promise.reject(
+        new RangeError(`produce: deliveryTimeoutMs must be at least 0, got ${String(timeoutMs)}`),
+      );
+    }
     const p = this.state(topic, partition);
     if (p.failed !== null)
       return Promise.reject(new PartitionFailedError(topic, partition, p.failed));
     const now = performance.now();
-    const deadline = Math.min(options.deadline ?? Infinity, now + this.deliveryTimeoutMs);
+    const given = options.deadline;
+    const movingDeadline = typeof given === "function" ? given : null;
+    const deadline = Math.min(typeof given === "number" ? given : Infinity, now + timeoutMs);
     const promises = fields.map((f) => {
       let resolve!: (r: ProduceResult) => void;
       let reject!: (e: Error) => void;
@@ -457,6 +481,7 @@ class Producer implements IdempotentProducer {
         p,
         ...f,
         deadline,
+        movingDeadline,
         seq: null,
         producerId: -1n,
         producerEpoch: -1,
@@ -513,7 +538,7 @@ class Producer implements IdempotentProducer {
     for (const p of this.partitions.values()) {
       if (p.failed !== null || p.retrying || p.queue.length === 0) continue;
       const head = p.queue[0]!;
-      if (head.deadline <= now) {
+      if (deadlineOf(head) <= now) {
         this.failPartition(
           p,
           new DeliveryTimeoutError(
@@ -576,7 +601,7 @@ class Producer implements IdempotentProducer {
       let slot = 0;
       while (p.queue.length > 0 && p.inflight.length < maxInFlight) {
         const e = p.queue[0]!;
-        if (e.deadline <= now) break; // failed at the next drain, after what is in flight
+        if (deadlineOf(e) <= now) break; // failed at the next drain, after what is in flight
         while (
           slot < slots.length &&
           slots[slot]!.entries.length > 0 &&
@@ -602,9 +627,13 @@ class Producer implements IdempotentProducer {
         p.inflightNode = leader.nodeId;
       }
     }
-    // Whatever still waits must fail at its deadline even if nothing else happens.
+    // Whatever still waits must fail at its deadline even if nothing else happens (a moving
+    // deadline is looked at again then, and the wake-up moves with it).
     for (const p of this.partitions.values()) {
-      if (p.failed === null && p.queue.length > 0) this.scheduleWake(p.queue[0]!.deadline);
+      // A retrying partition wakes when its in-flight requests settled (afterOutcome).
+      if (p.failed === null && !p.retrying && p.queue.length > 0) {
+        this.scheduleWake(deadlineOf(p.queue[0]!));
+      }
     }
     if (needMetadata.size > 0) this.refreshMetadata(needMetadata);
     for (const [nodeId, slots] of requests) {
@@ -631,7 +660,7 @@ class Producer implements IdempotentProducer {
   private sendRequest(nodeId: number, entries: Entry[]): void {
     const now = performance.now();
     let deadline = Infinity;
-    for (const e of entries) deadline = Math.min(deadline, e.deadline);
+    for (const e of entries) deadline = Math.min(deadline, deadlineOf(e));
     // The broker's wait for replicas and our wait for the answer both end by the deadline.
     const timeoutMs = Math.max(1, Math.floor(Math.min(this.requestTimeoutMs, deadline - now)));
     const byTopic = new Map<string, Entry[]>();
@@ -915,6 +944,18 @@ class Producer implements IdempotentProducer {
     }
     await Promise.all(waits);
   }
+}
+
+/** The batch's deadline now: the earlier of its fixed and its moving part. */
+function deadlineOf(e: Entry): number {
+  if (e.movingDeadline === null) return e.deadline;
+  let moving: number;
+  try {
+    moving = e.movingDeadline();
+  } catch {
+    return -Infinity;
+  }
+  return Number.isNaN(moving) ? -Infinity : Math.min(e.deadline, moving);
 }
 
 function removeEntry(list: Entry[], e: Entry): void {

@@ -160,6 +160,7 @@ class Engine implements ReplicationEngine {
       logger: this.logger,
       metrics: this.metrics,
       leaseGuard,
+      leaseDeadline: options.leaseDeadline,
       deliveryTimeoutMs: options.deliveryTimeoutMs ?? 30_000,
       retryBackoffMs: options.retryBackoffMs ?? 100,
       maxRetryBackoffMs: options.maxRetryBackoffMs ?? 5000,

@@ -83,7 +83,22 @@ export interface ReplicationEngineOptions {
    * progress and sends nothing more. Default: always true.
    */
   leaseGuard?: (unit: UnitKey, epoch: bigint) => boolean;
-  /** Delivery deadline of a batch (the agent keeps it below its lease safety margin). Default 30 000 ms. */
+  /**
+   * Until when (monotonic `performance.now()` ms) the unit's lease, at this epoch, is trusted;
+   * undefined when it is not (any more). When given, a unit's batches have this as their delivery
+   * deadline, asked again whenever the producer decides whether to re-send or give up: a batch
+   * that the target does not acknowledge in time (a request timeout, a lost connection, a leader
+   * election, a stalled broker) is sent again under the same producer id and sequence numbers
+   * for as long as renewals extend the lease, and the broker's duplicate detection acknowledges
+   * one it had written at its original offset. Once the deadline passed the unit stops as lease
+   * lost. Without it, deliveryTimeoutMs bounds each batch and a batch that misses it makes the
+   * unit rewind to its last acknowledged position (what had landed is written again).
+   */
+  leaseDeadline?: (unit: UnitKey, epoch: bigint) => number | undefined;
+  /**
+   * Delivery deadline of a batch when there is no leaseDeadline, of progress writes, and of what
+   * a stopping unit still has in flight. Default 30 000 ms.
+   */
   deliveryTimeoutMs?: number;
   /** Fetched bytes not yet acknowledged by targets, whole engine. Default 64 MiB. */
   maxBufferedBytes?: number;

@@ -3,9 +3,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  DeliveryTimeoutError,
   type IdempotentProducer,
   KafkaWireError,
   type PartitionFetchResult,
+  type ProduceOptions,
   type ProduceResult,
 } from "@geo/kafka-wire";
 import { createLogger } from "@geo/logging";
@@ -153,5 +155,132 @@ test("a fetch answered after a produce failure's rewind never moves the position
   sends.at(-1)!.settle();
   await tick();
   assert.equal(sends.at(-1)!.base, 0n);
+  assert.equal(unit.status().nextSourceOffset, 10n);
+});
+
+/** A producer the test answers for, batch by batch; it counts partition resets. */
+function handPlayedProducer() {
+  const sends: {
+    base: bigint;
+    options: ProduceOptions | undefined;
+    settle: (error?: Error) => void;
+  }[] = [];
+  let resets = 0;
+  const producer = {
+    send: (_topic: string, _partition: number, input: unknown, options?: ProduceOptions) =>
+      new Promise<ProduceResult>((resolve, reject) => {
+        const base = (input as RecordBatch).baseOffset;
+        sends.push({
+          base,
+          options,
+          settle: (error) =>
+            error === undefined
+              ? resolve({
+                  baseOffset: base,
+                  lastOffset: base + 9n,
+                  recordCount: 10,
+                  logAppendTime: -1n,
+                  logStartOffset: 0n,
+                } as ProduceResult)
+              : reject(error),
+        });
+      }),
+    resetPartition: async () => {
+      resets++;
+    },
+  } as unknown as IdempotentProducer;
+  const wiring: UnitWiring = {
+    producer,
+    reader: { add: () => {}, remove: () => {}, schedule: () => {} } as unknown as SourceReader,
+    checkpointer: {
+      flushUnit: async () => true,
+      markDirty: () => {},
+      forget: () => {},
+    } as unknown as Checkpointer,
+  };
+  return { sends, wiring, resets: () => resets };
+}
+
+/** A unit whose lease is trusted until `lease.until` (monotonic ms), as the agent's keeper says. */
+function leasedUnit(lease: { until: number }) {
+  return new Unit(
+    {
+      unit: { flow: flow.name, sourceTopic: "t", partition: 0 },
+      remoteTopic: "a.t",
+      epoch: 3n,
+      flow,
+    },
+    {
+      ...ctx,
+      leaseGuard: (_unit, epoch) => epoch === 3n && performance.now() < lease.until,
+      leaseDeadline: (_unit, epoch) =>
+        epoch === 3n && performance.now() < lease.until ? lease.until : undefined,
+    },
+  );
+}
+
+test("with a lease, a batch the target has not acknowledged is waited for as the lease is renewed, never rewound; past the lease the unit stops as lease lost", async () => {
+  const lease = { until: performance.now() + 1000 };
+  const { sends, wiring, resets } = handPlayedProducer();
+  const unit = leasedUnit(lease);
+  assert.equal(await unit.begin(wiring, 0n, []), true);
+  const answer = () => unit.onFetchResult(fetched(unit.position().offset), unit.gen);
+
+  answer();
+  const first = sends[0]!;
+  const deadline = first.options?.deadline;
+  assert.equal(typeof deadline, "function", "the batch's deadline follows the lease");
+  assert.equal(first.options?.deliveryTimeoutMs, Infinity, "not cut short by deliveryTimeoutMs");
+  const at = deadline as () => number;
+  assert.equal(at(), lease.until);
+  // Renewals move the deadline of the batch already handed to the producer (which asks again
+  // before each attempt): well past deliveryTimeoutMs (500 ms here) it is still alive.
+  lease.until = performance.now() + 60_000;
+  assert.equal(at(), lease.until);
+  await new Promise((resolve) => setTimeout(resolve, ctx.deliveryTimeoutMs + 50));
+  assert.equal(unit.status().state, "running");
+  assert.match(unit.status().reason, /not acknowledged the batch from source offset 0 for \d+ ms/);
+  assert.equal(resets(), 0);
+  first.settle();
+  await tick();
+  assert.equal(unit.status().nextSourceOffset, 10n);
+  assert.equal(unit.status().state, "running");
+  assert.equal(unit.status().reason, "");
+
+  answer();
+  const second = sends[1]!;
+  assert.equal(second.base, 10n);
+  // No renewal any more: the lease ends, so does the batch's deadline, and the producer gives up.
+  lease.until = performance.now() - 1;
+  const at2 = second.options!.deadline as () => number;
+  assert.ok(at2() <= performance.now(), `deadline ${at2()} still ahead`);
+  second.settle(new DeliveryTimeoutError("a.t", 0, "batch not acknowledged before its deadline"));
+  await tick();
+  const status = unit.status();
+  assert.equal(status.state, "stopped");
+  assert.equal(status.reason, "lease lost");
+  assert.equal(status.nextSourceOffset, 10n, "what was acknowledged stays");
+  // Not rewound: the position did not go back to read 10.. again, nothing more was sent.
+  assert.equal(unit.position().offset, 20n);
+  assert.equal(unit.fetchReadiness(performance.now()), "idle");
+  assert.equal(sends.length, 2);
+  assert.ok(resets() <= 1, "only the lease loss drops what the producer still holds");
+});
+
+test("a stopping unit waits deliveryTimeoutMs for its last batches, not as long as the lease is renewed", async () => {
+  const lease = { until: performance.now() + 60_000 };
+  const { sends, wiring } = handPlayedProducer();
+  const unit = leasedUnit(lease);
+  assert.equal(await unit.begin(wiring, 0n, []), true);
+  unit.onFetchResult(fetched(0n), unit.gen);
+  const at = sends[0]!.options!.deadline as () => number;
+  assert.equal(at(), lease.until);
+  const stopped = unit.stop("released");
+  const bound = performance.now() + ctx.deliveryTimeoutMs;
+  assert.ok(at() <= bound && at() > performance.now(), `deadline ${at()}, bound ${bound}`);
+  sends[0]!.settle();
+  await stopped;
+  assert.equal(unit.status().state, "stopped");
+  assert.equal(unit.status().reason, "released");
   assert.equal(unit.status().nextSourceOffset, 10n);
 });

@@ -4,6 +4,7 @@ import {
   KafkaWireError,
   OffsetOutOfRangeError,
   type PartitionFetchResult,
+  type ProduceOptions,
   type ProduceResult,
   RecordRejectedError,
   WireClosedError,
@@ -31,6 +32,8 @@ export interface UnitContext {
   logger: Logger;
   metrics: EngineMetrics;
   leaseGuard: (unit: UnitKey, epoch: bigint) => boolean;
+  /** See ReplicationEngineOptions.leaseDeadline; undefined: batches get deliveryTimeoutMs. */
+  leaseDeadline?: ((unit: UnitKey, epoch: bigint) => number | undefined) | undefined;
   deliveryTimeoutMs: number;
   retryBackoffMs: number;
   maxRetryBackoffMs: number;
@@ -57,6 +60,8 @@ interface Item {
   breakRun: boolean;
   bytes: number;
   settled: boolean;
+  /** When it was handed to the producer (monotonic ms); 0 for items that are not batches. */
+  sentAt: number;
   result: ProduceResult | null;
   error: unknown;
 }
@@ -94,6 +99,10 @@ export class Unit implements Fetchable, Checkpointable {
   leaseLost = false;
   /** Graceful stop under way: no new fetches, results dropped. */
   private stopping = false;
+  /** Once stopping: batches not acknowledged by then give up (monotonic ms). */
+  private stopDeadline = Infinity;
+  /** How the unit's batches are sent: their delivery deadline follows the lease when known. */
+  private readonly produceOptions: ProduceOptions;
   private pending: Item[] = [];
   private buffered = 0;
   private backoffMs = 0;
@@ -144,6 +153,29 @@ export class Unit implements Fetchable, Checkpointable {
       epoch: String(this.epoch),
     });
     this.runs = new OffsetRuns(this.key, this.epoch, assignment.remoteTopic, ctx.agentId);
+    // With a lease, a batch is retried (same producer id and sequence numbers) for as long as the
+    // lease is trusted, each renewal moving its deadline on; a rewind would write again what
+    // the target did take but had not acknowledged yet. Without one, deliveryTimeoutMs bounds it.
+    this.produceOptions =
+      ctx.leaseDeadline === undefined
+        ? {}
+        : { deadline: () => this.deliveryDeadline(), deliveryTimeoutMs: Infinity };
+  }
+
+  /**
+   * The delivery deadline of this unit's batches now (monotonic ms): its lease's local deadline,
+   * and once a graceful stop began, no later than deliveryTimeoutMs after it.
+   */
+  private deliveryDeadline(): number {
+    if (this.leaseLost) return -Infinity;
+    let lease: number | undefined;
+    try {
+      lease = this.ctx.leaseDeadline?.(this.key, this.epoch);
+    } catch {
+      lease = undefined;
+    }
+    if (lease === undefined || Number.isNaN(lease)) return -Infinity;
+    return Math.min(lease, this.stopDeadline);
   }
 
   get remoteTopic(): string {
@@ -401,13 +433,14 @@ export class Unit implements Fetchable, Checkpointable {
       breakRun: false,
       bytes: pb.bytes,
       settled: false,
+      sentAt: performance.now(),
       result: null,
       error: null,
     };
     this.pending.push(item);
     this.buffered += pb.bytes;
     this.ctx.addBuffered(pb.bytes);
-    producer.send(this.remoteTopic, this.partition, pb.input).then(
+    producer.send(this.remoteTopic, this.partition, pb.input, this.produceOptions).then(
       (res) => {
         item.settled = true;
         item.result = res;
@@ -429,6 +462,7 @@ export class Unit implements Fetchable, Checkpointable {
       breakRun,
       bytes: 0,
       settled: true,
+      sentAt: 0,
       result: null,
       error: null,
     };
@@ -504,13 +538,19 @@ export class Unit implements Fetchable, Checkpointable {
       this.fail(`producing to the target: ${(e as Error)?.message ?? String(e)}`, "PRODUCE_FAILED");
       return;
     }
+    // With a lease the delivery deadline is the lease's: the producer gave up because the lease
+    // can no longer be trusted. The unit stops as lease lost; its successor resumes from the
+    // recorded progress. Rewinding here would only write again without a lease.
+    if (!this.checkLease()) return;
     void this.rewind(e as KafkaWireError);
   }
 
   /**
-   * The producer gave up on a batch (delivery deadline passed, partition reset): drop what is in
-   * flight, restart the producer partition and read again from the last acknowledged position.
-   * Batches that did land are written again (duplicates, never losses).
+   * The producer gave up on a batch while the lease still holds (no lease deadline given and
+   * deliveryTimeoutMs passed, a graceful stop's deadline passed, the partition was reset): drop
+   * what is in flight, restart the producer partition (a fresh producer id) and read again from
+   * the last acknowledged position. Batches that did land are written again (duplicates, never
+   * losses).
    */
   private async rewind(e: KafkaWireError): Promise<void> {
     const gen = this.bumpGen();
@@ -671,6 +711,9 @@ export class Unit implements Fetchable, Checkpointable {
    */
   async stop(reason: string): Promise<void> {
     this.stopping = true;
+    // The lease may still be renewed while the unit stops (a release, the agent shutting down):
+    // the batches in flight get deliveryTimeoutMs from here, not as long as the lease holds.
+    this.stopDeadline = Math.min(this.stopDeadline, performance.now() + this.ctx.deliveryTimeoutMs);
     const w = this.wiring;
     w?.reader.remove(this);
     await this.drained();
@@ -734,6 +777,19 @@ export class Unit implements Fetchable, Checkpointable {
     return (growth * this.copiedBytes) / this.copiedRecords;
   }
 
+  /**
+   * While the lease holds, a batch the target does not acknowledge is retried rather than given
+   * up on: past deliveryTimeoutMs, say so in the status.
+   */
+  private waitingReason(): string | undefined {
+    if (this.state !== "running") return undefined;
+    const head = this.pending.find((i) => i.plan !== null && !i.settled);
+    if (head === undefined) return undefined;
+    const waitedMs = performance.now() - head.sentAt;
+    if (waitedMs <= this.ctx.deliveryTimeoutMs) return undefined;
+    return `the target has not acknowledged the batch from source offset ${this.ackedNext} for ${Math.round(waitedMs)} ms; sending it again while the lease holds`;
+  }
+
   status(): UnitStatus {
     const lag = this.lag();
     const load = this.loadBytesPerSecond();
@@ -743,7 +799,7 @@ export class Unit implements Fetchable, Checkpointable {
       unit: { ...this.key },
       epoch: this.epoch,
       state: this.state,
-      reason: this.reason,
+      reason: this.waitingReason() ?? this.reason,
       nextSourceOffset: this.ackedNext,
       lastTargetOffset: this.lastTargetOffset,
       lagRecords: lag.records,

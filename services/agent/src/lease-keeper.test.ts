@@ -43,3 +43,60 @@ test("a revoked unit stays trusted until its last deadline and is reported as re
     await keeper.stop();
   }
 });
+
+test("deadline: each renewal moves it on; undefined for another epoch, once lost, or once the unit is dropped", async () => {
+  let answer: "ok" | "lost" = "ok";
+  const store = {
+    renewUnits: async (_agent: string, units: { unitId: string; epoch: number }[]) =>
+      ({
+        agent: { ok: true, created: false },
+        units: units.map((u) =>
+          answer === "ok" ? { ...u, ok: true } : { ...u, ok: false, reason: "not-owner" },
+        ),
+        lost: answer === "ok" ? 0 : units.length,
+      }) as RenewUnitsResult,
+  } as unknown as LeaseStore;
+  const lost: string[] = [];
+  const keeper = startLeaseKeeper({
+    store,
+    agentId: "a1",
+    info: { region: "west", instance: "i1" },
+    ttlMs: 3000,
+    renewIntervalMs: 60_000,
+    safetyMarginMs: 750,
+    logger: createLogger({ service: "test", level: "silent" }),
+    onLost: (ids) => lost.push(...ids),
+    onRevoked: () => assert.fail("no revoke"),
+    onConflict: () => assert.fail("no conflict"),
+  });
+  try {
+    keeper.setUnits(new Map([["f/t/0", 4n]]));
+    assert.equal(keeper.deadline("f/t/0", 4n), undefined, "not trusted before a renewal");
+    const sent = performance.now();
+    await keeper.renewNow();
+    const first = keeper.deadline("f/t/0", 4n);
+    assert.ok(first !== undefined);
+    // Sent after `sent`: at least TTL less margin from then, on the monotonic clock.
+    assert.ok(first >= sent + 3000 - 750 && first <= performance.now() + 3000 - 750, `${first}`);
+    assert.equal(keeper.deadline("f/t/0", 5n), undefined, "another epoch");
+    assert.equal(keeper.deadline("f/t/1", 4n), undefined, "another unit");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await keeper.renewNow();
+    const second = keeper.deadline("f/t/0", 4n)!;
+    assert.ok(second > first, `renewed: ${second} after ${first}`);
+
+    answer = "lost";
+    await keeper.renewNow();
+    assert.deepEqual(lost, ["f/t/0"]);
+    assert.equal(keeper.deadline("f/t/0", 4n), undefined, "lost");
+
+    answer = "ok";
+    keeper.setUnits(new Map([["f/t/2", 1n]]));
+    await keeper.renewNow();
+    assert.ok(keeper.deadline("f/t/2", 1n) !== undefined);
+    keeper.setUnits(new Map());
+    assert.equal(keeper.deadline("f/t/2", 1n), undefined, "dropped");
+  } finally {
+    await keeper.stop();
+  }
+});

@@ -32,6 +32,11 @@ export interface LeaseKeeper {
   setUnits(units: ReadonlyMap<string, bigint>): void;
   /** True while the unit's lease, at this epoch, is trusted on the local monotonic clock. */
   isTrusted(unitId: string, epoch: bigint): boolean;
+  /**
+   * Until when the unit's lease, at this epoch, is trusted (`performance.now()` ms; each renewal
+   * moves it on); undefined once it is not: past, lost, forgotten, another epoch.
+   */
+  deadline(unitId: string, epoch: bigint): number | undefined;
   /** Renews now instead of waiting for the interval (after new units arrived). */
   renewNow(): Promise<void>;
   /** Whether the last renewal reached Redis. */
@@ -114,6 +119,10 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
     },
     isTrusted: (unitId, epoch) =>
       units.get(unitId) === epoch && clock.isTrusted(unitId, Number(epoch)),
+    deadline: (unitId, epoch) =>
+      units.get(unitId) === epoch && clock.isTrusted(unitId, Number(epoch))
+        ? clock.deadline(unitId)
+        : undefined,
     renewNow: async () => {
       await inFlight;
       await renewOnce();
