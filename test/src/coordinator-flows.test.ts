@@ -297,6 +297,7 @@ test("pause stops the flow's units, resume picks up where they stopped", async (
 
 test("a second agent process with a taken id exits 1 and the first keeps its units", async () => {
   const [, leader] = await standbyAndLeader();
+  const leaderLinesBefore = leader.output.length;
   const twin = spawnService("agent", [
     "--config",
     configOf(coordinatorPorts[0]!),
@@ -312,6 +313,11 @@ test("a second agent process with a taken id exits 1 and the first keeps its uni
   assert.ok(said, `the twin says why it stops; output:\n${twin.output.join("\n")}`);
   assert.match(said!, /give each agent process its own --id/);
   assert.equal(code, 1, "a supervisor sees a failure, not a clean stop");
+  // It found out before saying Hello, which would have replaced agent-1's session.
+  const reconnects = leader.output
+    .slice(leaderLinesBefore)
+    .filter((line) => line.includes('"msg":"agent connected"') && line.includes('"agent-1"'));
+  assert.deepEqual(reconnects, [], "agent-1's session is left alone");
 
   const client = clientOf(leader);
   try {

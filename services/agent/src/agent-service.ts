@@ -51,9 +51,16 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   );
   let advertiseAddress = "";
   let session: ReturnType<typeof startCoordinatorSession> | undefined;
+  /** Another live process holds this agent id: this one is stopping. */
+  let conflict = false;
 
-  // Writes must end before the lease could have expired: the producer's delivery deadline stays
-  // inside the lease's safety margin.
+  // Writes must end before the lease could have expired. A unit's batches have its lease's
+  // local deadline as their delivery deadline (leaseDeadline below): nothing is sent, nor waited
+  // for, past it, and the safety margin beyond it covers requests still on their way. Until then
+  // a batch the target has not acknowledged is sent again as it was (same producer id and
+  // sequence numbers), so a slow or briefly stalled target costs time, not duplicates. This
+  // bounds what has no lease deadline, progress writes and a stopping unit's last batches, and
+  // stays inside the safety margin too.
   const deliveryTimeoutMs = Math.max(500, config.leases.safetyMarginMs - 250);
   const leaseStore = createLeaseStore({ redis, keyPrefix: config.redis.keyPrefix });
   const keeper = startLeaseKeeper({
@@ -78,6 +85,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
       }
     },
     onConflict: (message) => {
+      conflict = true;
       logger.fatal(message);
       context.fail(message);
     },
@@ -90,11 +98,18 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   let lastGeneration = -1n;
   let generationSession = "";
   let applying: Promise<void> = Promise.resolve();
+  // Units being handed back stay in the keeper's set until released: their last progress is
+  // written under their lease, which dropping them from the set would stop trusting at once.
+  const handingBack = new Map<string, bigint>();
+  const holdLeases = () =>
+    keeper.setUnits(
+      new Map([...handingBack, ...desired.map((a) => [unitId(a.unit), a.epoch] as const)]),
+    );
   const applyDesired = () => {
     const snapshot = desired;
     applying = applying
       .then(async () => {
-        keeper.setUnits(new Map(snapshot.map((unit) => [unitId(unit.unit), unit.epoch])));
+        holdLeases();
         // A new unit is trusted only after a renewal that includes it succeeded.
         await keeper.renewNow();
         await engine.assign(snapshot);
@@ -106,12 +121,12 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   // coordinator where it stopped, so the next owner can be granted at once.
   const handBack = (unit: UnitKey, epoch: bigint, reason: string) => {
     const id = unitId(unit);
+    handingBack.set(id, epoch);
     applying = applying.then(async () => {
-      // Once per unit and epoch: a revoke is seen on renewal and in a Revoke message.
-      if (!engine.statuses().some((s) => unitId(s.unit) === id && s.epoch === epoch)) return;
       try {
+        // Once per unit and epoch: a revoke is seen on renewal and in a Revoke message.
+        if (!engine.statuses().some((s) => unitId(s.unit) === id && s.epoch === epoch)) return;
         const { nextSourceOffset } = await engine.release(unit);
-        keeper.setUnits(new Map(desired.map((a) => [unitId(a.unit), a.epoch])));
         await leaseStore.releaseUnit(id, agentId, Number(epoch));
         session?.send({
           message: {
@@ -127,6 +142,9 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
         logger.info({ unit: id, epoch: String(epoch), reason }, "unit handed back");
       } catch (error) {
         logger.error({ err: error, unit: id }, "handing a unit back failed; its lease will lapse");
+      } finally {
+        if (handingBack.get(id) === epoch) handingBack.delete(id);
+        holdLeases();
       }
     });
   };
@@ -183,6 +201,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
         // target cluster each time.
         progressIntervalMs: 250,
         leaseGuard: (unit, epoch) => keeper.isTrusted(unitId(unit), epoch),
+        leaseDeadline: (unit, epoch) => keeper.deadline(unitId(unit), epoch),
       });
       server.addService(AgentService, api);
     },
@@ -198,6 +217,11 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
     },
   });
   advertiseAddress = reachableAddress(served.endpoints.grpc);
+  // Registered before Hello: a second process started with a taken id must find out before its
+  // Hello replaces the real agent's session at the coordinator. (Redis unreachable: the session
+  // opens anyway; the coordinator waits for the liveness key before assigning anything.)
+  await keeper.renewNow();
+  if (conflict) return served;
 
   session = startCoordinatorSession({
     coordinatorAddress: config.services.coordinator.address,
@@ -228,13 +252,14 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
         logger.error({ err: error }, "ignoring an assignment the agent cannot read");
         return;
       }
-      // A snapshot is the full set: units it leaves out are stopped, released and reported.
-      const kept = new Set(next.map((unit) => `${unitId(unit.unit)}@${unit.epoch}`));
-      const dropped = desired.filter((unit) => !kept.has(`${unitId(unit.unit)}@${unit.epoch}`));
+      // A snapshot is the full set: units it leaves out are stopped, released and reported,
+      // before the new set is applied (which would stop them without a word). A unit listed with
+      // another epoch is restarted at that epoch by the engine instead.
+      const kept = new Set(next.map((unit) => unitId(unit.unit)));
+      const dropped = desired.filter((unit) => !kept.has(unitId(unit.unit)));
       desired = next;
+      for (const unit of dropped) handBack(unit.unit, unit.epoch, "left out of the assignment");
       applyDesired();
-      for (const unit of dropped)
-        void handBack(unit.unit, unit.epoch, "left out of the assignment");
     },
     onRevoke: (revoke) => {
       const unit = revoke.unit;
