@@ -160,6 +160,7 @@ class Engine implements ReplicationEngine {
       logger: this.logger,
       metrics: this.metrics,
       leaseGuard,
+      onStateChange: options.onUnitStateChange,
       leaseDeadline: options.leaseDeadline,
       deliveryTimeoutMs: options.deliveryTimeoutMs ?? 30_000,
       retryBackoffMs: options.retryBackoffMs ?? 100,
@@ -564,8 +565,15 @@ class Engine implements ReplicationEngine {
     });
   }
 
-  statuses(): UnitStatus[] {
-    return [...this.units.values()].map((e) => e.unit.status());
+  statuses(units?: readonly UnitKey[]): UnitStatus[] {
+    const entries =
+      units === undefined
+        ? [...this.units.values()]
+        : units.flatMap((unit) => {
+            const entry = this.units.get(unitId(unit));
+            return entry === undefined ? [] : [entry];
+          });
+    return entries.map((e) => e.unit.status());
   }
 
   async cleanOffsetMap(): Promise<{ tombstoned: number }> {

@@ -84,6 +84,11 @@ export interface ReplicationEngineOptions {
    */
   leaseGuard?: (unit: UnitKey, epoch: bigint) => boolean;
   /**
+   * Called, synchronously, whenever a unit's state changes (pending, running, paused, stopped,
+   * error), so that the owner can report it at once rather than at its next periodic report.
+   */
+  onUnitStateChange?: (unit: UnitKey) => void;
+  /**
    * Until when (monotonic `performance.now()` ms) the unit's lease, at this epoch, is trusted;
    * undefined when it is not (any more). When given, a unit's batches have this as their delivery
    * deadline, asked again whenever the producer decides whether to re-send or give up: a batch
@@ -147,7 +152,8 @@ export interface ReplicationEngine {
   assign(units: readonly UnitAssignment[]): Promise<void>;
   /** Stop one unit gracefully and forget it; resolves with the progress recorded in the target. */
   release(unit: UnitKey): Promise<{ nextSourceOffset: bigint }>;
-  statuses(): UnitStatus[];
+  /** Every unit's status, or only these units' (those the engine runs). */
+  statuses(units?: readonly UnitKey[]): UnitStatus[];
   /** Tombstone offset-map segments entirely below their source's log start (runs periodically too). */
   cleanOffsetMap(): Promise<{ tombstoned: number }>;
   close(): Promise<void>;

@@ -284,3 +284,26 @@ test("a stopping unit waits deliveryTimeoutMs for its last batches, not as long 
   assert.equal(unit.status().reason, "released");
   assert.equal(unit.status().nextSourceOffset, 10n);
 });
+
+test("every state change is told at once through onStateChange", async () => {
+  const changes: string[] = [];
+  const lease = { until: performance.now() + 60_000 };
+  const { wiring } = handPlayedProducer();
+  const unit = new Unit(
+    {
+      unit: { flow: flow.name, sourceTopic: "t", partition: 0 },
+      remoteTopic: "a.t",
+      epoch: 3n,
+      flow,
+    },
+    {
+      ...ctx,
+      leaseGuard: () => performance.now() < lease.until,
+      onStateChange: (key) => changes.push(`${key.sourceTopic}/${key.partition}:${unit.state}`),
+    },
+  );
+  assert.equal(await unit.begin(wiring, 0n, []), true);
+  assert.deepEqual(changes, ["t/0:running"]);
+  unit.fail("the target refused a batch", "MESSAGE_TOO_LARGE");
+  assert.deepEqual(changes, ["t/0:running", "t/0:error"]);
+});

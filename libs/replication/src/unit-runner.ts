@@ -32,6 +32,8 @@ export interface UnitContext {
   logger: Logger;
   metrics: EngineMetrics;
   leaseGuard: (unit: UnitKey, epoch: bigint) => boolean;
+  /** See ReplicationEngineOptions.onUnitStateChange. */
+  onStateChange?: ((unit: UnitKey) => void) | undefined;
   /** See ReplicationEngineOptions.leaseDeadline; undefined: batches get deliveryTimeoutMs. */
   leaseDeadline?: ((unit: UnitKey, epoch: bigint) => number | undefined) | undefined;
   deliveryTimeoutMs: number;
@@ -79,7 +81,7 @@ export class Unit implements Fetchable, Checkpointable {
   readonly epoch: bigint;
   readonly topic: string;
   readonly partition: number;
-  state: UnitState = "pending";
+  private currentState: UnitState = "pending";
   reason = "starting";
   gen = 0;
   fetching = false;
@@ -180,6 +182,21 @@ export class Unit implements Fetchable, Checkpointable {
 
   get remoteTopic(): string {
     return this.assignment.remoteTopic;
+  }
+
+  get state(): UnitState {
+    return this.currentState;
+  }
+
+  /** Every change is told to the engine's owner at once (the agent reports it to the coordinator). */
+  set state(next: UnitState) {
+    if (next === this.currentState) return;
+    this.currentState = next;
+    try {
+      this.ctx.onStateChange?.(this.key);
+    } catch (error) {
+      this.log.warn({ err: error }, "replication: onUnitStateChange threw");
+    }
   }
 
   get isActive(): boolean {

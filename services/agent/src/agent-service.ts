@@ -202,11 +202,13 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
         progressIntervalMs: 250,
         leaseGuard: (unit, epoch) => keeper.isTrusted(unitId(unit), epoch),
         leaseDeadline: (unit, epoch) => keeper.deadline(unitId(unit), epoch),
+        onUnitStateChange: (unit) => reportSoon(unit),
       });
       server.addService(AgentService, api);
     },
     close: async () => {
       clearInterval(reporting);
+      clearTimeout(changeTimer);
       await session?.stop();
       await applying;
       // Units stop with their acknowledged progress flushed; leases then lapse or are re-granted.
@@ -270,6 +272,21 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
     },
   });
   const reportEveryMs = Math.max(500, config.leases.renewIntervalMs);
+  // A state change is reported at once (gathered over 100 ms), not at the next complete report:
+  // the coordinator's status then shows a takeover when it happens, not seconds later.
+  const changed = new Map<string, UnitKey>();
+  let changeTimer: NodeJS.Timeout | undefined;
+  function reportSoon(unit: UnitKey): void {
+    changed.set(unitId(unit), unit);
+    changeTimer ??= setTimeout(() => {
+      changeTimer = undefined;
+      const units = [...changed.values()];
+      changed.clear();
+      const reports = engine.statuses(units).map(toUnitReport);
+      if (reports.length === 0) return;
+      session?.send({ message: { case: "unitReports", value: { complete: false, reports } } });
+    }, 100);
+  }
   const reporting = setInterval(() => {
     session?.send({
       message: {
