@@ -3,18 +3,29 @@
 // the replicator's alone (not the load generator's or the latency consumer's), and so that every
 // setting of a sweep starts from a fresh heap. No coordinator or Redis: the units are assigned
 // statically, as the agent would be told to by the coordinator.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
 import { createLogger } from "@geo/logging";
+import { type Gauge, Registry } from "@geo/metrics";
 import {
   createReplicationEngine,
   type ReplicationEngine,
   type UnitAssignment,
   type UnitStatus,
 } from "@geo/replication";
-import type { AgentInit, AgentMessage, AgentRequest, AgentSnapshot } from "./replication-rig";
+import type {
+  AgentInit,
+  AgentMessage,
+  AgentRequest,
+  AgentSnapshot,
+  MemorySummary,
+} from "./replication-rig";
 
 const MIN_POLL_MS = 10;
 const MAX_POLL_MS = 1000;
 const PROGRESS_EVERY_MS = 5000;
+const SETTLE_MS = 2000;
 
 let cpu0 = process.cpuUsage();
 let engine: ReplicationEngine | undefined;
@@ -31,6 +42,45 @@ function snapshot(): AgentSnapshot {
   return {
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+/** Samples memory and the engine's buffered bytes every `everyMs` until stopped. */
+function sampleMemory(registry: Registry, everyMs: number): () => Promise<MemorySummary> {
+  const rss: number[] = [];
+  const heap: number[] = [];
+  let arrayBuffersMax = 0;
+  let bufferedMax = 0;
+  const buffered = () =>
+    (registry.getSingleMetric("geo_agent_buffered_bytes") as Gauge | undefined)?.get();
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    rss.push(m.rss);
+    heap.push(m.heapUsed);
+    arrayBuffersMax = Math.max(arrayBuffersMax, m.arrayBuffers);
+    void buffered()?.then((g) => {
+      for (const v of g.values) bufferedMax = Math.max(bufferedMax, v.value);
+    });
+  }, everyMs);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
+  return async () => {
+    clearInterval(timer);
+    // What stays once the last acknowledgements and progress writes are through.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    (globalThis as { gc?: () => void }).gc?.();
+    const after = process.memoryUsage();
+    return {
+      samples: rss.length,
+      rssMedianBytes: median(rss),
+      rssMaxBytes: Math.max(0, ...rss),
+      heapUsedMedianBytes: median(heap),
+      heapUsedMaxBytes: Math.max(0, ...heap),
+      arrayBuffersMaxBytes: arrayBuffersMax,
+      bufferedMaxBytes: bufferedMax,
+      rssAfterBytes: after.rss,
+      heapUsedAfterBytes: after.heapUsed,
+      arrayBuffersAfterBytes: after.arrayBuffers,
+    };
   };
 }
 
@@ -57,7 +107,9 @@ async function start(init: AgentInit): Promise<void> {
     flow,
   }));
   const total = init.until.reduce((n, [, offset]) => n + offset, 0n);
+  const registry = new Registry();
   engine = createReplicationEngine({
+    metrics: registry,
     agentId: init.agentId,
     clusters: init.clusters,
     logger: createLogger({ service: "bench-agent", level: "warn" }),
@@ -66,15 +118,30 @@ async function start(init: AgentInit): Promise<void> {
     progressIntervalMs: 250,
     ...init.tuning,
   });
+  const memory =
+    init.sampleMemoryMs === undefined ? undefined : sampleMemory(registry, init.sampleMemoryMs);
   const t0 = performance.now();
   await engine.assign(units);
   const startSeconds = (performance.now() - t0) / 1000;
   let lastReport = t0;
+  let heapSnapshot: string | undefined;
   for (;;) {
     const statuses = engine.statuses();
     const bad = statuses.find((s) => s.state === "error");
     if (bad !== undefined) throw new Error(bad.reason);
     const done = acknowledged(statuses);
+    if (
+      init.heapSnapshotAt !== undefined &&
+      heapSnapshot === undefined &&
+      Number(done) >= Number(total) * init.heapSnapshotAt
+    ) {
+      heapSnapshot = writeHeapSnapshot(
+        join(tmpdir(), `${init.agentId}-${process.pid}.heapsnapshot`),
+      );
+      process.stderr.write(
+        `${init.agentId}: heap snapshot at ${done}/${total} records: ${heapSnapshot}\n`,
+      );
+    }
     if (done >= total) break;
     const now = performance.now();
     if (now - lastReport > PROGRESS_EVERY_MS) {
@@ -91,11 +158,18 @@ async function start(init: AgentInit): Promise<void> {
       setTimeout(r, Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, etaMs / 2))),
     );
   }
+  const seconds = (performance.now() - t0) / 1000;
+  const caughtUp = snapshot();
   await reply({
     type: "caught-up",
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
     startSeconds,
-    ...snapshot(),
+    ...caughtUp,
+    ...(memory === undefined
+      ? {}
+      : {
+          memory: { ...(await memory()), ...(heapSnapshot === undefined ? {} : { heapSnapshot }) },
+        }),
   });
 }
 

@@ -147,6 +147,29 @@ export interface AgentInit {
   /** Source partition -> offset the agent has caught up at. */
   until: Array<[partition: number, offset: bigint]>;
   tuning: EngineTuning;
+  /** Sample the process's memory and the engine's buffered bytes this often while it copies. */
+  sampleMemoryMs?: number;
+  /** Write a heap snapshot (into the temp folder) once this share of the backlog is copied. */
+  heapSnapshotAt?: number;
+}
+
+/** The agent process's memory while it copied the backlog (sampled), and when it caught up. */
+export interface MemorySummary {
+  samples: number;
+  rssMedianBytes: number;
+  rssMaxBytes: number;
+  heapUsedMedianBytes: number;
+  heapUsedMaxBytes: number;
+  /** Buffers outside the V8 heap (fetched and produced batches). */
+  arrayBuffersMaxBytes: number;
+  /** The engine's own count: fetched and not yet acknowledged by the target. */
+  bufferedMaxBytes: number;
+  /** 2 s after caught-up, after a full garbage collection when the process runs with --expose-gc. */
+  rssAfterBytes: number;
+  heapUsedAfterBytes: number;
+  arrayBuffersAfterBytes: number;
+  /** Where the heap snapshot went, when one was asked for. */
+  heapSnapshot?: string;
 }
 
 /** Where an agent process stands; CPU and RSS are its own, from the moment it got `init`. */
@@ -162,6 +185,8 @@ export type AgentMessage =
       seconds: number;
       /** Of which until assign resolved: progress read, limits checked, first progress written. */
       startSeconds: number;
+      /** When init asked for samples. */
+      memory?: MemorySummary;
     } & AgentSnapshot)
   | ({ type: "snapshot" } & AgentSnapshot)
   | ({ type: "stopped" } & AgentSnapshot)
@@ -178,7 +203,7 @@ export class AgentProcess {
   private failed: (e: Error) => void = () => {};
   private readonly failedPromise: Promise<never>;
 
-  constructor(init: AgentInit) {
+  constructor(init: AgentInit, execArgv: readonly string[] = []) {
     this.failedPromise = new Promise<never>((_, reject) => {
       this.failed = reject;
     });
@@ -187,6 +212,7 @@ export class AgentProcess {
     this.child = fork(join(__dirname, "replication-agent.js"), [], {
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
+      execArgv: [...process.execArgv, ...execArgv],
     });
     this.child.on("message", (m: AgentMessage) => {
       if (m.type === "error") {
@@ -257,6 +283,10 @@ export interface AgentsOptions {
   tuning: EngineTuning;
   /** Agent processes; partitions are dealt to them in turn. */
   count: number;
+  sampleMemoryMs?: number;
+  heapSnapshotAt?: number;
+  /** Node flags of the agent processes (e.g. --expose-gc). */
+  execArgv?: readonly string[];
 }
 
 export type CaughtUp = Extract<AgentMessage, { type: "caught-up" }>;
@@ -272,19 +302,28 @@ export async function startAgents(
   const agents = Array.from(
     { length: options.count },
     (_, k) =>
-      new AgentProcess({
-        type: "init",
-        agentId: `${options.flowName}-${k}`,
-        clusters,
-        flowName: options.flowName,
-        sourceTopic: options.sourceTopic,
-        remoteTopic: options.remoteTopic,
-        provenanceHeader: options.provenanceHeader,
-        until: options.until
-          .map((offset, partition): [number, bigint] => [partition, offset])
-          .filter(([partition]) => partition % options.count === k),
-        tuning: options.tuning,
-      }),
+      new AgentProcess(
+        {
+          type: "init",
+          agentId: `${options.flowName}-${k}`,
+          clusters,
+          flowName: options.flowName,
+          sourceTopic: options.sourceTopic,
+          remoteTopic: options.remoteTopic,
+          provenanceHeader: options.provenanceHeader,
+          until: options.until
+            .map((offset, partition): [number, bigint] => [partition, offset])
+            .filter(([partition]) => partition % options.count === k),
+          tuning: options.tuning,
+          ...(options.sampleMemoryMs === undefined
+            ? {}
+            : { sampleMemoryMs: options.sampleMemoryMs }),
+          ...(options.heapSnapshotAt === undefined
+            ? {}
+            : { heapSnapshotAt: options.heapSnapshotAt }),
+        },
+        options.execArgv,
+      ),
   );
   try {
     return { agents, caughtUp: await Promise.all(agents.map((a) => a.next("caught-up"))) };

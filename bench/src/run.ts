@@ -12,6 +12,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "..", "..", "libs", "record-batch", "dist", "bench-codec.js"),
     what: "record-batch decode/encode/forward throughput per compression codec",
   },
+  discovery: {
+    file: join(__dirname, "discovery.js"),
+    what: "issue 4: a new source topic, and an added partition, replicating in the target (contract 5 s) [rounds] [maxWaitSeconds]",
+  },
   replication: {
     file: join(__dirname, "replication-engine.js"),
     what: "issue 3: 1,000,000 × 1 KiB over 12 partitions between two local clusters, then live latency [records] [partitions] [provenance 0|1] [compression] [liveRecordsPerSecond] [liveSeconds]",
@@ -19,6 +23,14 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   "replication-tuning": {
     file: join(__dirname, "replication-tuning.js"),
     what: "replication engine knobs, one at a time, on a smaller backlog [records] [partitions] [rounds]",
+  },
+  "replication-memory": {
+    file: join(__dirname, "replication-memory.js"),
+    what: "issue 3: agent memory with lag on 1,000 partitions vs 12, same backlog [records] [partitions] [compareWith] [heapSnapshotAt]",
+  },
+  takeover: {
+    file: join(__dirname, "takeover.js"),
+    what: "issue 4: kill -9 of an agent → its units on other agents (contract TTL + 2 s); leader failover [rounds] [failoverRounds] [ttlMs]",
   },
   "wire-forward": {
     file: join(__dirname, "kafka-wire-forward.js"),
