@@ -257,13 +257,26 @@ test("until the broker acknowledged one batch, a partition has one in flight: no
   assert.equal(cluster.requests.filter((r) => r.apiName === "Produce").length, 1);
 });
 
-test("a topic the target does not have is a RecordRejectedError", async () => {
-  const { producer } = setup();
+test("a topic the target does not have is a RecordRejectedError, after the grace for new partitions", async () => {
+  const { producer } = setup([1], { unknownPartitionGraceMs: 200 });
+  const started = performance.now();
   await assert.rejects(producer.send("missing", 0, batch("x")), (e: unknown) => {
     assert.ok(e instanceof RecordRejectedError, String(e));
     assert.equal(e.reason, "UNKNOWN_TOPIC_OR_PARTITION");
     return true;
   });
+  assert.ok(performance.now() - started >= 200, "looked up again for the grace period first");
+});
+
+test("a partition added after the topic's metadata was cached is written to, not refused", async () => {
+  const { cluster, client, producer } = setup();
+  cluster.createTopic("t", 1);
+  await producer.send("t", 0, batch("before"));
+  assert.equal(client.metadata.partitionCount("t"), 1, "the cache knows one partition");
+  cluster.createTopic("t", 2); // the coordinator added a partition to the remote topic
+  const result = await producer.send("t", 1, batch("new-partition"));
+  assert.equal(result.baseOffset, 0n);
+  assert.deepEqual(values(cluster, "t", 1), ["new-partition"]);
 });
 
 test("retriable failures past the deadline end in DeliveryTimeoutError, on time", async () => {

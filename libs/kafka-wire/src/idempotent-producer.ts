@@ -46,6 +46,13 @@ export interface IdempotentProducerOptions {
   retryBackoffMs?: number;
   /** Default 1000 ms. */
   maxRetryBackoffMs?: number;
+  /**
+   * How long a partition the target's metadata does not have is looked up again (metadata
+   * refreshed every retry pause) before its batches are refused with UNKNOWN_TOPIC_OR_PARTITION.
+   * A partition just added, or a topic just created, is missing from metadata fetched before.
+   * Default 5000 ms.
+   */
+  unknownPartitionGraceMs?: number;
   /** Codecs for batches built from records (default gzip, snappy, lz4, zstd). */
   codecs?: CompressionCodecRegistry;
 }
@@ -201,6 +208,8 @@ interface PartitionState {
   retrying: boolean;
   failed: KafkaWireError | null;
   backoffUntil: number;
+  /** Since when the metadata says the partition does not exist (monotonic ms); null: it does. */
+  missingSince: number | null;
 }
 
 const MAX_SEQ = 0x7fffffff;
@@ -241,6 +250,7 @@ class Producer implements IdempotentProducer {
   private readonly maxRequestBytes: number;
   private readonly retryBackoffMs: number;
   private readonly maxRetryBackoffMs: number;
+  private readonly unknownPartitionGraceMs: number;
   private readonly codecs: CompressionCodecRegistry | undefined;
   private readonly partitions = new Map<string, PartitionState>();
   /** Partitions reset since: their next state needs a producer id newer than this generation. */
@@ -270,6 +280,7 @@ class Producer implements IdempotentProducer {
     this.maxRequestBytes = options.maxRequestBytes ?? 4 * MiB;
     this.retryBackoffMs = options.retryBackoffMs ?? client.retryBackoffMs;
     this.maxRetryBackoffMs = options.maxRetryBackoffMs ?? 1000;
+    this.unknownPartitionGraceMs = options.unknownPartitionGraceMs ?? 5000;
     this.codecs = options.codecs;
   }
 
@@ -418,6 +429,7 @@ class Producer implements IdempotentProducer {
         retrying: false,
         failed: null,
         backoffUntil: 0,
+        missingSince: null,
       };
       this.partitions.set(key, p);
     }
@@ -569,6 +581,14 @@ class Producer implements IdempotentProducer {
       // Merely old: keep using it while a refresh runs.
       if (metadata.needsRefresh(p.topic, now)) needMetadata.add(p.topic);
       if (leader.kind === "missing") {
+        p.missingSince ??= now;
+        if (now - p.missingSince < this.unknownPartitionGraceMs) {
+          // Metadata cached before the partition was added: look again after a pause.
+          metadata.invalidate(p.topic);
+          p.backoffUntil = now + this.retryBackoffMs;
+          this.scheduleWake(p.backoffUntil);
+          continue;
+        }
         this.failPartition(
           p,
           new RecordRejectedError(
@@ -582,6 +602,7 @@ class Producer implements IdempotentProducer {
         );
         continue;
       }
+      p.missingSince = null;
       if (leader.kind === "unavailable") {
         metadata.invalidate(p.topic);
         p.backoffUntil = now + this.retryBackoffMs;

@@ -266,3 +266,19 @@ test("listOffsets: earliest, latest (LSO under read_committed)", async () => {
     [4n],
   );
 });
+
+test("listOffsets of a partition added after the topic's metadata was cached", async () => {
+  const { cluster, client } = setup();
+  cluster.createTopic("t", 1);
+  assert.deepEqual(
+    (await client.listOffsets("t", [0], "latest")).map((o) => o.offset),
+    [0n],
+  );
+  cluster.createTopic("t", 2);
+  cluster.append("t", 1, batch(["new"]));
+  // Without asking the broker again this would fail for metadataMaxAgeMs (5 min).
+  assert.deepEqual(
+    (await client.listOffsets("t", [1], "latest", { timeoutMs: 2000 })).map((o) => o.offset),
+    [1n],
+  );
+});

@@ -190,6 +190,9 @@ export async function listOffsetsOf(
       const leader = client.metadata.lookup(q.topic, q.partition);
       if (leader?.kind !== "leader") {
         const code = leader?.errorCode ?? KafkaErrorCode.LEADER_NOT_AVAILABLE;
+        // The cached topic may predate the partition (just added) or its leader: the retry
+        // asks again, not the same cache for metadataMaxAgeMs.
+        client.metadata.invalidate(q.topic);
         failed.push({
           q,
           error: new BrokerError(code, { topic: q.topic, partition: q.partition }),
