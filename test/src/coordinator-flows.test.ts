@@ -313,6 +313,10 @@ test("a second agent process with a taken id exits 1 and the first keeps its uni
   assert.ok(said, `the twin says why it stops; output:\n${twin.output.join("\n")}`);
   assert.match(said!, /give each agent process its own --id/);
   assert.equal(code, 1, "a supervisor sees a failure, not a clean stop");
+  assert.ok(
+    twin.output.some((line) => line.includes("stopped after a fatal error")),
+    `it stops in order, not by a failing stop; output:\n${twin.output.join("\n")}`,
+  );
   // It found out before saying Hello, which would have replaced agent-1's session.
   const reconnects = leader.output
     .slice(leaderLinesBefore)

@@ -77,7 +77,9 @@ export function bootService(options: BootServiceOptions): void {
     logger,
     telemetry,
     fail: (reason) => {
-      failure.reason ??= reason;
+      // Once: a second SIGTERM would abandon the orderly stop.
+      if (failure.reason !== undefined) return;
+      failure.reason = reason;
       process.kill(process.pid, "SIGTERM");
     },
   };

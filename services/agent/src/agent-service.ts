@@ -53,6 +53,10 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   let session: ReturnType<typeof startCoordinatorSession> | undefined;
   /** Another live process holds this agent id: this one is stopping. */
   let conflict = false;
+  // Reporting, set up once the session starts (close() may run before: a conflict at start).
+  let reporting: NodeJS.Timeout | undefined;
+  const changed = new Map<string, UnitKey>();
+  let changeTimer: NodeJS.Timeout | undefined;
 
   // Writes must end before the lease could have expired. A unit's batches have its lease's
   // local deadline as their delivery deadline (leaseDeadline below): nothing is sent, nor waited
@@ -85,6 +89,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
       }
     },
     onConflict: (message) => {
+      if (conflict) return;
       conflict = true;
       logger.fatal(message);
       context.fail(message);
@@ -222,7 +227,10 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   // Registered before Hello: a second process started with a taken id must find out before its
   // Hello replaces the real agent's session at the coordinator. (Redis unreachable: the session
   // opens anyway; the coordinator waits for the liveness key before assigning anything.)
-  await keeper.renewNow();
+  await Promise.race([
+    keeper.renewNow(),
+    new Promise((resolve) => setTimeout(resolve, config.leases.renewIntervalMs).unref()),
+  ]);
   if (conflict) return served;
 
   session = startCoordinatorSession({
@@ -274,8 +282,6 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   const reportEveryMs = Math.max(500, config.leases.renewIntervalMs);
   // A state change is reported at once (gathered over 100 ms), not at the next complete report:
   // the coordinator's status then shows a takeover when it happens, not seconds later.
-  const changed = new Map<string, UnitKey>();
-  let changeTimer: NodeJS.Timeout | undefined;
   function reportSoon(unit: UnitKey): void {
     changed.set(unitId(unit), unit);
     changeTimer ??= setTimeout(() => {
@@ -287,7 +293,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
       session?.send({ message: { case: "unitReports", value: { complete: false, reports } } });
     }, 100);
   }
-  const reporting = setInterval(() => {
+  reporting = setInterval(() => {
     session?.send({
       message: {
         case: "unitReports",
