@@ -78,38 +78,11 @@ function fetched(base: bigint): PartitionFetchResult {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 test("a fetch answered after a produce failure's rewind never moves the position past unwritten records", async () => {
-  const sends: { base: bigint; settle: (error?: Error) => void }[] = [];
   let finishReset = () => {};
-  const producer = {
-    send: (_topic: string, _partition: number, input: unknown) =>
-      new Promise<ProduceResult>((resolve, reject) => {
-        const base = (input as RecordBatch).baseOffset;
-        sends.push({
-          base,
-          settle: (error) =>
-            error === undefined
-              ? resolve({
-                  baseOffset: base,
-                  lastOffset: base + 9n,
-                  recordCount: 10,
-                  logAppendTime: -1n,
-                  logStartOffset: 0n,
-                } as ProduceResult)
-              : reject(error),
-        });
-      }),
-    // The real one waits for the batches in flight: slow on a loaded machine.
-    resetPartition: () => new Promise<void>((resolve) => (finishReset = resolve)),
-  } as unknown as IdempotentProducer;
-  const wiring: UnitWiring = {
-    producer,
-    reader: { add: () => {}, remove: () => {}, schedule: () => {} } as unknown as SourceReader,
-    checkpointer: {
-      flushUnit: async () => true,
-      markDirty: () => {},
-      forget: () => {},
-    } as unknown as Checkpointer,
-  };
+  // The real reset waits for the batches in flight: slow on a loaded machine.
+  const { sends, wiring } = handPlayedProducer(
+    () => new Promise<void>((resolve) => (finishReset = resolve)),
+  );
   const unit = new Unit(
     {
       unit: { flow: flow.name, sourceTopic: "t", partition: 0 },
@@ -159,7 +132,7 @@ test("a fetch answered after a produce failure's rewind never moves the position
 });
 
 /** A producer the test answers for, batch by batch; it counts partition resets. */
-function handPlayedProducer() {
+function handPlayedProducer(reset: () => Promise<void> = async () => {}) {
   const sends: {
     base: bigint;
     options: ProduceOptions | undefined;
@@ -185,8 +158,9 @@ function handPlayedProducer() {
               : reject(error),
         });
       }),
-    resetPartition: async () => {
+    resetPartition: () => {
       resets++;
+      return reset();
     },
   } as unknown as IdempotentProducer;
   const wiring: UnitWiring = {

@@ -4,21 +4,22 @@ import type { LeaseStore, RenewUnitsResult } from "@geo/leases";
 import { createLogger } from "@geo/logging";
 import { startLeaseKeeper } from "./lease-keeper";
 
-test("a revoked unit stays trusted until its last deadline and is reported as revoked, not lost", async () => {
-  let answer: "ok" | "revoked" = "ok";
+/** A keeper over a store whose every unit renewal answers `answer.value` (ok, or that failure). */
+function keeperWith(
+  answer: { value: "ok" | "revoked" | "not-owner" },
+  callbacks: Pick<Parameters<typeof startLeaseKeeper>[0], "onLost" | "onRevoked">,
+) {
   const store = {
     renewUnits: async (_agent: string, units: { unitId: string; epoch: number }[]) =>
       ({
         agent: { ok: true, created: false },
         units: units.map((u) =>
-          answer === "ok" ? { ...u, ok: true } : { ...u, ok: false, reason: "revoked" },
+          answer.value === "ok" ? { ...u, ok: true } : { ...u, ok: false, reason: answer.value },
         ),
-        lost: answer === "ok" ? 0 : units.length,
+        lost: answer.value === "ok" ? 0 : units.length,
       }) as RenewUnitsResult,
   } as unknown as LeaseStore;
-  const lost: string[] = [];
-  const revoked: string[] = [];
-  const keeper = startLeaseKeeper({
+  return startLeaseKeeper({
     store,
     agentId: "a1",
     info: { region: "west", instance: "i1" },
@@ -26,15 +27,24 @@ test("a revoked unit stays trusted until its last deadline and is reported as re
     renewIntervalMs: 60_000,
     safetyMarginMs: 750,
     logger: createLogger({ service: "test", level: "silent" }),
+    ...callbacks,
+    onConflict: () => assert.fail("no conflict"),
+  });
+}
+
+test("a revoked unit stays trusted until its last deadline and is reported as revoked, not lost", async () => {
+  const answer: { value: "ok" | "revoked" } = { value: "ok" };
+  const lost: string[] = [];
+  const revoked: string[] = [];
+  const keeper = keeperWith(answer, {
     onLost: (ids) => lost.push(...ids),
     onRevoked: (units) => revoked.push(...units.map((u) => `${u.unitId}@${u.epoch}`)),
-    onConflict: () => assert.fail("no conflict"),
   });
   try {
     keeper.setUnits(new Map([["f/t/0", 4n]]));
     await keeper.renewNow();
     assert.equal(keeper.isTrusted("f/t/0", 4n), true);
-    answer = "revoked";
+    answer.value = "revoked";
     await keeper.renewNow();
     assert.deepEqual(revoked, ["f/t/0@4"]);
     assert.deepEqual(lost, []);
@@ -45,29 +55,11 @@ test("a revoked unit stays trusted until its last deadline and is reported as re
 });
 
 test("deadline: each renewal moves it on; undefined for another epoch, once lost, or once the unit is dropped", async () => {
-  let answer: "ok" | "lost" = "ok";
-  const store = {
-    renewUnits: async (_agent: string, units: { unitId: string; epoch: number }[]) =>
-      ({
-        agent: { ok: true, created: false },
-        units: units.map((u) =>
-          answer === "ok" ? { ...u, ok: true } : { ...u, ok: false, reason: "not-owner" },
-        ),
-        lost: answer === "ok" ? 0 : units.length,
-      }) as RenewUnitsResult,
-  } as unknown as LeaseStore;
+  const answer: { value: "ok" | "not-owner" } = { value: "ok" };
   const lost: string[] = [];
-  const keeper = startLeaseKeeper({
-    store,
-    agentId: "a1",
-    info: { region: "west", instance: "i1" },
-    ttlMs: 3000,
-    renewIntervalMs: 60_000,
-    safetyMarginMs: 750,
-    logger: createLogger({ service: "test", level: "silent" }),
+  const keeper = keeperWith(answer, {
     onLost: (ids) => lost.push(...ids),
     onRevoked: () => assert.fail("no revoke"),
-    onConflict: () => assert.fail("no conflict"),
   });
   try {
     keeper.setUnits(new Map([["f/t/0", 4n]]));
@@ -85,12 +77,12 @@ test("deadline: each renewal moves it on; undefined for another epoch, once lost
     const second = keeper.deadline("f/t/0", 4n)!;
     assert.ok(second > first, `renewed: ${second} after ${first}`);
 
-    answer = "lost";
+    answer.value = "not-owner";
     await keeper.renewNow();
     assert.deepEqual(lost, ["f/t/0"]);
     assert.equal(keeper.deadline("f/t/0", 4n), undefined, "lost");
 
-    answer = "ok";
+    answer.value = "ok";
     keeper.setUnits(new Map([["f/t/2", 1n]]));
     await keeper.renewNow();
     assert.ok(keeper.deadline("f/t/2", 1n) !== undefined);
