@@ -17,16 +17,15 @@ import {
   measureLiveLatency,
   mib,
   preload,
+  SOURCE_BATCH_BYTES,
   startAgents,
   startClusters,
+  WARMUP_TOPIC,
 } from "./replication-rig";
 import { printReport } from "./report";
 
-/** Kafka's producer default: the batches the agent forwards are what a default producer writes. */
-const SOURCE_BATCH_BYTES = 16_384;
 const LIVE_WARMUP_SECONDS = 2;
 const IDLE_SECONDS = 5;
-const WARMUP_TOPIC = "warmup";
 const WARMUP_RECORDS = 500_000;
 
 async function main(): Promise<void> {

@@ -16,13 +16,13 @@ import {
   mbPerSecond,
   mib,
   preload,
+  SOURCE_BATCH_BYTES,
   startAgents,
   startClusters,
+  WARMUP_TOPIC,
 } from "./replication-rig";
 import { printReport, type Row } from "./report";
 
-const SOURCE_BATCH_BYTES = 16_384;
-const WARMUP_TOPIC = "warmup";
 const WARMUP_RECORDS = 200_000;
 const WARMUP_PARTITIONS = 12;
 const SAMPLE_MS = 100;

@@ -292,6 +292,11 @@ export interface AgentsOptions {
 export type CaughtUp = Extract<AgentMessage, { type: "caught-up" }>;
 
 /** Starts agent processes on a backlog and waits until each has caught up (killed on failure). */
+/** Kafka's producer default: the batches the agent forwards are what a default producer writes. */
+export const SOURCE_BATCH_BYTES = 16_384;
+/** The topic replicated once before measuring: freshly started brokers copy at half speed. */
+export const WARMUP_TOPIC = "warmup";
+
 export async function startAgents(
   options: AgentsOptions,
 ): Promise<{ agents: AgentProcess[]; caughtUp: CaughtUp[] }> {

@@ -15,20 +15,21 @@ import {
   type GeoStack,
   json,
   LEASES,
+  type StackUnderLoad,
   settledUnits,
-  startGeoStack,
+  startStackUnderLoad,
+  stopStackUnderLoad,
   trackFailures,
   type UnitRow,
 } from "./support/geo-stack";
 import {
   describeMissing,
   epochViolations,
-  lossCheck,
   MAX_REWIND,
   progressHistory,
   waitForReplica,
 } from "./support/replica-check";
-import { type SteadyLoad, startSteadyLoad } from "./support/steady-load";
+import type { SteadyLoad } from "./support/steady-load";
 import { waitFor } from "./support/wait-for";
 
 const TOPICS = ["orders", "payments", "clicks"];
@@ -37,27 +38,24 @@ const UNITS = TOPICS.length * PARTITIONS;
 /** The contract is TTL + 2 s; the rest is room for a busy two-core machine. */
 const TAKEOVER_BOUND_MS = LEASES.ttlMs + 6000;
 
+let running: StackUnderLoad | undefined;
 let stack: GeoStack;
 let load: SteadyLoad;
+let assertNothingLost: StackUnderLoad["assertNothingLost"];
 const failures = trackFailures();
-let assertNothingLost: ReturnType<typeof lossCheck>;
 
 before(async () => {
-  stack = await startGeoStack({
+  running = await startStackUnderLoad({
     name: "agent-faults",
     topics: TOPICS,
     partitions: PARTITIONS,
     coordinators: 1,
     agents: ["agent-1", "agent-2", "agent-3"],
   });
-  load = await startSteadyLoad(stack.pair.source.kafka, TOPICS, PARTITIONS);
-  assertNothingLost = lossCheck(stack.pair.source, stack.pair.target, TOPICS, PARTITIONS);
+  ({ stack, load, assertNothingLost } = running);
 });
 
-after(async () => {
-  await load?.stop().catch(() => {});
-  await stack?.stop(failures.failed);
-});
+after(() => stopStackUnderLoad(running, failures));
 
 const units = () => stack.units();
 const byId = (rows: readonly UnitRow[]) => new Map(rows.map((row) => [row.id, row]));

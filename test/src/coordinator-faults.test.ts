@@ -12,22 +12,23 @@ import {
   type GeoStack,
   json,
   LEASES,
+  type StackUnderLoad,
   settledUnits,
-  startGeoStack,
+  startStackUnderLoad,
+  stopStackUnderLoad,
   trackFailures,
   type UnitRow,
 } from "./support/geo-stack";
 import {
   epochViolations,
   highestRecorded,
-  lossCheck,
   progressHistory,
   sampleEnds,
   targetActivity,
 } from "./support/replica-check";
 import { endOffset } from "./support/replication-fixtures";
 import type { ServiceProcess } from "./support/service-process";
-import { type SteadyLoad, startSteadyLoad } from "./support/steady-load";
+import type { SteadyLoad } from "./support/steady-load";
 import { waitFor } from "./support/wait-for";
 
 const TOPICS = ["orders", "payments", "clicks"];
@@ -39,27 +40,24 @@ const RECORDS_PER_SECOND = UNITS * 20;
 /** Redis stays down this long: past the lease TTL, so every lease has ended meanwhile. */
 const REDIS_DOWN_MS = LEASES.ttlMs + 4000;
 
+let running: StackUnderLoad | undefined;
 let stack: GeoStack;
 let load: SteadyLoad;
+let assertNothingLost: StackUnderLoad["assertNothingLost"];
 const failures = trackFailures();
-let assertNothingLost: ReturnType<typeof lossCheck>;
 
 before(async () => {
-  stack = await startGeoStack({
+  running = await startStackUnderLoad({
     name: "coordinator-faults",
     topics: TOPICS,
     partitions: PARTITIONS,
     coordinators: 2,
     agents: AGENTS,
   });
-  load = await startSteadyLoad(stack.pair.source.kafka, TOPICS, PARTITIONS);
-  assertNothingLost = lossCheck(stack.pair.source, stack.pair.target, TOPICS, PARTITIONS);
+  ({ stack, load, assertNothingLost } = running);
 });
 
-after(async () => {
-  await load?.stop().catch(() => {});
-  await stack?.stop(failures.failed);
-});
+after(() => stopStackUnderLoad(running, failures));
 
 const sampler = () => sampleEnds(stack.pair.source, stack.pair.target, TOPICS, PARTITIONS, 100);
 

@@ -49,6 +49,16 @@ logging: { level: info }
   return configOf(port);
 }
 
+/** The agent's command line: agent-1 in the target's region, with the first coordinator's config. */
+const agentArgs = () => [
+  "--config",
+  configOf(coordinatorPorts[0]!),
+  "--region",
+  TARGET,
+  "--id",
+  "agent-1",
+];
+
 const startCoordinator = (port: number) =>
   startService("coordinator", ["--config", writeConfig(port)]).then((process) => {
     coordinators.push(process);
@@ -94,16 +104,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "geo-flows-"));
   coordinatorPorts = await findFreePorts(2);
   for (const port of coordinatorPorts) await startCoordinator(port);
-  processes.push(
-    await startService("agent", [
-      "--config",
-      configOf(coordinatorPorts[0]!),
-      "--region",
-      TARGET,
-      "--id",
-      "agent-1",
-    ]),
-  );
+  processes.push(await startService("agent", agentArgs()));
 });
 
 after(async () => {
@@ -298,14 +299,7 @@ test("pause stops the flow's units, resume picks up where they stopped", async (
 test("a second agent process with a taken id exits 1 and the first keeps its units", async () => {
   const [, leader] = await standbyAndLeader();
   const leaderLinesBefore = leader.output.length;
-  const twin = spawnService("agent", [
-    "--config",
-    configOf(coordinatorPorts[0]!),
-    "--region",
-    TARGET,
-    "--id",
-    "agent-1",
-  ]);
+  const twin = spawnService("agent", agentArgs());
   const timeout = setTimeout(() => twin.child.kill("SIGKILL"), 30_000);
   const { code } = await twin.exited;
   clearTimeout(timeout);

@@ -169,15 +169,9 @@ export class Unit implements Fetchable, Checkpointable {
    * and once a graceful stop began, no later than deliveryTimeoutMs after it.
    */
   private deliveryDeadline(): number {
+    // The producer takes a throw or NaN as "passed" too.
     if (this.leaseLost) return -Infinity;
-    let lease: number | undefined;
-    try {
-      lease = this.ctx.leaseDeadline?.(this.key, this.epoch);
-    } catch {
-      lease = undefined;
-    }
-    if (lease === undefined || Number.isNaN(lease)) return -Infinity;
-    return Math.min(lease, this.stopDeadline);
+    return Math.min(this.ctx.leaseDeadline?.(this.key, this.epoch) ?? -Infinity, this.stopDeadline);
   }
 
   get remoteTopic(): string {

@@ -9,8 +9,10 @@ import { createGrpcClient, type GrpcClient } from "@geo/grpc";
 import { findFreePorts, type RedisServer, startRedis } from "@geo/harness";
 import { CoordinatorService, replicationV1 } from "@geo/proto";
 import { Redis } from "ioredis";
+import { lossCheck } from "./replica-check";
 import { createTopic, type Pair, SOURCE, startPair, TARGET } from "./replication-fixtures";
 import { type ServiceProcess, startService } from "./service-process";
+import { type SteadyLoad, startSteadyLoad } from "./steady-load";
 import { startTcpBalancer, type TcpBalancer } from "./tcp-balancer";
 
 export const FLOW = `${SOURCE}->${TARGET}`;
@@ -60,6 +62,34 @@ export interface GeoStack {
   saveLogs(): string;
   /** Stops everything; the logs folder is kept when `keepLogs` or GEO_HARNESS_KEEP=1. */
   stop(keepLogs?: boolean): Promise<void>;
+}
+
+export interface StackUnderLoad {
+  stack: GeoStack;
+  /** Sequence-numbered records to every partition of the stack's topics, from the start. */
+  load: SteadyLoad;
+  /** Every record of the load so far in the target, in order (see lossCheck). */
+  assertNothingLost: ReturnType<typeof lossCheck>;
+}
+
+/** A stack with a steady load running on its topics: what the fault tests start from. */
+export async function startStackUnderLoad(options: GeoStackOptions): Promise<StackUnderLoad> {
+  const stack = await startGeoStack(options);
+  const { topics, partitions } = options;
+  return {
+    stack,
+    load: await startSteadyLoad(stack.pair.source.kafka, topics, partitions),
+    assertNothingLost: lossCheck(stack.pair.source, stack.pair.target, topics, partitions),
+  };
+}
+
+/** Stops the load, then the stack, keeping the services' logs when a test failed. */
+export async function stopStackUnderLoad(
+  running: Partial<StackUnderLoad> | undefined,
+  failures: { readonly failed: boolean },
+): Promise<void> {
+  await running?.load?.stop().catch(() => {});
+  await running?.stack?.stop(failures.failed);
 }
 
 export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack> {
