@@ -1,0 +1,10 @@
+// One jittered retry policy for every background loop (see backoff.ts).
+export {
+  type Backoff,
+  type BackoffOptions,
+  createBackoff,
+  type LoopOptions,
+  runLoop,
+  sleep,
+  validateBackoffOptions,
+} from "./backoff";
