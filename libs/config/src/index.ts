@@ -27,6 +27,7 @@ export { hostPortProblem, parseHostPort } from "./host-port";
 export type { Env } from "./interpolate-env";
 export { type LoadConfigOptions, loadConfig } from "./load-config";
 export {
+  DEFAULT_GROUP_EXCLUDES,
   DEFAULT_PORTS,
   ENV_OVERRIDES,
   type ParseConfigOptions,
