@@ -1,5 +1,5 @@
 import type { OffsetMapSegment, SegmentKey, UnitKey } from "@geo/progress";
-import { unitId } from "@geo/progress";
+import { parseUnitId, unitId } from "@geo/progress";
 import { PartitionMap } from "./partition-map";
 
 /** Figures for metrics and logs. */
@@ -22,18 +22,21 @@ export class OffsetIndex {
     return this.maps.get(unitId(unit));
   }
 
-  /** Partitions of a flow that have a map. */
-  partitionsOf(flow: string): PartitionMap[] {
-    const prefix = `${flow}/`;
-    const out: PartitionMap[] = [];
-    for (const [id, map] of this.maps) if (id.startsWith(prefix)) out.push(map);
-    return out;
+  /** Source topics of a flow that have a map. */
+  topicsOf(flow: string): string[] {
+    const topics = new Set<string>();
+    for (const id of this.maps.keys()) {
+      const unit = parseUnitId(id);
+      if (unit.flow === flow) topics.add(unit.sourceTopic);
+    }
+    return [...topics];
   }
 
+  /** Whether anything of the flow has been mapped. */
   hasFlow(flow: string): boolean {
-    const prefix = `${flow}/`;
-    for (const [id, map] of this.maps)
-      if (id.startsWith(prefix) && map.runs.length > 0) return true;
+    for (const [id, map] of this.maps) {
+      if (map.runs.length > 0 && parseUnitId(id).flow === flow) return true;
+    }
     return false;
   }
 

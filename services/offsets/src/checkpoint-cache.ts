@@ -1,0 +1,48 @@
+import type { Mm2Checkpoint } from "./mm2-checkpoint";
+
+/** A checkpoint as last written into a target, with the time it was written (record timestamp). */
+export interface StoredCheckpoint extends Mm2Checkpoint {
+  time: number;
+}
+
+/**
+ * The latest checkpoint per (group, remote topic, partition) of every MirrorMaker 2 checkpoint
+ * topic followed in the target clusters: what compaction would keep. What this service writes
+ * is added at once and again when read back; after a restart the topics fill it.
+ */
+export class CheckpointCache {
+  /** `${cluster}\0${topic}` → `${group}\0${remoteTopic}\0${partition}` → checkpoint. */
+  private readonly topics = new Map<string, Map<string, StoredCheckpoint>>();
+
+  put(cluster: string, topic: string, checkpoint: StoredCheckpoint): void {
+    const id = `${cluster}\u0000${topic}`;
+    let entries = this.topics.get(id);
+    if (entries === undefined) {
+      entries = new Map();
+      this.topics.set(id, entries);
+    }
+    const key = `${checkpoint.group}\u0000${checkpoint.topic}\u0000${checkpoint.partition}`;
+    const previous = entries.get(key);
+    if (previous === undefined || previous.time <= checkpoint.time) entries.set(key, checkpoint);
+  }
+
+  /** Checkpoints of one topic, optionally of one group, ordered by group, topic and partition. */
+  list(cluster: string, topic: string, group?: string): StoredCheckpoint[] {
+    const entries = this.topics.get(`${cluster}\u0000${topic}`);
+    if (entries === undefined) return [];
+    const out: StoredCheckpoint[] = [];
+    for (const c of entries.values()) if (group === undefined || c.group === group) out.push(c);
+    return out.sort(
+      (a, b) =>
+        a.group.localeCompare(b.group) ||
+        a.topic.localeCompare(b.topic) ||
+        a.partition - b.partition,
+    );
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const entries of this.topics.values()) n += entries.size;
+    return n;
+  }
+}

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  CheckpointFormatError,
+  decodeCheckpoint,
+  encodeCheckpointKey,
+  encodeCheckpointValue,
+} from "./mm2-checkpoint";
+
+test("checkpoint records have MirrorMaker 2's exact bytes", () => {
+  const c = {
+    group: "g",
+    topic: "us.t",
+    partition: 3,
+    upstreamOffset: 10n,
+    downstreamOffset: 7n,
+    metadata: "m",
+  };
+  assert.equal(
+    encodeCheckpointKey(c).toString("hex"),
+    ["0001", "67", "0004", "75732e74", "00000003"].join(""),
+  );
+  assert.equal(
+    encodeCheckpointValue(c).toString("hex"),
+    ["0000", "000000000000000a", "0000000000000007", "0001", "6d"].join(""),
+  );
+  assert.deepEqual(decodeCheckpoint(encodeCheckpointKey(c), encodeCheckpointValue(c)), c);
+});
+
+test("records of another version or truncated are refused", () => {
+  const key = encodeCheckpointKey({ group: "g", topic: "t", partition: 0 });
+  const value = encodeCheckpointValue({ upstreamOffset: 1n, downstreamOffset: 1n, metadata: "" });
+  const v1 = Buffer.from(value);
+  v1.writeInt16BE(1, 0);
+  assert.throws(() => decodeCheckpoint(key, v1), CheckpointFormatError);
+  assert.throws(() => decodeCheckpoint(key, value.subarray(0, 5)), CheckpointFormatError);
+  assert.throws(() => decodeCheckpoint(key, null), CheckpointFormatError);
+});
