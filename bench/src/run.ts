@@ -16,6 +16,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "discovery.js"),
     what: "issue 4: a new source topic, and an added partition, replicating in the target (contract 5 s) [rounds] [maxWaitSeconds]",
   },
+  offsets: {
+    file: join(__dirname, "offsets.js"),
+    what: "issue 10: index rebuild, checkpoint age and CPU with 1,000 groups × 24 partitions, Translate latency [groups] [units] [segments] [measureSeconds]",
+  },
   replication: {
     file: join(__dirname, "replication-engine.js"),
     what: "issue 3: 1,000,000 × 1 KiB over 12 partitions between two local clusters, then live latency [records] [partitions] [provenance 0|1] [compression] [liveRecordsPerSecond] [liveSeconds]",
