@@ -42,7 +42,7 @@ export class TopicTailer {
   private readonly fetcher: PartitionFetcher;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
-  private lastMissingCheck = 0;
+  private lastMissingCheck = Number.NEGATIVE_INFINITY;
   private lastProgressLog = 0;
   private skipped = 0;
   records = 0;
@@ -63,7 +63,7 @@ export class TopicTailer {
       initialEnd: undefined,
       built: false,
     });
-    this.lastMissingCheck = 0;
+    this.lastMissingCheck = Number.NEGATIVE_INFINITY;
   }
 
   /** Every followed topic has been read up to where it ended when first seen. */
