@@ -1,5 +1,5 @@
 import { offsetsV1 } from "@geo/proto";
-import type { FlowDirectory, OffsetsFlow } from "./flows";
+import type { OffsetsFlow } from "./flows";
 import type { OffsetIndex } from "./offset-index";
 
 const Kind = offsetsV1.TranslationKind;
@@ -102,11 +102,6 @@ export function translatePosition(
         `nothing of ${position.topic}-${position.partition} has been replicated yet (unknown partition, or the flow has not copied it)`,
       );
   }
-}
-
-/** The flow, or NOT_FOUND listing the known ones. */
-export function flowNamed(flows: FlowDirectory, name: string): OffsetsFlow | undefined {
-  return flows.get(name);
 }
 
 /** Whether resuming at the translation neither re-delivers nor skips. */
