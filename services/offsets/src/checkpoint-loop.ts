@@ -72,10 +72,10 @@ export class CheckpointLoop {
   private async flowRound(flow: OffsetsFlow): Promise<void> {
     const core = this.core;
     if (!core.targets.isBuilt(flow.target)) return;
-    const groups = (await core.groups.listGroups(flow.source)).filter(flow.checkpointsGroup);
+    const groups = (await core.loopGroups.listGroups(flow.source)).filter(flow.checkpointsGroup);
     const entries = await mapLimit(groups, this.options.concurrency ?? 16, async (group) => {
       try {
-        const positions = await core.groups.committedOffsets(flow.source, group);
+        const positions = await core.loopGroups.committedOffsets(flow.source, group);
         const own = positions.filter((p) => flow.replicates(p.topic));
         return { group, translations: core.translate(flow, own) };
       } catch (error) {
@@ -110,7 +110,13 @@ export class CheckpointLoop {
       const key = `${flow.name}\u0000${group}`;
       if (committable.length === 0 || this.synced.get(key) === fingerprint) continue;
       try {
-        const outcomes = await commitTranslations(flow, group, committable, this.core, false);
+        const outcomes = await commitTranslations(
+          flow,
+          group,
+          committable,
+          { groups: this.core.loopGroups, targets: this.core.targets },
+          false,
+        );
         const committed = outcomes.filter((o) => o.committed).length;
         if (committed > 0) {
           this.metrics.groupCommits.inc({ flow: flow.name, trigger: "sync" }, committed);
@@ -140,7 +146,9 @@ export class CheckpointLoop {
       return;
     this.lastPrune.set(flow.name, now);
     for (const topic of this.core.index.topicsOf(flow.name)) {
-      const starts = await this.core.groups.logStarts(flow.source, topic).catch(() => undefined);
+      const starts = await this.core.loopGroups
+        .logStarts(flow.source, topic)
+        .catch(() => undefined);
       for (const [partition, start] of starts ?? []) {
         this.core.index.prune({ flow: flow.name, sourceTopic: topic, partition }, start);
       }

@@ -43,7 +43,9 @@ export class CheckpointWriter {
     const time = Date.now();
     const records: RecordInput[] = [];
     const written: Parameters<CheckpointCache["put"]>[2][] = [];
-    for (const { group, translations } of entries) {
+    for (const [n, { group, translations }] of entries.entries()) {
+      // Yield now and then: a round of a thousand groups must not stall translation requests.
+      if (n % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
       for (const t of translations) {
         if (t.targetOffset < 0n || t.targetTopic === "") continue;
         const checkpoint = {

@@ -28,7 +28,10 @@ export class OffsetsCore {
   readonly index = new OffsetIndex();
   readonly checkpoints = new CheckpointCache();
   readonly targets: TargetReaders;
+  /** Group reads for requests: never queued behind the checkpoint round's thousand reads. */
   readonly groups: ClusterGroups;
+  /** Group reads of the background checkpoint and sync rounds. */
+  readonly loopGroups: ClusterGroups;
   readonly writer: CheckpointWriter;
 
   constructor(
@@ -38,6 +41,7 @@ export class OffsetsCore {
   ) {
     this.targets = new TargetReaders(config.clusters, this.index, this.checkpoints, logger);
     this.groups = new ClusterGroups(config.clusters, logger);
+    this.loopGroups = new ClusterGroups(config.clusters, logger);
     this.writer = new CheckpointWriter(config.clusters, this.targets, this.checkpoints, logger);
     this.targets.sync(flows);
   }
@@ -146,5 +150,6 @@ export class OffsetsCore {
     await this.writer.close();
     await this.targets.close();
     await this.groups.close();
+    await this.loopGroups.close();
   }
 }
