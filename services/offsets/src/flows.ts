@@ -5,6 +5,7 @@ import {
   type FlowConfig,
   remoteTopicName,
 } from "@geo/config";
+import type { CatalogFlow, FlowCatalog } from "@geo/flow-catalog";
 
 /** What the offset-translation service needs of a flow. */
 export interface OffsetsFlow {
@@ -63,4 +64,37 @@ export function offsetsFlow(
 export function flowDirectoryFromConfig(flows: readonly FlowConfig[]): FlowDirectory {
   const byName = new Map(flows.map((f) => [f.name, offsetsFlow(f)]));
   return { list: () => [...byName.values()], get: (name) => byName.get(name) };
+}
+
+/**
+ * The flows of the catalog (the coordinator's, the file's until it answers). The per-flow
+ * options of this service (`groups`, `syncGroupOffsets`, `startFrom`) are not in the
+ * coordinator's Flow yet: they come from the file's flow of the same name, else the defaults.
+ */
+export function flowDirectoryFromCatalog(
+  catalog: Pick<FlowCatalog, "list" | "get">,
+  fileFlows: readonly FlowConfig[],
+): FlowDirectory {
+  const options = new Map(fileFlows.map((f) => [f.name, f]));
+  const built = new Map<string, { version: bigint; flow: OffsetsFlow }>();
+  const view = (flow: CatalogFlow): OffsetsFlow => {
+    const cached = built.get(flow.name);
+    if (cached !== undefined && cached.version === flow.version) return cached.flow;
+    const file = options.get(flow.name);
+    const made = offsetsFlow({
+      ...flow,
+      startFrom: file?.startFrom,
+      groups: file?.groups,
+      syncGroupOffsets: file?.syncGroupOffsets,
+    });
+    built.set(flow.name, { version: flow.version, flow: made });
+    return made;
+  };
+  return {
+    list: () => catalog.list().map(view),
+    get: (name) => {
+      const flow = catalog.get(name);
+      return flow === undefined ? undefined : view(flow);
+    },
+  };
 }

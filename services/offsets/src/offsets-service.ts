@@ -1,3 +1,4 @@
+import { createFlowCatalog } from "@geo/flow-catalog";
 import { createClusterAdmin } from "@geo/kafka";
 import { OffsetTranslationService } from "@geo/proto";
 import {
@@ -8,7 +9,7 @@ import {
   serveService,
 } from "@geo/service-runtime";
 import { CheckpointLoop } from "./checkpoint-loop";
-import { flowDirectoryFromConfig } from "./flows";
+import { flowDirectoryFromCatalog } from "./flows";
 import { OffsetsCore } from "./offsets-core";
 import { offsetsHandlers } from "./offsets-handlers";
 import { type OffsetsMetrics, registerOffsetsMetrics } from "./offsets-metrics";
@@ -21,8 +22,11 @@ import { type OffsetsMetrics, registerOffsetsMetrics } from "./offsets-metrics";
  */
 export async function startOffsets(context: ServiceContext): Promise<RunningService> {
   const { config, logger } = context;
-  const flows = flowDirectoryFromConfig(config.flows);
+  const catalog = createFlowCatalog({ config, logger });
+  const flows = flowDirectoryFromCatalog(catalog, config.flows);
   const core = new OffsetsCore(config, flows, logger.child({ component: "offsets" }));
+  // New flows bring new targets and checkpoint topics to follow.
+  const unsubscribe = catalog.onChange(() => core.targets.sync(flows));
   const targetAliases = [...new Set(flows.list().map((f) => f.target))];
   const admins = targetAliases.flatMap((alias) => {
     const cluster = config.clusters[alias];
@@ -52,6 +56,8 @@ export async function startOffsets(context: ServiceContext): Promise<RunningServ
       server.addService(OffsetTranslationService, offsetsHandlers(core, metrics));
     },
     close: async () => {
+      unsubscribe();
+      await catalog.close();
       await loop?.close();
       await core.close();
       await Promise.all(admins.map((admin) => admin.close()));

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { flowFromConfig } from "@geo/flow-catalog";
 import { offsetsV1 } from "@geo/proto";
-import { offsetsFlow } from "./flows";
+import { flowDirectoryFromCatalog, offsetsFlow } from "./flows";
 import { OffsetIndex } from "./offset-index";
 import { isCommittable, translatePosition } from "./translate";
 
@@ -90,4 +91,26 @@ test("flows: MM2's default group excludes and the checkpoint topic name", () => 
     offsetsFlow({ ...flowConfig, naming: "identity" }).sourceTopicOf("orders"),
     "orders",
   );
+});
+
+test("catalog flows take this service's options from the file's flow of the same name", () => {
+  const fileFlow = {
+    ...flowConfig,
+    provenanceHeader: false,
+    startFrom: "latest" as const,
+    onOffsetOutOfRange: "fail" as const,
+    paused: false,
+    groups: { include: ["app-.*"], exclude: [] },
+    syncGroupOffsets: false,
+  };
+  const apiFlow = flowFromConfig({ ...fileFlow, name: "api-flow" });
+  const catalog = { list: () => [flowFromConfig(fileFlow), apiFlow], get: () => apiFlow };
+  const directory = flowDirectoryFromCatalog(catalog, [fileFlow]);
+  const [fromFile, fromApi] = directory.list();
+  assert.equal(fromFile!.syncGroupOffsets, false);
+  assert.equal(fromFile!.startsAtEarliest, false);
+  assert.ok(!fromFile!.checkpointsGroup("other"));
+  assert.equal(fromApi!.syncGroupOffsets, true);
+  assert.ok(fromApi!.checkpointsGroup("other") && !fromApi!.checkpointsGroup("connect-x"));
+  assert.equal(directory.get("api-flow")!.name, "api-flow");
 });
