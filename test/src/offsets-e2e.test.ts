@@ -328,9 +328,23 @@ wrap(
   "metrics: checkpoint age per group, groups checkpointed, requests, commits, index size",
   async () => {
     const text = await (await fetch(`http://${offsets.endpoints.metrics}/metrics`)).text();
+    // Series as written here, without the registry's default `service` label.
     const value = (series: string) => {
-      const line = text.split("\n").find((l) => l.startsWith(series));
-      assert.ok(line !== undefined, `${series} in /metrics`);
+      const [name, labels = "}"] = series.split("{");
+      const wanted = labels
+        .slice(0, -1)
+        .split(",")
+        .filter((l) => l !== "");
+      const line = text
+        .split("\n")
+        .find((l) => l.startsWith(`${name}{`) && wanted.every((label) => l.includes(label)));
+      assert.ok(
+        line !== undefined,
+        `${series} in /metrics:\n${text
+          .split("\n")
+          .filter((l) => l.startsWith("geo_offsets"))
+          .join("\n")}`,
+      );
       return Number(line.split(" ").pop());
     };
     assert.ok(value(`geo_offsets_checkpoint_age_seconds{flow="${FLOW}",group="g-plain"}`) < 30);
