@@ -3,6 +3,11 @@ import type { Mm2Checkpoint } from "./mm2-checkpoint";
 /** A checkpoint as last written into a target, with the time it was written (record timestamp). */
 export interface StoredCheckpoint extends Mm2Checkpoint {
   time: number;
+  /**
+   * When this service last found it still true (ms): an unchanged checkpoint is not written
+   * again, so its age is the time since it was last confirmed, not since it was written.
+   */
+  confirmed: number;
 }
 
 /**
@@ -15,15 +20,43 @@ export class CheckpointCache {
   private readonly topics = new Map<string, Map<string, StoredCheckpoint>>();
 
   put(cluster: string, topic: string, checkpoint: StoredCheckpoint): void {
+    const entries = this.entriesOf(cluster, topic);
+    const key = keyOf(checkpoint);
+    const previous = entries.get(key);
+    if (previous === undefined || previous.time <= checkpoint.time) {
+      entries.set(key, {
+        ...checkpoint,
+        confirmed: Math.max(checkpoint.confirmed, previous?.confirmed ?? 0),
+      });
+    }
+  }
+
+  /**
+   * Marks `checkpoint` as still true at `now` when the cache holds the same one; false when it
+   * differs or is missing (then it must be written).
+   */
+  confirm(cluster: string, topic: string, checkpoint: Mm2Checkpoint, now: number): boolean {
+    const current = this.entriesOf(cluster, topic).get(keyOf(checkpoint));
+    if (
+      current === undefined ||
+      current.upstreamOffset !== checkpoint.upstreamOffset ||
+      current.downstreamOffset !== checkpoint.downstreamOffset ||
+      current.metadata !== checkpoint.metadata
+    ) {
+      return false;
+    }
+    current.confirmed = now;
+    return true;
+  }
+
+  private entriesOf(cluster: string, topic: string): Map<string, StoredCheckpoint> {
     const id = `${cluster}\u0000${topic}`;
     let entries = this.topics.get(id);
     if (entries === undefined) {
       entries = new Map();
       this.topics.set(id, entries);
     }
-    const key = `${checkpoint.group}\u0000${checkpoint.topic}\u0000${checkpoint.partition}`;
-    const previous = entries.get(key);
-    if (previous === undefined || previous.time <= checkpoint.time) entries.set(key, checkpoint);
+    return entries;
   }
 
   /** Checkpoints of one topic, optionally of one group, ordered by group, topic and partition. */
@@ -45,4 +78,8 @@ export class CheckpointCache {
     for (const entries of this.topics.values()) n += entries.size;
     return n;
   }
+}
+
+function keyOf(c: Pick<Mm2Checkpoint, "group" | "topic" | "partition">): string {
+  return `${c.group}\u0000${c.topic}\u0000${c.partition}`;
 }

@@ -30,7 +30,9 @@ export class CheckpointWriter {
 
   /**
    * Checkpoints of translations a consumer may resume at without skipping a record (exact ones,
-   * and the replicated end of partitions not fully copied yet). Returns how many were written.
+   * and the replicated end of partitions not fully copied yet). Only those that changed are
+   * written (the topic is compacted and read whole by Java clients and at restarts); unchanged
+   * ones are confirmed in the cache. Returns how many were written.
    */
   async write(flow: OffsetsFlow, group: string, translations: readonly Translation[]) {
     return this.writeMany(flow, [{ group, translations }]);
@@ -56,12 +58,14 @@ export class CheckpointWriter {
           downstreamOffset: t.targetOffset,
           metadata: t.metadata,
         };
+        // Unchanged since it was written: confirm it, do not write it again.
+        if (this.cache.confirm(flow.target, flow.checkpointTopic, checkpoint, time)) continue;
         records.push({
           timestamp: BigInt(time),
           key: encodeCheckpointKey(checkpoint),
           value: encodeCheckpointValue(checkpoint),
         });
-        written.push({ ...checkpoint, time });
+        written.push({ ...checkpoint, time, confirmed: time });
       }
     }
     if (records.length === 0) return 0;

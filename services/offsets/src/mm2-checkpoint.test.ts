@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { CheckpointCache } from "./checkpoint-cache";
 import {
   CheckpointFormatError,
   decodeCheckpoint,
@@ -35,4 +36,19 @@ test("records of another version or truncated are refused", () => {
   assert.throws(() => decodeCheckpoint(key, v1), CheckpointFormatError);
   assert.throws(() => decodeCheckpoint(key, value.subarray(0, 5)), CheckpointFormatError);
   assert.throws(() => decodeCheckpoint(key, null), CheckpointFormatError);
+});
+
+test("the cache keeps the latest checkpoint; an unchanged one is confirmed, a changed one is not", () => {
+  const cache = new CheckpointCache();
+  const c = { group: "g", topic: "a.t", partition: 0, upstreamOffset: 5n, downstreamOffset: 4n };
+  cache.put("b", "a.checkpoints.internal", { ...c, metadata: "", time: 10, confirmed: 10 });
+  cache.put("b", "a.checkpoints.internal", { ...c, metadata: "old", time: 5, confirmed: 5 });
+  assert.equal(cache.list("b", "a.checkpoints.internal")[0]!.metadata, "");
+  assert.ok(cache.confirm("b", "a.checkpoints.internal", { ...c, metadata: "" }, 20));
+  assert.equal(cache.list("b", "a.checkpoints.internal", "g")[0]!.confirmed, 20);
+  assert.ok(
+    !cache.confirm("b", "a.checkpoints.internal", { ...c, downstreamOffset: 6n, metadata: "" }, 30),
+  );
+  assert.ok(!cache.confirm("b", "other", { ...c, metadata: "" }, 30));
+  assert.equal(cache.list("b", "a.checkpoints.internal", "h").length, 0);
 });

@@ -114,7 +114,7 @@ export class OffsetsCore {
         { cause },
       );
     }
-    const oldest = Math.min(...stored.map((c) => c.time));
+    const oldest = Math.min(...stored.map((c) => Math.max(c.time, c.confirmed)));
     this.logger.info(
       { flow: flow.name, group, err: (cause as Error).message },
       "offsets: source unreachable; translating from checkpoints",

@@ -131,7 +131,7 @@ export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
               exact: current.exact && current.targetOffset === c.downstreamOffset,
               metadata: c.metadata,
               checkpointTime: timestampFromMs(c.time),
-              ageMs: String(now - c.time),
+              ageMs: String(now - Math.max(c.time, c.confirmed)),
             };
           }),
           nextPageToken: page.nextPageToken,

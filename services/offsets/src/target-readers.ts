@@ -35,7 +35,8 @@ export class TargetReaders {
       if (tailer === undefined) continue;
       tailer.follow(flow.checkpointTopic, (record, topic) => {
         const c = decodeCheckpoint(record.key, record.value);
-        this.checkpoints.put(flow.target, topic, { ...c, time: Number(record.timestamp) });
+        const time = Number(record.timestamp);
+        this.checkpoints.put(flow.target, topic, { ...c, time, confirmed: time });
       });
     }
   }
