@@ -311,6 +311,15 @@ async function main(): Promise<void> {
         note: `${ages.length} samples over ${measureSeconds} s`,
       },
       {
+        measure: "checkpoint round, mean",
+        value:
+          (await metric(metricsAddress, "geo_offsets_checkpoint_round_seconds_sum")) /
+          (await metric(metricsAddress, "geo_offsets_checkpoint_round_seconds_count")),
+        unit: "s",
+        goal: "",
+        note: "list groups, read 1,000 groups' offsets, translate, write changes",
+      },
+      {
         measure: "service CPU while checkpointing",
         value: cpuPercent,
         unit: "% of one core",

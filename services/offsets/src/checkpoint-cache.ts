@@ -67,8 +67,8 @@ export class CheckpointCache {
     for (const c of entries.values()) if (group === undefined || c.group === group) out.push(c);
     return out.sort(
       (a, b) =>
-        a.group.localeCompare(b.group) ||
-        a.topic.localeCompare(b.topic) ||
+        compareStrings(a.group, b.group) ||
+        compareStrings(a.topic, b.topic) ||
         a.partition - b.partition,
     );
   }
@@ -82,4 +82,9 @@ export class CheckpointCache {
 
 function keyOf(c: Pick<Mm2Checkpoint, "group" | "topic" | "partition">): string {
   return `${c.group}\u0000${c.topic}\u0000${c.partition}`;
+}
+
+/** Code-unit order: stable across locales and far cheaper than localeCompare on 24,000 entries. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -11,7 +11,7 @@ export interface CheckpointLoopOptions {
   intervalMs?: number;
   /** How often partitions are pruned below their source's log start. Default 60 s. */
   pruneIntervalMs?: number;
-  /** Groups read from a source at the same time. Default 16. */
+  /** Groups read from a source at the same time. Default 32. */
   concurrency?: number;
 }
 
@@ -55,8 +55,10 @@ export class CheckpointLoop {
   async round(): Promise<void> {
     await Promise.all(
       this.core.flows.list().map(async (flow) => {
+        const end = this.metrics.checkpointRoundSeconds.startTimer({ flow: flow.name });
         try {
           await this.flowRound(flow);
+          end();
           this.metrics.checkpointRounds.inc({ flow: flow.name, outcome: "ok" });
         } catch (error) {
           this.metrics.checkpointRounds.inc({ flow: flow.name, outcome: "failed" });
@@ -73,7 +75,7 @@ export class CheckpointLoop {
     const core = this.core;
     if (!core.targets.isBuilt(flow.target)) return;
     const groups = (await core.loopGroups.listGroups(flow.source)).filter(flow.checkpointsGroup);
-    const entries = await mapLimit(groups, this.options.concurrency ?? 16, async (group) => {
+    const entries = await mapLimit(groups, this.options.concurrency ?? 32, async (group) => {
       try {
         const positions = await core.loopGroups.committedOffsets(flow.source, group);
         const own = positions.filter((p) => flow.replicates(p.topic));

@@ -1,6 +1,7 @@
 import type { ClusterConfig } from "@geo/config";
 import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
+import { compareStrings } from "./checkpoint-cache";
 import type { SourcePosition } from "./translate";
 
 /** A group's state in a cluster, as far as offset sync cares. */
@@ -53,7 +54,7 @@ export class ClusterGroups {
         });
       }
     }
-    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    return out.sort((a, b) => compareStrings(a.topic, b.topic) || a.partition - b.partition);
   }
 
   /** Ids of the consumer groups of a cluster (consumer protocol, or simple commits). */

@@ -8,6 +8,7 @@ export interface OffsetsMetrics {
   readonly groupCommits: Counter<"flow" | "trigger">;
   readonly groupSyncSkipped: Counter<"flow" | "reason">;
   readonly checkpointRounds: Counter<"flow" | "outcome">;
+  readonly checkpointRoundSeconds: Histogram<"flow">;
 }
 
 /** What the scrape-time gauges read. */
@@ -100,6 +101,13 @@ export function registerOffsetsMetrics(
       name: "geo_offsets_group_sync_skipped_total",
       help: "Group syncs not done, by reason (active: members in the target group).",
       labelNames: ["flow", "reason"],
+      registers: [registry],
+    }),
+    checkpointRoundSeconds: new Histogram({
+      name: "geo_offsets_checkpoint_round_seconds",
+      help: "Duration of a flow's checkpoint round (group reads, translation, writes, sync).",
+      labelNames: ["flow"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
       registers: [registry],
     }),
     checkpointRounds: new Counter({

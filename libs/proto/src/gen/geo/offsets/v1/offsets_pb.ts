@@ -336,7 +336,8 @@ export type Checkpoint = Message<"geo.offsets.v1.Checkpoint"> & {
   checkpointTime?: Timestamp | undefined;
 
   /**
-   * Milliseconds between `checkpoint_time` and the answer.
+   * Milliseconds since the checkpoint was written, or since the service last found it unchanged
+   * (an unchanged checkpoint is not written again; after a restart, since it was written).
    *
    * @generated from field: int64 age_ms = 10 [jstype = JS_STRING];
    */
