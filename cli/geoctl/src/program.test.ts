@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Command } from "commander";
 import { completionScript } from "./completion";
 import { ExitCode } from "./exit-codes";
 import { buildProgram } from "./program";
+import { referenceMarkdown } from "./reference";
 
 const bin = join(__dirname, "..", "bin", "geoctl.cjs");
 const geoctl = (...args: string[]) =>
@@ -57,5 +59,17 @@ describe("geoctl command line", () => {
     assert.equal(check.status, 0, check.stderr);
     assert.match(completionScript(program, "fish")!, /__fish_seen_subcommand_from flows" -a apply/);
     assert.equal(geoctl("completion", "tcsh").status, ExitCode.USAGE);
+  });
+
+  it("matches the committed reference (docs/guides/geoctl-reference.md)", () => {
+    const committed = readFileSync(
+      join(__dirname, "..", "..", "..", "docs", "guides", "geoctl-reference.md"),
+      "utf8",
+    );
+    assert.equal(
+      committed,
+      referenceMarkdown(buildProgram("0")),
+      "run node scripts/geoctl-reference.mjs",
+    );
   });
 });

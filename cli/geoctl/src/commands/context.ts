@@ -22,7 +22,7 @@ export function registerContextCommands(program: Command): void {
   const context = program
     .command("context")
     .description(
-      `named server addresses and TLS settings, kept in ${contextFilePath()} (GEOCTL_CONFIG moves it)`,
+      "named server addresses and TLS settings, kept in ~/.config/geoctl/contexts.yaml ($GEOCTL_CONFIG moves it)",
     );
   context
     .command("list")
