@@ -29,7 +29,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   0  success            4  server unreachable or timed out    7  not implemented by the server
   1  other failure      5  refused by the current state       8  not authenticated or not allowed
   2  usage error        6  invalid input (file, flag value)   10 flows diff: differences found
-  3  not found`;
+  3  not found          130 interrupted by Ctrl-C (status --watch and watch end with 0)`;
 
 const BY_CODE = new Map<Code, ExitCode>([
   [Code.NOT_FOUND, ExitCode.NOT_FOUND],

@@ -56,7 +56,12 @@ export function action<A extends unknown[]>(
     let target: CallTarget | undefined;
     let connection: Connection | undefined;
     const abort = new AbortController();
-    const onInterrupt = () => abort.abort();
+    // Ctrl-C ends watches cleanly (exit 0); a command that does not stop within a moment (a call
+    // waiting for its deadline) is ended with the shell's usual 130.
+    const onInterrupt = () => {
+      abort.abort();
+      setTimeout(() => process.exit(130), 1_500).unref();
+    };
     process.once("SIGINT", onInterrupt);
     const context: CommandContext = {
       format: flags.output,
