@@ -2,9 +2,9 @@
 // descriptors with their source info, and this walks the geo.* packages' services, messages and
 // enums. `--check` fails when the committed file differs (run after changing a proto).
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { writeOrCheck } from "./write-or-check.mjs";
 
 const root = join(import.meta.dirname, "..");
 const require = createRequire(join(root, "libs/proto/package.json"));
@@ -115,13 +115,4 @@ const text = `${lines
   .replace(/\n{3,}/g, "\n\n")
   .trimEnd()}\n`;
 const target = join(root, "docs/api.md");
-if (process.argv.includes("--check")) {
-  if (readFileSync(target, "utf8") !== text) {
-    console.error(`${target} is out of date: run node scripts/api-doc.mjs`);
-    process.exit(1);
-  }
-  console.log("docs/api.md is up to date");
-} else {
-  writeFileSync(target, text);
-  console.log(`wrote ${target} (${lines.length} lines)`);
-}
+writeOrCheck(target, text, "node scripts/api-doc.mjs");

@@ -59,41 +59,47 @@ describe("geoctl against a running stack", () => {
 
   before(async () => {
     [pair, redis] = await Promise.all([startPair("geoctl"), startRedis()]);
-    const [c, cm, o, om, h, hm] = (await findFreePorts(6)) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    // geoctl is pointed at the three hub services; metrics and agents take any free port.
+    const ports = (await findFreePorts(3)) as [number, number, number];
+    const hub = { coordinator: ports[0], offsets: ports[1], health: ports[2] };
     dir = mkdtempSync(join(tmpdir(), "geoctl-e2e-"));
     configPath = join(dir, "geo.yaml");
-    // One file flow gives eu-west its agent (the all-in-one runs one per target region); the
-    // flow under test comes from geoctl.
-    writeFileSync(
-      configPath,
-      `clusters:
-  us-east: { bootstrapServers: [${pair.source.cluster.bootstrapServers.join(", ")}] }
-  eu-west: { bootstrapServers: [${pair.target.cluster.bootstrapServers.join(", ")}] }
-flows:
-  - { name: file-flow, source: us-east, target: eu-west, topics: { include: ["file-only"] } }
-redis: { url: "${redis.url}", keyPrefix: "geoctl-e2e:" }
-services:
-  coordinator: { listen: "127.0.0.1:${c}", metricsListen: "127.0.0.1:${cm}" }
-  offsets: { listen: "127.0.0.1:${o}", metricsListen: "127.0.0.1:${om}" }
-  health: { listen: "127.0.0.1:${h}", metricsListen: "127.0.0.1:${hm}" }
-  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
-leases: { ttlMs: 3000 }
-discovery: { intervalMs: 500 }
-`,
-    );
+    const config = {
+      clusters: {
+        "us-east": { bootstrapServers: pair.source.cluster.bootstrapServers },
+        "eu-west": { bootstrapServers: pair.target.cluster.bootstrapServers },
+      },
+      // One file flow gives eu-west its agent (the all-in-one runs one per target region); the
+      // flow under test comes from geoctl.
+      flows: [
+        {
+          name: "file-flow",
+          source: "us-east",
+          target: "eu-west",
+          topics: { include: ["file-only"] },
+        },
+      ],
+      redis: { url: redis.url, keyPrefix: "geoctl-e2e:" },
+      services: {
+        ...Object.fromEntries(
+          Object.entries(hub).map(([name, port]) => [
+            name,
+            { listen: `127.0.0.1:${port}`, metricsListen: "127.0.0.1:0" },
+          ]),
+        ),
+        agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" },
+      },
+      leases: { ttlMs: 3000 },
+      discovery: { intervalMs: 500 },
+    };
+    // JSON is YAML.
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
     env = {
       ...process.env,
       GEOCTL_CONFIG: join(dir, "contexts.yaml"),
-      GEOCTL_COORDINATOR: `127.0.0.1:${c}`,
-      GEOCTL_OFFSETS: `127.0.0.1:${o}`,
-      GEOCTL_HEALTH: `127.0.0.1:${h}`,
+      GEOCTL_COORDINATOR: `127.0.0.1:${hub.coordinator}`,
+      GEOCTL_OFFSETS: `127.0.0.1:${hub.offsets}`,
+      GEOCTL_HEALTH: `127.0.0.1:${hub.health}`,
       GEOCTL_ACTOR: "e2e-test",
     };
     stack = await startService("all-in-one", ["--config", configPath], {}, 90_000);
