@@ -2,7 +2,7 @@
 // all-in-one process): apply a flow from a file and see it replicate, read every view as JSON,
 // and check that mistakes give one line and a distinct exit code.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -218,6 +218,31 @@ describe("geoctl against a running stack", () => {
       if (result.code === 0) JSON.parse(result.stdout);
       else failsWith(result, 7, /does not offer this yet: .*not implemented/);
     }
+  });
+
+  it("status --watch refreshes until Ctrl-C, then exits 0", async () => {
+    const child = spawn(
+      process.execPath,
+      [bin, "-o", "json", "status", "--watch", "--interval", "0.5"],
+      { env },
+    );
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    await waitFor(
+      "three refreshes",
+      () => stdout.split("\n\n").filter((doc) => doc.trim() !== "").length >= 3,
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    child.kill("SIGINT");
+    assert.equal(await exited, 0);
+    const documents = stdout.split("\n\n").filter((doc) => doc.trim() !== "");
+    for (const doc of documents)
+      assert.ok(Array.isArray((JSON.parse(doc) as { flows: unknown[] }).flows));
   });
 
   it("pauses, resumes and deletes through the API, and refuses the file's flow with exit 5", async () => {

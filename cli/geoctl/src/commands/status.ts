@@ -155,8 +155,13 @@ async function status(context: CommandContext, options: StatusOptions): Promise<
     );
   }
   const tty = process.stdout.isTTY === true;
+  // Ctrl-C during a refresh ends the watch at once rather than after the calls' deadline.
+  const interrupted = new Promise<undefined>((resolve) =>
+    context.interrupted.addEventListener("abort", () => resolve(undefined), { once: true }),
+  );
   for (;;) {
-    const snap = await snapshot(context, options.flow);
+    const snap = await Promise.race([snapshot(context, options.flow), interrupted]);
+    if (snap === undefined) return undefined;
     if (options.watch && tty && context.format === "table") process.stdout.write("\x1b[H\x1b[2J");
     emit(context.format, snapshotJson(snap), () => render(snap));
     if (!options.watch || context.interrupted.aborted) return undefined;
