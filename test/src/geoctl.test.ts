@@ -258,6 +258,11 @@ describe("geoctl against a running stack", () => {
   it("answers a wrong flag, an unknown flow and an unreachable server with one line and distinct codes", async () => {
     failsWith(await geoctl("flows", "list", "--outptu", "json"), 2, /unknown option '--outptu'/);
     failsWith(await geoctl("flows", "describe", "no-such-flow"), 3, /no flow "no-such-flow"/);
+    failsWith(
+      await geoctl("status", "--flow", "no-such-flow"),
+      3,
+      /no flow "no-such-flow"; flows: /,
+    );
     const [closed] = (await findFreePorts(1)) as [number];
     failsWith(
       await geoctl("--coordinator", `127.0.0.1:${closed}`, "flows", "list"),

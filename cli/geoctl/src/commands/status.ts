@@ -30,13 +30,16 @@ interface Snapshot {
 
 async function snapshot(context: CommandContext, flow: string | undefined): Promise<Snapshot> {
   const coordinator = context.client("coordinator", CoordinatorService);
-  const [flows, units] = await Promise.all([
-    listFlows(coordinator),
-    allPages(async (pageToken) => {
-      const page = await coordinator.listUnits({ flow: flow ?? "", pageSize: 5000, pageToken });
-      return { items: page.units, nextPageToken: page.nextPageToken };
-    }),
-  ]);
+  // Flows first: an unknown --flow is "not found", which ListUnits would call an invalid argument.
+  const flows = await listFlows(coordinator);
+  if (flow !== undefined && !flows.some((f) => f.name === flow)) {
+    const names = flows.map((f) => f.name).join(", ") || "none";
+    throw new CliError(`no flow "${flow}"; flows: ${names}`, ExitCode.NOT_FOUND);
+  }
+  const units = await allPages(async (pageToken) => {
+    const page = await coordinator.listUnits({ flow: flow ?? "", pageSize: 5000, pageToken });
+    return { items: page.units, nextPageToken: page.nextPageToken };
+  });
   // Cluster health is a bonus: without the health service the rest still tells a lot.
   let clusters: Snapshot["clusters"];
   try {
