@@ -50,6 +50,8 @@ export {
 export { type LeaderLookup, MetadataCache, type MetadataCacheOptions } from "./metadata-cache";
 export {
   commitGroupOffsets,
+  fetchGroupOffsets,
+  type GroupCommittedOffset,
   type GroupOffsetCommit,
   type GroupOffsetCommitResult,
 } from "./offset-commit-protocol";

@@ -1,5 +1,11 @@
 import type { ClusterConfig } from "@geo/config";
-import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
+import {
+  type ClusterAdmin,
+  ClusterUnavailableError,
+  createClusterAdmin,
+  kafkaClientOptions,
+} from "@geo/kafka";
+import { createWireClient, fetchGroupOffsets, type KafkaWireClient } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
 import { compareStrings } from "./checkpoint-cache";
 import type { SourcePosition } from "./translate";
@@ -18,6 +24,7 @@ export interface GroupState {
  */
 export class ClusterGroups {
   private readonly admins = new Map<string, ClusterAdmin>();
+  private readonly wires = new Map<string, KafkaWireClient>();
 
   constructor(
     private readonly clusters: Readonly<Record<string, ClusterConfig>>,
@@ -35,26 +42,45 @@ export class ClusterGroups {
     return admin;
   }
 
-  /** Every committed offset of `group` (offset >= 0), ordered by topic and partition. */
+  /**
+   * Every committed offset of `group` (offset >= 0), ordered by topic and partition: one
+   * OffsetFetch to the group's coordinator (kafkajs's admin adds a FindCoordinator each time,
+   * which doubles the requests of a checkpoint round).
+   */
   async committedOffsets(alias: string, group: string, timeoutMs = 5000) {
-    const topics = await this.admin(alias).use(
-      (admin) => admin.fetchOffsets({ groupId: group }),
+    const offsets = await withTimeout(
+      fetchGroupOffsets(this.wire(alias), group),
       timeoutMs,
+      `cluster "${alias}" did not answer within ${timeoutMs} ms`,
     );
     const out: SourcePosition[] = [];
-    for (const t of topics) {
-      for (const p of t.partitions) {
-        const offset = BigInt(p.offset);
-        if (offset < 0n) continue;
-        out.push({
-          topic: t.topic,
-          partition: p.partition,
-          offset,
-          metadata: p.metadata ?? "",
-        });
-      }
+    for (const p of offsets) {
+      if (p.offset < 0n || p.errorCode !== 0) continue;
+      out.push({
+        topic: p.topic,
+        partition: p.partition,
+        offset: p.offset,
+        metadata: p.metadata ?? "",
+      });
     }
     return out.sort((a, b) => compareStrings(a.topic, b.topic) || a.partition - b.partition);
+  }
+
+  private wire(alias: string): KafkaWireClient {
+    let client = this.wires.get(alias);
+    if (client === undefined) {
+      const cluster = this.clusters[alias];
+      if (cluster === undefined) throw new Error(`unknown cluster "${alias}"`);
+      const options = kafkaClientOptions(cluster, {
+        clientId: "geo-offsets",
+        logger: this.logger.child({}, { level: "fatal" }),
+        connectionTimeoutMs: 3000,
+        requestTimeoutMs: 5000,
+      });
+      client = createWireClient(options, { logger: this.logger });
+      this.wires.set(alias, client);
+    }
+    return client;
   }
 
   /** Ids of the consumer groups of a cluster (consumer protocol, or simple commits). */
@@ -89,5 +115,15 @@ export class ClusterGroups {
 
   async close(): Promise<void> {
     await Promise.all([...this.admins.values()].map((a) => a.close()));
+    await Promise.all([...this.wires.values()].map((w) => w.close()));
   }
+}
+
+/** Rejects with a retriable ClusterUnavailableError when `promise` takes longer than `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ClusterUnavailableError(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
