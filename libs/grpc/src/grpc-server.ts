@@ -38,7 +38,28 @@ export interface GrpcServerOptions {
   channelOptions?: ChannelOptions;
   /** pino-compatible logger; default silent. */
   logger?: GrpcLogger;
+  /**
+   * Largest request message accepted, in bytes (default 4 MiB); a larger one is refused with
+   * RESOURCE_EXHAUSTED before it is decoded.
+   */
+  maxReceiveMessageBytes?: number;
+  /**
+   * Longest a unary or client-streaming call may run (default 300000): calls without a deadline
+   * get this one, and a handler still busy at its deadline is answered DEADLINE_EXCEEDED at once
+   * (its signal aborts), so a slow handler cannot hold a caller or a connection.
+   */
+  maxUnaryCallMs?: number;
+  /**
+   * Wraps every handler (authorization, auditing): called before the handler with the call's
+   * context; throw a GeoError to refuse the call. Runs for health and reflection too.
+   */
+  beforeCall?: (context: HandlerContext) => void | Promise<void>;
 }
+
+/** Default of {@link GrpcServerOptions.maxReceiveMessageBytes}. */
+export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Default of {@link GrpcServerOptions.maxUnaryCallMs}. */
+export const DEFAULT_MAX_UNARY_CALL_MS = 300_000;
 
 /** Options of {@link GrpcServer.stop}. */
 export interface StopOptions {
@@ -95,7 +116,13 @@ interface ActiveCall {
 /** Creates a server; add services, then `listen`. */
 export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
   const logger = options.logger ?? silentLogger;
-  const server = new Server({ ...serverChannelDefaults, ...options.channelOptions });
+  const maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
+  const maxUnaryCallMs = options.maxUnaryCallMs ?? DEFAULT_MAX_UNARY_CALL_MS;
+  const server = new Server({
+    ...serverChannelDefaults,
+    "grpc.max_receive_message_length": maxReceive,
+    ...options.channelOptions,
+  });
   const monitor = createHealthMonitor(options.health ?? {}, logger);
   const serviceNames = new Set<string>();
   const activeCalls = new Set<ActiveCall>();
@@ -143,9 +170,35 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
       signal: controller.signal,
       peer: call.getPeer(),
     };
+    const certificate = call.getAuthContext?.()?.sslPeerCertificate;
+    if (certificate !== undefined) {
+      (context as { peerCertificate?: typeof certificate }).peerCertificate = certificate;
+    }
+    // Enforced here, not trusted to the client: a unary call ends at its deadline (or at
+    // maxUnaryCallMs when it has none) even if the handler never looks at its signal.
+    const limitMs = streaming
+      ? deadline === undefined
+        ? undefined
+        : deadline.getTime() - Date.now()
+      : Math.min(
+          deadline === undefined ? maxUnaryCallMs : deadline.getTime() - Date.now(),
+          maxUnaryCallMs,
+        );
+    const deadlineTimer =
+      limitMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              controller.abort(
+                new GeoError(Code.DEADLINE_EXCEEDED, `deadline of ${methodName(method)} exceeded`),
+              ),
+            Math.max(0, limitMs),
+          );
+    deadlineTimer?.unref();
     const release = () => {
       activeCalls.delete(active);
       events.off("cancelled", onCancelled);
+      clearTimeout(deadlineTimer);
     };
     return { context, release };
   }
@@ -175,7 +228,13 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
     ) => {
       const { context, release } = createContext(call, service, method, false);
       Promise.resolve()
-        .then(() => run(call, context))
+        .then(() => options.beforeCall?.(context))
+        .then(() =>
+          abortable(
+            Promise.resolve().then(() => run(call, context)),
+            context.signal,
+          ),
+        )
         .then(
           (response) => {
             release();
@@ -223,6 +282,7 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
         { once: true },
       );
       (async () => {
+        await options.beforeCall?.(context);
         iterator = responses(call, context)[Symbol.asyncIterator]();
         while (!finished) {
           const next = await abortable(iterator.next(), context.signal);

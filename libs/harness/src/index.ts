@@ -29,3 +29,4 @@ export {
 } from "./start-kafka-cluster";
 export { ensureRedisServer, type RedisOptions, type RedisServer, startRedis } from "./start-redis";
 export { stopAll } from "./stop-all";
+export { createTestPki, type TestCertificate, type TestPki } from "./test-pki";

@@ -2,6 +2,7 @@ import { createGrpcServer, type GrpcServer } from "@geo/grpc";
 import { createMetricsRegistry, type Registry, startMetricsServer } from "@geo/metrics";
 import type { ServiceContext } from "./boot-service";
 import type { DependencyProbe } from "./dependency-probes";
+import { grpcServerSecurity } from "./grpc-security";
 
 export interface ServeServiceOptions {
   context: ServiceContext;
@@ -37,6 +38,7 @@ export async function serveService(options: ServeServiceOptions): Promise<Served
   const server = createGrpcServer({
     logger: context.logger,
     health: { probes: options.probes, intervalMs: options.probeIntervalMs ?? 2000 },
+    ...grpcServerSecurity(context.config, context.logger),
   });
   options.register(server, metrics);
   const port = await server.listen(options.listen);

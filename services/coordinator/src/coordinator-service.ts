@@ -5,6 +5,7 @@ import { createLeaseStore } from "@geo/leases";
 import { AgentSessionService, CoordinatorService } from "@geo/proto";
 import { createRedisClient } from "@geo/redis";
 import {
+  grpcClientOptions,
   kafkaClusterProbe,
   type RunningService,
   reachableAddress,
@@ -131,6 +132,7 @@ export async function startCoordinator(
       loop = assignment;
       found.onChange(() => assignment.kick("discovery"));
       forwarder = createLeaderForwarder({
+        clientOptions: (address) => grpcClientOptions(config, address),
         leadership: {
           id: coordinatorId,
           isLeader: () => leadership?.isLeader() ?? false,

@@ -346,4 +346,32 @@ describe("flow messages", () => {
     assert.equal(apiFieldOf("flows[2].startFrom"), "flow.start_position");
     assert.equal(apiFieldOf("flows[2]"), "flow");
   });
+
+  it("refuses a pathological filter fast with INVALID_ARGUMENT naming the limit", async () => {
+    const { registry, log } = setUp();
+    const include = Array.from({ length: 8000 }, (_, i) => `topic-${i}`);
+    const started = performance.now();
+    await rejects(
+      registry.create(draft({ topics: { include } }), alice),
+      Code.INVALID_ARGUMENT,
+      "flow.topics.include",
+      "maxPatternsPerList",
+    );
+    assert.ok(performance.now() - started < 2000);
+    assert.equal(log.changes.length, 0);
+  });
+
+  it("reports a write the store refuses as too large as INVALID_ARGUMENT, not UNAVAILABLE", async () => {
+    const log = createMemoryFlowLog();
+    log.append = async () => {
+      throw Object.assign(
+        new Error(
+          "The request included a message larger than the max message size the server will accept",
+        ),
+        { type: "MESSAGE_TOO_LARGE" },
+      );
+    };
+    const { registry } = setUp(log);
+    await rejects(registry.create(draft(), alice), Code.INVALID_ARGUMENT, "too large");
+  });
 });

@@ -7,6 +7,7 @@
 import {
   ConfigError,
   type ConfigIssue,
+  FLOW_LIMITS,
   type FlowConfig,
   type GeoConfig,
   validateFlows,
@@ -16,6 +17,7 @@ import type { Logger } from "@geo/logging";
 import {
   type ApiFlow,
   applyFlowChange,
+  encodeFlowChange,
   type FlowChange,
   type FlowChangeKind,
   type FlowDefinition,
@@ -73,6 +75,12 @@ export interface FlowRegistryOptions {
   readonly onChange?: () => void;
   readonly now?: () => Date;
 }
+
+/**
+ * Largest flow change record written: below Kafka's default 1 MB `message.max.bytes`, so the
+ * store's cluster never has to refuse it (FLOW_LIMITS keeps valid flows far below this).
+ */
+export const MAX_CHANGE_BYTES = 900_000;
 
 export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
   const { config, configPath, log } = options;
@@ -188,9 +196,22 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
   /** Stores `change` and confirms the log applied it. */
   const commit = async (change: FlowChange): Promise<void> => {
+    const bytes = encodeFlowChange(change).length;
+    if (bytes > MAX_CHANGE_BYTES) {
+      throw invalidArgument(
+        "flow",
+        `the change would be stored as ${bytes} bytes, more than the flow store's limit of ${MAX_CHANGE_BYTES}: use fewer or shorter topic patterns`,
+      );
+    }
     try {
       await log.append(change);
     } catch (error) {
+      if (isTooLarge(error)) {
+        throw invalidArgument(
+          "flow",
+          `the flow store (${log.description}) refused the change as too large (${bytes} bytes): use fewer or shorter topic patterns, or raise the topic's max.message.bytes`,
+        );
+      }
       throw new GeoError(
         Code.UNAVAILABLE,
         `cannot write to the flow store (${log.description}): ${errorText(error)}; nothing was changed, retry`,
@@ -281,6 +302,13 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
           throw new GeoError(
             Code.ALREADY_EXISTS,
             `flow "${name}" already exists (version ${apiFlows.get(name)!.version}); choose another name or update it`,
+          );
+        }
+        const count = fileFlows.size + apiFlows.size;
+        if (count >= FLOW_LIMITS.maxFlows) {
+          throw new GeoError(
+            Code.RESOURCE_EXHAUSTED,
+            `there are ${count} flows, the limit (maxFlows) is ${FLOW_LIMITS.maxFlows}: delete unused flows or use broader topic patterns`,
           );
         }
         const definition = validate({ ...draft, paused: draft.paused ?? false });
@@ -407,6 +435,17 @@ function validationError(issues: readonly ConfigIssue[]): GeoError {
     return issue === first ? message : `${apiFieldOf(issue.path)}: ${message}`;
   });
   return invalidArgument(apiFieldOf(first?.path ?? ""), problems.join("; "));
+}
+
+/** Kafka's "message too large" (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE), as kafkajs reports it. */
+function isTooLarge(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    const type = (e as { type?: unknown }).type;
+    if (type === "MESSAGE_TOO_LARGE" || type === "RECORD_LIST_TOO_LARGE") return true;
+    if (/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|larger than the max message size/i.test(e.message))
+      return true;
+  }
+  return false;
 }
 
 function errorText(error: unknown): string {

@@ -1,0 +1,75 @@
+// The config's `grpc:` section applied to servers and clients: TLS (mutual when a CA is named),
+// limits, and authorization. Secure when configured, loud when not: a process without
+// grpc.tls or grpc.auth still starts (local development, existing set-ups) but warns at start.
+import type { GeoConfig } from "@geo/config";
+import {
+  clientTlsChannelOptions,
+  clientTlsCredentials,
+  createAuthorizer,
+  type GrpcClientOptions,
+  type GrpcServerOptions,
+  serverTlsCredentials,
+} from "@geo/grpc";
+import type { Logger } from "@geo/logging";
+
+const warned = new WeakSet<GeoConfig>();
+
+/** Server options for `config.grpc`: credentials, message and call limits, authorization. */
+export function grpcServerSecurity(
+  config: GeoConfig,
+  logger: Logger,
+): Pick<
+  GrpcServerOptions,
+  "credentials" | "maxReceiveMessageBytes" | "maxUnaryCallMs" | "beforeCall"
+> {
+  const { grpc } = config;
+  if (!warned.has(config)) {
+    warned.add(config);
+    if (grpc.tls === undefined) {
+      logger.warn(
+        { setting: "grpc.tls" },
+        "gRPC runs WITHOUT TLS: anyone who can reach the port can read and change flows and trigger failover; set grpc.tls (see SECURITY.md)",
+      );
+    }
+    if (grpc.auth === undefined) {
+      logger.warn(
+        { setting: "grpc.auth" },
+        "gRPC runs WITHOUT authorization: every caller may create, delete and fail over flows; set grpc.auth.principals (see SECURITY.md)",
+      );
+    }
+  }
+  return {
+    ...(grpc.tls === undefined ? {} : { credentials: serverTlsCredentials(grpc.tls) }),
+    maxReceiveMessageBytes: grpc.maxMessageBytes,
+    maxUnaryCallMs: grpc.maxCallMs,
+    ...(grpc.auth === undefined
+      ? {}
+      : { beforeCall: createAuthorizer({ principals: grpc.auth.principals, logger }) }),
+  };
+}
+
+/**
+ * Options of a client of another service of this installation at `address`: TLS with this
+ * process's certificate when grpc.tls is set, the bearer token when grpc.clientToken is.
+ */
+export function grpcClientOptions(
+  config: GeoConfig,
+  address: string,
+  options: Omit<GrpcClientOptions, "address" | "credentials"> = {},
+): GrpcClientOptions {
+  const { tls, clientToken } = config.grpc;
+  return {
+    defaultTimeoutMs: config.grpc.defaultDeadlineMs,
+    ...options,
+    address,
+    ...(tls === undefined
+      ? {}
+      : {
+          credentials: clientTlsCredentials(tls),
+          channelOptions: { ...clientTlsChannelOptions(tls), ...options.channelOptions },
+        }),
+    ...(clientToken === undefined
+      ? {}
+      : { metadata: { ...options.metadata, authorization: `Bearer ${clientToken}` } }),
+  };
+}
