@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { it } from "node:test";
-import { createGrpcClient } from "@geo/grpc";
+import { Code, clientTlsCredentials, createGrpcClient, type GeoError } from "@geo/grpc";
 import { trackProcess } from "@geo/harness";
 import { CoordinatorService, ReplicationHealthService } from "@geo/proto";
 import { waitFor } from "./support/wait-for";
@@ -33,10 +33,29 @@ it("the demo starts two regions and the four services, replicates both ways, and
       assert.ok(match, `the demo prints ${name}`);
       return match[1]!;
     };
+    // mTLS with the admin certificate the demo made; without one the services refuse the call.
+    const credentials = clientTlsCredentials({
+      caFile: address("CA certificate"),
+      certFile: address("admin certificate"),
+      keyFile: address("admin key"),
+    });
+    const anonymous = createGrpcClient(CoordinatorService, {
+      address: address("coordinator.grpc"),
+      defaultTimeoutMs: 5000,
+    });
+    await assert.rejects(
+      anonymous.listFlows({}),
+      (error: GeoError) => error.code === Code.UNAVAILABLE,
+    );
+    anonymous.close();
     const coordinator = createGrpcClient(CoordinatorService, {
       address: address("coordinator.grpc"),
+      credentials,
     });
-    const health = createGrpcClient(ReplicationHealthService, { address: address("health.grpc") });
+    const health = createGrpcClient(ReplicationHealthService, {
+      address: address("health.grpc"),
+      credentials,
+    });
     try {
       // A coordinator answers flow reads once it has read the flow store (UNAVAILABLE before).
       let names: string[] = [];

@@ -1,11 +1,16 @@
 // `npm start`: a local two-region stack on this machine, until Ctrl-C. Two real Kafka clusters
 // (us-east, eu-west) and Redis from the test harness, and the four services in one child process
 // configured by config/demo.yaml. Every few seconds it prints what the services report.
+// gRPC runs with mutual TLS and authorization, from a CA and certificates made at each start in
+// .cache/demo/pki: the services present "geo-services" (role service), and "demo-admin" (role
+// admin) is the certificate to call them with.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { clientTlsCredentials } from "@geo/grpc";
 import {
+  createTestPki,
   type KafkaCluster,
   type RedisServer,
   runKafkaTool,
@@ -64,9 +69,10 @@ async function main(): Promise<void> {
   say(`Kafka ${usEast.version} (as the brokers report it)`);
 
   const logFile = join(logDir, "services.log");
+  const security = writeSecureConfig(logDir);
   const env = {
     ...process.env,
-    GEO_CONFIG: join(root, "config", "demo.yaml"),
+    GEO_CONFIG: security.configFile,
     US_EAST_BOOTSTRAP: usEast.bootstrapServers.join(","),
     EU_WEST_BOOTSTRAP: euWest.bootstrapServers.join(","),
     GEO_REDIS_URL: redis.url,
@@ -121,10 +127,13 @@ async function main(): Promise<void> {
     ["Redis", redis.url],
     ...Object.entries(endpoints).map(([name, address]) => [name, address] as [string, string]),
     ["service logs", logFile],
+    ["CA certificate", security.client.caFile],
+    ["admin certificate", security.client.certFile],
+    ["admin key", security.client.keyFile],
   ];
   for (const [name, address] of rows) say(`  ${name.padEnd(24)} ${address}`);
   say(
-    `\ntry: npx buf curl --protocol grpc --http2-prior-knowledge http://${endpoints["coordinator.grpc"]}/geo.coordinator.v1.CoordinatorService/ListFlows`,
+    `\ntry: npx buf curl --protocol grpc --cacert ${security.client.caFile} --cert ${security.client.certFile} --key ${security.client.keyFile} https://${endpoints["coordinator.grpc"]}/geo.coordinator.v1.CoordinatorService/ListFlows`,
   );
   say("Ctrl-C stops everything.\n");
 
@@ -159,8 +168,44 @@ async function main(): Promise<void> {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, STATUS_EVERY_MS));
     if (stopping) return;
-    await printStatus({ coordinator, health, say, written: traffic.written() });
+    await printStatus({
+      coordinator,
+      health,
+      say,
+      written: traffic.written(),
+      clientOptions: { credentials: clientTlsCredentials(security.client) },
+    });
   }
+}
+
+/**
+ * A fresh CA and certificates in `<dir>/pki`, and config/demo.yaml with a `grpc:` section that
+ * turns on mutual TLS and authorization, written to `<dir>/geo.yaml`.
+ */
+function writeSecureConfig(dir: string) {
+  const pkiDir = join(dir, "pki");
+  rmSync(pkiDir, { recursive: true, force: true });
+  const pki = createTestPki(pkiDir, "geo-demo-ca");
+  const services = pki.issue("geo-services");
+  const admin = pki.issue("demo-admin");
+  const configFile = join(dir, "geo.yaml");
+  const base = readFileSync(join(root, "config", "demo.yaml"), "utf8");
+  writeFileSync(
+    configFile,
+    `${base}
+# Added by the demo: mutual TLS between every service and client, and who may do what.
+grpc:
+  tls:
+    certFile: ${JSON.stringify(services.certFile)}
+    keyFile: ${JSON.stringify(services.keyFile)}
+    caFile: ${JSON.stringify(pki.caFile)}
+  auth:
+    principals:
+      - { name: geo-services, certificate: geo-services, roles: [service] }
+      - { name: demo-admin, certificate: demo-admin, roles: [admin] }
+`,
+  );
+  return { configFile, client: { ...admin, caFile: pki.caFile } };
 }
 
 main().catch((error: unknown) => {
