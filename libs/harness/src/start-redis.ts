@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { accessSync, closeSync, constants, openSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { connect as connectTls } from "node:tls";
 import { delimiter, join } from "node:path";
+import { connect as connectTls } from "node:tls";
 import { findFreePorts } from "./free-ports";
 import { createHarnessDir, removeHarnessDir } from "./harness-dir";
 import { HarnessError } from "./harness-error";
