@@ -24,6 +24,7 @@ export {
   type KafkaCluster,
   type KafkaClusterOptions,
   type PropertyValue,
+  type SecureListenerOptions,
   startKafkaCluster,
   startKafkaClusters,
 } from "./start-kafka-cluster";
