@@ -171,3 +171,99 @@ test("kafkajs and the wire client connect with SCRAM-SHA-512, PLAIN and client c
   await assert.rejects(refused.connect().then(() => refused.listTopics()));
   await refused.disconnect().catch(() => {});
 });
+
+/** A config for the coordinator and agent: flow sasl -> mtls, flow store in mtls. */
+function writeServiceConfig(name: string, passwordVariable: string, coordinatorPort: number) {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `${clustersYaml("scram-sha-512", "geo", passwordVariable)}flows:
+  - { name: sasl-to-mtls, source: sasl, target: mtls, topics: { include: ["${TOPIC}"] } }
+flowStore: { cluster: mtls }
+redis: { url: "${redis.url}", keyPrefix: "geo-${name}:" }
+services:
+  coordinator: { listen: "127.0.0.1:${coordinatorPort}", address: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
+  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
+leases: { ttlMs: 3000, renewIntervalMs: 1000, safetyMarginMs: 750, graceMs: 500 }
+discovery: { intervalMs: 500 }
+`,
+  );
+  return file;
+}
+
+test("a flow replicates from the SASL_SSL cluster into the mTLS cluster", async () => {
+  const [port] = (await findFreePorts(1)) as [number];
+  const config = writeServiceConfig("replicate", "SCRAM_PASSWORD", port);
+  const env = { SCRAM_PASSWORD };
+  processes.push(await startService("coordinator", ["--config", config], env));
+  processes.push(
+    await startService("agent", ["--config", config, "--region", "mtls", "--id", "agent-1"], env),
+  );
+  const producer = new Kafka({
+    clientId: "load",
+    brokers: sasl.bootstrapServers,
+    logLevel: 0,
+  }).producer();
+  await producer.connect();
+  await producer.send({
+    topic: TOPIC,
+    acks: -1,
+    messages: Array.from({ length: 200 }, (_, i) => ({ partition: i % 2, value: `v-${i}` })),
+  });
+  await producer.disconnect();
+  const admin = new Kafka({
+    clientId: "check",
+    brokers: mtls.bootstrapServers,
+    logLevel: 0,
+  }).admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      "200 records in sasl.orders on the mTLS cluster",
+      async () => {
+        const offsets = await admin.fetchTopicOffsets(`sasl.${TOPIC}`).catch(() => []);
+        return offsets.reduce((sum, p) => sum + Number(p.high), 0) === 200;
+      },
+      { timeoutMs: 90_000 },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+test("a wrong SASL password fails naming the cluster and the mechanism, never the password", async () => {
+  const [port] = (await findFreePorts(1)) as [number];
+  const config = writeServiceConfig("wrong", "SCRAM_PASSWORD", port);
+  const coordinator = await startService("coordinator", ["--config", config], {
+    SCRAM_PASSWORD: WRONG_PASSWORD,
+  });
+  processes.push(coordinator);
+  await waitFor(
+    "the coordinator reports the failed authentication",
+    () =>
+      coordinator.output.some(
+        (line) =>
+          /"cluster":"sasl"/.test(line) && /SCRAM[- ]SHA[- ]?512/i.test(line) && /auth/i.test(line),
+      ),
+    { timeoutMs: 60_000 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; output:\n${coordinator.output.slice(-15).join("\n")}`);
+  });
+  assert.ok(!coordinator.output.join("\n").includes(WRONG_PASSWORD), "the password was printed");
+  const reported = coordinator.output.find(
+    (line) => /"cluster":"sasl"/.test(line) && /SCRAM/i.test(line),
+  );
+  process.stdout.write(`reported: ${reported}\n`);
+  // The kafkajs client says the same to a program that uses it directly.
+  const cluster = clusterConfig("sasl", clustersYaml("scram-sha-512", "geo", "P"), {
+    P: WRONG_PASSWORD,
+  });
+  const admin = createKafkaClient(cluster, { clientId: "wrong", logger }).admin();
+  const error = await admin.connect().then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  assert.ok(error !== undefined);
+  assert.match(error.message, /SCRAM/i);
+  assert.ok(!error.message.includes(WRONG_PASSWORD));
+});
