@@ -23,7 +23,7 @@ import {
   startRedis,
   type TestPki,
 } from "@geo/harness";
-import { AgentSessionService, type agentV1, CoordinatorService } from "@geo/proto";
+import { AgentSessionService, type agentV1, CoordinatorService, coordinatorV1 } from "@geo/proto";
 import { credentials } from "@grpc/grpc-js";
 import { type Pair, SOURCE, startPair, TARGET } from "./support/replication-fixtures";
 import { type ServiceProcess, startService } from "./support/service-process";
@@ -171,8 +171,13 @@ test("roles decide who may change flows; the history names the authenticated cal
   const alice = coordinatorAs("alice");
   await alice.deleteFlow({ name: "secured" });
   const { changes } = await alice.listFlowChanges({ flow: "secured" });
-  const actors = changes.map((change) => change.actor).sort();
-  assert.deepEqual(actors, ["alice", "ops"]);
+  // Refusals are in the history too, with who was refused and why.
+  const summary = changes
+    .map((change) => `${coordinatorV1.FlowChangeKind[change.kind]}:${change.actor}`)
+    .sort();
+  assert.deepEqual(summary, ["CREATED:ops", "DELETED:alice", "REFUSED:bob", "REFUSED:ops"]);
+  const refusal = changes.find((change) => change.actor === "bob");
+  assert.match(refusal?.reason ?? "", /needs the operator role/);
   alice.close();
   bob.close();
 });

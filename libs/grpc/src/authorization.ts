@@ -88,6 +88,10 @@ export interface AuthorizerOptions {
 
 export interface AuthorizationDecision {
   readonly method: string;
+  /** The request of a unary call (undefined for streams), to say what was asked. */
+  readonly request?: unknown;
+  /** Why it was refused (the status message); undefined when allowed. */
+  readonly reason?: string;
   readonly caller: string;
   readonly allowed: boolean;
   readonly needed: Role;
@@ -115,7 +119,9 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /** The `beforeCall` of a server that only lets callers with the right role in. */
-export function createAuthorizer(options: AuthorizerOptions): (context: HandlerContext) => void {
+export function createAuthorizer(
+  options: AuthorizerOptions,
+): (context: HandlerContext, request?: unknown) => void {
   const byCertificate = new Map<string, Principal>();
   const withToken = options.principals.filter((p) => p.token !== undefined && p.token !== "");
   for (const principal of options.principals) {
@@ -142,35 +148,45 @@ export function createAuthorizer(options: AuthorizerOptions): (context: HandlerC
     return undefined;
   };
 
-  return (context) => {
+  return (context, request) => {
     const service = context.service.typeName;
     const method = `${service}/${context.method.name}`;
     const needed = requiredRole(service, context.method.name);
     if (needed === "public") return;
     const caller = identify(context);
     context.caller = caller;
-    const decide = (allowed: boolean, who: string) => {
-      if (needed === "viewer") return;
+    const decide = (who: string, refusal?: GeoError) => {
+      if (needed === "viewer") return refusal;
+      const allowed = refusal === undefined;
       const decision = { method, caller: who, allowed, needed, peer: context.peer };
       options.logger?.info({ audit: true, ...decision }, allowed ? "call allowed" : "call refused");
-      options.onDecision?.(decision);
+      options.onDecision?.({
+        ...decision,
+        request,
+        ...(allowed ? {} : { reason: refusal.message }),
+      });
+      return refusal;
     };
     if (caller === undefined) {
       const names = certificateNames(context.peerCertificate);
-      decide(false, names.length > 0 ? `certificate:${names[0]}` : `peer:${context.peer}`);
-      throw new GeoError(
-        Code.UNAUTHENTICATED,
-        `${method} needs the ${needed} role, and the caller is not known: present a client certificate or bearer token that grpc.auth.principals lists`,
+      throw decide(
+        names.length > 0 ? `certificate:${names[0]}` : `peer:${context.peer}`,
+        new GeoError(
+          Code.UNAUTHENTICATED,
+          `${method} needs the ${needed} role, and the caller is not known: present a client certificate or bearer token that grpc.auth.principals lists`,
+        ),
       );
     }
     if (!hasRole(caller.roles, needed)) {
-      decide(false, caller.name);
-      throw new GeoError(
-        Code.PERMISSION_DENIED,
-        `${method} needs the ${needed} role; "${caller.name}" has ${caller.roles.join(", ")}`,
+      throw decide(
+        caller.name,
+        new GeoError(
+          Code.PERMISSION_DENIED,
+          `${method} needs the ${needed} role; "${caller.name}" has ${caller.roles.join(", ")}`,
+        ),
       );
     }
-    decide(true, caller.name);
+    decide(caller.name);
   };
 }
 

@@ -53,7 +53,7 @@ export interface GrpcServerOptions {
    * Wraps every handler (authorization, auditing): called before the handler with the call's
    * context; throw a GeoError to refuse the call. Runs for health and reflection too.
    */
-  beforeCall?: (context: HandlerContext) => void | Promise<void>;
+  beforeCall?: (context: HandlerContext, request?: unknown) => void | Promise<void>;
 }
 
 /** Default of {@link GrpcServerOptions.maxReceiveMessageBytes}. */
@@ -228,7 +228,9 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
     ) => {
       const { context, release } = createContext(call, service, method, false);
       Promise.resolve()
-        .then(() => options.beforeCall?.(context))
+        .then(() =>
+          options.beforeCall?.(context, (call as ServerUnaryCall<unknown, unknown>).request),
+        )
         .then(() =>
           abortable(
             Promise.resolve().then(() => run(call, context)),

@@ -3,6 +3,7 @@
 // grpc.tls or grpc.auth still starts (local development, existing set-ups) but warns at start.
 import type { GeoConfig } from "@geo/config";
 import {
+  type AuthorizationDecision,
   clientTlsChannelOptions,
   clientTlsCredentials,
   createAuthorizer,
@@ -18,6 +19,7 @@ const warned = new WeakSet<GeoConfig>();
 export function grpcServerSecurity(
   config: GeoConfig,
   logger: Logger,
+  onDecision?: (decision: AuthorizationDecision) => void,
 ): Pick<
   GrpcServerOptions,
   "credentials" | "maxReceiveMessageBytes" | "maxUnaryCallMs" | "beforeCall"
@@ -44,7 +46,13 @@ export function grpcServerSecurity(
     maxUnaryCallMs: grpc.maxCallMs,
     ...(grpc.auth === undefined
       ? {}
-      : { beforeCall: createAuthorizer({ principals: grpc.auth.principals, logger }) }),
+      : {
+          beforeCall: createAuthorizer({
+            principals: grpc.auth.principals,
+            logger,
+            ...(onDecision === undefined ? {} : { onDecision }),
+          }),
+        }),
   };
 }
 

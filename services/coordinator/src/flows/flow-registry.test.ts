@@ -10,7 +10,7 @@ import { createLogger } from "@geo/logging";
 import { coordinatorV1, replicationV1 } from "@geo/proto";
 import { createMemoryFlowLog } from "./flow-log";
 import { draftFromFlow, updatedDraft } from "./flow-messages";
-import { apiFieldOf, createFlowRegistry } from "./flow-registry";
+import { apiFieldOf, createFlowRegistry, REFUSALS_PER_MINUTE } from "./flow-registry";
 
 const config = parseConfig(
   `clusters:
@@ -373,5 +373,27 @@ describe("flow messages", () => {
     };
     const { registry } = setUp(log);
     await rejects(registry.create(draft(), alice), Code.INVALID_ARGUMENT, "too large");
+  });
+
+  it("records refused changes in the history, at most REFUSALS_PER_MINUTE a minute", async () => {
+    const log = createMemoryFlowLog();
+    const fixed = new Date("2026-11-22T10:00:30Z");
+    const registry = createFlowRegistry({
+      config,
+      configPath: "geo.yaml",
+      log,
+      logger,
+      now: () => fixed,
+    });
+    for (let i = 0; i < REFUSALS_PER_MINUTE + 5; i++) {
+      await registry.recordRefusal("api-flow", "bob", "CreateFlow needs the operator role");
+    }
+    const refused = log.changes.filter((change) => change.kind === "refused");
+    assert.equal(refused.length, REFUSALS_PER_MINUTE);
+    await registry.load();
+    assert.equal(registry.get("api-flow"), undefined, "a refusal changes nothing");
+    const history = registry.changes().filter((change) => change.kind === "refused");
+    assert.equal(history.length, refused.length);
+    assert.equal(history[0]?.actor, "bob");
   });
 });

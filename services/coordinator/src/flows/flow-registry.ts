@@ -62,6 +62,12 @@ export interface FlowRegistry {
     reason: string,
     options: WriteOptions,
   ): Promise<FlowEntry>;
+  /**
+   * Records in the history that `actor` was refused a change of `flow` (why in `reason`).
+   * At most REFUSALS_PER_MINUTE are stored, so refused callers cannot flood the store; the rest
+   * are only logged. Never throws.
+   */
+  recordRefusal(flow: string, actor: string, reason: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -93,6 +99,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
   let history: FlowChange[] = [];
   let isLoaded = false;
   let queue: Promise<unknown> = Promise.resolve();
+  const refusals = { minute: 0, count: 0 };
 
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
     const result = queue.then(work);
@@ -121,7 +128,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
     const flows = new Map<string, ApiFlow>();
     const applied: FlowChange[] = [];
     for (const change of changes) {
-      if (applyFlowChange(flows, change)) applied.push(change);
+      if (change.kind === "refused" || applyFlowChange(flows, change)) applied.push(change);
       else {
         logger.warn(
           { flow: change.flow, version: String(change.version), kind: change.kind },
@@ -373,9 +380,29 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
         });
       }),
 
+    recordRefusal: async (flow, actor, reason) => {
+      const minute = Math.floor(now().getTime() / 60_000);
+      if (refusals.minute !== minute) Object.assign(refusals, { minute, count: 0 });
+      if (++refusals.count > REFUSALS_PER_MINUTE) {
+        logger.warn({ flow, actor }, "refused change not stored: too many refusals this minute");
+        return;
+      }
+      const version = apiFlows.get(flow)?.version ?? 0n;
+      try {
+        const refused = change("refused", flow, version, actor, { reason });
+        await log.append(refused);
+        history.push(refused);
+      } catch (error) {
+        logger.warn({ flow, actor, err: errorText(error) }, "could not store a refused change");
+      }
+    },
+
     close: () => log.close(),
   };
 }
+
+/** Refused changes stored per minute at most; see FlowRegistry.recordRefusal. */
+export const REFUSALS_PER_MINUTE = 30;
 
 function definitionOf(flow: FlowConfig): FlowDefinition {
   return {
