@@ -53,6 +53,8 @@ export type {
 export {
   clientTlsChannelOptions,
   clientTlsCredentials,
+  type GrpcClientSecurity,
+  secureClientOptions,
   serverTlsCredentials,
   type TlsFiles,
 } from "./tls.js";

@@ -8,6 +8,7 @@ import {
   experimental,
   type ServerCredentials,
 } from "@grpc/grpc-js";
+import type { GrpcClientOptions } from "./grpc-client.js";
 
 /** Where a process's certificate, key and CA bundle are; the shape of the config's `grpc.tls`. */
 export interface TlsFiles {
@@ -90,4 +91,39 @@ export function clientTlsChannelOptions(files: TlsFiles): Record<string, string>
         "grpc.ssl_target_name_override": files.serverName,
         "grpc.default_authority": files.serverName,
       };
+}
+
+/** The security part of the config's `grpc:` section, as clients need it. */
+export interface GrpcClientSecurity {
+  readonly defaultDeadlineMs?: number;
+  readonly tls?: TlsFiles;
+  readonly clientToken?: string;
+}
+
+/**
+ * Options of a client of another service at `address`: TLS with this process's certificate when
+ * `security.tls` is set, the bearer token when `security.clientToken` is. Pass `config.grpc`.
+ */
+export function secureClientOptions(
+  security: GrpcClientSecurity,
+  address: string,
+  options: Omit<GrpcClientOptions, "address" | "credentials"> = {},
+): GrpcClientOptions {
+  const { tls, clientToken } = security;
+  return {
+    ...(security.defaultDeadlineMs === undefined
+      ? {}
+      : { defaultTimeoutMs: security.defaultDeadlineMs }),
+    ...options,
+    address,
+    ...(tls === undefined
+      ? {}
+      : {
+          credentials: clientTlsCredentials(tls),
+          channelOptions: { ...clientTlsChannelOptions(tls), ...options.channelOptions },
+        }),
+    ...(clientToken === undefined
+      ? {}
+      : { metadata: { ...options.metadata, authorization: `Bearer ${clientToken}` } }),
+  };
 }

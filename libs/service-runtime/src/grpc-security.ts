@@ -4,11 +4,10 @@
 import type { GeoConfig } from "@geo/config";
 import {
   type AuthorizationDecision,
-  clientTlsChannelOptions,
-  clientTlsCredentials,
   createAuthorizer,
   type GrpcClientOptions,
   type GrpcServerOptions,
+  secureClientOptions,
   serverTlsCredentials,
 } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
@@ -65,19 +64,5 @@ export function grpcClientOptions(
   address: string,
   options: Omit<GrpcClientOptions, "address" | "credentials"> = {},
 ): GrpcClientOptions {
-  const { tls, clientToken } = config.grpc;
-  return {
-    defaultTimeoutMs: config.grpc.defaultDeadlineMs,
-    ...options,
-    address,
-    ...(tls === undefined
-      ? {}
-      : {
-          credentials: clientTlsCredentials(tls),
-          channelOptions: { ...clientTlsChannelOptions(tls), ...options.channelOptions },
-        }),
-    ...(clientToken === undefined
-      ? {}
-      : { metadata: { ...options.metadata, authorization: `Bearer ${clientToken}` } }),
-  };
+  return secureClientOptions(config.grpc, address, options);
 }
