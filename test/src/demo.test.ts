@@ -2,11 +2,13 @@
 // without leaving a process behind.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { it } from "node:test";
 import { Code, clientTlsCredentials, createGrpcClient, type GeoError } from "@geo/grpc";
-import { trackProcess } from "@geo/harness";
+import { createTestPki, trackProcess } from "@geo/harness";
 import { CoordinatorService, ReplicationHealthService } from "@geo/proto";
 import { waitFor } from "./support/wait-for";
 
@@ -48,6 +50,36 @@ it("the demo starts two regions and the four services, replicates both ways, and
       (error: GeoError) => error.code === Code.UNAVAILABLE,
     );
     anonymous.close();
+    // A certificate from another CA is refused at the handshake; a viewer may read, not fail over.
+    const rogueDir = mkdtempSync(join(tmpdir(), "geo-demo-rogue-"));
+    const rogue = createTestPki(rogueDir, "rogue").issue("demo-admin");
+    const untrusted = createGrpcClient(ReplicationHealthService, {
+      address: address("health.grpc"),
+      defaultTimeoutMs: 5000,
+      credentials: clientTlsCredentials({ ...rogue, caFile: address("CA certificate") }),
+    });
+    await assert.rejects(
+      untrusted.failover({ flowGroup: "x", targetRegion: "us-east" }),
+      (error: GeoError) => error.code === Code.UNAVAILABLE,
+    );
+    untrusted.close();
+    rmSync(rogueDir, { recursive: true, force: true });
+    const viewer = createGrpcClient(ReplicationHealthService, {
+      address: address("health.grpc"),
+      defaultTimeoutMs: 5000,
+      credentials: clientTlsCredentials({
+        caFile: address("CA certificate"),
+        certFile: address("viewer certificate"),
+        keyFile: address("viewer key"),
+      }),
+    });
+    await assert.rejects(
+      viewer.failover({ flowGroup: "x", targetRegion: "us-east" }),
+      (error: GeoError) =>
+        error.code === Code.PERMISSION_DENIED && /needs the admin role/.test(error.message),
+    );
+    await viewer.listClusterHealth({});
+    viewer.close();
     const coordinator = createGrpcClient(CoordinatorService, {
       address: address("coordinator.grpc"),
       credentials,

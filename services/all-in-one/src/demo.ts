@@ -130,6 +130,8 @@ async function main(): Promise<void> {
     ["CA certificate", security.client.caFile],
     ["admin certificate", security.client.certFile],
     ["admin key", security.client.keyFile],
+    ["viewer certificate", security.viewer.certFile],
+    ["viewer key", security.viewer.keyFile],
   ];
   for (const [name, address] of rows) say(`  ${name.padEnd(24)} ${address}`);
   say(
@@ -188,6 +190,7 @@ function writeSecureConfig(dir: string) {
   const pki = createTestPki(pkiDir, "geo-demo-ca");
   const services = pki.issue("geo-services");
   const admin = pki.issue("demo-admin");
+  const viewer = pki.issue("demo-viewer");
   const configFile = join(dir, "geo.yaml");
   const base = readFileSync(join(root, "config", "demo.yaml"), "utf8");
   writeFileSync(
@@ -203,9 +206,14 @@ grpc:
     principals:
       - { name: geo-services, certificate: geo-services, roles: [service] }
       - { name: demo-admin, certificate: demo-admin, roles: [admin] }
+      - { name: demo-viewer, certificate: demo-viewer, roles: [viewer] }
 `,
   );
-  return { configFile, client: { ...admin, caFile: pki.caFile } };
+  return {
+    configFile,
+    client: { ...admin, caFile: pki.caFile },
+    viewer: { ...viewer, caFile: pki.caFile },
+  };
 }
 
 main().catch((error: unknown) => {
