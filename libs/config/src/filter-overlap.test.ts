@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { filterOverlap } from "./filter-overlap";
 import { FLOW_LIMITS } from "./limits";
-import { parseConfig, validateFlows } from "./parse-config";
+import { hasNestedQuantifier, parseConfig, validateFlows } from "./parse-config";
 
 const filter = (include: string[], exclude: string[] = []) => Object.freeze({ include, exclude });
 const literals = (prefix: string, count: number) =>
@@ -90,5 +90,24 @@ describe("flow limits", () => {
     const flows = [flow(literals("a", 1000), "one"), flow(literals("b", 1000), "two")];
     assert.equal(issues(flows).length, 0);
     assert.ok(performance.now() - started < 2000);
+  });
+});
+
+describe("patterns with exponential backtracking", () => {
+  it("refuses nested unbounded repetition, accepts ordinary patterns", () => {
+    for (const pattern of ["(a+)+", "(a*)*b", "(x(y+))+", "(a|b+){2,}"]) {
+      assert.equal(hasNestedQuantifier(pattern), true, pattern);
+    }
+    for (const pattern of [
+      ".*",
+      "orders-.*",
+      "(us|eu)-orders",
+      "(a+)?",
+      "[(+)]+",
+      "\\(a+\\)+",
+      "(ab)+",
+    ]) {
+      assert.equal(hasNestedQuantifier(pattern), false, pattern);
+    }
   });
 });
