@@ -263,3 +263,32 @@ test("8,000 patterns are refused fast; leadership and the agent's session are un
   assert.doesNotMatch(since, /no longer leading|no longer the leader/);
   assert.doesNotMatch(agent.output.slice(agentLinesBefore).join("\n"), /session lost/);
 });
+
+test("a flow change the store's cluster refuses as too large is INVALID_ARGUMENT, not UNAVAILABLE", async () => {
+  // The history topic accepts only small records now; a flow with many patterns no longer fits.
+  await pair.target.admin.alterConfigs({
+    validateOnly: false,
+    resources: [
+      {
+        type: 2, // TOPIC
+        name: "__geo.flows",
+        configEntries: [{ name: "max.message.bytes", value: "2000" }],
+      },
+    ],
+  });
+  const ops = coordinatorAs("mallory", { authorization: `Bearer ${OPS_TOKEN}` });
+  const include = Array.from({ length: 200 }, (_, i) => `large-topic-name-${i}`);
+  const error = await failure(
+    ops.createFlow({
+      flow: {
+        name: "too-large",
+        sourceCluster: SOURCE,
+        targetCluster: TARGET,
+        topics: { include },
+      },
+    }),
+  );
+  ops.close();
+  assert.equal(error.code, Code.INVALID_ARGUMENT, error.message);
+  assert.match(error.message, /refused the change as too large/);
+});
