@@ -152,10 +152,13 @@ export interface TelemetryConfig {
 export interface GrpcConfig {
   /** Deadline of a unary call when the caller gives none. */
   readonly defaultDeadlineMs: number;
-  /** Largest request message a server accepts (default 4 MiB). */
-  readonly maxMessageBytes: number;
+  /**
+   * Largest request message a server accepts (default 4 MiB). parseConfig always sets it;
+   * optional so that configs built in code before it existed still compile.
+   */
+  readonly maxMessageBytes?: number;
   /** Longest a server lets a unary call run, whatever deadline the caller set (default 300000). */
-  readonly maxCallMs: number;
+  readonly maxCallMs?: number;
   /** TLS of every gRPC server and client of this process; absent means plaintext (warned). */
   readonly tls?: GrpcTlsConfig;
   /** Who may call what; absent means every caller may call everything (warned). */

@@ -41,8 +41,8 @@ export function grpcServerSecurity(
   }
   return {
     ...(grpc.tls === undefined ? {} : { credentials: serverTlsCredentials(grpc.tls) }),
-    maxReceiveMessageBytes: grpc.maxMessageBytes,
-    maxUnaryCallMs: grpc.maxCallMs,
+    ...(grpc.maxMessageBytes === undefined ? {} : { maxReceiveMessageBytes: grpc.maxMessageBytes }),
+    ...(grpc.maxCallMs === undefined ? {} : { maxUnaryCallMs: grpc.maxCallMs }),
     ...(grpc.auth === undefined
       ? {}
       : {
