@@ -100,6 +100,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
   let isLoaded = false;
   let queue: Promise<unknown> = Promise.resolve();
   const refusals = { minute: 0, count: 0 };
+  let loadedAt = Number.NEGATIVE_INFINITY;
 
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
     const result = queue.then(work);
@@ -147,7 +148,17 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
     apiFlows = flows;
     history = applied;
     isLoaded = true;
+    loadedAt = performance.now();
   }
+
+  /**
+   * The log as read at most RECENT_LOAD_MS ago: a burst of change requests (or of hostile ones)
+   * shares one read of the log instead of one each. A view that missed a concurrent change only
+   * makes this change fail ABORTED at commit, which reads the log again; it is never applied
+   * out of order.
+   */
+  const loadRecent = (): Promise<void> =>
+    performance.now() - loadedAt < RECENT_LOAD_MS ? Promise.resolve() : load();
 
   /** The candidate validated against every other flow; throws INVALID_ARGUMENT naming the field. */
   const validate = (draft: Record<string, unknown>, replacing?: string): FlowDefinition => {
@@ -297,7 +308,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
     create: (draft, { actor, validateOnly }) =>
       exclusive(async () => {
-        await load();
+        await loadRecent();
         const name = typeof draft.name === "string" ? draft.name : "";
         if (fileFlows.has(name)) {
           throw new GeoError(
@@ -331,7 +342,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
     update: (name, edit, expectedVersion, { actor, validateOnly }) =>
       exclusive(async () => {
-        await load();
+        await loadRecent();
         const current = requireApiFlow(name, "change");
         requireVersion(current, expectedVersion);
         const definition = validate(
@@ -352,7 +363,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
     remove: (name, expectedVersion, { actor }) =>
       exclusive(async () => {
-        await load();
+        await loadRecent();
         const current = requireApiFlow(name, "delete");
         requireVersion(current, expectedVersion);
         await commit(
@@ -363,7 +374,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
     setPaused: (name, paused, reason, { actor }) =>
       exclusive(async () => {
-        await load();
+        await loadRecent();
         const current = requireApiFlow(name, paused ? "pause" : "resume");
         if (current.definition.paused === paused) return apiEntry(current.definition, current);
         const definition = { ...current.definition, paused };
@@ -400,6 +411,9 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
     close: () => log.close(),
   };
 }
+
+/** How old a read of the flow log a change may start from; see loadRecent. */
+const RECENT_LOAD_MS = 250;
 
 /** Refused changes stored per minute at most; see FlowRegistry.recordRefusal. */
 export const REFUSALS_PER_MINUTE = 30;
