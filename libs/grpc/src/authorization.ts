@@ -61,7 +61,8 @@ const IMPLIES: Readonly<Record<Role, readonly Role[]>> = {
   viewer: ["viewer"],
   operator: ["operator", "viewer"],
   admin: ["admin", "operator", "viewer"],
-  agent: ["agent"],
+  // Agents read the flows they run (ListFlows through the flow catalog) but change nothing.
+  agent: ["agent", "viewer"],
   service: ["service", "admin", "operator", "viewer", "agent"],
 };
 
