@@ -23,7 +23,13 @@ import {
 } from "@geo/proto";
 import { Client, credentials, Metadata, status } from "@grpc/grpc-js";
 import { createRandom, hostileRequest } from "./support/fuzz-requests";
-import { type Pair, SOURCE, startPair, TARGET } from "./support/replication-fixtures";
+import {
+  type Pair,
+  pairClustersYaml,
+  SOURCE,
+  startPair,
+  TARGET,
+} from "./support/replication-fixtures";
 import { type ServiceProcess, startService } from "./support/service-process";
 
 const REQUESTS = Number(process.env.GEO_FUZZ_REQUESTS ?? 10_000);
@@ -49,8 +55,7 @@ before(async () => {
   writeFileSync(
     configPath,
     `clusters:
-  ${SOURCE}: { bootstrapServers: [${pair.source.cluster.bootstrapServers.join(", ")}] }
-  ${TARGET}: { bootstrapServers: [${pair.target.cluster.bootstrapServers.join(", ")}] }
+${pairClustersYaml(pair)}
 flows:
   - { name: file-flow, source: ${SOURCE}, target: ${TARGET}, topics: { include: ["orders"] } }
 flowStore: { cluster: ${TARGET} }

@@ -23,7 +23,13 @@ import {
   OffsetTranslationService,
   ReplicationHealthService,
 } from "@geo/proto";
-import { type Pair, SOURCE, startPair, TARGET } from "./support/replication-fixtures";
+import {
+  type Pair,
+  pairClustersYaml,
+  SOURCE,
+  startPair,
+  TARGET,
+} from "./support/replication-fixtures";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
@@ -59,8 +65,7 @@ before(async () => {
   writeFileSync(
     configPath,
     `clusters:
-  ${SOURCE}: { bootstrapServers: [${pair.source.cluster.bootstrapServers.join(", ")}] }
-  ${TARGET}: { bootstrapServers: [${pair.target.cluster.bootstrapServers.join(", ")}] }
+${pairClustersYaml(pair)}
   # The source's brokers have no SASL listener: every connection fails, and gets logged.
   ap-south:
     bootstrapServers: [${pair.source.cluster.bootstrapServers.join(", ")}]

@@ -25,7 +25,13 @@ import {
 } from "@geo/harness";
 import { AgentSessionService, type agentV1, CoordinatorService, coordinatorV1 } from "@geo/proto";
 import { credentials } from "@grpc/grpc-js";
-import { type Pair, SOURCE, startPair, TARGET } from "./support/replication-fixtures";
+import {
+  type Pair,
+  pairClustersYaml,
+  SOURCE,
+  startPair,
+  TARGET,
+} from "./support/replication-fixtures";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
@@ -44,8 +50,7 @@ function writeConfig(port: number): string {
   writeFileSync(
     file,
     `clusters:
-  ${SOURCE}: { bootstrapServers: [${pair.source.cluster.bootstrapServers.join(", ")}] }
-  ${TARGET}: { bootstrapServers: [${pair.target.cluster.bootstrapServers.join(", ")}] }
+${pairClustersYaml(pair)}
 flows:
   - { name: file-orders, source: ${SOURCE}, target: ${TARGET}, topics: { include: ["orders", "orders-.*"] } }
 flowStore: { cluster: ${TARGET} }
