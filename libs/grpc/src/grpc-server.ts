@@ -20,6 +20,7 @@ import { GeoError, toGrpcStatus } from "./geo-error.js";
 import { createHealthMonitor, type HealthMonitor, type HealthOptions } from "./health-monitor.js";
 import { createHealthServiceImpl } from "./health-service.js";
 import { type GrpcLogger, silentLogger } from "./logger.js";
+import { enforceDeadline } from "./server-deadline.js";
 import { createReflectionImpls } from "./server-reflection.js";
 import { createServiceDefinition } from "./service-definition.js";
 import type { HandlerContext, ServiceImpl } from "./service-impl.js";
@@ -174,31 +175,17 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
     if (certificate !== undefined) {
       (context as { peerCertificate?: typeof certificate }).peerCertificate = certificate;
     }
-    // Enforced here, not trusted to the client: a unary call ends at its deadline (or at
-    // maxUnaryCallMs when it has none) even if the handler never looks at its signal.
-    const limitMs = streaming
-      ? deadline === undefined
-        ? undefined
-        : deadline.getTime() - Date.now()
-      : Math.min(
-          deadline === undefined ? maxUnaryCallMs : deadline.getTime() - Date.now(),
-          maxUnaryCallMs,
-        );
-    const deadlineTimer =
-      limitMs === undefined
-        ? undefined
-        : setTimeout(
-            () =>
-              controller.abort(
-                new GeoError(Code.DEADLINE_EXCEEDED, `deadline of ${methodName(method)} exceeded`),
-              ),
-            Math.max(0, limitMs),
-          );
-    deadlineTimer?.unref();
+    const stopDeadline = enforceDeadline({
+      controller,
+      what: methodName(method),
+      deadline,
+      streaming,
+      maxUnaryCallMs,
+    });
     const release = () => {
       activeCalls.delete(active);
       events.off("cancelled", onCancelled);
-      clearTimeout(deadlineTimer);
+      stopDeadline();
     };
     return { context, release };
   }
