@@ -915,7 +915,9 @@ function flowCollision(a: FlowConfig, b: FlowConfig): string | undefined {
     a.naming === "identity"
       ? `both write identity-named topics into cluster "${a.target}" and ${overlap}, so two sources would be merged into one topic`
       : `both copy "${a.source}" into "${a.target}" and ${overlap}, so two flows would write the same remote topic`;
-  return `${how}: use naming: prefix for one of them, or make their topics.include lists select disjoint topics (literal names, or patterns with different literal prefixes)`;
+  // Renaming only helps identity flows: prefix flows from one source name their copies alike.
+  const rename = a.naming === "identity" ? "use naming: prefix for one of them, or " : "";
+  return `${how}: ${rename}make the two flows select disjoint topics (literal names, patterns with different literal prefixes, or the other flow's topics in one flow's topics.exclude)`;
 }
 
 function identityLoop(a: FlowConfig, b: FlowConfig): string | undefined {

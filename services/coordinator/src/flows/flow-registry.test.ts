@@ -116,6 +116,26 @@ describe("flow registry", () => {
     assert.equal(registry.get("api-flow"), undefined);
   });
 
+  it("says which colliding flow the config file owns, and gives no hint that cannot apply", async () => {
+    const { registry } = setUp();
+    await registry.load();
+    await assert.rejects(
+      registry.create(
+        draft({ source: "east", target: "west", topics: { include: ["orders"] } }),
+        alice,
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof GeoError);
+        assert.match(
+          error.message,
+          /"file-flow" \(defined in the config file [^)]+, which owns it\)/,
+        );
+        assert.doesNotMatch(error.message, /naming: prefix|flows\[\d+\]/);
+        return true;
+      },
+    );
+  });
+
   it("refuses an identity flow that would loop with another one without provenance", async () => {
     const { registry } = setUp();
     await registry.load();

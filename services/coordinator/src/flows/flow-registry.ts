@@ -177,7 +177,13 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
     } catch (error) {
       if (!ConfigError.is(error)) throw error;
       const mine = own(error.issues);
-      if (mine.length > 0) throw validationError(mine);
+      if (mine.length > 0) {
+        // Indexes below fileFlows.size are the file's flows, which only the file can narrow.
+        const file = configPath || config.source;
+        throw validationError(mine, (index) =>
+          index < fileFlows.size ? ` (defined in the config file ${file}, which owns it)` : "",
+        );
+      }
     }
     // Only other flows are inconsistent (the file changed under them): judge this one alone.
     try {
@@ -468,11 +474,18 @@ export function apiFieldOf(path: string): string {
   return `flow.${API_FIELDS[key[1]!] ?? key[1]}${key[2]}`;
 }
 
-function validationError(issues: readonly ConfigIssue[]): GeoError {
+function validationError(
+  issues: readonly ConfigIssue[],
+  /** What to say instead of a "(flows[i])" reference to another flow of the validated list. */
+  describeIndex: (index: number) => string = () => "",
+): GeoError {
   const [first] = issues;
   const problems = issues.map((issue) => {
-    // Index references into the validated list mean nothing to an API caller.
-    const message = issue.message.replace(/ \(flows\[\d+\]\)/g, "");
+    // Index references into the validated list mean nothing to an API caller; that the other
+    // flow belongs to the config file does: only the file can change it.
+    const message = issue.message.replace(/ \(flows\[(\d+)\]\)/g, (_, index: string) =>
+      describeIndex(Number(index)),
+    );
     return issue === first ? message : `${apiFieldOf(issue.path)}: ${message}`;
   });
   return invalidArgument(apiFieldOf(first?.path ?? ""), problems.join("; "));
