@@ -1,7 +1,7 @@
 // Secrets never leave the process: the four services run with known secret values (a SASL
 // password, Redis ACL and default passwords over TLS, gRPC tokens), some of them wrong on
-// purpose so that failures get logged, and every log line, every status answer and every metric
-// is searched for them. Redis runs with TLS and an ACL user, so this also proves the services
+// purpose so that failures get logged, and every log line, every status answer, every metric and
+// every exported span is searched for them. Redis runs with TLS and an ACL user, so this also proves the services
 // work against such a Redis.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -23,6 +23,7 @@ import {
   OffsetTranslationService,
   ReplicationHealthService,
 } from "@geo/proto";
+import { type OtlpReceiver, startOtlpReceiver } from "./support/otlp-receiver";
 import {
   type Pair,
   pairClustersYaml,
@@ -42,6 +43,7 @@ const SECRETS = {
   wrongToken: "wrong-Token-Secret-00aa11bb",
 };
 
+let traces: OtlpReceiver;
 let pair: Pair;
 let redis: RedisServer;
 let dir: string;
@@ -51,6 +53,7 @@ const services: Record<string, ServiceProcess> = {};
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "geo-secrets-"));
   pki = createTestPki(join(dir, "pki"));
+  traces = await startOtlpReceiver();
   [pair, redis] = await Promise.all([
     startPair("secrets"),
     startRedis({
@@ -105,6 +108,8 @@ grpc:
       REDIS_PASSWORD: SECRETS.redisUser,
       AGENT_TOKEN: SECRETS.agentToken,
       OPERATOR_TOKEN: SECRETS.operatorToken,
+      // Spans go to this test's receiver, which keeps them to be searched too.
+      GEO_OTLP_ENDPOINT: traces.endpoint,
     };
   };
   const args = ["--config", configPath];
@@ -120,6 +125,7 @@ after(async () => {
   await Promise.all(Object.values(services).map((service) => service.stop()));
   await pair?.stop();
   await redis?.stop();
+  traces?.close();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -152,7 +158,7 @@ async function readEverything<S extends DescService>(service: S, name: string): 
   return texts.join("\n");
 }
 
-test("no secret appears in logs, errors, status answers or metrics", async () => {
+test("no secret appears in logs, errors, status answers, metrics or exported spans", async () => {
   // Let the failing cluster, discovery, leases and sessions log a while.
   const coordinator = client(CoordinatorService, "coordinator");
   await waitFor("the agent connected over Redis with TLS and an ACL user", async () => {
@@ -193,6 +199,11 @@ test("no secret appears in logs, errors, status answers or metrics", async () =>
       return (await fetch(`http://${address}/metrics`)).text();
     }),
   );
+  await waitFor("spans exported by the services", () => traces.exports.length > 0, {
+    timeoutMs: 30_000,
+  });
+  const spans = Buffer.concat(traces.exports).toString("latin1");
+  assert.ok(spans.includes("ap-south") || spans.includes("geo."), "the spans are searchable text");
   const outputs = Object.entries(services).map(([name, s]) => [name, s.output.join("\n")] as const);
   assert.ok(answers.join("").includes("ap-south"), "the answers describe the SASL cluster");
   for (const [what, secret] of Object.entries(SECRETS)) {
@@ -202,6 +213,7 @@ test("no secret appears in logs, errors, status answers or metrics", async () =>
     answers.forEach((text, index) => {
       assert.ok(!text.includes(secret), `${what} secret in status answers #${index}`);
     });
+    assert.ok(!spans.includes(secret), `${what} secret in exported spans`);
     metrics.forEach((text, index) => {
       assert.ok(!text.includes(secret), `${what} secret in metrics #${index}`);
     });
