@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { Code, GeoError } from "@geo/grpc";
 import { describeFailure, ExitCode } from "./exit-codes";
 
-const coordinator = { service: "coordinator" as const, address: "10.0.0.1:7100" };
+const coordinator = { service: "coordinator" as const, address: "127.0.0.1:7100" };
 
 describe("describeFailure", () => {
   it("gives each kind of failure its own exit code", () => {
@@ -28,13 +28,13 @@ describe("describeFailure", () => {
     const refused = describeFailure(
       new GeoError(
         Code.UNAVAILABLE,
-        "No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.1:7100. Resolution note: ",
+        "No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7100. Resolution note: ",
       ),
       coordinator,
     );
     assert.equal(
       refused.message,
-      "cannot reach the coordinator at 10.0.0.1:7100 (ECONNREFUSED); set it with --coordinator, GEOCTL_COORDINATOR or a context (geoctl context --help)",
+      "cannot reach the coordinator at 127.0.0.1:7100 (ECONNREFUSED); set it with --coordinator, GEOCTL_COORDINATOR or a context (geoctl context --help)",
     );
     // A server that answers UNAVAILABLE itself is reachable: its reason is kept.
     const busy = describeFailure(
@@ -43,7 +43,7 @@ describe("describeFailure", () => {
     );
     assert.equal(
       busy.message,
-      "the coordinator at 10.0.0.1:7100 is unavailable: no coordinator leads right now; retry",
+      "the coordinator at 127.0.0.1:7100 is unavailable: no coordinator leads right now; retry",
     );
     assert.equal(busy.exitCode, ExitCode.UNREACHABLE);
   });
