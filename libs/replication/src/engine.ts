@@ -424,7 +424,9 @@ class Engine implements ReplicationEngine {
           stops.push(this.stopEntry(entry, "unassigned").then(() => void this.units.delete(id)));
           continue;
         }
-        if (needsRestart(entry.unit.assignment, want)) {
+        // A unit that stopped because its lease lapsed starts again when it is assigned again:
+        // its start checks the lease, so it only runs once a renewal confirmed it.
+        if (needsRestart(entry.unit.assignment, want) || entry.unit.leaseLost) {
           stops.push(
             this.stopEntry(entry, "reassigned").then(() => {
               this.units.delete(id);
