@@ -33,7 +33,11 @@ export interface CoordinatorSessionOptions {
   onAssignment(snapshot: agentV1.AssignmentSnapshot): void;
   /** The coordinator moves a unit away: stop it, then answer with `released`. */
   onRevoke(revoke: agentV1.Revoke): void;
-  /** Backoff between reconnects, doubling from min to max. */
+  /**
+   * Backoff between reconnects, doubling from min to max (default 200 ms to 2 s): a restarted
+   * coordinator holds a live agent's units while it reconnects, and a short maximum keeps that
+   * wait, and the time until new assignments arrive, short.
+   */
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /**
@@ -138,7 +142,7 @@ export function startCoordinatorSession(options: CoordinatorSessionOptions): Coo
 
   const loop = (async () => {
     const minBackoffMs = options.minBackoffMs ?? 200;
-    const maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    const maxBackoffMs = options.maxBackoffMs ?? 2000;
     let backoffMs = minBackoffMs;
     while (!stopping.signal.aborted) {
       const welcomed = await runOnce();

@@ -73,7 +73,8 @@ export interface AssignmentLoopOptions {
   readonly intervalMs?: number;
   /**
    * How long a live agent without session keeps its units (after its session broke, or after
-   * this coordinator became leader) before they move. Default the lease TTL.
+   * this coordinator became leader) before they move. Default the lease TTL, and at least
+   * MIN_HOLD_MS: a live agent runs its units, and moving them only costs a re-copied window.
    */
   readonly holdMs?: number;
   /** Passed to computeAssignment. */
@@ -127,6 +128,12 @@ interface Term {
 }
 
 const KICK_DELAY_MS = 20;
+/**
+ * After a coordinator restart the agents reconnect with jittered backoff (up to a few seconds
+ * after it listens again); a hold as short as a lease TTL made the late ones look gone, their
+ * units moved to the first agent back and then moved back when they reconnected.
+ */
+export const MIN_HOLD_MS = 15_000;
 const RETRY_SLACK_MS = 5;
 
 export function createAssignmentLoop(options: AssignmentLoopOptions): AssignmentLoop {
@@ -134,7 +141,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
   const logger = options.logger.child({ component: "assignment" });
   const { ttlMs, graceMs } = config.leases;
   const intervalMs = options.intervalMs ?? 2000;
-  const holdMs = options.holdMs ?? ttlMs;
+  const holdMs = options.holdMs ?? Math.max(ttlMs, MIN_HOLD_MS);
   const concurrency = options.concurrency ?? 64;
   const minEpochOf = options.minEpochOf ?? noRecordedEpochs;
   const flows = options.flows ?? (() => config.flows);
