@@ -22,9 +22,11 @@ import {
 } from "@geo/progress";
 import { BatchLoader } from "./batch-loader";
 import { Checkpointer } from "./checkpointer";
+import { countResumeDuplicates } from "./resume-duplicates";
 import { createEngineMetrics, type EngineMetrics } from "./engine-metrics";
 import { SourceReader } from "./source-reader";
 import { describeMaxMessageBytes, TopicLimits } from "./topic-limits";
+import { originatedIn } from "./transform";
 import type {
   ReplicationEngine,
   ReplicationEngineOptions,
@@ -107,6 +109,8 @@ interface TargetContext {
   progress: BatchLoader<UnitKey, UnitProgress[]>;
   /** End offsets of remote partitions, whoever wrote them. */
   ends: OffsetsLoader;
+  /** Reads remote partitions' tails to count what a resumed unit writes again. */
+  tailFetcher: PartitionFetcher | null;
 }
 
 interface UnitEntry {
@@ -293,6 +297,7 @@ class Engine implements ReplicationEngine {
         return units.map((u) => all.get(unitId(u)) ?? []);
       }),
       ends: offsetsLoader(client, "read_uncommitted"),
+      tailFetcher: null,
     };
     this.targets.set(alias, t);
     return t;
@@ -424,9 +429,10 @@ class Engine implements ReplicationEngine {
           stops.push(this.stopEntry(entry, "unassigned").then(() => void this.units.delete(id)));
           continue;
         }
-        // A unit that stopped because its lease lapsed starts again when it is assigned again:
-        // its start checks the lease, so it only runs once a renewal confirmed it.
-        if (needsRestart(entry.unit.assignment, want) || entry.unit.leaseLost) {
+        // A unit that stopped because its lease lapsed starts again when it is assigned again
+        // and its lease is trusted again (a renewal confirmed it at the same epoch).
+        const regained = entry.unit.leaseLost && this.ctx.leaseGuard(entry.unit.key, want.epoch);
+        if (needsRestart(entry.unit.assignment, want) || regained) {
           stops.push(
             this.stopEntry(entry, "reassigned").then(() => {
               this.units.delete(id);
@@ -480,7 +486,7 @@ class Engine implements ReplicationEngine {
                 });
           const remoteEnd = await this.remoteEnd(tgt, unit, top);
           await settledWithin(limitsChecked, LIMITS_CHECK_WAIT_MS);
-          await unit.begin(
+          const began = await unit.begin(
             {
               reader: src.reader,
               producer: this.producer(tgt, flow.name),
@@ -490,6 +496,9 @@ class Engine implements ReplicationEngine {
             previous,
             remoteEnd,
           );
+          if (began && top !== undefined && remoteEnd >= 0n && flow.naming !== "prefix") {
+            void this.countResumeDuplicates(unit, src, tgt, top, remoteEnd);
+          }
           return;
         } catch (e) {
           if (e instanceof UnknownClusterError) {
@@ -523,8 +532,9 @@ class Engine implements ReplicationEngine {
 
   /**
    * The remote partition's end offset before a resumed unit writes, to measure what it writes
-   * again. Only a prefix-named remote partition has this unit as its one writer; an identity-named
-   * one may hold other producers' records, which would count as duplicates. -1n when not read.
+   * again. A prefix-named remote partition has this unit as its one writer: the records past the
+   * last progress are the duplicates. An identity-named one may hold other producers' records:
+   * its tail is matched against the source (countResumeDuplicates). -1n when not read.
    */
   private async remoteEnd(
     tgt: TargetContext,
@@ -532,7 +542,6 @@ class Engine implements ReplicationEngine {
     top: UnitProgress | undefined,
   ): Promise<bigint> {
     if (top === undefined || top.lastTargetOffset < 0n) return -1n;
-    if (unit.assignment.flow.naming !== "prefix") return -1n;
     try {
       return await tgt.ends.load({
         topic: unit.remoteTopic,
@@ -545,6 +554,49 @@ class Engine implements ReplicationEngine {
         "replication: could not read the remote partition's end; resume duplicates not measured",
       );
       return -1n;
+    }
+  }
+
+  /** Counts, in the background, the copies a resumed unit writes again (see resume-duplicates). */
+  private async countResumeDuplicates(
+    unit: Unit,
+    src: SourceContext,
+    tgt: TargetContext,
+    top: UnitProgress,
+    remoteEnd: bigint,
+  ): Promise<void> {
+    tgt.tailFetcher ??= createPartitionFetcher(tgt.client, {
+      isolationLevel: "read_uncommitted",
+      maxWaitMs: 0,
+    });
+    const target = Buffer.from(unit.assignment.flow.targetCluster, "utf8");
+    const loopCheck =
+      unit.assignment.flow.provenanceHeader || unit.assignment.flow.naming !== "prefix";
+    try {
+      const counted = await countResumeDuplicates({
+        target: {
+          fetcher: tgt.tailFetcher,
+          topic: unit.remoteTopic,
+          from: top.lastTargetOffset + 1n,
+          end: remoteEnd,
+        },
+        source: { fetcher: src.fetcher, topic: unit.topic, from: top.nextSourceOffset },
+        partition: unit.partition,
+        copied: (record) => !loopCheck || !originatedIn(record, target),
+      });
+      if (counted === undefined) {
+        this.logger.info(
+          { unit: unit.id, tail: String(remoteEnd - top.lastTargetOffset - 1n) },
+          "replication: the remote tail after the last progress is too long to count what is written again; resumeDuplicates stays unknown (-1)",
+        );
+        return;
+      }
+      unit.recordResumeDuplicates(top, counted, remoteEnd);
+    } catch (e) {
+      this.logger.warn(
+        { unit: unit.id, err: (e as Error).message },
+        "replication: could not count the records written again on resume; resumeDuplicates stays unknown (-1)",
+      );
     }
   }
 
@@ -618,6 +670,7 @@ class Engine implements ReplicationEngine {
       for (const t of this.targets.values()) {
         await t.checkpointer.close();
         await Promise.all([...t.producers.values()].map((p) => p.close()));
+        await t.tailFetcher?.close();
         await t.store.close();
       }
       const clients = new Set<KafkaWireClient>();

@@ -236,12 +236,16 @@ export class Unit implements Fetchable, Checkpointable {
     if (!ok) throw new Error("could not write the initial progress record to the target");
     this.state = this.assignment.flow.paused ? "paused" : "running";
     this.reason = this.state === "paused" ? "flow paused" : "";
-    if (top !== undefined && remoteEnd >= 0n) this.measureResume(top, remoteEnd);
+    const countedByEnd = this.assignment.flow.naming === "prefix";
+    if (top !== undefined && remoteEnd >= 0n && countedByEnd) this.measureResume(top, remoteEnd);
     this.log.info(
       {
         position: String(position),
         resumed: top !== undefined,
-        resumeDuplicates: String(this.resumeDuplicates),
+        resumeDuplicates:
+          top !== undefined && remoteEnd >= 0n && !countedByEnd
+            ? "counting"
+            : String(this.resumeDuplicates),
       },
       "replication: unit started",
     );
@@ -263,6 +267,14 @@ export class Unit implements Fetchable, Checkpointable {
       );
       return;
     }
+    this.recordResumeDuplicates(top, extra, remoteEnd);
+  }
+
+  /**
+   * The records written again on resume: counted from the remote partition's end (prefix naming:
+   * this unit is its one writer), or by matching its tail against the source (other naming).
+   */
+  recordResumeDuplicates(top: UnitProgress, extra: bigint, remoteEnd: bigint): void {
     this.resumeDuplicates = extra;
     this.ctx.metrics.resumeDuplicates.inc(this.labels, Number(extra));
     if (extra > 0n) {
