@@ -22,8 +22,8 @@ import {
 } from "@geo/progress";
 import { BatchLoader } from "./batch-loader";
 import { Checkpointer } from "./checkpointer";
-import { countResumeDuplicates } from "./resume-duplicates";
 import { createEngineMetrics, type EngineMetrics } from "./engine-metrics";
+import { countResumeDuplicates } from "./resume-duplicates";
 import { SourceReader } from "./source-reader";
 import { describeMaxMessageBytes, TopicLimits } from "./topic-limits";
 import { originatedIn } from "./transform";
