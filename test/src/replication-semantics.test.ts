@@ -263,6 +263,21 @@ test("a source topic that accepts larger batches than its remote topic is report
   const bad = statusOf(e.statuses(), "big", 0)!;
   assert.match(bad.reason, /refused.*(MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE)/);
   assert.equal(bad.nextSourceOffset, 10n, "progress stops before the refused record");
+  // Stopped, the unit still counts what it has not copied: from its position to the source's end.
+  await send(pair.source, "big", values("after-error", 5), 0);
+  let lag = 0n;
+  await waitFor(
+    "big-0's lag counts every record behind it",
+    () => {
+      lag = statusOf(e.statuses(), "big", 0)!.lagRecords;
+      return lag === 16n;
+    },
+    { timeoutMs: 15_000 },
+  ).catch(() => assert.fail(`lag of big-0 in error: ${lag} records, 16 behind (21 + 5 - 10)`));
+  assert.match(
+    await registry.metrics(),
+    /geo_agent_lag_records\{flow="big-flow",topic="big",partition="0"\} 16/,
+  );
   // the other partition goes on
   await send(pair.source, "big", values("p1-more", 10), 1);
   await waitCaughtUp(pair.source, () => e.statuses(), [units[1]!]);

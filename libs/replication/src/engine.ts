@@ -149,6 +149,7 @@ class Engine implements ReplicationEngine {
   private serialQueue: Promise<unknown> = Promise.resolve();
   private cleanupTimer: NodeJS.Timeout | undefined;
   private limitsTimer: NodeJS.Timeout | undefined;
+  private stoppedLagTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: ReplicationEngineOptions) {
@@ -184,6 +185,11 @@ class Engine implements ReplicationEngine {
         );
       }, cleanupMs);
       this.cleanupTimer.unref();
+    }
+    const stoppedLagMs = options.stoppedLagRefreshMs ?? 2000;
+    if (stoppedLagMs > 0) {
+      this.stoppedLagTimer = setInterval(() => this.refreshStoppedLag(), stoppedLagMs);
+      this.stoppedLagTimer.unref();
     }
     this.topicConfigRefreshMs = options.topicConfigRefreshMs ?? 10 * 60_000;
     if (this.topicConfigRefreshMs > 0) {
@@ -383,6 +389,22 @@ class Engine implements ReplicationEngine {
     } else if (!mismatch && logged !== undefined) {
       this.mismatchLogged.delete(key);
       this.logger.info(context, "replication: the remote topic's max.message.bytes now suffices");
+    }
+  }
+
+  /** Units in error fetch no more: their source end is read here, so their lag stays true. */
+  private refreshStoppedLag(): void {
+    for (const { unit } of this.units.values()) {
+      if (unit.state !== "error") continue;
+      const source = this.sources.get(unit.assignment.flow.sourceCluster);
+      source?.offsets.load({ topic: unit.topic, partition: unit.partition, spec: "latest" }).then(
+        (end) => unit.setSourceEnd(end),
+        (e: unknown) =>
+          this.logger.debug(
+            { unit: unit.id, err: (e as Error).message },
+            "replication: could not read the source end of a unit in error",
+          ),
+      );
     }
   }
 
@@ -661,6 +683,7 @@ class Engine implements ReplicationEngine {
       this.closed = true;
       if (this.cleanupTimer !== undefined) clearInterval(this.cleanupTimer);
       if (this.limitsTimer !== undefined) clearInterval(this.limitsTimer);
+      if (this.stoppedLagTimer !== undefined) clearInterval(this.stoppedLagTimer);
       await Promise.all([...this.units.values()].map((e) => this.stopEntry(e, "engine closed")));
       this.units.clear();
       for (const s of this.sources.values()) {

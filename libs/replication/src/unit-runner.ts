@@ -779,6 +779,16 @@ export class Unit implements Fetchable, Checkpointable {
     return { records, seconds: ts < 0 ? 0 : Math.max(0, (Date.now() - ts) / 1000) };
   }
 
+  /**
+   * The source partition's end, read by the engine while this unit fetches no more (error): the
+   * lag then counts every record from the recorded position on, not only those fetched before.
+   */
+  setSourceEnd(end: bigint): void {
+    if (end <= this.highWatermark) return;
+    this.highWatermark = end;
+    this.updateLagGauges();
+  }
+
   private updateLagGauges(): void {
     const lag = this.lag();
     this.ctx.metrics.lagRecords.set(this.labels, Number(lag.records));
