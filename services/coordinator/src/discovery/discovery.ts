@@ -280,6 +280,11 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
         const filter = createTopicFilter(flow);
         for (const sourceTopic of [...source.topics.keys()].filter(filter).sort()) {
           const remoteTopic = remoteTopicName(flow, flow.source, sourceTopic);
+          if (remoteTopic.length > MAX_TOPIC_NAME_LENGTH) {
+            // The broker would only answer "invalid topic"; say what is wrong and what to do.
+            problem(flow.name, overlongRemoteName(flow, sourceTopic, remoteTopic));
+            continue;
+          }
           const owner = claimedBy.get(remoteTopic);
           if (owner !== undefined) {
             problem(
@@ -655,4 +660,12 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
 function sameUnits(a: readonly DesiredUnit[], b: readonly DesiredUnit[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((unit, index) => compareUnits(unit, b[index] as DesiredUnit) === 0);
+}
+
+/** Kafka refuses longer topic names (Topic.MAX_NAME_LENGTH). */
+export const MAX_TOPIC_NAME_LENGTH = 249;
+
+function overlongRemoteName(flow: FlowConfig, sourceTopic: string, remoteTopic: string): string {
+  const prefix = remoteTopic.slice(0, remoteTopic.length - sourceTopic.length);
+  return `remote topic name for ${flow.source}:${sourceTopic} would be ${remoteTopic.length} characters ("${prefix}" and the ${sourceTopic.length}-character source name), over Kafka's limit of ${MAX_TOPIC_NAME_LENGTH}: it is not replicated; use identity naming for this flow, or exclude the topic (topics.exclude)`;
 }
