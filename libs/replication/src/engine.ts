@@ -1,3 +1,4 @@
+import { createBackoff } from "@geo/backoff";
 import type { ClusterConfig } from "@geo/config";
 import { type ClusterAdmin, createClusterAdmin, kafkaClientOptions } from "@geo/kafka";
 import {
@@ -489,6 +490,10 @@ class Engine implements ReplicationEngine {
       cancelStart: () => cancel(),
     };
     entry.starting = (async () => {
+      const backoff = createBackoff({
+        initialMs: Math.max(1, this.ctx.retryBackoffMs),
+        maxMs: Math.max(1, this.ctx.retryBackoffMs, this.ctx.maxRetryBackoffMs),
+      });
       for (let attempt = 0; !unit.isStopping && !this.closed; attempt++) {
         try {
           const flow = unit.assignment.flow;
@@ -537,10 +542,7 @@ class Engine implements ReplicationEngine {
           firstDone();
         }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(
-            resolve,
-            Math.min(this.ctx.maxRetryBackoffMs, this.ctx.retryBackoffMs * 2 ** attempt),
-          );
+          const timer = setTimeout(resolve, backoff.next());
           cancel = () => {
             clearTimeout(timer);
             resolve();

@@ -1,3 +1,4 @@
+import { type Backoff, createBackoff } from "@geo/backoff";
 import {
   type FetchPosition,
   type IdempotentProducer,
@@ -107,7 +108,8 @@ export class Unit implements Fetchable, Checkpointable {
   private readonly produceOptions: ProduceOptions;
   private pending: Item[] = [];
   private buffered = 0;
-  private backoffMs = 0;
+  /** Retries of fetches and offset lookups (the shared jittered policy); reset by a good fetch. */
+  private readonly retries: Backoff;
   private maxBytes: number;
   private progressTombstones: ProgressTombstone[] = [];
   private segmentTombstones: SegmentKey[] = [];
@@ -138,6 +140,10 @@ export class Unit implements Fetchable, Checkpointable {
     this.topic = this.key.sourceTopic;
     this.partition = this.key.partition;
     this.maxBytes = ctx.partitionMaxBytes;
+    this.retries = createBackoff({
+      initialMs: Math.max(1, ctx.retryBackoffMs),
+      maxMs: Math.max(1, ctx.retryBackoffMs, ctx.maxRetryBackoffMs),
+    });
     const flow = assignment.flow;
     this.transform = {
       provenanceHeader: flow.provenanceHeader,
@@ -352,7 +358,7 @@ export class Unit implements Fetchable, Checkpointable {
       this.onFetchError(r);
       return;
     }
-    this.backoffMs = 0;
+    this.retries.reset();
     if (r.highWatermark >= 0n) {
       this.highWatermark = r.highWatermark;
       this.sourceGrowth.observe(r.highWatermark);
@@ -437,13 +443,10 @@ export class Unit implements Fetchable, Checkpointable {
   }
 
   private backoff(reason: string): void {
-    this.backoffMs =
-      this.backoffMs === 0
-        ? this.ctx.retryBackoffMs
-        : Math.min(this.ctx.maxRetryBackoffMs, this.backoffMs * 2);
-    this.backoffUntil = performance.now() + this.backoffMs;
+    const backoffMs = this.retries.next();
+    this.backoffUntil = performance.now() + backoffMs;
     this.reason = reason;
-    this.log.debug({ reason, backoffMs: this.backoffMs }, "replication: retrying");
+    this.log.debug({ reason, backoffMs }, "replication: retrying");
   }
 
   // ---- producing ----

@@ -7,6 +7,7 @@
 // A cluster that fails keeps what was last known of it (a source keeps its flows' units), shows
 // as a warning in the status of every flow using it, and is retried with exponential backoff.
 // Nothing is ever deleted: a deleted source topic loses its units, its remote topic stays.
+import { type Backoff, createBackoff } from "@geo/backoff";
 import { createTopicFilter, type FlowConfig, type GeoConfig, remoteTopicName } from "@geo/config";
 import type { Admin, ClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
@@ -52,6 +53,7 @@ export interface DiscoveryOptions {
 
 interface ClusterTrack {
   failures: number;
+  backoff: Backoff;
   retryAt: number;
   error?: string;
   since?: Date;
@@ -135,7 +137,14 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     const key = `${role}:${alias}`;
     let track = tracks.get(key);
     if (track === undefined) {
-      track = { failures: 0, retryAt: 0 };
+      track = {
+        failures: 0,
+        backoff: createBackoff({
+          initialMs: intervalMs,
+          maxMs: Math.max(intervalMs, maxBackoffMs),
+        }),
+        retryAt: 0,
+      };
       tracks.set(key, track);
     }
     if (stopped || Date.now() < track.retryAt) return undefined;
@@ -148,6 +157,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
         );
       }
       track.failures = 0;
+      track.backoff.reset();
       track.retryAt = 0;
       track.error = undefined;
       track.since = undefined;
@@ -156,7 +166,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       const message = errorMessage(error);
       track.failures += 1;
       track.since ??= new Date();
-      const backoff = Math.min(intervalMs * 2 ** (track.failures - 1), maxBackoffMs);
+      const backoff = Math.round(track.backoff.next());
       track.retryAt = Date.now() + backoff;
       if (!stopped && message !== track.error) {
         logger.warn(
