@@ -101,12 +101,13 @@ logging: { level: info }
       `  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }`,
     ].join("\n");
   const balancer = await startBalancer(coordinatorAddresses);
-  coordinatorAddresses.forEach((address, n) =>
+  for (const [n, address] of coordinatorAddresses.entries()) {
     writeFileSync(
       join(dir, `coordinator-${n}.yaml`),
       file(source.bootstrapServers.join(", "), hub(`listen: "${address}", address: "${address}"`)),
-    ),
-  );
+    );
+  }
+
   // Agents reach the coordinators through one address; a standby names the leader.
   writeFileSync(
     join(dir, "agent.yaml"),
