@@ -99,9 +99,17 @@ async function main(): Promise<number> {
     for (const name of faults) {
       await sleep(2000);
       const window = await FAULTS[name]!(stack, LEASES.ttlMs);
-      const advanceMs = await sampler.advanceAfter(window.endedAt, 60_000);
+      const advancedMs = await sampler.advanceAfter(window.endedAt, 60_000);
       const counts = await checker.check(60_000);
-      const stallMs = sampler.longestStall(window.startedAt, Date.now());
+      const checkedAt = Date.now();
+      const stallMs = sampler.longestStall(window.startedAt, checkedAt);
+      // Every partition advancing again also means after its last pause (1 s without growth,
+      // ten times the load's cadence) that began before the fault ended.
+      const resumedAt = sampler.lastResumption(window.startedAt, checkedAt, 1000);
+      const advanceMs =
+        advancedMs === undefined
+          ? undefined
+          : Math.max(advancedMs, (resumedAt ?? window.endedAt) - window.endedAt);
       const lost = counts.lost;
       const ok = lost === 0 && advanceMs !== undefined && advanceMs <= boundMs;
       failed ||= !ok;

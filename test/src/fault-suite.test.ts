@@ -38,8 +38,9 @@ test("fault suite (quick): Redis freeze, agent kill -9, coordinator leader kill 
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   try {
     const text = output.join("");
-    const table = text.slice(text.indexOf("### chaos"));
-    t.diagnostic(table.trim());
+    for (const line of text.slice(text.indexOf("### chaos")).trim().split("\n")) {
+      t.diagnostic(line);
+    }
     assert.ok(code === 0 || code === 1, `the suite ran (exit ${code}):\n${text.slice(-3000)}`);
     const { boundMs, rows } = JSON.parse(readFileSync(file, "utf8")) as {
       boundMs: number;

@@ -159,6 +159,12 @@ export function createReplicaChecker(
 export interface EndSampler {
   /** Ms from `from` (Date.now()) until every partition's end passed its end at `from`. */
   advanceAfter(from: number, timeoutMs: number): Promise<number | undefined>;
+  /**
+   * When the last partition resumed after a pause of at least `gapMs` that overlaps `from`..`to`
+   * (a killed owner's partitions may take one in-flight write after the kill, then pause until
+   * their takeover); undefined when none paused that long.
+   */
+  lastResumption(from: number, to: number, gapMs: number): number | undefined;
   /** The longest time any partition's end did not grow between `from` and `to`. */
   longestStall(from: number, to: number): number;
   stop(): Promise<void>;
@@ -215,6 +221,24 @@ export function sampleRemoteEnds(
         if (Date.now() > deadline) return undefined;
         await new Promise((r) => setTimeout(r, intervalMs));
       }
+    },
+    lastResumption(from, to, gapMs) {
+      let latest: number | undefined;
+      for (const list of samples.values()) {
+        let lastGrowth: number | undefined;
+        let previous: bigint | undefined;
+        for (const [time, value] of list) {
+          if (time > to) break;
+          if (previous !== undefined && value > previous) {
+            const paused = lastGrowth !== undefined && time - lastGrowth >= gapMs;
+            if (paused && time >= from) latest = Math.max(latest ?? time, time);
+            lastGrowth = time;
+          }
+          if (previous === undefined) lastGrowth = time;
+          previous = value;
+        }
+      }
+      return latest;
     },
     longestStall(from, to) {
       let longest = 0;
