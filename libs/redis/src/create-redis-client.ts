@@ -1,4 +1,4 @@
-import { createBackoff } from "@geo/backoff";
+import { delayAfter } from "@geo/backoff";
 import { type RedisConfig, readTlsOptions } from "@geo/config";
 import type { Logger } from "@geo/logging";
 import { Redis, type RedisOptions } from "ioredis";
@@ -46,16 +46,9 @@ export function redisClientOptions(redis: RedisConfig, options: RedisClientOptio
     redis.tls ??
     (url.protocol === "rediss:" ? { enabled: true, rejectUnauthorized: true } : undefined);
   const tls = readTlsOptions(tlsConfig, "redis.tls");
-  // The shared jittered policy; ioredis counts attempts from 1 again after a reconnection.
-  const reconnectDelay = () => {
-    const backoff = createBackoff({ initialMs: 50, maxMs: valid.maxRetryDelayMs });
-    return (attempt: number) => {
-      if (attempt <= 1 || backoff.failures >= attempt) backoff.reset();
-      let delay = 0;
-      while (backoff.failures < attempt) delay = backoff.next();
-      return Math.round(delay);
-    };
-  };
+  // The shared jittered policy; ioredis counts the attempts (from 1 again after a reconnection).
+  const reconnectDelay = (attempt: number) =>
+    Math.round(delayAfter(attempt, { initialMs: 50, maxMs: valid.maxRetryDelayMs }));
   const username = url.username === "" ? undefined : decodeURIComponent(url.username);
   const urlPassword = url.password === "" ? undefined : decodeURIComponent(url.password);
   const password = redis.password ?? urlPassword;
@@ -66,7 +59,7 @@ export function redisClientOptions(redis: RedisConfig, options: RedisClientOptio
     lazyConnect: valid.lazyConnect,
     maxRetriesPerRequest: valid.maxRetriesPerRequest,
     connectTimeout: valid.connectTimeoutMs,
-    retryStrategy: reconnectDelay(),
+    retryStrategy: reconnectDelay,
     reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 2 : false),
     enableReadyCheck: true,
     db,
@@ -86,7 +79,7 @@ export function redisClientOptions(redis: RedisConfig, options: RedisClientOptio
     ...common,
     sentinels: redis.sentinels.map(({ host, port }) => ({ host, port })),
     name: redis.sentinelName!,
-    sentinelRetryStrategy: reconnectDelay(),
+    sentinelRetryStrategy: reconnectDelay,
     ...(redis.sentinelPassword === undefined ? {} : { sentinelPassword: redis.sentinelPassword }),
     ...(tls === undefined ? {} : { enableTLSForSentinelMode: true, sentinelTLS: tls }),
   };
