@@ -86,7 +86,8 @@ const total = (starts: Map<string, string[]>) =>
   [...starts.values()].reduce((sum, owners) => sum + owners.length, 0);
 
 test("kill -9 and restart of the only coordinator: no unit moves", async (t) => {
-  const before = await settledUnits(stack, UNITS, AGENTS, { timeoutMs: 90_000 });
+  // Balancing by measured load done: nothing moved for 6 s.
+  const before = await settledUnits(stack, UNITS, AGENTS, { quietMs: 6000, timeoutMs: 120_000 });
   const boundary = await progressEnd();
   const coordinator = stack.coordinators[0]!;
   await stack.kill(coordinator);

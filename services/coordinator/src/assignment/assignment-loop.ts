@@ -134,6 +134,10 @@ const KICK_DELAY_MS = 20;
  * units moved to the first agent back and then moved back when they reconnected.
  */
 export const MIN_HOLD_MS = 15_000;
+/** Longest a new leader waits for the agents' load reports before it balances by load. */
+const LOAD_WARMUP_MS = 10_000;
+/** A load band no assignment leaves: stickiness wins over balance. */
+const STICKY_LOAD_RATIO = 1e9;
 const RETRY_SLACK_MS = 5;
 
 export function createAssignmentLoop(options: AssignmentLoopOptions): AssignmentLoop {
@@ -277,6 +281,13 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
       region,
       load: loads.get(id) ?? meanLoad.get(region) ?? 0,
     }));
+    // A new leader knows no loads until the agents report them: balancing on guesses would move
+    // units the previous leader had balanced by load, then move them back. Until every unit's
+    // load is known (or LOAD_WARMUP_MS passed) units stay where they run; only units without an
+    // eligible owner are placed.
+    const warmingUp =
+      now() - current.startedAt < LOAD_WARMUP_MS && active.some(({ id }) => !loads.has(id));
+    const maxLoadRatio = warmingUp ? STICKY_LOAD_RATIO : options.maxLoadRatio;
     const plan = planRound({
       now: now(),
       units: planUnits,
@@ -284,13 +295,15 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
       leases,
       lastDesired: current.lastDesired,
       confirmed: current.confirmed,
-      ...(options.maxLoadRatio === undefined ? {} : { maxLoadRatio: options.maxLoadRatio }),
+      ...(maxLoadRatio === undefined ? {} : { maxLoadRatio }),
     });
 
     let wakeIn = intervalMs;
     const wake = (ms: number) => {
       wakeIn = Math.min(wakeIn, Math.max(0, ms));
     };
+    // Balance as soon as the loads are in.
+    if (warmingUp) wake(Math.min(intervalMs, 500));
     // Wake when a live agent's lease may end, so its units move without waiting an interval.
     for (const agent of live) wake(agent.expiresInMs + RETRY_SLACK_MS);
     for (const agent of agents) {
