@@ -79,6 +79,11 @@ export interface AssignmentLoopOptions {
   readonly holdMs?: number;
   /** Passed to computeAssignment. */
   readonly maxLoadRatio?: number;
+  /**
+   * How long a new term may keep units on their live owners while it waits for their loads
+   * (balancing on guessed loads moves units for nothing). Default 10 s; 0 balances at once.
+   */
+  readonly loadWarmupMs?: number;
   /** Parallel grant/revoke scripts in flight. Default 64. */
   readonly concurrency?: number;
   /** Monotonic ms; default performance.now. */
@@ -136,8 +141,6 @@ const KICK_DELAY_MS = 20;
 export const MIN_HOLD_MS = 15_000;
 /** Longest a new leader waits for the agents' load reports before it balances by load. */
 const LOAD_WARMUP_MS = 10_000;
-/** A load band no assignment leaves: stickiness wins over balance. */
-const STICKY_LOAD_RATIO = 1e9;
 const RETRY_SLACK_MS = 5;
 
 export function createAssignmentLoop(options: AssignmentLoopOptions): AssignmentLoop {
@@ -147,6 +150,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
   const intervalMs = options.intervalMs ?? 2000;
   const holdMs = options.holdMs ?? Math.max(ttlMs, MIN_HOLD_MS);
   const concurrency = options.concurrency ?? 64;
+  const loadWarmupMs = options.loadWarmupMs ?? LOAD_WARMUP_MS;
   const minEpochOf = options.minEpochOf ?? noRecordedEpochs;
   const flows = options.flows ?? (() => config.flows);
   const flowVersion = options.flowVersion ?? (() => 1n);
@@ -283,11 +287,10 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
     }));
     // A new leader knows no loads until the agents report them: balancing on guesses would move
     // units the previous leader had balanced by load, then move them back. Until every unit's
-    // load is known (or LOAD_WARMUP_MS passed) units stay where they run; only units without an
+    // load is known (or loadWarmupMs passed) units stay where they run; only units without an
     // eligible owner are placed.
     const warmingUp =
-      now() - current.startedAt < LOAD_WARMUP_MS && active.some(({ id }) => !loads.has(id));
-    const maxLoadRatio = warmingUp ? STICKY_LOAD_RATIO : options.maxLoadRatio;
+      now() - current.startedAt < loadWarmupMs && active.some(({ id }) => !loads.has(id));
     const plan = planRound({
       now: now(),
       units: planUnits,
@@ -295,7 +298,8 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
       leases,
       lastDesired: current.lastDesired,
       confirmed: current.confirmed,
-      ...(maxLoadRatio === undefined ? {} : { maxLoadRatio }),
+      keepOwners: warmingUp,
+      ...(options.maxLoadRatio === undefined ? {} : { maxLoadRatio: options.maxLoadRatio }),
     });
 
     let wakeIn = intervalMs;
