@@ -8,6 +8,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "assignment.js"),
     what: "coordinator assignment: 100,000 units over 500 agents (cold, warm, join, leave, skew)",
   },
+  chaos: {
+    file: join(__dirname, "chaos.js"),
+    what: "issue 9: faults one after another under load (kill -9, SIGSTOP, Redis freeze and empty restart, broker restarts, network cut and delay): time to advance, lost, duplicates [--quick] [--faults a,b] [--json file]",
+  },
   codec: {
     file: join(__dirname, "..", "..", "libs", "record-batch", "dist", "bench-codec.js"),
     what: "record-batch decode/encode/forward throughput per compression codec",
