@@ -2,7 +2,12 @@
 // SASL mechanism, never credentials.
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ClusterConfig, FlowConfig, GeoConfig } from "@geo/config";
+import {
+  type ClusterConfig,
+  DEFAULT_GROUP_EXCLUDES,
+  type FlowConfig,
+  type GeoConfig,
+} from "@geo/config";
 import type { coordinatorV1 } from "@geo/proto";
 import { coordinatorV1 as api, replicationV1 } from "@geo/proto";
 
@@ -59,6 +64,12 @@ export function fileFlowView(
       latest: replicationV1.OffsetOutOfRangePolicy.RESET_LATEST,
     }[flow.onOffsetOutOfRange],
     paused: flow.paused,
+    // Records written before these options existed carry neither: show the defaults they mean.
+    groups: {
+      include: [...(flow.groups?.include ?? [".*"])],
+      exclude: [...(flow.groups?.exclude ?? DEFAULT_GROUP_EXCLUDES)],
+    },
+    syncGroupOffsets: flow.syncGroupOffsets ?? true,
     owner: { owner: { case: "file", value: { path: configPath } } },
   };
 }

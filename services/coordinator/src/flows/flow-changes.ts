@@ -20,6 +20,10 @@ export interface FlowDefinition {
   readonly startFrom: "earliest" | "latest";
   readonly onOffsetOutOfRange: "fail" | "earliest" | "latest";
   readonly paused: boolean;
+  /** Absent in records written before the option existed: MirrorMaker 2's default excludes. */
+  readonly groups?: { readonly include: readonly string[]; readonly exclude: readonly string[] };
+  /** Absent in records written before the option existed: true. */
+  readonly syncGroupOffsets?: boolean;
 }
 
 export interface ApiFlow {

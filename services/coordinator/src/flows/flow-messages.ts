@@ -2,6 +2,7 @@
 // set of rules (validateFlows) judges flows from the file and from the API alike.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { DEFAULT_GROUP_EXCLUDES } from "@geo/config";
 import { invalidArgument, requireEnum } from "@geo/grpc";
 import { coordinatorV1, replicationV1 } from "@geo/proto";
 import { fileFlowView } from "../cluster-and-flow-views";
@@ -34,6 +35,8 @@ const MUTABLE = [
   "provenance_header",
   "start_position",
   "on_offset_out_of_range",
+  "groups",
+  "sync_group_offsets",
 ] as const;
 type MutableField = (typeof MUTABLE)[number];
 const IMMUTABLE = new Map([
@@ -42,9 +45,14 @@ const IMMUTABLE = new Map([
   ["target_cluster", "a flow's target"],
   ["naming_policy", "the naming policy, since renaming would orphan the copied data,"],
 ]);
+/** What may follow "topics" or "groups" in an update mask path. */
+const FILTER_PATHS = new Set(["", ".include", ".exclude"]);
 const OUTPUT_ONLY = new Set(["owner", "version", "create_time", "update_time", "status"]);
 
-/** Settings of `flow` named in `fields` (besides topics); unspecified enums become undefined. */
+/**
+ * Settings of `flow` named in `fields` (besides topics and groups); unspecified enums and an
+ * unset `sync_group_offsets` become undefined.
+ */
 function mutableSettings(flow: coordinatorV1.Flow, fields: ReadonlySet<string>) {
   const settings: Record<string, unknown> = {};
   const enumOf = <E extends number, V>(
@@ -54,6 +62,7 @@ function mutableSettings(flow: coordinatorV1.Flow, fields: ReadonlySet<string>) 
     map: ReadonlyMap<E, V>,
   ) => map.get(requireEnum(value, schema, field, { allowUnspecified: true }));
   if (fields.has("provenance_header")) settings.provenanceHeader = flow.provenanceHeader;
+  if (fields.has("sync_group_offsets")) settings.syncGroupOffsets = flow.syncGroupOffsets;
   if (fields.has("start_position")) {
     settings.startFrom = enumOf(
       flow.startPosition,
@@ -90,8 +99,18 @@ export function draftFromFlow(flow: coordinatorV1.Flow): Record<string, unknown>
   if (flow.topics !== undefined) {
     draft.topics = { include: [...flow.topics.include], exclude: [...flow.topics.exclude] };
   }
+  // Absent: the file's default (MirrorMaker 2's excludes); an empty include means every group.
+  if (flow.groups !== undefined) draft.groups = groupsOf(flow.groups);
   if (naming !== undefined) draft.naming = naming;
   return stripUndefined(draft);
+}
+
+/** A GroupFilter in the file's shape: an empty include means every group, as in the proto. */
+function groupsOf(groups: coordinatorV1.GroupFilter): { include: string[]; exclude: string[] } {
+  return {
+    include: groups.include.length === 0 ? [".*"] : [...groups.include],
+    exclude: [...groups.exclude],
+  };
 }
 
 /**
@@ -114,10 +133,12 @@ export function updatedDraft(
       throw invalidArgument(field, '"paused" changes through PauseFlow and ResumeFlow');
     }
     if (OUTPUT_ONLY.has(top)) throw invalidArgument(field, `"${path}" is output only`);
-    if (!(MUTABLE as readonly string[]).includes(top) || (top !== "topics" && path !== top)) {
+    const filter = top === "topics" || top === "groups";
+    const known = (MUTABLE as readonly string[]).includes(top);
+    if (!known || (filter ? !FILTER_PATHS.has(path.slice(top.length)) : path !== top)) {
       throw invalidArgument(
         field,
-        `"${path}" is not a field of Flow that can change; use one of ${MUTABLE.join(", ")}, topics.include, topics.exclude`,
+        `"${path}" is not a field of Flow that can change; use one of ${MUTABLE.join(", ")}, topics.include, topics.exclude, groups.include, groups.exclude`,
       );
     }
   });
@@ -161,11 +182,45 @@ export function updatedDraft(
   return stripUndefined({
     ...current,
     topics,
+    groups: updatedGroups(current, flow, fields),
+    // Named by the mask but unset (proto3 optional): the default, filled in by validation.
+    syncGroupOffsets: fields.has("sync_group_offsets")
+      ? settings.syncGroupOffsets
+      : current.syncGroupOffsets,
     provenanceHeader: settings.provenanceHeader ?? current.provenanceHeader,
     startFrom: settings.startFrom ?? defaults.start_position ?? current.startFrom,
     onOffsetOutOfRange:
       settings.onOffsetOutOfRange ?? defaults.on_offset_out_of_range ?? current.onOffsetOutOfRange,
   });
+}
+
+/**
+ * The group filter after an update: the parts the mask names from the request, the rest as
+ * stored. A "groups" path (or a full replacement) without a filter restores the default; an
+ * include emptied by the request means every group, as at creation.
+ */
+function updatedGroups(
+  current: FlowDefinition,
+  flow: coordinatorV1.Flow,
+  fields: ReadonlySet<string>,
+): FlowDefinition["groups"] {
+  const whole = fields.has("groups");
+  // Absent where the mask names it whole: the default, filled in by validation.
+  if (whole && flow.groups === undefined) return undefined;
+  const given = groupsOf(flow.groups ?? create(coordinatorV1.GroupFilterSchema));
+  if (!whole && !fields.has("groups.include") && !fields.has("groups.exclude")) {
+    return current.groups;
+  }
+  return {
+    include:
+      whole || fields.has("groups.include")
+        ? given.include
+        : [...(current.groups?.include ?? [".*"])],
+    exclude:
+      whole || fields.has("groups.exclude")
+        ? given.exclude
+        : [...(current.groups?.exclude ?? DEFAULT_GROUP_EXCLUDES)],
+  };
 }
 
 /** The API view of a flow, without status. */

@@ -79,6 +79,8 @@ describe("flow registry", () => {
       startFrom: "earliest",
       onOffsetOutOfRange: "fail",
       paused: false,
+      groups: { include: [".*"], exclude: ["console-consumer-.*", "connect-.*", "__.*"] },
+      syncGroupOffsets: true,
     });
     assert.equal(log.changes.length, 1);
     assert.equal(changesSeen(), 1);
@@ -101,6 +103,8 @@ describe("flow registry", () => {
       [{ target: "west" }, "flow.target_cluster", "is the same cluster as source"],
       [{ topics: { include: ["orders("] } }, "flow.topics.include[0]", "orders("],
       [{ topics: { include: [] } }, "flow.topics.include", "is empty"],
+      [{ groups: { include: ["ok", "team-(a"] } }, "flow.groups.include[1]", "team-(a"],
+      [{ groups: { exclude: ["(x+)+"] } }, "flow.groups.exclude[0]", "repeated group"],
       [{ name: "bad name!" }, "flow.name", "use letters"],
       // file-flow already copies east.orders into west; a second flow there would collide.
       [

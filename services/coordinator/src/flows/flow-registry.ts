@@ -435,6 +435,10 @@ function definitionOf(flow: FlowConfig): FlowDefinition {
     startFrom: flow.startFrom,
     onOffsetOutOfRange: flow.onOffsetOutOfRange,
     paused: flow.paused,
+    ...(flow.groups === undefined
+      ? {}
+      : { groups: { include: [...flow.groups.include], exclude: [...flow.groups.exclude] } }),
+    ...(flow.syncGroupOffsets === undefined ? {} : { syncGroupOffsets: flow.syncGroupOffsets }),
   };
 }
 
@@ -463,6 +467,7 @@ const API_FIELDS: Readonly<Record<string, string>> = {
   provenanceHeader: "provenance_header",
   startFrom: "start_position",
   onOffsetOutOfRange: "on_offset_out_of_range",
+  syncGroupOffsets: "sync_group_offsets",
 };
 
 /** "flows[3].topics.include[0]" → "flow.topics.include[0]"; "flows[3].source" → "flow.source_cluster". */

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file geo/coordinator/v1/coordinator.proto.
  */
 export const file_geo_coordinator_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("CiRnZW8vY29vcmRpbmF0b3IvdjEvY29vcmRpbmF0b3IucHJvdG8SEmdlby5jb29yZGluYXRvci52MSL1AQoHQ2x1c3RlchINCgVhbGlhcxgBIAEoCRIOCgZyZWdpb24YAiABKAkSGQoRYm9vdHN0cmFwX3NlcnZlcnMYAyADKAkSPwoRc2VjdXJpdHlfcHJvdG9jb2wYBCABKA4yJC5nZW8uY29vcmRpbmF0b3IudjEuU2VjdXJpdHlQcm90b2NvbBI5Cg5zYXNsX21lY2hhbmlzbRgFIAEoDjIhLmdlby5jb29yZGluYXRvci52MS5TYXNsTWVjaGFuaXNtEhkKEXNvdXJjZV9mbG93X2NvdW50GAYgASgFEhkKEXRhcmdldF9mbG93X2NvdW50GAcgASgFIhUKE0xpc3RDbHVzdGVyc1JlcXVlc3QiRQoUTGlzdENsdXN0ZXJzUmVzcG9uc2USLQoIY2x1c3RlcnMYASADKAsyGy5nZW8uY29vcmRpbmF0b3IudjEuQ2x1c3RlciIiChFHZXRDbHVzdGVyUmVxdWVzdBINCgVhbGlhcxgBIAEoCSJCChJHZXRDbHVzdGVyUmVzcG9uc2USLAoHY2x1c3RlchgBIAEoCzIbLmdlby5jb29yZGluYXRvci52MS5DbHVzdGVyIi8KC1RvcGljRmlsdGVyEg8KB2luY2x1ZGUYASADKAkSDwoHZXhjbHVkZRgCIAMoCSIZCglGaWxlT3duZXISDAoEcGF0aBgBIAEoCSIeCghBcGlPd25lchISCgpjcmVhdGVkX2J5GAEgASgJInAKCUZsb3dPd25lchItCgRmaWxlGAEgASgLMh0uZ2VvLmNvb3JkaW5hdG9yLnYxLkZpbGVPd25lckgAEisKA2FwaRgCIAEoCzIcLmdlby5jb29yZGluYXRvci52MS5BcGlPd25lckgAQgcKBW93bmVyIp8BCgpGbG93U3RhdHVzEhsKE21hdGNoZWRfdG9waWNfY291bnQYASABKAUSEgoKdW5pdF9jb3VudBgCIAEoBRIaChJydW5uaW5nX3VuaXRfY291bnQYAyABKAUSEAoId2FybmluZ3MYBCADKAkSMgoOZGlzY292ZXJ5X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrUECgRGbG93EgwKBG5hbWUYASABKAkSFgoOc291cmNlX2NsdXN0ZXIYAiABKAkSFgoOdGFyZ2V0X2NsdXN0ZXIYAyABKAkSLwoGdG9waWNzGAQgASgLMh8uZ2VvLmNvb3JkaW5hdG9yLnYxLlRvcGljRmlsdGVyEjcKDW5hbWluZ19wb2xpY3kYBSABKA4yIC5nZW8ucmVwbGljYXRpb24udjEuTmFtaW5nUG9saWN5EhkKEXByb3ZlbmFuY2VfaGVhZGVyGAYgASgIEjkKDnN0YXJ0X3Bvc2l0aW9uGAcgASgOMiEuZ2VvLnJlcGxpY2F0aW9uLnYxLlN0YXJ0UG9zaXRpb24SSgoWb25fb2Zmc2V0X291dF9vZl9yYW5nZRgIIAEoDjIqLmdlby5yZXBsaWNhdGlvbi52MS5PZmZzZXRPdXRPZlJhbmdlUG9saWN5Eg4KBnBhdXNlZBgJIAEoCBIsCgVvd25lchgKIAEoCzIdLmdlby5jb29yZGluYXRvci52MS5GbG93T3duZXISEwoHdmVyc2lvbhgLIAEoA0ICMAESLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgZzdGF0dXMYDiABKAsyHi5nZW8uY29vcmRpbmF0b3IudjEuRmxvd1N0YXR1cyJhChFDcmVhdGVGbG93UmVxdWVzdBImCgRmbG93GAEgASgLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3cSDQoFYWN0b3IYAiABKAkSFQoNdmFsaWRhdGVfb25seRgDIAEoCCI8ChJDcmVhdGVGbG93UmVzcG9uc2USJgoEZmxvdxgBIAEoCzIYLmdlby5jb29yZGluYXRvci52MS5GbG93Ih4KDkdldEZsb3dSZXF1ZXN0EgwKBG5hbWUYASABKAkiOQoPR2V0Rmxvd1Jlc3BvbnNlEiYKBGZsb3cYASABKAsyGC5nZW8uY29vcmRpbmF0b3IudjEuRmxvdyJpChBMaXN0Rmxvd3NSZXF1ZXN0EhYKDnNvdXJjZV9jbHVzdGVyGAEgASgJEhYKDnRhcmdldF9jbHVzdGVyGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlUKEUxpc3RGbG93c1Jlc3BvbnNlEicKBWZsb3dzGAEgAygLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrABChFVcGRhdGVGbG93UmVxdWVzdBImCgRmbG93GAEgASgLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3cSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEhwKEGV4cGVjdGVkX3ZlcnNpb24YAyABKANCAjABEg0KBWFjdG9yGAQgASgJEhUKDXZhbGlkYXRlX29ubHkYBSABKAgiPAoSVXBkYXRlRmxvd1Jlc3BvbnNlEiYKBGZsb3cYASABKAsyGC5nZW8uY29vcmRpbmF0b3IudjEuRmxvdyJOChFEZWxldGVGbG93UmVxdWVzdBIMCgRuYW1lGAEgASgJEhwKEGV4cGVjdGVkX3ZlcnNpb24YAiABKANCAjABEg0KBWFjdG9yGAMgASgJIjwKEkRlbGV0ZUZsb3dSZXNwb25zZRImCgRmbG93GAEgASgLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3ciPwoQUGF1c2VGbG93UmVxdWVzdBIMCgRuYW1lGAEgASgJEg0KBWFjdG9yGAIgASgJEg4KBnJlYXNvbhgDIAEoCSI7ChFQYXVzZUZsb3dSZXNwb25zZRImCgRmbG93GAEgASgLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3ciQAoRUmVzdW1lRmxvd1JlcXVlc3QSDAoEbmFtZRgBIAEoCRINCgVhY3RvchgCIAEoCRIOCgZyZWFzb24YAyABKAkiPAoSUmVzdW1lRmxvd1Jlc3BvbnNlEiYKBGZsb3cYASABKAsyGC5nZW8uY29vcmRpbmF0b3IudjEuRmxvdyKEAgoKRmxvd0NoYW5nZRIMCgRmbG93GAEgASgJEhMKB3ZlcnNpb24YAiABKANCAjABEg0KBWFjdG9yGAMgASgJEi8KC2NoYW5nZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgRraW5kGAUgASgOMiIuZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3dDaGFuZ2VLaW5kEigKBmJlZm9yZRgGIAEoCzIYLmdlby5jb29yZGluYXRvci52MS5GbG93EicKBWFmdGVyGAcgASgLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3cSDgoGcmVhc29uGAggASgJIk0KFkxpc3RGbG93Q2hhbmdlc1JlcXVlc3QSDAoEZmxvdxgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJjChdMaXN0Rmxvd0NoYW5nZXNSZXNwb25zZRIvCgdjaGFuZ2VzGAEgAygLMh4uZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3dDaGFuZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIloKCUFnZW50TG9hZBIaChJyZWNvcmRzX3Blcl9zZWNvbmQYASABKAESGAoQYnl0ZXNfcGVyX3NlY29uZBgCIAEoARIXCgtsYWdfcmVjb3JkcxgDIAEoA0ICMAEiqwIKBUFnZW50EgoKAmlkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg8KB3ZlcnNpb24YBCABKAkSEQoJY29ubmVjdGVkGAUgASgIEjMKD2Nvbm5lY3RlZF9zaW5jZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoTbGFzdF9oZWFydGJlYXRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSZGVzaXJlZF91bml0X2NvdW50GAggASgFEhoKEnJ1bm5pbmdfdW5pdF9jb3VudBgJIAEoBRIrCgRsb2FkGAogASgLMh0uZ2VvLmNvb3JkaW5hdG9yLnYxLkFnZW50TG9hZCJBChFMaXN0QWdlbnRzUmVxdWVzdBIOCgZyZWdpb24YASABKAkSHAoUaW5jbHVkZV9kaXNjb25uZWN0ZWQYAiABKAgiPwoSTGlzdEFnZW50c1Jlc3BvbnNlEikKBmFnZW50cxgBIAMoCzIZLmdlby5jb29yZGluYXRvci52MS5BZ2VudCKQAwoKVW5pdFN0YXR1cxIpCgR1bml0GAEgASgLMhsuZ2VvLnJlcGxpY2F0aW9uLnYxLlVuaXRLZXkSFAoMcmVtb3RlX3RvcGljGAIgASgJEhgKEGRlc2lyZWRfYWdlbnRfaWQYAyABKAkSFwoPYWN0dWFsX2FnZW50X2lkGAQgASgJEhEKBWVwb2NoGAUgASgDQgIwARIsCgVzdGF0ZRgGIAEoDjIdLmdlby5yZXBsaWNhdGlvbi52MS5Vbml0U3RhdGUSDgoGcmVhc29uGAcgASgJEh4KEm5leHRfc291cmNlX29mZnNldBgIIAEoA0ICMAESJAoDbGFnGAkgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxIvCgtyZXBvcnRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoId2FybmluZ3MYCyADKAkSGgoScmVjb3Jkc19wZXJfc2Vjb25kGAwgASgBEhgKEGJ5dGVzX3Blcl9zZWNvbmQYDSABKAEioQEKEExpc3RVbml0c1JlcXVlc3QSDAoEZmxvdxgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCRItCgZzdGF0ZXMYAyADKA4yHS5nZW8ucmVwbGljYXRpb24udjEuVW5pdFN0YXRlEhcKD21pc21hdGNoZWRfb25seRgEIAEoCBIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCSJbChFMaXN0VW5pdHNSZXNwb25zZRItCgV1bml0cxgBIAMoCzIeLmdlby5jb29yZGluYXRvci52MS5Vbml0U3RhdHVzEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI7Cg5HZXRVbml0UmVxdWVzdBIpCgR1bml0GAEgASgLMhsuZ2VvLnJlcGxpY2F0aW9uLnYxLlVuaXRLZXkiPwoPR2V0VW5pdFJlc3BvbnNlEiwKBHVuaXQYASABKAsyHi5nZW8uY29vcmRpbmF0b3IudjEuVW5pdFN0YXR1cyJNCg5Vbml0U3RhdGVDb3VudBIsCgVzdGF0ZRgBIAEoDjIdLmdlby5yZXBsaWNhdGlvbi52MS5Vbml0U3RhdGUSDQoFY291bnQYAiABKAUiWgoPQWdlbnRBc3NpZ25tZW50EhAKCGFnZW50X2lkGAEgASgJEhoKEmRlc2lyZWRfdW5pdF9jb3VudBgCIAEoBRIZChFhY3R1YWxfdW5pdF9jb3VudBgDIAEoBSIkChRHZXRBc3NpZ25tZW50UmVxdWVzdBIMCgRmbG93GAEgASgJIqICChVHZXRBc3NpZ25tZW50UmVzcG9uc2USFgoKZ2VuZXJhdGlvbhgBIAEoA0ICMAESMAoMY29tcHV0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp1bml0X2NvdW50GAMgASgFEh0KFXVuYXNzaWduZWRfdW5pdF9jb3VudBgEIAEoBRIdChVtaXNtYXRjaGVkX3VuaXRfY291bnQYBSABKAUSOAoMc3RhdGVfY291bnRzGAYgAygLMiIuZ2VvLmNvb3JkaW5hdG9yLnYxLlVuaXRTdGF0ZUNvdW50EjMKBmFnZW50cxgHIAMoCzIjLmdlby5jb29yZGluYXRvci52MS5BZ2VudEFzc2lnbm1lbnQqtwEKEFNlY3VyaXR5UHJvdG9jb2wSIQodU0VDVVJJVFlfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIfChtTRUNVUklUWV9QUk9UT0NPTF9QTEFJTlRFWFQQARIZChVTRUNVUklUWV9QUk9UT0NPTF9TU0wQAhIkCiBTRUNVUklUWV9QUk9UT0NPTF9TQVNMX1BMQUlOVEVYVBADEh4KGlNFQ1VSSVRZX1BST1RPQ09MX1NBU0xfU1NMEAQqjQEKDVNhc2xNZWNoYW5pc20SHgoaU0FTTF9NRUNIQU5JU01fVU5TUEVDSUZJRUQQABIYChRTQVNMX01FQ0hBTklTTV9QTEFJThABEiAKHFNBU0xfTUVDSEFOSVNNX1NDUkFNX1NIQV8yNTYQAhIgChxTQVNMX01FQ0hBTklTTV9TQ1JBTV9TSEFfNTEyEAMq5QEKDkZsb3dDaGFuZ2VLaW5kEiAKHEZMT1dfQ0hBTkdFX0tJTkRfVU5TUEVDSUZJRUQQABIcChhGTE9XX0NIQU5HRV9LSU5EX0NSRUFURUQQARIcChhGTE9XX0NIQU5HRV9LSU5EX1VQREFURUQQAhIcChhGTE9XX0NIQU5HRV9LSU5EX0RFTEVURUQQAxIbChdGTE9XX0NIQU5HRV9LSU5EX1BBVVNFRBAEEhwKGEZMT1dfQ0hBTkdFX0tJTkRfUkVTVU1FRBAFEhwKGEZMT1dfQ0hBTkdFX0tJTkRfUkVGVVNFRBAGMq0KChJDb29yZGluYXRvclNlcnZpY2USYQoMTGlzdENsdXN0ZXJzEicuZ2VvLmNvb3JkaW5hdG9yLnYxLkxpc3RDbHVzdGVyc1JlcXVlc3QaKC5nZW8uY29vcmRpbmF0b3IudjEuTGlzdENsdXN0ZXJzUmVzcG9uc2USWwoKR2V0Q2x1c3RlchIlLmdlby5jb29yZGluYXRvci52MS5HZXRDbHVzdGVyUmVxdWVzdBomLmdlby5jb29yZGluYXRvci52MS5HZXRDbHVzdGVyUmVzcG9uc2USWwoKQ3JlYXRlRmxvdxIlLmdlby5jb29yZGluYXRvci52MS5DcmVhdGVGbG93UmVxdWVzdBomLmdlby5jb29yZGluYXRvci52MS5DcmVhdGVGbG93UmVzcG9uc2USUgoHR2V0RmxvdxIiLmdlby5jb29yZGluYXRvci52MS5HZXRGbG93UmVxdWVzdBojLmdlby5jb29yZGluYXRvci52MS5HZXRGbG93UmVzcG9uc2USWAoJTGlzdEZsb3dzEiQuZ2VvLmNvb3JkaW5hdG9yLnYxLkxpc3RGbG93c1JlcXVlc3QaJS5nZW8uY29vcmRpbmF0b3IudjEuTGlzdEZsb3dzUmVzcG9uc2USWwoKVXBkYXRlRmxvdxIlLmdlby5jb29yZGluYXRvci52MS5VcGRhdGVGbG93UmVxdWVzdBomLmdlby5jb29yZGluYXRvci52MS5VcGRhdGVGbG93UmVzcG9uc2USWwoKRGVsZXRlRmxvdxIlLmdlby5jb29yZGluYXRvci52MS5EZWxldGVGbG93UmVxdWVzdBomLmdlby5jb29yZGluYXRvci52MS5EZWxldGVGbG93UmVzcG9uc2USWAoJUGF1c2VGbG93EiQuZ2VvLmNvb3JkaW5hdG9yLnYxLlBhdXNlRmxvd1JlcXVlc3QaJS5nZW8uY29vcmRpbmF0b3IudjEuUGF1c2VGbG93UmVzcG9uc2USWwoKUmVzdW1lRmxvdxIlLmdlby5jb29yZGluYXRvci52MS5SZXN1bWVGbG93UmVxdWVzdBomLmdlby5jb29yZGluYXRvci52MS5SZXN1bWVGbG93UmVzcG9uc2USagoPTGlzdEZsb3dDaGFuZ2VzEiouZ2VvLmNvb3JkaW5hdG9yLnYxLkxpc3RGbG93Q2hhbmdlc1JlcXVlc3QaKy5nZW8uY29vcmRpbmF0b3IudjEuTGlzdEZsb3dDaGFuZ2VzUmVzcG9uc2USWwoKTGlzdEFnZW50cxIlLmdlby5jb29yZGluYXRvci52MS5MaXN0QWdlbnRzUmVxdWVzdBomLmdlby5jb29yZGluYXRvci52MS5MaXN0QWdlbnRzUmVzcG9uc2USWAoJTGlzdFVuaXRzEiQuZ2VvLmNvb3JkaW5hdG9yLnYxLkxpc3RVbml0c1JlcXVlc3QaJS5nZW8uY29vcmRpbmF0b3IudjEuTGlzdFVuaXRzUmVzcG9uc2USUgoHR2V0VW5pdBIiLmdlby5jb29yZGluYXRvci52MS5HZXRVbml0UmVxdWVzdBojLmdlby5jb29yZGluYXRvci52MS5HZXRVbml0UmVzcG9uc2USZAoNR2V0QXNzaWdubWVudBIoLmdlby5jb29yZGluYXRvci52MS5HZXRBc3NpZ25tZW50UmVxdWVzdBopLmdlby5jb29yZGluYXRvci52MS5HZXRBc3NpZ25tZW50UmVzcG9uc2ViBnByb3RvMw", [file_geo_replication_v1_replication, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("CiRnZW8vY29vcmRpbmF0b3IvdjEvY29vcmRpbmF0b3IucHJvdG8SEmdlby5jb29yZGluYXRvci52MSL1AQoHQ2x1c3RlchINCgVhbGlhcxgBIAEoCRIOCgZyZWdpb24YAiABKAkSGQoRYm9vdHN0cmFwX3NlcnZlcnMYAyADKAkSPwoRc2VjdXJpdHlfcHJvdG9jb2wYBCABKA4yJC5nZW8uY29vcmRpbmF0b3IudjEuU2VjdXJpdHlQcm90b2NvbBI5Cg5zYXNsX21lY2hhbmlzbRgFIAEoDjIhLmdlby5jb29yZGluYXRvci52MS5TYXNsTWVjaGFuaXNtEhkKEXNvdXJjZV9mbG93X2NvdW50GAYgASgFEhkKEXRhcmdldF9mbG93X2NvdW50GAcgASgFIhUKE0xpc3RDbHVzdGVyc1JlcXVlc3QiRQoUTGlzdENsdXN0ZXJzUmVzcG9uc2USLQoIY2x1c3RlcnMYASADKAsyGy5nZW8uY29vcmRpbmF0b3IudjEuQ2x1c3RlciIiChFHZXRDbHVzdGVyUmVxdWVzdBINCgVhbGlhcxgBIAEoCSJCChJHZXRDbHVzdGVyUmVzcG9uc2USLAoHY2x1c3RlchgBIAEoCzIbLmdlby5jb29yZGluYXRvci52MS5DbHVzdGVyIi8KC1RvcGljRmlsdGVyEg8KB2luY2x1ZGUYASADKAkSDwoHZXhjbHVkZRgCIAMoCSIvCgtHcm91cEZpbHRlchIPCgdpbmNsdWRlGAEgAygJEg8KB2V4Y2x1ZGUYAiADKAkiGQoJRmlsZU93bmVyEgwKBHBhdGgYASABKAkiHgoIQXBpT3duZXISEgoKY3JlYXRlZF9ieRgBIAEoCSJwCglGbG93T3duZXISLQoEZmlsZRgBIAEoCzIdLmdlby5jb29yZGluYXRvci52MS5GaWxlT3duZXJIABIrCgNhcGkYAiABKAsyHC5nZW8uY29vcmRpbmF0b3IudjEuQXBpT3duZXJIAEIHCgVvd25lciKfAQoKRmxvd1N0YXR1cxIbChNtYXRjaGVkX3RvcGljX2NvdW50GAEgASgFEhIKCnVuaXRfY291bnQYAiABKAUSGgoScnVubmluZ191bml0X2NvdW50GAMgASgFEhAKCHdhcm5pbmdzGAQgAygJEjIKDmRpc2NvdmVyeV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKeBQoERmxvdxIMCgRuYW1lGAEgASgJEhYKDnNvdXJjZV9jbHVzdGVyGAIgASgJEhYKDnRhcmdldF9jbHVzdGVyGAMgASgJEi8KBnRvcGljcxgEIAEoCzIfLmdlby5jb29yZGluYXRvci52MS5Ub3BpY0ZpbHRlchI3Cg1uYW1pbmdfcG9saWN5GAUgASgOMiAuZ2VvLnJlcGxpY2F0aW9uLnYxLk5hbWluZ1BvbGljeRIZChFwcm92ZW5hbmNlX2hlYWRlchgGIAEoCBI5Cg5zdGFydF9wb3NpdGlvbhgHIAEoDjIhLmdlby5yZXBsaWNhdGlvbi52MS5TdGFydFBvc2l0aW9uEkoKFm9uX29mZnNldF9vdXRfb2ZfcmFuZ2UYCCABKA4yKi5nZW8ucmVwbGljYXRpb24udjEuT2Zmc2V0T3V0T2ZSYW5nZVBvbGljeRIOCgZwYXVzZWQYCSABKAgSLAoFb3duZXIYCiABKAsyHS5nZW8uY29vcmRpbmF0b3IudjEuRmxvd093bmVyEhMKB3ZlcnNpb24YCyABKANCAjABEi8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoGc3RhdHVzGA4gASgLMh4uZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3dTdGF0dXMSLwoGZ3JvdXBzGA8gASgLMh8uZ2VvLmNvb3JkaW5hdG9yLnYxLkdyb3VwRmlsdGVyEh8KEnN5bmNfZ3JvdXBfb2Zmc2V0cxgQIAEoCEgAiAEBQhUKE19zeW5jX2dyb3VwX29mZnNldHMiYQoRQ3JlYXRlRmxvd1JlcXVlc3QSJgoEZmxvdxgBIAEoCzIYLmdlby5jb29yZGluYXRvci52MS5GbG93Eg0KBWFjdG9yGAIgASgJEhUKDXZhbGlkYXRlX29ubHkYAyABKAgiPAoSQ3JlYXRlRmxvd1Jlc3BvbnNlEiYKBGZsb3cYASABKAsyGC5nZW8uY29vcmRpbmF0b3IudjEuRmxvdyIeCg5HZXRGbG93UmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKD0dldEZsb3dSZXNwb25zZRImCgRmbG93GAEgASgLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3ciaQoQTGlzdEZsb3dzUmVxdWVzdBIWCg5zb3VyY2VfY2x1c3RlchgBIAEoCRIWCg50YXJnZXRfY2x1c3RlchgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJVChFMaXN0Rmxvd3NSZXNwb25zZRInCgVmbG93cxgBIAMoCzIYLmdlby5jb29yZGluYXRvci52MS5GbG93EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKwAQoRVXBkYXRlRmxvd1JlcXVlc3QSJgoEZmxvdxgBIAEoCzIYLmdlby5jb29yZGluYXRvci52MS5GbG93Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIcChBleHBlY3RlZF92ZXJzaW9uGAMgASgDQgIwARINCgVhY3RvchgEIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAUgASgIIjwKElVwZGF0ZUZsb3dSZXNwb25zZRImCgRmbG93GAEgASgLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3ciTgoRRGVsZXRlRmxvd1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIcChBleHBlY3RlZF92ZXJzaW9uGAIgASgDQgIwARINCgVhY3RvchgDIAEoCSI8ChJEZWxldGVGbG93UmVzcG9uc2USJgoEZmxvdxgBIAEoCzIYLmdlby5jb29yZGluYXRvci52MS5GbG93Ij8KEFBhdXNlRmxvd1JlcXVlc3QSDAoEbmFtZRgBIAEoCRINCgVhY3RvchgCIAEoCRIOCgZyZWFzb24YAyABKAkiOwoRUGF1c2VGbG93UmVzcG9uc2USJgoEZmxvdxgBIAEoCzIYLmdlby5jb29yZGluYXRvci52MS5GbG93IkAKEVJlc3VtZUZsb3dSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFYWN0b3IYAiABKAkSDgoGcmVhc29uGAMgASgJIjwKElJlc3VtZUZsb3dSZXNwb25zZRImCgRmbG93GAEgASgLMhguZ2VvLmNvb3JkaW5hdG9yLnYxLkZsb3cihAIKCkZsb3dDaGFuZ2USDAoEZmxvdxgBIAEoCRITCgd2ZXJzaW9uGAIgASgDQgIwARINCgVhY3RvchgDIAEoCRIvCgtjaGFuZ2VfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoEa2luZBgFIAEoDjIiLmdlby5jb29yZGluYXRvci52MS5GbG93Q2hhbmdlS2luZBIoCgZiZWZvcmUYBiABKAsyGC5nZW8uY29vcmRpbmF0b3IudjEuRmxvdxInCgVhZnRlchgHIAEoCzIYLmdlby5jb29yZGluYXRvci52MS5GbG93Eg4KBnJlYXNvbhgIIAEoCSJNChZMaXN0Rmxvd0NoYW5nZXNSZXF1ZXN0EgwKBGZsb3cYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYwoXTGlzdEZsb3dDaGFuZ2VzUmVzcG9uc2USLwoHY2hhbmdlcxgBIAMoCzIeLmdlby5jb29yZGluYXRvci52MS5GbG93Q2hhbmdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJaCglBZ2VudExvYWQSGgoScmVjb3Jkc19wZXJfc2Vjb25kGAEgASgBEhgKEGJ5dGVzX3Blcl9zZWNvbmQYAiABKAESFwoLbGFnX3JlY29yZHMYAyABKANCAjABIqsCCgVBZ2VudBIKCgJpZBgBIAEoCRIOCgZyZWdpb24YAiABKAkSDwoHYWRkcmVzcxgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJEhEKCWNvbm5lY3RlZBgFIAEoCBIzCg9jb25uZWN0ZWRfc2luY2UYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKE2xhc3RfaGVhcnRiZWF0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmRlc2lyZWRfdW5pdF9jb3VudBgIIAEoBRIaChJydW5uaW5nX3VuaXRfY291bnQYCSABKAUSKwoEbG9hZBgKIAEoCzIdLmdlby5jb29yZGluYXRvci52MS5BZ2VudExvYWQiQQoRTGlzdEFnZW50c1JlcXVlc3QSDgoGcmVnaW9uGAEgASgJEhwKFGluY2x1ZGVfZGlzY29ubmVjdGVkGAIgASgIIj8KEkxpc3RBZ2VudHNSZXNwb25zZRIpCgZhZ2VudHMYASADKAsyGS5nZW8uY29vcmRpbmF0b3IudjEuQWdlbnQikAMKClVuaXRTdGF0dXMSKQoEdW5pdBgBIAEoCzIbLmdlby5yZXBsaWNhdGlvbi52MS5Vbml0S2V5EhQKDHJlbW90ZV90b3BpYxgCIAEoCRIYChBkZXNpcmVkX2FnZW50X2lkGAMgASgJEhcKD2FjdHVhbF9hZ2VudF9pZBgEIAEoCRIRCgVlcG9jaBgFIAEoA0ICMAESLAoFc3RhdGUYBiABKA4yHS5nZW8ucmVwbGljYXRpb24udjEuVW5pdFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIeChJuZXh0X3NvdXJjZV9vZmZzZXQYCCABKANCAjABEiQKA2xhZxgJIAEoCzIXLmdlby5yZXBsaWNhdGlvbi52MS5MYWcSLwoLcmVwb3J0X3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHdhcm5pbmdzGAsgAygJEhoKEnJlY29yZHNfcGVyX3NlY29uZBgMIAEoARIYChBieXRlc19wZXJfc2Vjb25kGA0gASgBIqEBChBMaXN0VW5pdHNSZXF1ZXN0EgwKBGZsb3cYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSLQoGc3RhdGVzGAMgAygOMh0uZ2VvLnJlcGxpY2F0aW9uLnYxLlVuaXRTdGF0ZRIXCg9taXNtYXRjaGVkX29ubHkYBCABKAgSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkiWwoRTGlzdFVuaXRzUmVzcG9uc2USLQoFdW5pdHMYASADKAsyHi5nZW8uY29vcmRpbmF0b3IudjEuVW5pdFN0YXR1cxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOwoOR2V0VW5pdFJlcXVlc3QSKQoEdW5pdBgBIAEoCzIbLmdlby5yZXBsaWNhdGlvbi52MS5Vbml0S2V5Ij8KD0dldFVuaXRSZXNwb25zZRIsCgR1bml0GAEgASgLMh4uZ2VvLmNvb3JkaW5hdG9yLnYxLlVuaXRTdGF0dXMiTQoOVW5pdFN0YXRlQ291bnQSLAoFc3RhdGUYASABKA4yHS5nZW8ucmVwbGljYXRpb24udjEuVW5pdFN0YXRlEg0KBWNvdW50GAIgASgFIloKD0FnZW50QXNzaWdubWVudBIQCghhZ2VudF9pZBgBIAEoCRIaChJkZXNpcmVkX3VuaXRfY291bnQYAiABKAUSGQoRYWN0dWFsX3VuaXRfY291bnQYAyABKAUiJAoUR2V0QXNzaWdubWVudFJlcXVlc3QSDAoEZmxvdxgBIAEoCSKiAgoVR2V0QXNzaWdubWVudFJlc3BvbnNlEhYKCmdlbmVyYXRpb24YASABKANCAjABEjAKDGNvbXB1dGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdW5pdF9jb3VudBgDIAEoBRIdChV1bmFzc2lnbmVkX3VuaXRfY291bnQYBCABKAUSHQoVbWlzbWF0Y2hlZF91bml0X2NvdW50GAUgASgFEjgKDHN0YXRlX2NvdW50cxgGIAMoCzIiLmdlby5jb29yZGluYXRvci52MS5Vbml0U3RhdGVDb3VudBIzCgZhZ2VudHMYByADKAsyIy5nZW8uY29vcmRpbmF0b3IudjEuQWdlbnRBc3NpZ25tZW50KrcBChBTZWN1cml0eVByb3RvY29sEiEKHVNFQ1VSSVRZX1BST1RPQ09MX1VOU1BFQ0lGSUVEEAASHwobU0VDVVJJVFlfUFJPVE9DT0xfUExBSU5URVhUEAESGQoVU0VDVVJJVFlfUFJPVE9DT0xfU1NMEAISJAogU0VDVVJJVFlfUFJPVE9DT0xfU0FTTF9QTEFJTlRFWFQQAxIeChpTRUNVUklUWV9QUk9UT0NPTF9TQVNMX1NTTBAEKo0BCg1TYXNsTWVjaGFuaXNtEh4KGlNBU0xfTUVDSEFOSVNNX1VOU1BFQ0lGSUVEEAASGAoUU0FTTF9NRUNIQU5JU01fUExBSU4QARIgChxTQVNMX01FQ0hBTklTTV9TQ1JBTV9TSEFfMjU2EAISIAocU0FTTF9NRUNIQU5JU01fU0NSQU1fU0hBXzUxMhADKuUBCg5GbG93Q2hhbmdlS2luZBIgChxGTE9XX0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYRkxPV19DSEFOR0VfS0lORF9DUkVBVEVEEAESHAoYRkxPV19DSEFOR0VfS0lORF9VUERBVEVEEAISHAoYRkxPV19DSEFOR0VfS0lORF9ERUxFVEVEEAMSGwoXRkxPV19DSEFOR0VfS0lORF9QQVVTRUQQBBIcChhGTE9XX0NIQU5HRV9LSU5EX1JFU1VNRUQQBRIcChhGTE9XX0NIQU5HRV9LSU5EX1JFRlVTRUQQBjKtCgoSQ29vcmRpbmF0b3JTZXJ2aWNlEmEKDExpc3RDbHVzdGVycxInLmdlby5jb29yZGluYXRvci52MS5MaXN0Q2x1c3RlcnNSZXF1ZXN0GiguZ2VvLmNvb3JkaW5hdG9yLnYxLkxpc3RDbHVzdGVyc1Jlc3BvbnNlElsKCkdldENsdXN0ZXISJS5nZW8uY29vcmRpbmF0b3IudjEuR2V0Q2x1c3RlclJlcXVlc3QaJi5nZW8uY29vcmRpbmF0b3IudjEuR2V0Q2x1c3RlclJlc3BvbnNlElsKCkNyZWF0ZUZsb3cSJS5nZW8uY29vcmRpbmF0b3IudjEuQ3JlYXRlRmxvd1JlcXVlc3QaJi5nZW8uY29vcmRpbmF0b3IudjEuQ3JlYXRlRmxvd1Jlc3BvbnNlElIKB0dldEZsb3cSIi5nZW8uY29vcmRpbmF0b3IudjEuR2V0Rmxvd1JlcXVlc3QaIy5nZW8uY29vcmRpbmF0b3IudjEuR2V0Rmxvd1Jlc3BvbnNlElgKCUxpc3RGbG93cxIkLmdlby5jb29yZGluYXRvci52MS5MaXN0Rmxvd3NSZXF1ZXN0GiUuZ2VvLmNvb3JkaW5hdG9yLnYxLkxpc3RGbG93c1Jlc3BvbnNlElsKClVwZGF0ZUZsb3cSJS5nZW8uY29vcmRpbmF0b3IudjEuVXBkYXRlRmxvd1JlcXVlc3QaJi5nZW8uY29vcmRpbmF0b3IudjEuVXBkYXRlRmxvd1Jlc3BvbnNlElsKCkRlbGV0ZUZsb3cSJS5nZW8uY29vcmRpbmF0b3IudjEuRGVsZXRlRmxvd1JlcXVlc3QaJi5nZW8uY29vcmRpbmF0b3IudjEuRGVsZXRlRmxvd1Jlc3BvbnNlElgKCVBhdXNlRmxvdxIkLmdlby5jb29yZGluYXRvci52MS5QYXVzZUZsb3dSZXF1ZXN0GiUuZ2VvLmNvb3JkaW5hdG9yLnYxLlBhdXNlRmxvd1Jlc3BvbnNlElsKClJlc3VtZUZsb3cSJS5nZW8uY29vcmRpbmF0b3IudjEuUmVzdW1lRmxvd1JlcXVlc3QaJi5nZW8uY29vcmRpbmF0b3IudjEuUmVzdW1lRmxvd1Jlc3BvbnNlEmoKD0xpc3RGbG93Q2hhbmdlcxIqLmdlby5jb29yZGluYXRvci52MS5MaXN0Rmxvd0NoYW5nZXNSZXF1ZXN0GisuZ2VvLmNvb3JkaW5hdG9yLnYxLkxpc3RGbG93Q2hhbmdlc1Jlc3BvbnNlElsKCkxpc3RBZ2VudHMSJS5nZW8uY29vcmRpbmF0b3IudjEuTGlzdEFnZW50c1JlcXVlc3QaJi5nZW8uY29vcmRpbmF0b3IudjEuTGlzdEFnZW50c1Jlc3BvbnNlElgKCUxpc3RVbml0cxIkLmdlby5jb29yZGluYXRvci52MS5MaXN0VW5pdHNSZXF1ZXN0GiUuZ2VvLmNvb3JkaW5hdG9yLnYxLkxpc3RVbml0c1Jlc3BvbnNlElIKB0dldFVuaXQSIi5nZW8uY29vcmRpbmF0b3IudjEuR2V0VW5pdFJlcXVlc3QaIy5nZW8uY29vcmRpbmF0b3IudjEuR2V0VW5pdFJlc3BvbnNlEmQKDUdldEFzc2lnbm1lbnQSKC5nZW8uY29vcmRpbmF0b3IudjEuR2V0QXNzaWdubWVudFJlcXVlc3QaKS5nZW8uY29vcmRpbmF0b3IudjEuR2V0QXNzaWdubWVudFJlc3BvbnNlYgZwcm90bzM", [file_geo_replication_v1_replication, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * A Kafka cluster as the coordinator knows it. Credentials never leave the config and its
@@ -193,6 +193,38 @@ export const TopicFilterSchema: GenMessage<TopicFilter> = /*@__PURE__*/
   messageDesc(file_geo_coordinator_v1_coordinator, 5);
 
 /**
+ * Consumer groups a flow's offset translation covers, as full-name regular expressions (implicitly
+ * anchored, like MirrorMaker 2's `groups` and `groups.exclude`).
+ *
+ * @generated from message geo.coordinator.v1.GroupFilter
+ */
+export type GroupFilter = Message<"geo.coordinator.v1.GroupFilter"> & {
+  /**
+   * A group is selected when it fully matches at least one of these; empty means every group
+   * (`.*`).
+   *
+   * @generated from field: repeated string include = 1;
+   */
+  include: string[];
+
+  /**
+   * ...and matches none of these. Exclusion wins over inclusion. Taken as given, so an empty list
+   * excludes nothing; omit the whole GroupFilter for MirrorMaker 2's default excludes
+   * (`console-consumer-.*`, `connect-.*`, `__.*`).
+   *
+   * @generated from field: repeated string exclude = 2;
+   */
+  exclude: string[];
+};
+
+/**
+ * Describes the message geo.coordinator.v1.GroupFilter.
+ * Use `create(GroupFilterSchema)` to create a new message.
+ */
+export const GroupFilterSchema: GenMessage<GroupFilter> = /*@__PURE__*/
+  messageDesc(file_geo_coordinator_v1_coordinator, 6);
+
+/**
  * A flow defined in the declarative config file (GitOps): the API refuses to change it.
  *
  * @generated from message geo.coordinator.v1.FileOwner
@@ -211,7 +243,7 @@ export type FileOwner = Message<"geo.coordinator.v1.FileOwner"> & {
  * Use `create(FileOwnerSchema)` to create a new message.
  */
 export const FileOwnerSchema: GenMessage<FileOwner> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 6);
+  messageDesc(file_geo_coordinator_v1_coordinator, 7);
 
 /**
  * A flow created through the admin API: only the API changes it.
@@ -232,7 +264,7 @@ export type ApiOwner = Message<"geo.coordinator.v1.ApiOwner"> & {
  * Use `create(ApiOwnerSchema)` to create a new message.
  */
 export const ApiOwnerSchema: GenMessage<ApiOwner> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 7);
+  messageDesc(file_geo_coordinator_v1_coordinator, 8);
 
 /**
  * Who owns a flow's definition, which decides who may change it.
@@ -269,7 +301,7 @@ export type FlowOwner = Message<"geo.coordinator.v1.FlowOwner"> & {
  * Use `create(FlowOwnerSchema)` to create a new message.
  */
 export const FlowOwnerSchema: GenMessage<FlowOwner> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 8);
+  messageDesc(file_geo_coordinator_v1_coordinator, 9);
 
 /**
  * What the coordinator observed for a flow at its last topic discovery. Output only.
@@ -319,7 +351,7 @@ export type FlowStatus = Message<"geo.coordinator.v1.FlowStatus"> & {
  * Use `create(FlowStatusSchema)` to create a new message.
  */
 export const FlowStatusSchema: GenMessage<FlowStatus> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 9);
+  messageDesc(file_geo_coordinator_v1_coordinator, 10);
 
 /**
  * One direction of replication, `source_cluster -> target_cluster`.
@@ -426,6 +458,23 @@ export type Flow = Message<"geo.coordinator.v1.Flow"> & {
    * @generated from field: geo.coordinator.v1.FlowStatus status = 14;
    */
   status?: FlowStatus | undefined;
+
+  /**
+   * Source consumer groups whose offsets the offset-translation service checkpoints into the
+   * target and syncs into target groups. Absent: every group but MirrorMaker 2's default excludes.
+   * Always present in answers.
+   *
+   * @generated from field: geo.coordinator.v1.GroupFilter groups = 15;
+   */
+  groups?: GroupFilter | undefined;
+
+  /**
+   * Whether translated offsets are committed into target groups that are empty or absent there
+   * (MirrorMaker 2's `sync.group.offsets.enabled`). Absent: true. Always present in answers.
+   *
+   * @generated from field: optional bool sync_group_offsets = 16;
+   */
+  syncGroupOffsets?: boolean | undefined;
 };
 
 /**
@@ -433,7 +482,7 @@ export type Flow = Message<"geo.coordinator.v1.Flow"> & {
  * Use `create(FlowSchema)` to create a new message.
  */
 export const FlowSchema: GenMessage<Flow> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 10);
+  messageDesc(file_geo_coordinator_v1_coordinator, 11);
 
 /**
  * Request for CreateFlow.
@@ -468,7 +517,7 @@ export type CreateFlowRequest = Message<"geo.coordinator.v1.CreateFlowRequest"> 
  * Use `create(CreateFlowRequestSchema)` to create a new message.
  */
 export const CreateFlowRequestSchema: GenMessage<CreateFlowRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 11);
+  messageDesc(file_geo_coordinator_v1_coordinator, 12);
 
 /**
  * Response of CreateFlow.
@@ -489,7 +538,7 @@ export type CreateFlowResponse = Message<"geo.coordinator.v1.CreateFlowResponse"
  * Use `create(CreateFlowResponseSchema)` to create a new message.
  */
 export const CreateFlowResponseSchema: GenMessage<CreateFlowResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 12);
+  messageDesc(file_geo_coordinator_v1_coordinator, 13);
 
 /**
  * Request for GetFlow.
@@ -510,7 +559,7 @@ export type GetFlowRequest = Message<"geo.coordinator.v1.GetFlowRequest"> & {
  * Use `create(GetFlowRequestSchema)` to create a new message.
  */
 export const GetFlowRequestSchema: GenMessage<GetFlowRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 13);
+  messageDesc(file_geo_coordinator_v1_coordinator, 14);
 
 /**
  * Response of GetFlow.
@@ -531,7 +580,7 @@ export type GetFlowResponse = Message<"geo.coordinator.v1.GetFlowResponse"> & {
  * Use `create(GetFlowResponseSchema)` to create a new message.
  */
 export const GetFlowResponseSchema: GenMessage<GetFlowResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 14);
+  messageDesc(file_geo_coordinator_v1_coordinator, 15);
 
 /**
  * Request for ListFlows.
@@ -573,7 +622,7 @@ export type ListFlowsRequest = Message<"geo.coordinator.v1.ListFlowsRequest"> & 
  * Use `create(ListFlowsRequestSchema)` to create a new message.
  */
 export const ListFlowsRequestSchema: GenMessage<ListFlowsRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 15);
+  messageDesc(file_geo_coordinator_v1_coordinator, 16);
 
 /**
  * Response of ListFlows.
@@ -601,7 +650,7 @@ export type ListFlowsResponse = Message<"geo.coordinator.v1.ListFlowsResponse"> 
  * Use `create(ListFlowsResponseSchema)` to create a new message.
  */
 export const ListFlowsResponseSchema: GenMessage<ListFlowsResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 16);
+  messageDesc(file_geo_coordinator_v1_coordinator, 17);
 
 /**
  * Request for UpdateFlow.
@@ -617,8 +666,9 @@ export type UpdateFlowRequest = Message<"geo.coordinator.v1.UpdateFlowRequest"> 
   flow?: Flow | undefined;
 
   /**
-   * Fields of `flow` to change (e.g. `topics.include`, `start_position`). Empty means full
-   * replacement of every mutable field. Naming immutable or output-only fields is refused.
+   * Fields of `flow` to change (e.g. `topics.include`, `start_position`, `groups.exclude`,
+   * `sync_group_offsets`). Empty means full replacement of every mutable field. Naming immutable
+   * or output-only fields is refused.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -651,7 +701,7 @@ export type UpdateFlowRequest = Message<"geo.coordinator.v1.UpdateFlowRequest"> 
  * Use `create(UpdateFlowRequestSchema)` to create a new message.
  */
 export const UpdateFlowRequestSchema: GenMessage<UpdateFlowRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 17);
+  messageDesc(file_geo_coordinator_v1_coordinator, 18);
 
 /**
  * Response of UpdateFlow.
@@ -672,7 +722,7 @@ export type UpdateFlowResponse = Message<"geo.coordinator.v1.UpdateFlowResponse"
  * Use `create(UpdateFlowResponseSchema)` to create a new message.
  */
 export const UpdateFlowResponseSchema: GenMessage<UpdateFlowResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 18);
+  messageDesc(file_geo_coordinator_v1_coordinator, 19);
 
 /**
  * Request for DeleteFlow.
@@ -707,7 +757,7 @@ export type DeleteFlowRequest = Message<"geo.coordinator.v1.DeleteFlowRequest"> 
  * Use `create(DeleteFlowRequestSchema)` to create a new message.
  */
 export const DeleteFlowRequestSchema: GenMessage<DeleteFlowRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 19);
+  messageDesc(file_geo_coordinator_v1_coordinator, 20);
 
 /**
  * Response of DeleteFlow.
@@ -728,7 +778,7 @@ export type DeleteFlowResponse = Message<"geo.coordinator.v1.DeleteFlowResponse"
  * Use `create(DeleteFlowResponseSchema)` to create a new message.
  */
 export const DeleteFlowResponseSchema: GenMessage<DeleteFlowResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 20);
+  messageDesc(file_geo_coordinator_v1_coordinator, 21);
 
 /**
  * Request for PauseFlow.
@@ -763,7 +813,7 @@ export type PauseFlowRequest = Message<"geo.coordinator.v1.PauseFlowRequest"> & 
  * Use `create(PauseFlowRequestSchema)` to create a new message.
  */
 export const PauseFlowRequestSchema: GenMessage<PauseFlowRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 21);
+  messageDesc(file_geo_coordinator_v1_coordinator, 22);
 
 /**
  * Response of PauseFlow.
@@ -784,7 +834,7 @@ export type PauseFlowResponse = Message<"geo.coordinator.v1.PauseFlowResponse"> 
  * Use `create(PauseFlowResponseSchema)` to create a new message.
  */
 export const PauseFlowResponseSchema: GenMessage<PauseFlowResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 22);
+  messageDesc(file_geo_coordinator_v1_coordinator, 23);
 
 /**
  * Request for ResumeFlow.
@@ -819,7 +869,7 @@ export type ResumeFlowRequest = Message<"geo.coordinator.v1.ResumeFlowRequest"> 
  * Use `create(ResumeFlowRequestSchema)` to create a new message.
  */
 export const ResumeFlowRequestSchema: GenMessage<ResumeFlowRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 23);
+  messageDesc(file_geo_coordinator_v1_coordinator, 24);
 
 /**
  * Response of ResumeFlow.
@@ -840,7 +890,7 @@ export type ResumeFlowResponse = Message<"geo.coordinator.v1.ResumeFlowResponse"
  * Use `create(ResumeFlowResponseSchema)` to create a new message.
  */
 export const ResumeFlowResponseSchema: GenMessage<ResumeFlowResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 24);
+  messageDesc(file_geo_coordinator_v1_coordinator, 25);
 
 /**
  * One recorded change of a flow: who, when, what.
@@ -910,7 +960,7 @@ export type FlowChange = Message<"geo.coordinator.v1.FlowChange"> & {
  * Use `create(FlowChangeSchema)` to create a new message.
  */
 export const FlowChangeSchema: GenMessage<FlowChange> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 25);
+  messageDesc(file_geo_coordinator_v1_coordinator, 26);
 
 /**
  * Request for ListFlowChanges.
@@ -945,7 +995,7 @@ export type ListFlowChangesRequest = Message<"geo.coordinator.v1.ListFlowChanges
  * Use `create(ListFlowChangesRequestSchema)` to create a new message.
  */
 export const ListFlowChangesRequestSchema: GenMessage<ListFlowChangesRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 26);
+  messageDesc(file_geo_coordinator_v1_coordinator, 27);
 
 /**
  * Response of ListFlowChanges.
@@ -973,7 +1023,7 @@ export type ListFlowChangesResponse = Message<"geo.coordinator.v1.ListFlowChange
  * Use `create(ListFlowChangesResponseSchema)` to create a new message.
  */
 export const ListFlowChangesResponseSchema: GenMessage<ListFlowChangesResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 27);
+  messageDesc(file_geo_coordinator_v1_coordinator, 28);
 
 /**
  * Throughput an agent reported at its last report, summed over its units.
@@ -1008,7 +1058,7 @@ export type AgentLoad = Message<"geo.coordinator.v1.AgentLoad"> & {
  * Use `create(AgentLoadSchema)` to create a new message.
  */
 export const AgentLoadSchema: GenMessage<AgentLoad> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 28);
+  messageDesc(file_geo_coordinator_v1_coordinator, 29);
 
 /**
  * An agent as the coordinator sees it.
@@ -1092,7 +1142,7 @@ export type Agent = Message<"geo.coordinator.v1.Agent"> & {
  * Use `create(AgentSchema)` to create a new message.
  */
 export const AgentSchema: GenMessage<Agent> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 29);
+  messageDesc(file_geo_coordinator_v1_coordinator, 30);
 
 /**
  * Request for ListAgents.
@@ -1120,7 +1170,7 @@ export type ListAgentsRequest = Message<"geo.coordinator.v1.ListAgentsRequest"> 
  * Use `create(ListAgentsRequestSchema)` to create a new message.
  */
 export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 30);
+  messageDesc(file_geo_coordinator_v1_coordinator, 31);
 
 /**
  * Response of ListAgents.
@@ -1141,7 +1191,7 @@ export type ListAgentsResponse = Message<"geo.coordinator.v1.ListAgentsResponse"
  * Use `create(ListAgentsResponseSchema)` to create a new message.
  */
 export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 31);
+  messageDesc(file_geo_coordinator_v1_coordinator, 32);
 
 /**
  * The desired and actual state of one unit.
@@ -1249,7 +1299,7 @@ export type UnitStatus = Message<"geo.coordinator.v1.UnitStatus"> & {
  * Use `create(UnitStatusSchema)` to create a new message.
  */
 export const UnitStatusSchema: GenMessage<UnitStatus> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 32);
+  messageDesc(file_geo_coordinator_v1_coordinator, 33);
 
 /**
  * Request for ListUnits.
@@ -1305,7 +1355,7 @@ export type ListUnitsRequest = Message<"geo.coordinator.v1.ListUnitsRequest"> & 
  * Use `create(ListUnitsRequestSchema)` to create a new message.
  */
 export const ListUnitsRequestSchema: GenMessage<ListUnitsRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 33);
+  messageDesc(file_geo_coordinator_v1_coordinator, 34);
 
 /**
  * Response of ListUnits.
@@ -1333,7 +1383,7 @@ export type ListUnitsResponse = Message<"geo.coordinator.v1.ListUnitsResponse"> 
  * Use `create(ListUnitsResponseSchema)` to create a new message.
  */
 export const ListUnitsResponseSchema: GenMessage<ListUnitsResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 34);
+  messageDesc(file_geo_coordinator_v1_coordinator, 35);
 
 /**
  * Request for GetUnit.
@@ -1354,7 +1404,7 @@ export type GetUnitRequest = Message<"geo.coordinator.v1.GetUnitRequest"> & {
  * Use `create(GetUnitRequestSchema)` to create a new message.
  */
 export const GetUnitRequestSchema: GenMessage<GetUnitRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 35);
+  messageDesc(file_geo_coordinator_v1_coordinator, 36);
 
 /**
  * Response of GetUnit.
@@ -1375,7 +1425,7 @@ export type GetUnitResponse = Message<"geo.coordinator.v1.GetUnitResponse"> & {
  * Use `create(GetUnitResponseSchema)` to create a new message.
  */
 export const GetUnitResponseSchema: GenMessage<GetUnitResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 36);
+  messageDesc(file_geo_coordinator_v1_coordinator, 37);
 
 /**
  * Units per state, as counted in an assignment summary.
@@ -1403,7 +1453,7 @@ export type UnitStateCount = Message<"geo.coordinator.v1.UnitStateCount"> & {
  * Use `create(UnitStateCountSchema)` to create a new message.
  */
 export const UnitStateCountSchema: GenMessage<UnitStateCount> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 37);
+  messageDesc(file_geo_coordinator_v1_coordinator, 38);
 
 /**
  * Desired versus actual units of one agent.
@@ -1438,7 +1488,7 @@ export type AgentAssignment = Message<"geo.coordinator.v1.AgentAssignment"> & {
  * Use `create(AgentAssignmentSchema)` to create a new message.
  */
 export const AgentAssignmentSchema: GenMessage<AgentAssignment> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 38);
+  messageDesc(file_geo_coordinator_v1_coordinator, 39);
 
 /**
  * Request for GetAssignment.
@@ -1459,7 +1509,7 @@ export type GetAssignmentRequest = Message<"geo.coordinator.v1.GetAssignmentRequ
  * Use `create(GetAssignmentRequestSchema)` to create a new message.
  */
 export const GetAssignmentRequestSchema: GenMessage<GetAssignmentRequest> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 39);
+  messageDesc(file_geo_coordinator_v1_coordinator, 40);
 
 /**
  * Response of GetAssignment: the gap between desired and actual assignment.
@@ -1522,7 +1572,7 @@ export type GetAssignmentResponse = Message<"geo.coordinator.v1.GetAssignmentRes
  * Use `create(GetAssignmentResponseSchema)` to create a new message.
  */
 export const GetAssignmentResponseSchema: GenMessage<GetAssignmentResponse> = /*@__PURE__*/
-  messageDesc(file_geo_coordinator_v1_coordinator, 40);
+  messageDesc(file_geo_coordinator_v1_coordinator, 41);
 
 /**
  * Kafka's `security.protocol`, which says how clients reach a cluster's brokers.
