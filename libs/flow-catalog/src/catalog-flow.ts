@@ -1,8 +1,10 @@
 import {
   createTopicFilter,
+  DEFAULT_GROUP_EXCLUDES,
   type FlowConfig,
   type NamingPolicy,
   remoteTopicName,
+  type StartFrom,
   type TopicFilterConfig,
 } from "@geo/config";
 import { type coordinatorV1, replicationV1 } from "@geo/proto";
@@ -18,6 +20,12 @@ export interface CatalogFlow {
   readonly naming: NamingPolicy;
   readonly provenanceHeader: boolean;
   readonly paused: boolean;
+  /** Where replication of a partition without progress starts. */
+  readonly startFrom: StartFrom;
+  /** Consumer groups the offset-translation service checkpoints and syncs (defaults filled in). */
+  readonly groups: TopicFilterConfig;
+  /** Whether translated offsets are committed into empty or absent target groups. */
+  readonly syncGroupOffsets: boolean;
   /** The coordinator's version of the flow; 0 for a flow known only from the config file. */
   readonly version: bigint;
   /** Name of the copy of `sourceTopic` in the target cluster. */
@@ -28,8 +36,9 @@ export interface CatalogFlow {
 
 type FlowShape = Pick<
   FlowConfig,
-  "name" | "source" | "target" | "topics" | "naming" | "provenanceHeader" | "paused"
->;
+  "name" | "source" | "target" | "topics" | "naming" | "provenanceHeader" | "paused" | "startFrom"
+> &
+  Pick<FlowConfig, "groups" | "syncGroupOffsets">;
 
 function catalogFlow(shape: FlowShape, version: bigint): CatalogFlow {
   const filter = createTopicFilter(shape);
@@ -41,6 +50,13 @@ function catalogFlow(shape: FlowShape, version: bigint): CatalogFlow {
     naming: shape.naming,
     provenanceHeader: shape.provenanceHeader,
     paused: shape.paused,
+    startFrom: shape.startFrom,
+    // Absent in flows that predate the options (and from coordinators that predate them).
+    groups: {
+      include: [...(shape.groups?.include ?? [".*"])],
+      exclude: [...(shape.groups?.exclude ?? DEFAULT_GROUP_EXCLUDES)],
+    },
+    syncGroupOffsets: shape.syncGroupOffsets ?? true,
     version,
     remoteTopic: (sourceTopic) => remoteTopicName(shape, shape.source, sourceTopic),
     replicates: filter,
@@ -63,6 +79,11 @@ export function flowFromMessage(flow: coordinatorV1.Flow): CatalogFlow {
       naming: flow.namingPolicy === replicationV1.NamingPolicy.IDENTITY ? "identity" : "prefix",
       provenanceHeader: flow.provenanceHeader,
       paused: flow.paused,
+      startFrom: flow.startPosition === replicationV1.StartPosition.LATEST ? "latest" : "earliest",
+      ...(flow.groups === undefined
+        ? {}
+        : { groups: { include: flow.groups.include, exclude: flow.groups.exclude } }),
+      ...(flow.syncGroupOffsets === undefined ? {} : { syncGroupOffsets: flow.syncGroupOffsets }),
     },
     BigInt(flow.version || "0"),
   );

@@ -67,27 +67,21 @@ export function flowDirectoryFromConfig(flows: readonly FlowConfig[]): FlowDirec
 }
 
 /**
- * The flows of the catalog (the coordinator's, the file's until it answers). The per-flow
- * options of this service (`groups`, `syncGroupOffsets`, `startFrom`) are not in the
- * coordinator's Flow yet: they come from the file's flow of the same name, else the defaults.
+ * The flows of the catalog (the coordinator's, the file's until it answers), with this service's
+ * per-flow options (`groups`, `syncGroupOffsets`, `startFrom`) as the catalog carries them.
  */
 export function flowDirectoryFromCatalog(
   catalog: Pick<FlowCatalog, "list" | "get">,
-  fileFlows: readonly FlowConfig[],
 ): FlowDirectory {
-  const options = new Map(fileFlows.map((f) => [f.name, f]));
-  const built = new Map<string, { version: bigint; flow: OffsetsFlow }>();
+  // The catalog makes new flow objects only when it reads the coordinator again: build one view
+  // per object, not per call, so regexes are compiled once per refresh at most.
+  const built = new WeakMap<CatalogFlow, OffsetsFlow>();
   const view = (flow: CatalogFlow): OffsetsFlow => {
-    const cached = built.get(flow.name);
-    if (cached !== undefined && cached.version === flow.version) return cached.flow;
-    const file = options.get(flow.name);
-    const made = offsetsFlow({
-      ...flow,
-      startFrom: file?.startFrom,
-      groups: file?.groups,
-      syncGroupOffsets: file?.syncGroupOffsets,
-    });
-    built.set(flow.name, { version: flow.version, flow: made });
+    let made = built.get(flow);
+    if (made === undefined) {
+      made = offsetsFlow(flow);
+      built.set(flow, made);
+    }
     return made;
   };
   return {

@@ -23,7 +23,7 @@ import { type OffsetsMetrics, registerOffsetsMetrics } from "./offsets-metrics";
 export async function startOffsets(context: ServiceContext): Promise<RunningService> {
   const { config, logger } = context;
   const catalog = createFlowCatalog({ config, logger });
-  const flows = flowDirectoryFromCatalog(catalog, config.flows);
+  const flows = flowDirectoryFromCatalog(catalog);
   const core = new OffsetsCore(config, flows, logger.child({ component: "offsets" }));
   // New flows bring new targets and checkpoint topics to follow.
   const unsubscribe = catalog.onChange(() => core.targets.sync(flows));

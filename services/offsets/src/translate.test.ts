@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { flowFromConfig } from "@geo/flow-catalog";
-import { offsetsV1 } from "@geo/proto";
+import { create } from "@bufbuild/protobuf";
+import { flowFromConfig, flowFromMessage } from "@geo/flow-catalog";
+import { coordinatorV1, offsetsV1, replicationV1 } from "@geo/proto";
 import { flowDirectoryFromCatalog, offsetsFlow } from "./flows";
 import { OffsetIndex } from "./offset-index";
 import { isCommittable, translatePosition } from "./translate";
@@ -93,7 +94,7 @@ test("flows: MM2's default group excludes and the checkpoint topic name", () => 
   );
 });
 
-test("catalog flows take this service's options from the file's flow of the same name", () => {
+test("catalog flows carry this service's options, from the file or the coordinator", () => {
   const fileFlow = {
     ...flowConfig,
     provenanceHeader: false,
@@ -103,14 +104,33 @@ test("catalog flows take this service's options from the file's flow of the same
     groups: { include: ["app-.*"], exclude: [] },
     syncGroupOffsets: false,
   };
-  const apiFlow = flowFromConfig({ ...fileFlow, name: "api-flow" });
-  const catalog = { list: () => [flowFromConfig(fileFlow), apiFlow], get: () => apiFlow };
-  const directory = flowDirectoryFromCatalog(catalog, [fileFlow]);
+  const apiFlow = flowFromMessage(
+    create(coordinatorV1.FlowSchema, { name: "api-flow", sourceCluster: "a", targetCluster: "b" }),
+  );
+  const fromFileFlow = flowFromConfig(fileFlow);
+  const catalog = { list: () => [fromFileFlow, apiFlow], get: () => apiFlow };
+  const directory = flowDirectoryFromCatalog(catalog);
   const [fromFile, fromApi] = directory.list();
   assert.equal(fromFile!.syncGroupOffsets, false);
   assert.equal(fromFile!.startsAtEarliest, false);
   assert.ok(!fromFile!.checkpointsGroup("other"));
-  assert.equal(fromApi!.syncGroupOffsets, true);
+  assert.equal(fromApi!.syncGroupOffsets, true, "absent in the message: the default");
+  assert.equal(fromApi!.startsAtEarliest, true);
   assert.ok(fromApi!.checkpointsGroup("other") && !fromApi!.checkpointsGroup("connect-x"));
-  assert.equal(directory.get("api-flow")!.name, "api-flow");
+  assert.equal(directory.get("api-flow"), directory.get("api-flow"), "built once per catalog flow");
+  const chosen = flowFromMessage(
+    create(coordinatorV1.FlowSchema, {
+      name: "api-flow",
+      sourceCluster: "a",
+      targetCluster: "b",
+      startPosition: replicationV1.StartPosition.LATEST,
+      groups: { include: ["app-.*"], exclude: ["app-tmp"] },
+      syncGroupOffsets: false,
+    }),
+  );
+  const options = flowDirectoryFromCatalog({ list: () => [chosen], get: () => chosen }).list()[0]!;
+  assert.equal(options.syncGroupOffsets, false);
+  assert.equal(options.startsAtEarliest, false);
+  assert.ok(options.checkpointsGroup("app-1") && !options.checkpointsGroup("app-tmp"));
+  assert.ok(!options.checkpointsGroup("other"));
 });
