@@ -4,7 +4,13 @@
 // admin API's Flow messages.
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
-import { type ClusterConfig, ConfigError, type FlowConfig, validateFlows } from "@geo/config";
+import {
+  type ClusterConfig,
+  ConfigError,
+  DEFAULT_GROUP_EXCLUDES,
+  type FlowConfig,
+  validateFlows,
+} from "@geo/config";
 import { coordinatorV1, replicationV1 } from "@geo/proto";
 import { parse } from "yaml";
 import { CliError, ExitCode } from "./exit-codes";
@@ -82,7 +88,17 @@ export function flowMessage(flow: FlowConfig): coordinatorV1.Flow {
     provenanceHeader: flow.provenanceHeader,
     startPosition: START[flow.startFrom],
     onOffsetOutOfRange: OUT_OF_RANGE[flow.onOffsetOutOfRange],
+    groups: groupsOf(flow),
+    syncGroupOffsets: flow.syncGroupOffsets ?? true,
   });
+}
+
+/** A flow's consumer-group filter with the defaults filled in (validateFlows always sets it). */
+function groupsOf(flow: Pick<FlowConfig, "groups">): { include: string[]; exclude: string[] } {
+  return {
+    include: [...(flow.groups?.include ?? [".*"])],
+    exclude: [...(flow.groups?.exclude ?? DEFAULT_GROUP_EXCLUDES)],
+  };
 }
 
 /** The comparable settings of a flow, from the file's form or the API's. */
@@ -95,6 +111,9 @@ export interface FlowSettings {
   provenanceHeader: boolean;
   startFrom: string;
   onOffsetOutOfRange: string;
+  groupsInclude: readonly string[];
+  groupsExclude: readonly string[];
+  syncGroupOffsets: boolean;
   paused: boolean;
 }
 
@@ -108,6 +127,9 @@ export function fileSettings(flow: FlowConfig): FlowSettings {
     provenanceHeader: flow.provenanceHeader,
     startFrom: flow.startFrom,
     onOffsetOutOfRange: flow.onOffsetOutOfRange,
+    groupsInclude: groupsOf(flow).include,
+    groupsExclude: groupsOf(flow).exclude,
+    syncGroupOffsets: flow.syncGroupOffsets ?? true,
     paused: flow.paused,
   };
 }
@@ -126,6 +148,10 @@ export function apiSettings(flow: coordinatorV1.Flow): FlowSettings {
     provenanceHeader: flow.provenanceHeader,
     startFrom: flow.startPosition === StartPosition.LATEST ? "latest" : "earliest",
     onOffsetOutOfRange: outOfRange[flow.onOffsetOutOfRange] ?? "fail",
+    // A coordinator that predates the options answers without them: it applies the defaults.
+    groupsInclude: flow.groups?.include ?? [".*"],
+    groupsExclude: flow.groups?.exclude ?? DEFAULT_GROUP_EXCLUDES,
+    syncGroupOffsets: flow.syncGroupOffsets ?? true,
     paused: flow.paused,
   };
 }

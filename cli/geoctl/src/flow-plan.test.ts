@@ -49,6 +49,24 @@ describe("planFlow", () => {
     assert.equal(planFlow(desired({ paused: true }), running()).definitionChanges, false);
   });
 
+  it("carries the offset-translation options to the API and plans their changes", () => {
+    const options = { groups: { exclude: ["tmp-.*"] }, syncGroupOffsets: false };
+    const message = flowMessage(desired(options));
+    assert.deepEqual(message.groups?.include, [".*"]);
+    assert.deepEqual(message.groups?.exclude, ["tmp-.*"]);
+    assert.equal(message.syncGroupOffsets, false);
+    const plan = planFlow(desired(options), running());
+    assert.equal(plan.action, "update");
+    assert.deepEqual(
+      plan.changes.map((c) => c.field),
+      ["groups.exclude", "syncGroupOffsets"],
+    );
+    const old = running();
+    old.groups = undefined;
+    old.syncGroupOffsets = undefined;
+    assert.equal(planFlow(desired(), old).action, "unchanged", "absent in the answer: defaults");
+  });
+
   it("refuses flows the config file owns and immutable changes, saying what to do", () => {
     const owned = planFlow(desired({ startFrom: "latest" }), running({}, "file"));
     assert.equal(owned.action, "refused");

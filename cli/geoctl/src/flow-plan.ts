@@ -36,6 +36,9 @@ const FIELD_NAMES: Record<keyof FlowSettings, string> = {
   provenanceHeader: "provenanceHeader",
   startFrom: "startFrom",
   onOffsetOutOfRange: "onOffsetOutOfRange",
+  groupsInclude: "groups.include",
+  groupsExclude: "groups.exclude",
+  syncGroupOffsets: "syncGroupOffsets",
   paused: "paused",
 };
 

@@ -1,4 +1,5 @@
 // geoctl flows: list, describe, pause, resume, delete, history (apply and diff: flows-apply.ts).
+import { DEFAULT_GROUP_EXCLUDES } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
 import { coordinatorV1, replicationV1 } from "@geo/proto";
 import type { Command } from "commander";
@@ -58,6 +59,9 @@ export function describeFlow(flow: coordinatorV1.Flow): string {
     ["provenanceHeader", flow.provenanceHeader],
     ["startFrom", enumText(replicationV1.StartPosition, flow.startPosition)],
     ["onOffsetOutOfRange", enumText(replicationV1.OffsetOutOfRangePolicy, flow.onOffsetOutOfRange)],
+    ["groups.include", (flow.groups?.include ?? [".*"]).join(", ")],
+    ["groups.exclude", (flow.groups?.exclude ?? DEFAULT_GROUP_EXCLUDES).join(", ")],
+    ["syncGroupOffsets", flow.syncGroupOffsets ?? true],
     ["state", flow.paused ? "paused" : "active"],
     [
       "owner",
