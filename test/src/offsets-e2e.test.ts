@@ -4,7 +4,7 @@
 // the target resumes with exactly the records the group had not consumed.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { createGrpcClient, type GrpcClient } from "@geo/grpc";
+import { Code, createGrpcClient, type GeoError, type GrpcClient } from "@geo/grpc";
 import { commitGroupOffsets } from "@geo/kafka-wire";
 import { Health, OffsetTranslationService, offsetsV1 } from "@geo/proto";
 import { FLOW, type GeoStack, startGeoStack } from "./support/geo-stack";
@@ -14,7 +14,13 @@ import {
   produceTopics,
   waitForGaps,
 } from "./support/offsets-fixtures";
-import { createTopic, readPartition, type Side, SOURCE } from "./support/replication-fixtures";
+import {
+  createTopic,
+  readPartition,
+  type Side,
+  SOURCE,
+  TARGET,
+} from "./support/replication-fixtures";
 import type { ServiceProcess } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
@@ -356,6 +362,78 @@ wrap(
     assert.ok(
       value(`geo_offsets_translation_errors_total{method="TranslateOffsets",code="NOT_FOUND"}`) > 0,
     );
+  },
+);
+
+wrap(
+  "a flow created through the admin API: its group filter and sync_group_offsets are honoured",
+  async () => {
+    const admin = stack.admin(stack.coordinators[0]!);
+    const name = "api-orders-flow";
+    const topic = "api-orders";
+    await assert.rejects(
+      admin.createFlow({
+        flow: { name, sourceCluster: SOURCE, targetCluster: TARGET, groups: { include: ["a-(x"] } },
+      }),
+      (error: GeoError) =>
+        error.code === Code.INVALID_ARGUMENT && /flow\.groups\.include\[0\]/.test(error.message),
+    );
+    await createTopic(stack.pair.source, topic, 2);
+    const producer = stack.pair.source.kafka.producer();
+    await producer.connect();
+    for (const partition of [0, 1]) {
+      const messages = Array.from({ length: 10 }, (_, i) => ({ value: `${partition}-${i}` }));
+      await producer.send({ topic, messages: messages.map((m) => ({ ...m, partition })) });
+    }
+    await producer.disconnect();
+    const { flow } = await admin.createFlow({
+      flow: {
+        name,
+        sourceCluster: SOURCE,
+        targetCluster: TARGET,
+        topics: { include: [topic] },
+        groups: { include: ["api-.*"] },
+        syncGroupOffsets: false,
+      },
+    });
+    assert.deepEqual(flow?.groups?.exclude, [], "an explicit empty exclude is kept");
+    assert.equal(flow?.syncGroupOffsets, false);
+    await commitAtSource(stack.pair.source, "api-g", topic, [3n, 7n]);
+    await commitAtSource(stack.pair.source, "other-g", topic, [4n, 4n]);
+    const checkpointed = async () =>
+      (await client.listCheckpoints({ flow: name })).checkpoints.map((c) => c.group);
+    await waitFor(
+      "api-g checkpointed for the API flow",
+      async () => (await checkpointed()).filter((g) => g === "api-g").length === 2,
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
+    // Two more rounds (every 4 s): a sync, were it on, would have committed by now.
+    await new Promise((resolve) => setTimeout(resolve, 9000));
+    assert.deepEqual(
+      [...new Set(await checkpointed())],
+      ["api-g"],
+      "other-g is outside the filter",
+    );
+    const remote = `${SOURCE}.${topic}`;
+    const targetOffsets = async () =>
+      (
+        await stack.pair.target.admin.fetchOffsets({ groupId: "api-g", topics: [remote] })
+      )[0]!.partitions.map((p) => p.offset);
+    assert.deepEqual(await targetOffsets(), ["-1", "-1"], "sync_group_offsets: false");
+
+    await admin.updateFlow({
+      flow: { name, syncGroupOffsets: true },
+      updateMask: { paths: ["sync_group_offsets"] },
+      expectedVersion: flow!.version,
+    });
+    const { offsets } = await client.translateGroupOffsets({ flow: name, group: "api-g" });
+    const wanted = offsets.sort((a, b) => a.partition - b.partition).map((t) => t.targetOffset);
+    await waitFor(
+      "api-g synced into the target after UpdateFlow",
+      async () => JSON.stringify(await targetOffsets()) === JSON.stringify(wanted),
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    await admin.deleteFlow({ name });
   },
 );
 
