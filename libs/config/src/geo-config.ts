@@ -134,6 +134,19 @@ export interface DiscoveryConfig {
   readonly intervalMs: number;
 }
 
+/** The health service's probes, heartbeats and lag series. */
+export interface MonitoringConfig {
+  /** How often every cluster is probed and every flow's lag computed. Default 2000 ms. */
+  readonly probeIntervalMs: number;
+  /** How often a heartbeat is written for every flow at its source. Default 1000 ms (MM2's). */
+  readonly heartbeatIntervalMs: number;
+  /**
+   * "partition" exports lag per flow, topic and partition; "topic" sums partitions per topic,
+   * for fleets whose partition count would make too many series. Default "partition".
+   */
+  readonly lagSeries: "partition" | "topic";
+}
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface LoggingConfig {
@@ -175,6 +188,7 @@ export interface GeoConfig {
   readonly services: ServicesConfig;
   readonly leases: LeasesConfig;
   readonly discovery: DiscoveryConfig;
+  readonly monitoring: MonitoringConfig;
   readonly logging: LoggingConfig;
   readonly telemetry: TelemetryConfig;
   readonly grpc: GrpcConfig;

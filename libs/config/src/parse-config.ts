@@ -21,6 +21,7 @@ import type {
   HostPortConfig,
   LeasesConfig,
   LogLevel,
+  MonitoringConfig,
   RedisConfig,
   SaslConfig,
   ServiceEndpointConfig,
@@ -439,6 +440,7 @@ function buildConfig(
       "services",
       "leases",
       "discovery",
+      "monitoring",
       "logging",
       "telemetry",
       "grpc",
@@ -460,6 +462,8 @@ function buildConfig(
       unit: "ms",
     }),
   };
+
+  const monitoring = buildMonitoring(root.monitoring, check);
 
   const loggingRaw = check.record(root.logging, ["logging"], "logging") ?? {};
   check.keys(loggingRaw, ["logging"], ["level"]);
@@ -489,9 +493,40 @@ function buildConfig(
     services,
     leases,
     discovery,
+    monitoring,
     logging,
     telemetry,
     grpc,
+  };
+}
+
+/** What the health service watches and how often (see services/health/README.md). */
+function buildMonitoring(value: unknown, check: Checker): MonitoringConfig {
+  const path = ["monitoring"];
+  const raw = check.record(value, path, "monitoring") ?? {};
+  check.keys(raw, path, ["probeIntervalMs", "heartbeatIntervalMs", "lagSeries"]);
+  return {
+    probeIntervalMs: check.int(raw.probeIntervalMs, [...path, "probeIntervalMs"], 2000, {
+      min: 100,
+      max: 60_000,
+      unit: "ms",
+    }),
+    heartbeatIntervalMs: check.int(
+      raw.heartbeatIntervalMs,
+      [...path, "heartbeatIntervalMs"],
+      1000,
+      {
+        min: 100,
+        max: 60_000,
+        unit: "ms",
+      },
+    ),
+    lagSeries: check.oneOf(
+      raw.lagSeries,
+      [...path, "lagSeries"],
+      ["partition", "topic"],
+      "partition",
+    ),
   };
 }
 

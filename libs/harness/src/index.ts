@@ -27,5 +27,12 @@ export {
   startKafkaCluster,
   startKafkaClusters,
 } from "./start-kafka-cluster";
+export {
+  ensurePromtool,
+  type PrometheusOptions,
+  type PrometheusServer,
+  type PromSample,
+  startPrometheus,
+} from "./start-prometheus";
 export { ensureRedisServer, type RedisOptions, type RedisServer, startRedis } from "./start-redis";
 export { stopAll } from "./stop-all";

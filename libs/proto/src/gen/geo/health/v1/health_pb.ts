@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file geo/health/v1/health.proto.
  */
 export const file_geo_health_v1_health: GenFile = /*@__PURE__*/
-  fileDesc("ChpnZW8vaGVhbHRoL3YxL2hlYWx0aC5wcm90bxINZ2VvLmhlYWx0aC52MSKdAgoNQ2x1c3RlckhlYWx0aBIPCgdjbHVzdGVyGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBIUCgxicm9rZXJfY291bnQYAyABKAUSFQoNY29udHJvbGxlcl9pZBgEIAEoBRIoCiB1bmRlcl9yZXBsaWNhdGVkX3BhcnRpdGlvbl9jb3VudBgFIAEoBRIfChdvZmZsaW5lX3BhcnRpdGlvbl9jb3VudBgGIAEoBRIuCgpjaGVja190aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcm9iZV9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVlcnJvchgJIAEoCSIqChdHZXRDbHVzdGVySGVhbHRoUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIkgKGEdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRIsCgZoZWFsdGgYASABKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiGgoYTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0IksKGUxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USLgoIY2x1c3RlcnMYASADKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgitQEKD1BhcnRpdGlvbkhlYWx0aBIUCgxzb3VyY2VfdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhQKDHJlbW90ZV90b3BpYxgDIAEoCRIdChFzb3VyY2VfZW5kX29mZnNldBgEIAEoA0ICMAESHgoSbmV4dF9zb3VyY2Vfb2Zmc2V0GAUgASgDQgIwARIkCgNsYWcYBiABKAsyFy5nZW8ucmVwbGljYXRpb24udjEuTGFnIjQKFEdldEZsb3dIZWFsdGhSZXF1ZXN0EgwKBGZsb3cYASABKAkSDgoGdG9waWNzGAIgAygJIqQCChVHZXRGbG93SGVhbHRoUmVzcG9uc2USDAoEZmxvdxgBIAEoCRIWCg5zb3VyY2VfY2x1c3RlchgCIAEoCRIWCg50YXJnZXRfY2x1c3RlchgDIAEoCRIyCgpwYXJ0aXRpb25zGAQgAygLMh4uZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25IZWFsdGgSKgoJdG90YWxfbGFnGAUgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxI0ChFoZWFydGJlYXRfbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3ChNsYXN0X2hlYXJ0YmVhdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLrAQoLUmVnaW9uU3RhdGUSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1hY3RpdmVfcmVnaW9uGAIgASgJEhEKBWVwb2NoGAMgASgDQgIwARIpCgVwaGFzZRgEIAEoDjIaLmdlby5oZWFsdGgudjEuUmVnaW9uUGhhc2USHgoWcHJldmlvdXNfYWN0aXZlX3JlZ2lvbhgFIAEoCRIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgHIAEoCRIOCgZyZWFzb24YCCABKAkibgoOVHJhbnNpdGlvblN0ZXASEwoLZGVzY3JpcHRpb24YASABKAkSKwoIZHVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SCgoCb2sYAyABKAgSDgoGZGV0YWlsGAQgASgJIisKFUdldFJlZ2lvblN0YXRlUmVxdWVzdBISCgpmbG93X2dyb3VwGAEgASgJIkMKFkdldFJlZ2lvblN0YXRlUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlIhkKF0xpc3RSZWdpb25TdGF0ZXNSZXF1ZXN0IkYKGExpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRIqCgZzdGF0ZXMYASADKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlItUBChFTd2l0Y2hvdmVyUmVxdWVzdBISCgpmbG93X2dyb3VwGAEgASgJEhUKDXRhcmdldF9yZWdpb24YAiABKAkSGgoOZXhwZWN0ZWRfZXBvY2gYAyABKANCAjABEjAKDWRyYWluX3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPY29uc3VtZXJfZ3JvdXBzGAUgAygJEg8KB2RyeV9ydW4YBiABKAgSDQoFYWN0b3IYByABKAkSDgoGcmVhc29uGAggASgJIm0KElN3aXRjaG92ZXJSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSLAoFc3RlcHMYAiADKAsyHS5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25TdGVwIqEBCg9GYWlsb3ZlclJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIXCg9jb25zdW1lcl9ncm91cHMYBCADKAkSDwoHZHJ5X3J1bhgFIAEoCBINCgVhY3RvchgGIAEoCRIOCgZyZWFzb24YByABKAkiawoQRmFpbG92ZXJSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSLAoFc3RlcHMYAiADKAsyHS5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25TdGVwItYBCg9GYWlsYmFja1JlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIzChBjYXRjaF91cF90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2NvbnN1bWVyX2dyb3VwcxgFIAMoCRIPCgdkcnlfcnVuGAYgASgIEg0KBWFjdG9yGAcgASgJEg4KBnJlYXNvbhgIIAEoCSJrChBGYWlsYmFja1Jlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXAiLgoXV2F0Y2hSZWdpb25TdGF0ZVJlcXVlc3QSEwoLZmxvd19ncm91cHMYASADKAkiVgoYV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIPCgdpbml0aWFsGAIgASgIKsEBCgtSZWdpb25QaGFzZRIcChhSRUdJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIXChNSRUdJT05fUEhBU0VfU1RBQkxFEAESHwobUkVHSU9OX1BIQVNFX1NXSVRDSElOR19PVkVSEAISHQoZUkVHSU9OX1BIQVNFX0ZBSUxJTkdfT1ZFUhADEhwKGFJFR0lPTl9QSEFTRV9GQUlMRURfT1ZFUhAEEh0KGVJFR0lPTl9QSEFTRV9GQUlMSU5HX0JBQ0sQBTLbBgoYUmVwbGljYXRpb25IZWFsdGhTZXJ2aWNlEmMKEEdldENsdXN0ZXJIZWFsdGgSJi5nZW8uaGVhbHRoLnYxLkdldENsdXN0ZXJIZWFsdGhSZXF1ZXN0GicuZ2VvLmhlYWx0aC52MS5HZXRDbHVzdGVySGVhbHRoUmVzcG9uc2USZgoRTGlzdENsdXN0ZXJIZWFsdGgSJy5nZW8uaGVhbHRoLnYxLkxpc3RDbHVzdGVySGVhbHRoUmVxdWVzdBooLmdlby5oZWFsdGgudjEuTGlzdENsdXN0ZXJIZWFsdGhSZXNwb25zZRJaCg1HZXRGbG93SGVhbHRoEiMuZ2VvLmhlYWx0aC52MS5HZXRGbG93SGVhbHRoUmVxdWVzdBokLmdlby5oZWFsdGgudjEuR2V0Rmxvd0hlYWx0aFJlc3BvbnNlEl0KDkdldFJlZ2lvblN0YXRlEiQuZ2VvLmhlYWx0aC52MS5HZXRSZWdpb25TdGF0ZVJlcXVlc3QaJS5nZW8uaGVhbHRoLnYxLkdldFJlZ2lvblN0YXRlUmVzcG9uc2USYwoQTGlzdFJlZ2lvblN0YXRlcxImLmdlby5oZWFsdGgudjEuTGlzdFJlZ2lvblN0YXRlc1JlcXVlc3QaJy5nZW8uaGVhbHRoLnYxLkxpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRJRCgpTd2l0Y2hvdmVyEiAuZ2VvLmhlYWx0aC52MS5Td2l0Y2hvdmVyUmVxdWVzdBohLmdlby5oZWFsdGgudjEuU3dpdGNob3ZlclJlc3BvbnNlEksKCEZhaWxvdmVyEh4uZ2VvLmhlYWx0aC52MS5GYWlsb3ZlclJlcXVlc3QaHy5nZW8uaGVhbHRoLnYxLkZhaWxvdmVyUmVzcG9uc2USSwoIRmFpbGJhY2sSHi5nZW8uaGVhbHRoLnYxLkZhaWxiYWNrUmVxdWVzdBofLmdlby5oZWFsdGgudjEuRmFpbGJhY2tSZXNwb25zZRJlChBXYXRjaFJlZ2lvblN0YXRlEiYuZ2VvLmhlYWx0aC52MS5XYXRjaFJlZ2lvblN0YXRlUmVxdWVzdBonLmdlby5oZWFsdGgudjEuV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlMAFiBnByb3RvMw", [file_geo_replication_v1_replication, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChpnZW8vaGVhbHRoL3YxL2hlYWx0aC5wcm90bxINZ2VvLmhlYWx0aC52MSK+AgoNQ2x1c3RlckhlYWx0aBIPCgdjbHVzdGVyGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBIUCgxicm9rZXJfY291bnQYAyABKAUSFQoNY29udHJvbGxlcl9pZBgEIAEoBRIoCiB1bmRlcl9yZXBsaWNhdGVkX3BhcnRpdGlvbl9jb3VudBgFIAEoBRIfChdvZmZsaW5lX3BhcnRpdGlvbl9jb3VudBgGIAEoBRIuCgpjaGVja190aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcm9iZV9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVlcnJvchgJIAEoCRIfChdtaW5faXNyX3Zpb2xhdGlvbl9jb3VudBgKIAEoBSIqChdHZXRDbHVzdGVySGVhbHRoUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIkgKGEdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRIsCgZoZWFsdGgYASABKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiGgoYTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0IksKGUxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USLgoIY2x1c3RlcnMYASADKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiygEKD1BhcnRpdGlvbkhlYWx0aBIUCgxzb3VyY2VfdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhQKDHJlbW90ZV90b3BpYxgDIAEoCRIdChFzb3VyY2VfZW5kX29mZnNldBgEIAEoA0ICMAESHgoSbmV4dF9zb3VyY2Vfb2Zmc2V0GAUgASgDQgIwARIkCgNsYWcYBiABKAsyFy5nZW8ucmVwbGljYXRpb24udjEuTGFnEhMKC2xhZ191bmtub3duGAcgASgIIjQKFEdldEZsb3dIZWFsdGhSZXF1ZXN0EgwKBGZsb3cYASABKAkSDgoGdG9waWNzGAIgAygJIskDChVHZXRGbG93SGVhbHRoUmVzcG9uc2USDAoEZmxvdxgBIAEoCRIWCg5zb3VyY2VfY2x1c3RlchgCIAEoCRIWCg50YXJnZXRfY2x1c3RlchgDIAEoCRIyCgpwYXJ0aXRpb25zGAQgAygLMh4uZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25IZWFsdGgSKgoJdG90YWxfbGFnGAUgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxI0ChFoZWFydGJlYXRfbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3ChNsYXN0X2hlYXJ0YmVhdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsYWdfdW5rbm93bhgIIAEoCBIaChJsYWdfdW5rbm93bl9yZWFzb24YCSABKAkSMAoNaGVhcnRiZWF0X2FnZRgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCgZzdGF0dXMYCyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSFQoNc3RhdHVzX3JlYXNvbhgMIAEoCSLAAQoQRmxvd0hlYWx0aENoYW5nZRIMCgRmbG93GAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmdlby5oZWFsdGgudjEuRmxvd1N0YXR1cxIyCg9wcmV2aW91c19zdGF0dXMYAyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSDgoGcmVhc29uGAQgASgJEi8KC2NoYW5nZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChJXYXRjaEhlYWx0aFJlcXVlc3QSDQoFZmxvd3MYASADKAkSEAoIY2x1c3RlcnMYAiADKAkikgEKE1dhdGNoSGVhbHRoUmVzcG9uc2USLwoHY2x1c3RlchgBIAEoCzIcLmdlby5oZWFsdGgudjEuQ2x1c3RlckhlYWx0aEgAEi8KBGZsb3cYAiABKAsyHy5nZW8uaGVhbHRoLnYxLkZsb3dIZWFsdGhDaGFuZ2VIABIPCgdpbml0aWFsGAMgASgIQggKBmNoYW5nZSLrAQoLUmVnaW9uU3RhdGUSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1hY3RpdmVfcmVnaW9uGAIgASgJEhEKBWVwb2NoGAMgASgDQgIwARIpCgVwaGFzZRgEIAEoDjIaLmdlby5oZWFsdGgudjEuUmVnaW9uUGhhc2USHgoWcHJldmlvdXNfYWN0aXZlX3JlZ2lvbhgFIAEoCRIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgHIAEoCRIOCgZyZWFzb24YCCABKAkibgoOVHJhbnNpdGlvblN0ZXASEwoLZGVzY3JpcHRpb24YASABKAkSKwoIZHVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SCgoCb2sYAyABKAgSDgoGZGV0YWlsGAQgASgJIisKFUdldFJlZ2lvblN0YXRlUmVxdWVzdBISCgpmbG93X2dyb3VwGAEgASgJIkMKFkdldFJlZ2lvblN0YXRlUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlIhkKF0xpc3RSZWdpb25TdGF0ZXNSZXF1ZXN0IkYKGExpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRIqCgZzdGF0ZXMYASADKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlItUBChFTd2l0Y2hvdmVyUmVxdWVzdBISCgpmbG93X2dyb3VwGAEgASgJEhUKDXRhcmdldF9yZWdpb24YAiABKAkSGgoOZXhwZWN0ZWRfZXBvY2gYAyABKANCAjABEjAKDWRyYWluX3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPY29uc3VtZXJfZ3JvdXBzGAUgAygJEg8KB2RyeV9ydW4YBiABKAgSDQoFYWN0b3IYByABKAkSDgoGcmVhc29uGAggASgJIm0KElN3aXRjaG92ZXJSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSLAoFc3RlcHMYAiADKAsyHS5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25TdGVwIqEBCg9GYWlsb3ZlclJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIXCg9jb25zdW1lcl9ncm91cHMYBCADKAkSDwoHZHJ5X3J1bhgFIAEoCBINCgVhY3RvchgGIAEoCRIOCgZyZWFzb24YByABKAkiawoQRmFpbG92ZXJSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSLAoFc3RlcHMYAiADKAsyHS5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25TdGVwItYBCg9GYWlsYmFja1JlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIzChBjYXRjaF91cF90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2NvbnN1bWVyX2dyb3VwcxgFIAMoCRIPCgdkcnlfcnVuGAYgASgIEg0KBWFjdG9yGAcgASgJEg4KBnJlYXNvbhgIIAEoCSJrChBGYWlsYmFja1Jlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXAiLgoXV2F0Y2hSZWdpb25TdGF0ZVJlcXVlc3QSEwoLZmxvd19ncm91cHMYASADKAkiVgoYV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIPCgdpbml0aWFsGAIgASgIKowBCgpGbG93U3RhdHVzEhsKF0ZMT1dfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTRkxPV19TVEFUVVNfSEVBTFRIWRABEhgKFEZMT1dfU1RBVFVTX0RFR1JBREVEEAISFQoRRkxPV19TVEFUVVNfU1RVQ0sQAxIXChNGTE9XX1NUQVRVU19VTktOT1dOEAQqwQEKC1JlZ2lvblBoYXNlEhwKGFJFR0lPTl9QSEFTRV9VTlNQRUNJRklFRBAAEhcKE1JFR0lPTl9QSEFTRV9TVEFCTEUQARIfChtSRUdJT05fUEhBU0VfU1dJVENISU5HX09WRVIQAhIdChlSRUdJT05fUEhBU0VfRkFJTElOR19PVkVSEAMSHAoYUkVHSU9OX1BIQVNFX0ZBSUxFRF9PVkVSEAQSHQoZUkVHSU9OX1BIQVNFX0ZBSUxJTkdfQkFDSxAFMrMHChhSZXBsaWNhdGlvbkhlYWx0aFNlcnZpY2USYwoQR2V0Q2x1c3RlckhlYWx0aBImLmdlby5oZWFsdGgudjEuR2V0Q2x1c3RlckhlYWx0aFJlcXVlc3QaJy5nZW8uaGVhbHRoLnYxLkdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRJmChFMaXN0Q2x1c3RlckhlYWx0aBInLmdlby5oZWFsdGgudjEuTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0GiguZ2VvLmhlYWx0aC52MS5MaXN0Q2x1c3RlckhlYWx0aFJlc3BvbnNlEloKDUdldEZsb3dIZWFsdGgSIy5nZW8uaGVhbHRoLnYxLkdldEZsb3dIZWFsdGhSZXF1ZXN0GiQuZ2VvLmhlYWx0aC52MS5HZXRGbG93SGVhbHRoUmVzcG9uc2USXQoOR2V0UmVnaW9uU3RhdGUSJC5nZW8uaGVhbHRoLnYxLkdldFJlZ2lvblN0YXRlUmVxdWVzdBolLmdlby5oZWFsdGgudjEuR2V0UmVnaW9uU3RhdGVSZXNwb25zZRJjChBMaXN0UmVnaW9uU3RhdGVzEiYuZ2VvLmhlYWx0aC52MS5MaXN0UmVnaW9uU3RhdGVzUmVxdWVzdBonLmdlby5oZWFsdGgudjEuTGlzdFJlZ2lvblN0YXRlc1Jlc3BvbnNlElEKClN3aXRjaG92ZXISIC5nZW8uaGVhbHRoLnYxLlN3aXRjaG92ZXJSZXF1ZXN0GiEuZ2VvLmhlYWx0aC52MS5Td2l0Y2hvdmVyUmVzcG9uc2USSwoIRmFpbG92ZXISHi5nZW8uaGVhbHRoLnYxLkZhaWxvdmVyUmVxdWVzdBofLmdlby5oZWFsdGgudjEuRmFpbG92ZXJSZXNwb25zZRJLCghGYWlsYmFjaxIeLmdlby5oZWFsdGgudjEuRmFpbGJhY2tSZXF1ZXN0Gh8uZ2VvLmhlYWx0aC52MS5GYWlsYmFja1Jlc3BvbnNlEmUKEFdhdGNoUmVnaW9uU3RhdGUSJi5nZW8uaGVhbHRoLnYxLldhdGNoUmVnaW9uU3RhdGVSZXF1ZXN0GicuZ2VvLmhlYWx0aC52MS5XYXRjaFJlZ2lvblN0YXRlUmVzcG9uc2UwARJWCgtXYXRjaEhlYWx0aBIhLmdlby5oZWFsdGgudjEuV2F0Y2hIZWFsdGhSZXF1ZXN0GiIuZ2VvLmhlYWx0aC52MS5XYXRjaEhlYWx0aFJlc3BvbnNlMAFiBnByb3RvMw", [file_geo_replication_v1_replication, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * The result of the last probe of a cluster.
@@ -88,6 +88,14 @@ export type ClusterHealth = Message<"geo.health.v1.ClusterHealth"> & {
    * @generated from field: string error = 9;
    */
   error: string;
+
+  /**
+   * Partitions whose in-sync replicas are fewer than their topic's min.insync.replicas: writes
+   * with acks=all to them fail.
+   *
+   * @generated from field: int32 min_isr_violation_count = 10;
+   */
+  minIsrViolationCount: number;
 };
 
 /**
@@ -217,11 +225,18 @@ export type PartitionHealth = Message<"geo.health.v1.PartitionHealth"> & {
   nextSourceOffset: string;
 
   /**
-   * Records and time behind.
+   * Records and time behind; unset when `lag_unknown`.
    *
    * @generated from field: geo.replication.v1.Lag lag = 6;
    */
   lag?: Lag | undefined;
+
+  /**
+   * True when the lag could not be measured (source or target unreachable): unknown, not zero.
+   *
+   * @generated from field: bool lag_unknown = 7;
+   */
+  lagUnknown: boolean;
 };
 
 /**
@@ -314,6 +329,43 @@ export type GetFlowHealthResponse = Message<"geo.health.v1.GetFlowHealthResponse
    * @generated from field: google.protobuf.Timestamp last_heartbeat_time = 7;
    */
   lastHeartbeatTime?: Timestamp | undefined;
+
+  /**
+   * True when the lag could not be measured (source or target unreachable); `total_lag` is then
+   * unset and `lag_unknown_reason` says why.
+   *
+   * @generated from field: bool lag_unknown = 8;
+   */
+  lagUnknown: boolean;
+
+  /**
+   * Why the lag is unknown.
+   *
+   * @generated from field: string lag_unknown_reason = 9;
+   */
+  lagUnknownReason: string;
+
+  /**
+   * Now minus the write time of the newest heartbeat read in the target: grows while the flow
+   * is stuck. Unset before the first heartbeat arrived.
+   *
+   * @generated from field: google.protobuf.Duration heartbeat_age = 10;
+   */
+  heartbeatAge?: Duration | undefined;
+
+  /**
+   * The flow's health as the service classifies it (README of services/health).
+   *
+   * @generated from field: geo.health.v1.FlowStatus status = 11;
+   */
+  status: FlowStatus;
+
+  /**
+   * Why the flow has that status.
+   *
+   * @generated from field: string status_reason = 12;
+   */
+  statusReason: string;
 };
 
 /**
@@ -322,6 +374,128 @@ export type GetFlowHealthResponse = Message<"geo.health.v1.GetFlowHealthResponse
  */
 export const GetFlowHealthResponseSchema: GenMessage<GetFlowHealthResponse> = /*@__PURE__*/
   messageDesc(file_geo_health_v1_health, 7);
+
+/**
+ * One flow's status, as WatchHealth reports it.
+ *
+ * @generated from message geo.health.v1.FlowHealthChange
+ */
+export type FlowHealthChange = Message<"geo.health.v1.FlowHealthChange"> & {
+  /**
+   * Name of the flow.
+   *
+   * @generated from field: string flow = 1;
+   */
+  flow: string;
+
+  /**
+   * Status now.
+   *
+   * @generated from field: geo.health.v1.FlowStatus status = 2;
+   */
+  status: FlowStatus;
+
+  /**
+   * Status before this change; unspecified for the initial report.
+   *
+   * @generated from field: geo.health.v1.FlowStatus previous_status = 3;
+   */
+  previousStatus: FlowStatus;
+
+  /**
+   * Why.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * When the change was seen.
+   *
+   * @generated from field: google.protobuf.Timestamp change_time = 5;
+   */
+  changeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message geo.health.v1.FlowHealthChange.
+ * Use `create(FlowHealthChangeSchema)` to create a new message.
+ */
+export const FlowHealthChangeSchema: GenMessage<FlowHealthChange> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 8);
+
+/**
+ * Request for WatchHealth.
+ *
+ * @generated from message geo.health.v1.WatchHealthRequest
+ */
+export type WatchHealthRequest = Message<"geo.health.v1.WatchHealthRequest"> & {
+  /**
+   * Only these flows; empty for all.
+   *
+   * @generated from field: repeated string flows = 1;
+   */
+  flows: string[];
+
+  /**
+   * Only these clusters; empty for all.
+   *
+   * @generated from field: repeated string clusters = 2;
+   */
+  clusters: string[];
+};
+
+/**
+ * Describes the message geo.health.v1.WatchHealthRequest.
+ * Use `create(WatchHealthRequestSchema)` to create a new message.
+ */
+export const WatchHealthRequestSchema: GenMessage<WatchHealthRequest> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 9);
+
+/**
+ * One message of WatchHealth: a cluster's probe whose reachability changed, or a flow whose
+ * status changed.
+ *
+ * @generated from message geo.health.v1.WatchHealthResponse
+ */
+export type WatchHealthResponse = Message<"geo.health.v1.WatchHealthResponse"> & {
+  /**
+   * What changed.
+   *
+   * @generated from oneof geo.health.v1.WatchHealthResponse.change
+   */
+  change: {
+    /**
+     * The cluster's probe at the change.
+     *
+     * @generated from field: geo.health.v1.ClusterHealth cluster = 1;
+     */
+    value: ClusterHealth;
+    case: "cluster";
+  } | {
+    /**
+     * The flow's new status.
+     *
+     * @generated from field: geo.health.v1.FlowHealthChange flow = 2;
+     */
+    value: FlowHealthChange;
+    case: "flow";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * True for the current states sent when the watch starts, false for later changes.
+   *
+   * @generated from field: bool initial = 3;
+   */
+  initial: boolean;
+};
+
+/**
+ * Describes the message geo.health.v1.WatchHealthResponse.
+ * Use `create(WatchHealthResponseSchema)` to create a new message.
+ */
+export const WatchHealthResponseSchema: GenMessage<WatchHealthResponse> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 10);
 
 /**
  * Which region is active for a flow group. A flow group is the set of flows (usually a pair in
@@ -392,7 +566,7 @@ export type RegionState = Message<"geo.health.v1.RegionState"> & {
  * Use `create(RegionStateSchema)` to create a new message.
  */
 export const RegionStateSchema: GenMessage<RegionState> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 8);
+  messageDesc(file_geo_health_v1_health, 11);
 
 /**
  * One step of a transition, for the operator's record.
@@ -434,7 +608,7 @@ export type TransitionStep = Message<"geo.health.v1.TransitionStep"> & {
  * Use `create(TransitionStepSchema)` to create a new message.
  */
 export const TransitionStepSchema: GenMessage<TransitionStep> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 9);
+  messageDesc(file_geo_health_v1_health, 12);
 
 /**
  * Request for GetRegionState.
@@ -455,7 +629,7 @@ export type GetRegionStateRequest = Message<"geo.health.v1.GetRegionStateRequest
  * Use `create(GetRegionStateRequestSchema)` to create a new message.
  */
 export const GetRegionStateRequestSchema: GenMessage<GetRegionStateRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 10);
+  messageDesc(file_geo_health_v1_health, 13);
 
 /**
  * Response of GetRegionState.
@@ -476,7 +650,7 @@ export type GetRegionStateResponse = Message<"geo.health.v1.GetRegionStateRespon
  * Use `create(GetRegionStateResponseSchema)` to create a new message.
  */
 export const GetRegionStateResponseSchema: GenMessage<GetRegionStateResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 11);
+  messageDesc(file_geo_health_v1_health, 14);
 
 /**
  * Request for ListRegionStates.
@@ -491,7 +665,7 @@ export type ListRegionStatesRequest = Message<"geo.health.v1.ListRegionStatesReq
  * Use `create(ListRegionStatesRequestSchema)` to create a new message.
  */
 export const ListRegionStatesRequestSchema: GenMessage<ListRegionStatesRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 12);
+  messageDesc(file_geo_health_v1_health, 15);
 
 /**
  * Response of ListRegionStates.
@@ -512,7 +686,7 @@ export type ListRegionStatesResponse = Message<"geo.health.v1.ListRegionStatesRe
  * Use `create(ListRegionStatesResponseSchema)` to create a new message.
  */
 export const ListRegionStatesResponseSchema: GenMessage<ListRegionStatesResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 13);
+  messageDesc(file_geo_health_v1_health, 16);
 
 /**
  * Request for Switchover.
@@ -584,7 +758,7 @@ export type SwitchoverRequest = Message<"geo.health.v1.SwitchoverRequest"> & {
  * Use `create(SwitchoverRequestSchema)` to create a new message.
  */
 export const SwitchoverRequestSchema: GenMessage<SwitchoverRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 14);
+  messageDesc(file_geo_health_v1_health, 17);
 
 /**
  * Response of Switchover.
@@ -612,7 +786,7 @@ export type SwitchoverResponse = Message<"geo.health.v1.SwitchoverResponse"> & {
  * Use `create(SwitchoverResponseSchema)` to create a new message.
  */
 export const SwitchoverResponseSchema: GenMessage<SwitchoverResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 15);
+  messageDesc(file_geo_health_v1_health, 18);
 
 /**
  * Request for Failover.
@@ -675,7 +849,7 @@ export type FailoverRequest = Message<"geo.health.v1.FailoverRequest"> & {
  * Use `create(FailoverRequestSchema)` to create a new message.
  */
 export const FailoverRequestSchema: GenMessage<FailoverRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 16);
+  messageDesc(file_geo_health_v1_health, 19);
 
 /**
  * Response of Failover.
@@ -703,7 +877,7 @@ export type FailoverResponse = Message<"geo.health.v1.FailoverResponse"> & {
  * Use `create(FailoverResponseSchema)` to create a new message.
  */
 export const FailoverResponseSchema: GenMessage<FailoverResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 17);
+  messageDesc(file_geo_health_v1_health, 20);
 
 /**
  * Request for Failback.
@@ -773,7 +947,7 @@ export type FailbackRequest = Message<"geo.health.v1.FailbackRequest"> & {
  * Use `create(FailbackRequestSchema)` to create a new message.
  */
 export const FailbackRequestSchema: GenMessage<FailbackRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 18);
+  messageDesc(file_geo_health_v1_health, 21);
 
 /**
  * Response of Failback.
@@ -801,7 +975,7 @@ export type FailbackResponse = Message<"geo.health.v1.FailbackResponse"> & {
  * Use `create(FailbackResponseSchema)` to create a new message.
  */
 export const FailbackResponseSchema: GenMessage<FailbackResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 19);
+  messageDesc(file_geo_health_v1_health, 22);
 
 /**
  * Request for WatchRegionState.
@@ -822,7 +996,7 @@ export type WatchRegionStateRequest = Message<"geo.health.v1.WatchRegionStateReq
  * Use `create(WatchRegionStateRequestSchema)` to create a new message.
  */
 export const WatchRegionStateRequestSchema: GenMessage<WatchRegionStateRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 20);
+  messageDesc(file_geo_health_v1_health, 23);
 
 /**
  * One message of WatchRegionState.
@@ -850,7 +1024,55 @@ export type WatchRegionStateResponse = Message<"geo.health.v1.WatchRegionStateRe
  * Use `create(WatchRegionStateResponseSchema)` to create a new message.
  */
 export const WatchRegionStateResponseSchema: GenMessage<WatchRegionStateResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 21);
+  messageDesc(file_geo_health_v1_health, 24);
+
+/**
+ * A flow's health.
+ *
+ * @generated from enum geo.health.v1.FlowStatus
+ */
+export enum FlowStatus {
+  /**
+   * Not measured yet.
+   *
+   * @generated from enum value: FLOW_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Heartbeats arrive and the lag is under the degraded threshold.
+   *
+   * @generated from enum value: FLOW_STATUS_HEALTHY = 1;
+   */
+  HEALTHY = 1,
+
+  /**
+   * Replicating, but behind (lag or heartbeat age over the degraded threshold).
+   *
+   * @generated from enum value: FLOW_STATUS_DEGRADED = 2;
+   */
+  DEGRADED = 2,
+
+  /**
+   * No heartbeat for longer than the stuck threshold: the flow does not move.
+   *
+   * @generated from enum value: FLOW_STATUS_STUCK = 3;
+   */
+  STUCK = 3,
+
+  /**
+   * The source or target cannot be reached, so the lag is unknown.
+   *
+   * @generated from enum value: FLOW_STATUS_UNKNOWN = 4;
+   */
+  UNKNOWN = 4,
+}
+
+/**
+ * Describes the enum geo.health.v1.FlowStatus.
+ */
+export const FlowStatusSchema: GenEnum<FlowStatus> = /*@__PURE__*/
+  enumDesc(file_geo_health_v1_health, 0);
 
 /**
  * Where a flow group stands in its active-region lifecycle.
@@ -905,7 +1127,7 @@ export enum RegionPhase {
  * Describes the enum geo.health.v1.RegionPhase.
  */
 export const RegionPhaseSchema: GenEnum<RegionPhase> = /*@__PURE__*/
-  enumDesc(file_geo_health_v1_health, 0);
+  enumDesc(file_geo_health_v1_health, 1);
 
 /**
  * Served by the health/failover service. Transitions are guarded by the region state's epoch in
@@ -1008,6 +1230,19 @@ export const ReplicationHealthService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchRegionStateRequestSchema;
     output: typeof WatchRegionStateResponseSchema;
+  },
+  /**
+   * Streams health changes for tools that do not scrape Prometheus: the current state of every
+   * cluster and flow first (initial = true), then each change (a cluster becoming reachable or
+   * unreachable, a flow becoming healthy, degraded, stuck or unknown), until the client cancels.
+   * Ends with UNAVAILABLE when the server stops (reconnect).
+   *
+   * @generated from rpc geo.health.v1.ReplicationHealthService.WatchHealth
+   */
+  watchHealth: {
+    methodKind: "server_streaming";
+    input: typeof WatchHealthRequestSchema;
+    output: typeof WatchHealthResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_geo_health_v1_health, 0);
