@@ -211,6 +211,9 @@ export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack>
       options.topics.map((topic) => createTopic(pair.source, topic, options.partitions)),
     );
     const ports = await findFreePorts(options.coordinators);
+    const healthLine = options.health
+      ? `  health: { listen: "127.0.0.1:${(await findFreePorts(1))[0]}", metricsListen: "127.0.0.1:0" }\n`
+      : "";
     const config = (coordinator: string) => `clusters:
   ${SOURCE}: { bootstrapServers: [${pair.source.cluster.bootstrapServers.join(", ")}] }
   ${TARGET}: { bootstrapServers: [${pair.target.cluster.bootstrapServers.join(", ")}] }
@@ -219,8 +222,7 @@ flows:
 redis: { url: "${redis.url}", keyPrefix: "${keyPrefix}" }
 services:
   coordinator: { ${coordinator}, metricsListen: "127.0.0.1:0" }
-  health: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
-  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
+${healthLine}  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
 leases: { ttlMs: ${LEASES.ttlMs}, renewIntervalMs: ${LEASES.renewIntervalMs}, safetyMarginMs: ${LEASES.safetyMarginMs}, graceMs: ${LEASES.graceMs} }
 discovery: { intervalMs: 500 }
 logging: { level: info }

@@ -1,4 +1,8 @@
-import type { KafkaWireClient, PartitionFetcher } from "@geo/kafka-wire";
+import {
+  type KafkaWireClient,
+  OffsetOutOfRangeError,
+  type PartitionFetcher,
+} from "@geo/kafka-wire";
 import { unitId } from "@geo/progress";
 import type { ClusterSnapshot } from "./cluster-probe";
 import type { MonitoredFlow } from "./monitored-flow";
@@ -155,24 +159,7 @@ async function fillAges(
   const toRead = lagging
     .filter((p) => !deps.timestamps.has(keyOf(p)))
     .slice(0, deps.maxTimestampReads ?? 500);
-  if (toRead.length > 0) {
-    const results = await deps.sourceFetcher
-      .fetch(
-        toRead.map((p) => ({
-          topic: p.sourceTopic,
-          partition: p.partition,
-          offset: p.nextSourceOffset,
-          maxBytes: 256 * 1024,
-        })),
-        { maxWaitMs: 0 },
-      )
-      .catch(() => []);
-    for (const [i, result] of results.entries()) {
-      const p = toRead[i]!;
-      const first = firstRecordAtOrAfter(result.batches, p.nextSourceOffset);
-      if (first !== undefined) deps.timestamps.set(keyOf(p), first);
-    }
-  }
+  if (toRead.length > 0) await readTimestamps(toRead, deps, keyOf);
   // Keep only the timestamps still needed, so the cache stays as small as the lagging set.
   const keep = new Set(lagging.map(keyOf));
   for (const key of deps.timestamps.keys()) {
@@ -183,6 +170,55 @@ async function fillAges(
     const ts = deps.timestamps.get(keyOf(p));
     return { ...p, ageMs: ts === undefined ? undefined : Math.max(0, now - ts) };
   });
+}
+
+/**
+ * One fetch for every partition whose first unreplicated record's timestamp is not known yet.
+ * When retention or deleteRecords removed that record, the first record still there is the
+ * oldest unreplicated one: fetched again from the log start.
+ */
+async function readTimestamps(
+  toRead: readonly PartitionLag[],
+  deps: LagDependencies,
+  keyOf: (p: PartitionLag) => string,
+  retry = true,
+): Promise<void> {
+  const results = await deps.sourceFetcher
+    .fetch(
+      toRead.map((p) => ({
+        topic: p.sourceTopic,
+        partition: p.partition,
+        offset: p.nextSourceOffset,
+        maxBytes: 256 * 1024,
+      })),
+      { maxWaitMs: 0 },
+    )
+    .catch(() => []);
+  const moved: PartitionLag[] = [];
+  for (const [i, result] of results.entries()) {
+    const p = toRead[i]!;
+    if (
+      result.error instanceof OffsetOutOfRangeError &&
+      result.error.logStartOffset > p.nextSourceOffset
+    ) {
+      moved.push({ ...p, nextSourceOffset: result.error.logStartOffset });
+      continue;
+    }
+    const first = firstRecordAtOrAfter(result.batches, p.nextSourceOffset);
+    if (first !== undefined) deps.timestamps.set(keyOf(p), first);
+  }
+  if (moved.length === 0 || !retry) return;
+  const found = new Map<string, number>();
+  await readTimestamps(
+    moved,
+    { ...deps, timestamps: found },
+    (p) => `${p.sourceTopic}/${p.partition}`,
+    false,
+  );
+  for (const p of toRead) {
+    const ts = found.get(`${p.sourceTopic}/${p.partition}`);
+    if (ts !== undefined) deps.timestamps.set(keyOf(p), ts);
+  }
 }
 
 function firstRecordAtOrAfter(
