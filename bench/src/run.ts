@@ -16,6 +16,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "discovery.js"),
     what: "issue 4: a new source topic, and an added partition, replicating in the target (contract 5 s) [rounds] [maxWaitSeconds]",
   },
+  health: {
+    file: join(__dirname, "health.js"),
+    what: "issue 11: health service at 20 clusters × 5,000 partitions (aliases of one real broker): CPU per probe round, /metrics size and time [clusters] [partitions] [seconds]",
+  },
   replication: {
     file: join(__dirname, "replication-engine.js"),
     what: "issue 3: 1,000,000 × 1 KiB over 12 partitions between two local clusters, then live latency [records] [partitions] [provenance 0|1] [compression] [liveRecordsPerSecond] [liveSeconds]",

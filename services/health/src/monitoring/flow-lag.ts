@@ -244,7 +244,9 @@ function summarize(flow: MonitoredFlow, partitions: PartitionLag[]): FlowLag {
   for (const p of partitions) {
     totalRecords += p.records;
     sourceRecords += p.endOffset;
-    replicatedRecords += p.nextSourceOffset < p.endOffset ? p.nextSourceOffset : p.endOffset;
+    // A next offset past the end (records deleted and rewritten) counts as caught up.
+    if (p.nextSourceOffset < p.endOffset) replicatedRecords += p.nextSourceOffset;
+    else replicatedRecords += p.endOffset;
     if (p.ageMs !== undefined && p.ageMs > maxAgeMs) maxAgeMs = p.ageMs;
   }
   return {
