@@ -10,10 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePorts, startKafkaCluster, startRedis, stopAll } from "@geo/harness";
-import { createKafkaClient } from "@geo/kafka";
+import { createKafkaClient, kafkaClientOptions } from "@geo/kafka";
+import { createWireClient } from "@geo/kafka-wire";
 import { createLogger } from "@geo/logging";
 import { printReport, type Row } from "./report";
-import { sleep, startService } from "./service-stack";
+import { initProducer, sleep, startService } from "./service-stack";
 
 const [clusters = 20, partitions = 5000, seconds = 30] = process.argv.slice(2).map(Number);
 const PER_TOPIC = 50;
@@ -37,33 +38,48 @@ async function main(): Promise<void> {
 }
 
 async function createLaggingTopics(brokers: string[]): Promise<void> {
-  const kafka = createKafkaClient(
-    { alias: "bench", region: "bench", bootstrapServers: brokers },
-    { clientId: "health-bench", logger: createLogger({ service: "health-bench", level: "warn" }) },
-  );
+  const config = { alias: "bench", region: "bench", bootstrapServers: brokers };
+  const logger = createLogger({ service: "health-bench", level: "warn" });
+  const kafka = createKafkaClient(config, { clientId: "health-bench", logger });
   const admin = kafka.admin();
   await admin.connect();
   const topics = Array.from({ length: Math.ceil(partitions / PER_TOPIC) }, (_, i) => `bench-${i}`);
   for (let i = 0; i < topics.length; i += 10) {
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       timeout: 120_000,
       topics: topics
         .slice(i, i + 10)
         .map((topic) => ({ topic, numPartitions: PER_TOPIC, replicationFactor: 1 })),
     });
   }
+  // kafkajs's own wait for leaders gives up on a broker busy creating thousands of partitions.
+  for (;;) {
+    const led = await admin
+      .fetchTopicMetadata({ topics })
+      .then((m) =>
+        m.topics.every(
+          (t) => t.partitions.length === PER_TOPIC && t.partitions.every((p) => p.leader >= 0),
+        ),
+      )
+      .catch(() => false);
+    if (led) break;
+    await sleep(1000);
+  }
   await admin.disconnect();
   // One record per partition: every partition lags, so every lag round reads timestamps too.
-  const producer = kafka.producer();
-  await producer.connect();
+  const client = createWireClient(kafkaClientOptions(config, { clientId: "health-bench", logger }));
+  const producer = await initProducer(client);
+  const timestamp = BigInt(Date.now());
   for (const topic of topics) {
-    await producer.send({
-      topic,
-      messages: Array.from({ length: PER_TOPIC }, (_, partition) => ({ partition, value: "x" })),
-    });
+    await Promise.all(
+      Array.from({ length: PER_TOPIC }, (_, partition) =>
+        producer.produce(topic, partition, [{ records: [{ timestamp, key: null, value: "x" }] }]),
+      ),
+    );
   }
-  await producer.disconnect();
+  await producer.close();
+  await client.close();
 }
 
 async function measure(
@@ -73,7 +89,9 @@ async function measure(
   lagSeries: string,
 ): Promise<Row> {
   const aliases = Array.from({ length: clusters }, (_, i) => `c${String(i).padStart(2, "0")}`);
-  const [port] = await findFreePorts(1);
+  // A coordinator address nobody listens on: the flow catalog keeps the file's flows (another
+  // installation's coordinator on the default port must not hand us its flows).
+  const [port, noCoordinator] = await findFreePorts(2);
   const file = join(dir, `geo-${lagSeries}.yaml`);
   writeFileSync(
     file,
@@ -83,9 +101,10 @@ flows:
 ${aliases.map((a, i) => `  - { name: "${a}-flow", source: ${a}, target: ${aliases[(i + 1) % aliases.length]}, topics: { include: ["bench-.*"] } }`).join("\n")}
 redis: { url: "${redisUrl}", keyPrefix: "bench:" }
 services:
+  coordinator: { listen: "127.0.0.1:${noCoordinator}" }
   health: { listen: "127.0.0.1:${port}", metricsListen: "127.0.0.1:0" }
 monitoring: { probeIntervalMs: ${PROBE_MS}, lagSeries: ${lagSeries} }
-logging: { level: warn }
+logging: { level: info }
 `,
   );
   const health = await startService("health", "health", ["--config", file]);
@@ -111,7 +130,7 @@ logging: { level: warn }
       scrapeMs.push(performance.now() - t0);
       bytes = Buffer.byteLength(text);
       cpuStart ??= sumOf(text, "process_cpu_seconds_total");
-      probe.push(sumOf(text, "geo_health_probe_round_seconds"));
+      probe.push(maxOf(text, "geo_health_cluster_probe_duration_seconds"));
       lag.push(sumOf(text, "geo_health_lag_round_seconds"));
       await sleep(PROBE_MS);
     }
@@ -123,8 +142,8 @@ logging: { level: warn }
       clusters,
       partitionsPerCluster: partitions,
       flows: clusters,
-      probeRoundMsMedian: round(median(probe) * 1000),
-      probeRoundMsMax: round(Math.max(...probe) * 1000),
+      slowestProbeMsMedian: round(median(probe) * 1000),
+      slowestProbeMsMax: round(Math.max(...probe) * 1000),
       lagRoundMsMedian: round(median(lag) * 1000),
       cpuMsPerProbeInterval: round((cpuSeconds / elapsed) * PROBE_MS),
       scrapeBytes: bytes,
@@ -135,6 +154,16 @@ logging: { level: warn }
     health.child.kill("SIGTERM");
     await health.exited;
   }
+}
+
+/** Largest sample of `metric` (without a suffix). */
+function maxOf(text: string, metric: string): number {
+  let max = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+    max = Math.max(max, Number(line.slice(line.lastIndexOf(" ") + 1)));
+  }
+  return max;
 }
 
 /** Sum of every sample of `metric` (without a suffix) in a Prometheus text exposition. */

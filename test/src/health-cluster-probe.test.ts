@@ -30,13 +30,15 @@ before(async () => {
     startRedis(),
   ]);
   dir = mkdtempSync(join(tmpdir(), "geo-health-probe-"));
-  const [port] = await findFreePorts(1);
+  // No coordinator: an address nobody listens on, so that no other installation's flows come in.
+  const [port, noCoordinator] = await findFreePorts(2);
   writeFileSync(
     join(dir, "geo.yaml"),
     `clusters:
   three: { bootstrapServers: [${cluster.bootstrapServers.join(", ")}] }
 redis: { url: "${redis.url}", keyPrefix: "probe:" }
 services:
+  coordinator: { listen: "127.0.0.1:${noCoordinator}" }
   health: { listen: "127.0.0.1:${port}", metricsListen: "127.0.0.1:0" }
 `,
   );

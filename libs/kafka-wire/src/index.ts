@@ -70,6 +70,7 @@ export {
   type KafkaWireClient,
   type ListedOffset,
   type ListOffsetsOptions,
+  listOffsetsMany,
   type OffsetSpec,
   type WireClientOptions,
 } from "./wire-client";

@@ -166,6 +166,25 @@ class WireClient implements KafkaWireClient {
  * (refreshing metadata) until `timeoutMs`. Each partition ends with its offset or its
  * final error. Keyed `topic \0 partition`.
  */
+/**
+ * ListOffsets for partitions of many topics at once: one request per leader broker instead of one
+ * per topic (health rounds over thousands of partitions). Keys are `topic + "\u0000" + partition`;
+ * a partition that failed maps to its error.
+ */
+export function listOffsetsMany(
+  client: KafkaWireClient,
+  partitions: readonly { topic: string; partition: number }[],
+  spec: OffsetSpec,
+  options: ListOffsetsOptions = {},
+): Promise<Map<string, ListedOffset | KafkaWireError>> {
+  const timestamp = specTimestamp(spec);
+  return listOffsetsOf(
+    client,
+    partitions.map((p) => ({ topic: p.topic, partition: p.partition, timestamp })),
+    options,
+  );
+}
+
 export async function listOffsetsOf(
   client: KafkaWireClient,
   queries: readonly OffsetQuery[],

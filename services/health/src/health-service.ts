@@ -1,3 +1,4 @@
+import { createFlowCatalog } from "@geo/flow-catalog";
 import { ReplicationHealthService } from "@geo/proto";
 import { createRedisClient } from "@geo/redis";
 import {
@@ -10,7 +11,6 @@ import { startFleetMetrics } from "./monitoring/fleet-metrics";
 import { healthHandlers } from "./monitoring/health-handlers";
 import { registerHealthMetrics } from "./monitoring/health-metrics";
 import { HealthMonitor } from "./monitoring/health-monitor";
-import { configFlows } from "./monitoring/monitored-flow";
 
 /**
  * The health/failover service. It owns the region state in Redis, so its own health follows
@@ -25,9 +25,14 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
   let heartbeatMetrics: ReturnType<typeof registerHealthMetrics> | undefined;
   const stopFleet = new AbortController();
   let fleet: Promise<void> | undefined;
+  // Flows from the coordinator (file and admin API), starting from the file's until it answers.
+  const catalog = createFlowCatalog({
+    config,
+    logger: logger.child({ component: "flow-catalog" }),
+  });
   const monitor = new HealthMonitor({
     config,
-    flows: configFlows(config),
+    flows: catalog,
     logger: logger.child({ component: "monitor" }),
     onHeartbeat: (flow, latencyMs) => heartbeatMetrics?.heartbeat(flow, latencyMs),
   });
@@ -53,6 +58,7 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
     close: async () => {
       stopFleet.abort();
       await Promise.all([monitor.close(), fleet]);
+      await catalog.close();
       redis.disconnect();
     },
   });

@@ -1,5 +1,6 @@
 import {
   type KafkaWireClient,
+  listOffsetsMany,
   OffsetOutOfRangeError,
   type PartitionFetcher,
 } from "@geo/kafka-wire";
@@ -86,32 +87,40 @@ export async function measureFlowLag(flow: MonitoredFlow, deps: LagDependencies)
     return unknownLag(flow, `progress in target ${flow.target} cannot be read`);
   }
   const topics = [...snapshot.topics].filter(([topic]) => flow.replicates(topic)).sort(byName);
-  let offsets: { topic: string; ends: bigint[]; starts: bigint[] }[];
+  const units = topics.flatMap(([topic, count]) =>
+    Array.from({ length: count }, (_, partition) => ({
+      topic,
+      partition,
+      recorded: deps.progress.progress(unitId({ flow: flow.name, sourceTopic: topic, partition })),
+    })),
+  );
+  let ends: Map<string, bigint>;
+  let starts: Map<string, bigint>;
   try {
-    offsets = await Promise.all(
-      topics.map(([topic, count]) => readOffsets(deps, flow, topic, count)),
+    ends = await readOffsets(deps, units, "latest");
+    // Where a partition without recorded progress starts: only those need the log start.
+    starts = await readOffsets(
+      deps,
+      units.filter((u) => u.recorded === undefined),
+      "earliest",
     );
   } catch (error) {
     return unknownLag(flow, `source ${flow.source} offsets: ${(error as Error).message}`);
   }
-  const partitions: PartitionLag[] = [];
-  for (const { topic, ends, starts } of offsets) {
-    for (const [partition, endOffset] of ends.entries()) {
-      const recorded = deps.progress.progress(
-        unitId({ flow: flow.name, sourceTopic: topic, partition }),
-      );
-      const next = recorded?.nextSourceOffset ?? starts[partition] ?? 0n;
-      partitions.push({
-        sourceTopic: topic,
-        partition,
-        remoteTopic: flow.remoteTopic(topic),
-        endOffset,
-        nextSourceOffset: next,
-        records: endOffset > next ? endOffset - next : 0n,
-        ageMs: endOffset > next ? undefined : 0,
-      });
-    }
-  }
+  const partitions = units.map(({ topic, partition, recorded }): PartitionLag => {
+    const key = `${topic}\u0000${partition}`;
+    const endOffset = ends.get(key) ?? 0n;
+    const next = recorded?.nextSourceOffset ?? starts.get(key) ?? 0n;
+    return {
+      sourceTopic: topic,
+      partition,
+      remoteTopic: flow.remoteTopic(topic),
+      endOffset,
+      nextSourceOffset: next,
+      records: endOffset > next ? endOffset - next : 0n,
+      ageMs: endOffset > next ? undefined : 0,
+    };
+  });
   const withAges = await fillAges(flow, partitions, deps);
   return summarize(flow, withAges);
 }
@@ -119,31 +128,22 @@ export async function measureFlowLag(flow: MonitoredFlow, deps: LagDependencies)
 const byName = (a: [string, number], b: [string, number]) =>
   a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 
+/** Offsets of many partitions in one ListOffsets per leader broker; any failure fails all. */
 async function readOffsets(
   deps: LagDependencies,
-  flow: MonitoredFlow,
-  topic: string,
-  count: number,
-) {
-  const partitions = Array.from({ length: count }, (_, i) => i);
-  const timeoutMs = deps.timeoutMs ?? 1500;
-  const ends = (
-    await deps.sourceClient.listOffsets(topic, partitions, "latest", { timeoutMs })
-  ).map((o) => o.offset);
-  // Where a partition without recorded progress starts: only those need the log start.
-  const unrecorded = partitions.filter(
-    (p) =>
-      deps.progress.progress(unitId({ flow: flow.name, sourceTopic: topic, partition: p })) ===
-      undefined,
-  );
-  const starts: bigint[] = [];
-  if (unrecorded.length > 0) {
-    const listed = await deps.sourceClient.listOffsets(topic, unrecorded, "earliest", {
-      timeoutMs,
-    });
-    for (const o of listed) starts[o.partition] = o.offset;
+  partitions: readonly { topic: string; partition: number }[],
+  spec: "latest" | "earliest",
+): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  if (partitions.length === 0) return out;
+  const listed = await listOffsetsMany(deps.sourceClient, partitions, spec, {
+    timeoutMs: deps.timeoutMs ?? 1500,
+  });
+  for (const [key, result] of listed) {
+    if (!("offset" in result)) throw result;
+    out.set(key, result.offset);
   }
-  return { topic, ends, starts };
+  return out;
 }
 
 /** Reads the timestamp of the first unreplicated record of lagging partitions (cached per offset). */

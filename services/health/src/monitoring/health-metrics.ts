@@ -235,18 +235,6 @@ export function registerHealthMetrics(
     },
   );
   gauge(
-    "geo_health_probe_round_seconds",
-    "How long the last probe round over every cluster took.",
-    [],
-    (g) => g.set(monitor.rounds.probeMs / 1000),
-  );
-  gauge(
-    "geo_health_probe_round_cpu_seconds",
-    "CPU time (user + system) the last probe round used.",
-    [],
-    (g) => g.set(monitor.rounds.probeCpuMs / 1000),
-  );
-  gauge(
     "geo_health_lag_round_seconds",
     "How long the last lag round over every flow took.",
     [],

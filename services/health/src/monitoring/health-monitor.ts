@@ -20,6 +20,9 @@ import { createHeartbeatReader, createHeartbeatWriter, type HeartbeatState } fro
 import type { FlowSource, MonitoredFlow } from "./monitored-flow";
 import { createProgressTail, type ProgressTail } from "./progress-tail";
 
+/** A cluster that does not answer a probe within this long counts as unreachable. */
+const PROBE_TIMEOUT_MS = 5000;
+
 export type HealthChange =
   | { kind: "cluster"; snapshot: ClusterSnapshot }
   | {
@@ -68,8 +71,8 @@ export class HealthMonitor {
   private readonly timestamps = new Map<string, number>();
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
-  /** Duration of the last probe round (all clusters) and lag round (all flows), ms. */
-  readonly rounds = { probeMs: 0, lagMs: 0, probeCpuMs: 0 };
+  /** Duration of the last lag round (all flows), ms. */
+  readonly rounds = { lagMs: 0 };
 
   constructor(private readonly options: MonitorOptions) {
     const { logger } = options;
@@ -148,9 +151,6 @@ export class HealthMonitor {
       }
     };
     this.loops.push(
-      paced(() => this.probeRound(), monitoring.probeIntervalMs, signal, onError("probe round")),
-    );
-    this.loops.push(
       paced(() => this.lagRound(), monitoring.probeIntervalMs, signal, onError("lag round")),
     );
     for (const handles of this.clusters.values()) {
@@ -164,6 +164,8 @@ export class HealthMonitor {
       });
       const log = (what: string) => onError(`${what} of ${cluster.cluster}`);
       this.loops.push(
+        // One loop per cluster: a slow or dead cluster delays only its own probes.
+        paced(() => this.probe(handles), monitoring.probeIntervalMs, signal, log("probe")),
         paced(
           () => writer.write(this.flows.filter((f) => f.source === handles.alias && !f.paused)),
           monitoring.heartbeatIntervalMs,
@@ -184,27 +186,17 @@ export class HealthMonitor {
     }
   }
 
-  private async probeRound(): Promise<void> {
-    const started = performance.now();
-    const cpu = process.cpuUsage();
-    const timeoutMs = Math.max(1000, this.options.config.monitoring.probeIntervalMs - 250);
-    await Promise.all(
-      [...this.clusters.values()].map(async (handles) => {
-        const previous = handles.snapshot;
-        if (Math.random() < 0.05) handles.minIsrCache.clear(); // pick up changed topic configs now and then
-        const snapshot = await probeCluster(handles.admin, {
-          timeoutMs,
-          minIsrCache: handles.minIsrCache,
-        });
-        handles.snapshot = snapshot;
-        if (previous === undefined || previous.reachable !== snapshot.reachable) {
-          this.emit({ kind: "cluster", snapshot });
-        }
-      }),
-    );
-    const used = process.cpuUsage(cpu);
-    this.rounds.probeCpuMs = (used.user + used.system) / 1000;
-    this.rounds.probeMs = performance.now() - started;
+  private async probe(handles: ClusterHandles): Promise<void> {
+    const previous = handles.snapshot;
+    if (Math.random() < 0.05) handles.minIsrCache.clear(); // pick up changed topic configs now and then
+    const snapshot = await probeCluster(handles.admin, {
+      timeoutMs: PROBE_TIMEOUT_MS,
+      minIsrCache: handles.minIsrCache,
+    });
+    handles.snapshot = snapshot;
+    if (previous === undefined || previous.reachable !== snapshot.reachable) {
+      this.emit({ kind: "cluster", snapshot });
+    }
   }
 
   private async lagRound(): Promise<void> {
