@@ -18,7 +18,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   },
   health: {
     file: join(__dirname, "health.js"),
-    what: "issue 11: health service at 20 clusters × 5,000 partitions (aliases of one real broker): CPU per probe round, /metrics size and time [clusters] [partitions] [seconds]",
+    what: "issue 11: health service at 20 clusters × 5,000 partitions (aliases of one real broker): CPU per probe round, /metrics size and time [clusters] [partitions] [seconds] [partition,topic]",
   },
   replication: {
     file: join(__dirname, "replication-engine.js"),
