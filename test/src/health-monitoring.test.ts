@@ -26,6 +26,16 @@ let stack: GeoStack;
 let prometheus: PrometheusServer;
 let health: GrpcClient<typeof ReplicationHealthService>;
 let healthStarted = 0;
+/** Everything WatchHealth streamed since the start, in order. */
+const watched: {
+  initial: boolean;
+  cluster?: string;
+  reachable?: boolean;
+  flow?: string;
+  status?: number;
+}[] = [];
+const stopWatch = new AbortController();
+let watching: Promise<void> | undefined;
 
 before(async () => {
   stack = await startGeoStack({
@@ -46,9 +56,31 @@ before(async () => {
     address: stack.health!.endpoints.grpc!,
     defaultTimeoutMs: 5000,
   });
+  watching = (async () => {
+    for await (const m of health.watchHealth(
+      {},
+      { signal: stopWatch.signal, timeoutMs: 600_000 },
+    )) {
+      if (m.change.case === "cluster") {
+        watched.push({
+          initial: m.initial,
+          cluster: m.change.value.cluster,
+          reachable: m.change.value.reachable,
+        });
+      } else if (m.change.case === "flow") {
+        watched.push({
+          initial: m.initial,
+          flow: m.change.value.flow,
+          status: m.change.value.status,
+        });
+      }
+    }
+  })().catch(() => {});
 });
 
 after(async () => {
+  stopWatch.abort();
+  await watching;
   health?.close();
   await prometheus?.stop();
   await stack?.stop(failures.failed);
@@ -281,4 +313,18 @@ test("with the source cluster gone, lag is unknown, not 0", async () => {
   assert.equal(flow.totalLag, undefined);
   assert.match(flow.lagUnknownReason, /us-east/);
   assert.equal(await one(`geo_health_cluster_up{cluster="us-east"}`), 0);
+});
+
+test("WatchHealth streamed the initial states and every change seen above", async () => {
+  await waitFor(
+    "us-east reported unreachable on the watch",
+    () => watched.some((w) => w.cluster === "us-east" && w.reachable === false && !w.initial),
+    { timeoutMs: 30_000 },
+  );
+  const flowStatuses = watched.filter((w) => w.flow === FLOW).map((w) => w.status);
+  // HEALTHY (1) while it replicated, STUCK (3) with the agent dead, UNKNOWN (4) without a source.
+  for (const status of [1, 3, 4]) {
+    assert.ok(flowStatuses.includes(status), `statuses seen: ${flowStatuses.join(", ")}`);
+  }
+  assert.ok(watched.some((w) => w.cluster === "eu-west" && w.reachable === true));
 });
