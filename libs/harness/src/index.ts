@@ -24,6 +24,7 @@ export {
   type KafkaCluster,
   type KafkaClusterOptions,
   type PropertyValue,
+  type SecureListenerOptions,
   startKafkaCluster,
   startKafkaClusters,
 } from "./start-kafka-cluster";
@@ -36,3 +37,4 @@ export {
 } from "./start-prometheus";
 export { ensureRedisServer, type RedisOptions, type RedisServer, startRedis } from "./start-redis";
 export { stopAll } from "./stop-all";
+export { createTestPki, type TestCertificate, type TestPki } from "./test-pki";
