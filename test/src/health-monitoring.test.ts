@@ -3,11 +3,12 @@
 // heartbeats through the flow, lag that stays right when the agent dies and is unknown (not 0)
 // when the source is lost; every metric the dashboard names is really exported.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
-import { type PrometheusServer, startPrometheus } from "@geo/harness";
+import { ensureKafkaDistribution, type PrometheusServer, startPrometheus } from "@geo/harness";
 import { ReplicationHealthService } from "@geo/proto";
 import {
   FLOW,
@@ -116,6 +117,21 @@ test("heartbeats come through the flow in MM2's topic and their latency reaches 
   // The remote heartbeats topic is where MM2's MirrorClient looks for replication hops.
   const topics = await stack.pair.target.admin.listTopics();
   assert.ok(topics.includes("us-east.heartbeats"), `target topics: ${topics.join(", ")}`);
+  // MM2's own MirrorClient, reading the target, finds the hop from us-east.
+  const kafka = await ensureKafkaDistribution();
+  const mm2 = spawnSync(
+    kafka.javaBin,
+    [
+      "-cp",
+      kafka.classpath,
+      join(root, "test", "java", "MirrorHops.java"),
+      stack.pair.target.cluster.bootstrapServers.join(","),
+      "us-east",
+    ],
+    { encoding: "utf8", timeout: 120_000 },
+  );
+  assert.equal(mm2.status, 0, mm2.stderr);
+  assert.match(mm2.stdout, /upstream=us-east hops=1/);
   const flow = await health.getFlowHealth({ flow: FLOW });
   assert.ok(flow.heartbeatLatency !== undefined, "GetFlowHealth reports the heartbeat latency");
   assert.ok(flow.heartbeatAge !== undefined);
