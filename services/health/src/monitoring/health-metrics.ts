@@ -11,9 +11,17 @@ const STATUS_NAMES: Record<number, string> = {
   [FlowStatus.UNKNOWN]: "unknown",
 };
 
-export function flowStatusName(status: FlowStatus): string {
-  return STATUS_NAMES[status] ?? "unspecified";
-}
+type GaugeFactory = (
+  name: string,
+  help: string,
+  labelNames: string[],
+  fill: (g: Gauge<string>) => void,
+) => Gauge<string>;
+
+type Lag = NonNullable<ReturnType<HealthMonitor["lag"]>>;
+
+const FLOW = ["flow", "source", "target"];
+const flowLabels = (f: MonitoredFlow) => ({ flow: f.name, source: f.source, target: f.target });
 
 /**
  * The health service's series (names and the operator terms they stand for: README.md). Gauges
@@ -43,6 +51,32 @@ export function registerHealthMetrics(
         fill(this);
       },
     });
+  registerClusterGauges(gauge, monitor);
+  registerLagGauges(gauge, monitor, lagSeries);
+  registerFlowGauges(gauge, monitor);
+  const latency = new Histogram({
+    name: "geo_health_flow_heartbeat_latency_seconds",
+    help: "End-to-end latency of heartbeats through the flow: written at the source, read at the target.",
+    labelNames: FLOW,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers,
+  });
+  const received = new Counter({
+    name: "geo_health_flow_heartbeats_received_total",
+    help: "Heartbeats read in the flow's target.",
+    labelNames: FLOW,
+    registers,
+  });
+  return {
+    heartbeat(flow: MonitoredFlow, latencyMs: number | undefined) {
+      received.inc(flowLabels(flow));
+      if (latencyMs !== undefined) latency.observe(flowLabels(flow), latencyMs / 1000);
+    },
+  };
+}
+
+/** Per cluster, from the last probe. */
+function registerClusterGauges(gauge: GaugeFactory, monitor: HealthMonitor): void {
   const clusters = () =>
     monitor.clusterAliases().flatMap((alias) => {
       const snapshot = monitor.cluster(alias);
@@ -100,22 +134,23 @@ export function registerHealthMetrics(
     "When the last probe of the cluster started (Unix time).",
     (s) => s.time / 1000,
   );
+}
 
-  const flows = () => monitor.flows.map((flow) => ({ flow, lag: monitor.lag(flow.name) }));
-  const flowLabels = (f: MonitoredFlow) => ({ flow: f.name, source: f.source, target: f.target });
+const flowsOf = (monitor: HealthMonitor) =>
+  monitor.flows.map((flow) => ({ flow, lag: monitor.lag(flow.name) }));
+
+/** Lag per flow, topic and (optionally) partition, from the last lag round. */
+function registerLagGauges(
+  gauge: GaugeFactory,
+  monitor: HealthMonitor,
+  lagSeries: "partition" | "topic",
+): void {
+  const flows = () => flowsOf(monitor);
   const measured =
-    (
-      fill: (
-        g: Gauge<string>,
-        f: MonitoredFlow,
-        lag: NonNullable<ReturnType<HealthMonitor["lag"]>>,
-      ) => void,
-    ) =>
-    (g: Gauge<string>) => {
+    (fill: (g: Gauge<string>, f: MonitoredFlow, lag: Lag) => void) => (g: Gauge<string>) => {
       for (const { flow, lag } of flows())
         if (lag !== undefined && lag.unknown === undefined) fill(g, flow, lag);
     };
-  const FLOW = ["flow", "source", "target"];
   gauge(
     "geo_health_flow_lag_unknown",
     "1 when the flow's lag cannot be measured (source or target unreachable): its lag series are absent, not 0.",
@@ -199,6 +234,11 @@ export function registerHealthMetrics(
       }),
     );
   }
+}
+
+/** Heartbeat age and latency, status and the service's own round time. */
+function registerFlowGauges(gauge: GaugeFactory, monitor: HealthMonitor): void {
+  const flows = () => flowsOf(monitor);
   gauge(
     "geo_health_flow_heartbeat_age_seconds",
     "Now minus the write time of the newest heartbeat read in the target: grows while the flow is stuck.",
@@ -240,24 +280,4 @@ export function registerHealthMetrics(
     [],
     (g) => g.set(monitor.rounds.lagMs / 1000),
   );
-
-  const latency = new Histogram({
-    name: "geo_health_flow_heartbeat_latency_seconds",
-    help: "End-to-end latency of heartbeats through the flow: written at the source, read at the target.",
-    labelNames: FLOW,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
-    registers,
-  });
-  const received = new Counter({
-    name: "geo_health_flow_heartbeats_received_total",
-    help: "Heartbeats read in the flow's target.",
-    labelNames: FLOW,
-    registers,
-  });
-  return {
-    heartbeat(flow: MonitoredFlow, latencyMs: number | undefined) {
-      received.inc(flowLabels(flow));
-      if (latencyMs !== undefined) latency.observe(flowLabels(flow), latencyMs / 1000);
-    },
-  };
 }
