@@ -259,13 +259,14 @@ export async function listOffsetsOf(
             timeoutMs: Math.max(1, Math.min(client.requestTimeoutMs, deadline - performance.now())),
           });
           const answered = new Set<string>();
+          // By key, not items.find() per answer: quadratic in the partitions of one request,
+          // which health rounds over thousands of partitions felt.
+          const asked = new Map(items.map(({ q }) => [`${q.topic}\u0000${q.partition}`, q]));
           for (const t of res.topics) {
             for (const p of t.partitions) {
               const key = `${t.topic}\u0000${p.partition}`;
               answered.add(key);
-              const q = items.find(
-                (i) => i.q.topic === t.topic && i.q.partition === p.partition,
-              )?.q;
+              const q = asked.get(key);
               if (q === undefined) continue;
               if (p.errorCode !== KafkaErrorCode.NONE) {
                 if (isStaleMetadataError(p.errorCode)) client.metadata.invalidate(t.topic);
