@@ -18,6 +18,7 @@ export const GEO_TOPICS = Object.freeze({
   offsetMap: "__geo.offset-map",
   checkpoints: "__geo.checkpoints",
   flows: "__geo.flows",
+  regions: "__geo.regions",
   heartbeats: "geo.heartbeats",
 });
 
