@@ -9,6 +9,7 @@ import {
   serveService,
 } from "@geo/service-runtime";
 import { checkClusterHealth } from "./cluster-health";
+import { createRegionService } from "./region/region-service";
 
 /**
  * The health/failover service. It owns the region state in Redis, so its own health follows
@@ -28,6 +29,7 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
         createClusterAdmin(cluster, { clientId: "geo-health", logger }),
       ]),
   );
+  const region = createRegionService({ config, logger, redis });
   return serveService({
     context,
     listen: config.services.health.listen,
@@ -35,6 +37,7 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
     probes: [redisProbe(redis)],
     register: (server) =>
       server.addService(ReplicationHealthService, {
+        ...region.handlers,
         listClusterHealth: async () => ({
           clusters: await Promise.all([...clusters.values()].map((c) => checkClusterHealth(c))),
         }),
@@ -51,6 +54,7 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
         },
       }),
     close: async () => {
+      await region.close();
       await Promise.all([...clusters.values()].map((cluster) => cluster.close()));
       redis.disconnect();
     },

@@ -1,0 +1,349 @@
+// The region state served by the real health service process, with a real coordinator, Redis
+// and two Kafka clusters: GetRegionState/ListRegionStates, WatchRegionState across services
+// (changes made by another store on the same Redis arrive in order), refusals that change
+// nothing, drills, persistence in the region topic of both clusters so that a health service
+// restarted on an empty Redis still knows the active region, and a watch ending UNAVAILABLE
+// when the server stops.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type GeoConfig, loadConfig } from "@geo/config";
+import { Code, createGrpcClient, GeoError, type GrpcClient } from "@geo/grpc";
+import {
+  findFreePorts,
+  type KafkaCluster,
+  type RedisServer,
+  startKafkaClusters,
+  startRedis,
+} from "@geo/harness";
+import { createLogger } from "@geo/logging";
+import { healthV1, ReplicationHealthService } from "@geo/proto";
+import { createRedisClient, type Redis } from "@geo/redis";
+import {
+  createKafkaRegionLog,
+  createRegionStore,
+  type RegionLog,
+  type RegionStore,
+  regionGroupsFromConfig,
+} from "@geo/region-state";
+import { type ServiceProcess, startService } from "./support/service-process";
+import { waitFor } from "./support/wait-for";
+
+const logger = createLogger({ service: "region-state-test", level: "warn" });
+const PREFIX = "geo-regions:";
+let clusters: KafkaCluster[];
+let redisServer: RedisServer;
+let redis: Redis;
+let dir: string;
+let configPath: string;
+let config: GeoConfig;
+let coordinator: ServiceProcess;
+let health: ServiceProcess;
+let client: GrpcClient<typeof ReplicationHealthService>;
+let peerLog: RegionLog;
+let peer: RegionStore;
+
+before(async () => {
+  [clusters, redisServer] = await Promise.all([
+    startKafkaClusters([{ name: "regions-us-east" }, { name: "regions-eu-west" }]),
+    startRedis(),
+  ]);
+  const [coordinatorPort, healthPort] = await findFreePorts(2);
+  dir = mkdtempSync(join(tmpdir(), "geo-regions-"));
+  configPath = join(dir, "geo.yaml");
+  writeFileSync(
+    configPath,
+    `clusters:
+  us-east: { bootstrapServers: [${clusters[0]!.bootstrapServers.join(", ")}] }
+  eu-west: { bootstrapServers: [${clusters[1]!.bootstrapServers.join(", ")}] }
+flows:
+  - { name: east-west, source: us-east, target: eu-west, topics: { include: ["orders"] } }
+  - { name: west-east, source: eu-west, target: us-east, topics: { include: ["orders"] } }
+flowGroups:
+  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [billing] }
+  - { name: audit, clusters: [eu-west, us-east] }
+redis: { url: "${redisServer.url}", keyPrefix: "${PREFIX}" }
+services:
+  coordinator: { listen: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
+  health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
+logging: { level: info }
+`,
+  );
+  config = loadConfig({ path: configPath });
+  redis = createRedisClient(config.redis, { logger, name: "region-test" });
+  [coordinator, health] = await Promise.all([
+    startService("coordinator", ["--config", configPath]),
+    startService("health", ["--config", configPath]),
+  ]);
+  client = createGrpcClient(ReplicationHealthService, {
+    address: health.endpoints.grpc!,
+    defaultTimeoutMs: 30_000,
+  });
+  // A second store on the same Redis and topics: another health service, as far as the first
+  // one can tell.
+  peerLog = createKafkaRegionLog(config, logger);
+  peer = createRegionStore({
+    redis,
+    keyPrefix: PREFIX,
+    groups: regionGroupsFromConfig(config),
+    log: peerLog,
+    logger,
+  });
+  peer.start();
+  await peer.whenReady();
+});
+
+after(async () => {
+  client?.close();
+  await peer?.close();
+  await peerLog?.close();
+  await Promise.all([coordinator?.stop(), health?.stop()]);
+  redis?.disconnect();
+  await Promise.all([...(clusters ?? []).map((c) => c.stop()), redisServer?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The health service's answer once it restored the state (it answers UNAVAILABLE until then). */
+async function stateOf(group: string) {
+  let state: healthV1.RegionState | undefined;
+  await waitFor(`GetRegionState ${group}`, async () => {
+    state = (await client.getRegionState({ flowGroup: group })).state;
+    return state !== undefined;
+  });
+  return state!;
+}
+
+async function rejects(call: Promise<unknown>, code: Code, message: RegExp): Promise<void> {
+  await assert.rejects(call, (error: unknown) => {
+    assert.ok(error instanceof GeoError, String(error));
+    assert.equal(error.codeName, new GeoError(code, "").codeName, error.message);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+async function flip(to: string) {
+  const current = await peer.get("orders");
+  const locked = await peer.begin(
+    {
+      flowGroup: "orders",
+      kind: "switchover",
+      toRegion: to,
+      expectedEpoch: current.epoch,
+      actor: "peer",
+      reason: "test",
+    },
+    "switching-over",
+  );
+  return peer.finish("orders", locked.transition!.id, {
+    outcome: "succeeded",
+    flip: true,
+    phase: "stable",
+    rtoMs: 10,
+    rpoRecords: 0n,
+  });
+}
+
+describe("region state through the health service (real processes, Kafka, Redis)", () => {
+  it("answers every group's state with its regions and bootstrap servers", async () => {
+    const state = await stateOf("orders");
+    assert.equal(state.activeRegion, "us-east");
+    assert.equal(state.epoch, "1");
+    assert.equal(state.phase, healthV1.RegionPhase.STABLE);
+    assert.deepEqual(
+      state.regions.map((r) => [r.region, r.cluster, r.bootstrapServers]),
+      [
+        ["us-east", "us-east", clusters[0]!.bootstrapServers],
+        ["eu-west", "eu-west", clusters[1]!.bootstrapServers],
+      ],
+    );
+    const list = await client.listRegionStates({});
+    assert.deepEqual(
+      list.states.map((s) => [s.flowGroup, s.activeRegion]),
+      [
+        ["audit", "eu-west"],
+        ["orders", "us-east"],
+      ],
+    );
+    await rejects(
+      client.getRegionState({ flowGroup: "nope" }),
+      Code.NOT_FOUND,
+      /known flow groups: audit, orders/,
+    );
+    await rejects(
+      client.getRegionState({ flowGroup: "" }),
+      Code.INVALID_ARGUMENT,
+      /flow_group: is required/,
+    );
+    await rejects(
+      client.getRegionState({ flowGroup: "orders", historyLimit: 500 }),
+      Code.INVALID_ARGUMENT,
+      /history_limit/,
+    );
+  });
+
+  it("refuses bad transitions clearly and changes nothing; a region without agents is refused by the real checks", async () => {
+    const before = await stateOf("orders");
+    const base = {
+      flowGroup: "orders",
+      targetRegion: "eu-west",
+      expectedEpoch: before.epoch,
+      actor: "test",
+    };
+    await rejects(
+      client.switchover({ ...base, targetRegion: "mars" }),
+      Code.INVALID_ARGUMENT,
+      /"mars" is not part of flow group "orders"/,
+    );
+    await rejects(
+      client.switchover({ ...base, flowGroup: "nope" }),
+      Code.NOT_FOUND,
+      /no flow group "nope"/,
+    );
+    await rejects(
+      client.switchover({ ...base, targetRegion: "us-east" }),
+      Code.FAILED_PRECONDITION,
+      /already active/,
+    );
+    await rejects(
+      client.switchover({ ...base, expectedEpoch: "99" }),
+      Code.ABORTED,
+      /expected_epoch 99 is stale/,
+    );
+    await rejects(
+      client.switchover({ ...base, expectedEpoch: "0" }),
+      Code.INVALID_ARGUMENT,
+      /expected_epoch is required/,
+    );
+    await rejects(client.failback(base), Code.FAILED_PRECONDITION, /never moved/);
+    // The coordinator runs, but no agent: the real ListAgents says eu-west has none.
+    await rejects(
+      client.switchover(base),
+      Code.FAILED_PRECONDITION,
+      /check-agents: region eu-west has no live agent/,
+    );
+    await rejects(client.failover(base), Code.FAILED_PRECONDITION, /refused, nothing changed/);
+    // A transition held by another service: the second one is refused.
+    const locked = await peer.begin(
+      {
+        flowGroup: "orders",
+        kind: "switchover",
+        toRegion: "eu-west",
+        expectedEpoch: Number(before.epoch),
+        actor: "peer",
+        reason: "",
+      },
+      "switching-over",
+    );
+    await rejects(
+      client.switchover(base),
+      Code.FAILED_PRECONDITION,
+      /already in a transition: switchover .* by peer/,
+    );
+    await peer.finish("orders", locked.transition!.id, {
+      outcome: "failed",
+      flip: false,
+      error: "test",
+    });
+    const after = await stateOf("orders");
+    assert.equal(after.epoch, before.epoch);
+    assert.equal(after.activeRegion, "us-east");
+  });
+
+  it("runs a drill that fails on the missing agents, says why, and keeps the report", async () => {
+    const answer = await client.switchover({
+      flowGroup: "orders",
+      targetRegion: "eu-west",
+      dryRun: true,
+      actor: "drill",
+    });
+    assert.equal(answer.transition?.outcome, healthV1.TransitionOutcome.DRILL_FAILED);
+    assert.match(answer.transition?.error ?? "", /check-agents: region eu-west has no live agent/);
+    assert.ok(answer.steps.some((s) => s.name === "check-target" && s.ok));
+    const { transitions, state } = await client.getRegionState({
+      flowGroup: "orders",
+      historyLimit: 5,
+    });
+    assert.equal(transitions[0]?.id, answer.transition?.id);
+    assert.equal(state?.activeRegion, "us-east");
+  });
+
+  it("streams the current state first, then every change in order, made by another service", async () => {
+    const abort = new AbortController();
+    const seen: string[] = [];
+    const stream = client.watchRegionState(
+      { flowGroups: ["orders"] },
+      { signal: abort.signal, timeoutMs: 120_000 },
+    );
+    const reading = (async () => {
+      for await (const message of stream) {
+        const s = message.state!;
+        seen.push(
+          `${s.activeRegion}/${s.epoch}/${healthV1.RegionPhase[s.phase]}${message.initial ? "/initial" : ""}`,
+        );
+        if (seen.length === 5) abort.abort();
+      }
+    })().catch((error: GeoError) => assert.equal(error.code, Code.CANCELLED));
+    await waitFor("the initial state", () => seen.length >= 1);
+    const epoch = Number((await stateOf("orders")).epoch);
+    await flip("eu-west");
+    await flip("us-east");
+    await reading;
+    assert.deepEqual(seen, [
+      `us-east/${epoch}/STABLE/initial`,
+      `us-east/${epoch}/SWITCHING_OVER`,
+      `eu-west/${epoch + 1}/STABLE`,
+      `eu-west/${epoch + 1}/SWITCHING_OVER`,
+      `us-east/${epoch + 2}/STABLE`,
+    ]);
+  });
+
+  it("keeps the active region in both clusters' region topic: a restart on an empty Redis remembers it", async () => {
+    const { state } = await flip("eu-west");
+    await health.stop();
+    const keys = await redis.keys(`${PREFIX}*`);
+    await redis.del(...keys);
+    for (const cluster of ["us-east", "eu-west"]) {
+      const entries = await peerLog.read(cluster);
+      const latest = entries
+        .filter((e) => e.type === "state" && e.state.flowGroup === "orders")
+        .at(-1);
+      assert.equal(
+        latest?.type === "state" ? latest.state.epoch : undefined,
+        state.epoch,
+        `topic in ${cluster}`,
+      );
+    }
+    health = await startService("health", ["--config", configPath]);
+    client.close();
+    client = createGrpcClient(ReplicationHealthService, {
+      address: health.endpoints.grpc!,
+      defaultTimeoutMs: 30_000,
+    });
+    const restored = await stateOf("orders");
+    assert.equal(restored.activeRegion, "eu-west");
+    assert.equal(restored.epoch, String(state.epoch));
+    assert.equal(restored.lastTransition?.id, state.lastTransition?.id);
+  });
+
+  it("ends a watch with UNAVAILABLE when the server stops", async () => {
+    await stateOf("orders");
+    const stream = client.watchRegionState({}, { timeoutMs: 120_000 });
+    const received: string[] = [];
+    const ended = (async () => {
+      for await (const message of stream) received.push(message.state!.flowGroup);
+    })().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await waitFor("the initial states", () => received.length >= 2);
+    const stopped = await health.stop();
+    assert.equal(stopped.code, 0);
+    const error = await ended;
+    assert.ok(error instanceof GeoError, `the watch ended with ${String(error)}`);
+    assert.equal(error.code, Code.UNAVAILABLE);
+    assert.deepEqual(received, ["audit", "orders"]);
+  });
+});
