@@ -1,0 +1,290 @@
+// The region client helper against a real region-state change: the health service process
+// streams the state, another store on the same Redis moves the active region, and kafkajs
+// producers and consumers wrapped by @geo/region-client follow it between two real Kafka
+// clusters, with every record written once and handled once.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { loadConfig } from "@geo/config";
+import {
+  findFreePorts,
+  type KafkaCluster,
+  type RedisServer,
+  startKafkaClusters,
+  startRedis,
+} from "@geo/harness";
+import { createLogger } from "@geo/logging";
+import { createRedisClient, type Redis } from "@geo/redis";
+import {
+  createFollowingConsumer,
+  createFollowingProducer,
+  createRegionFollower,
+  type RegionFollower,
+  type TranslateRequest,
+} from "@geo/region-client";
+import {
+  createMemoryRegionLog,
+  createRegionStore,
+  type RegionStore,
+  regionGroupsFromConfig,
+} from "@geo/region-state";
+import { type Admin, Kafka, logLevel } from "kafkajs";
+import { type ServiceProcess, startService } from "./support/service-process";
+import { waitFor } from "./support/wait-for";
+
+const logger = createLogger({ service: "region-client-test", level: "warn" });
+const PREFIX = "geo-client:";
+let clusters: KafkaCluster[];
+let redisServer: RedisServer;
+let redis: Redis;
+let dir: string;
+let health: ServiceProcess;
+let peer: RegionStore;
+let admins: Record<string, Admin>;
+let kafkas: Record<string, Kafka>;
+const followers: RegionFollower[] = [];
+
+before(async () => {
+  [clusters, redisServer] = await Promise.all([
+    startKafkaClusters([{ name: "client-us-east" }, { name: "client-eu-west" }]),
+    startRedis(),
+  ]);
+  const [healthPort] = await findFreePorts(1);
+  dir = mkdtempSync(join(tmpdir(), "geo-client-"));
+  const configPath = join(dir, "geo.yaml");
+  writeFileSync(
+    configPath,
+    `clusters:
+  us-east: { bootstrapServers: [${clusters[0]!.bootstrapServers.join(", ")}] }
+  eu-west: { bootstrapServers: [${clusters[1]!.bootstrapServers.join(", ")}] }
+flowGroups:
+  - { name: events, clusters: [us-east, eu-west] }
+  - { name: orders, clusters: [us-east, eu-west] }
+redis: { url: "${redisServer.url}", keyPrefix: "${PREFIX}" }
+services:
+  health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
+`,
+  );
+  const config = loadConfig({ path: configPath });
+  redis = createRedisClient(config.redis, { logger, name: "client-test" });
+  health = await startService("health", ["--config", configPath]);
+  // Another health service, as far as the first can tell: it moves the active region. Its log is
+  // in memory; the health process persists to the real topics.
+  peer = createRegionStore({
+    redis,
+    keyPrefix: PREFIX,
+    groups: regionGroupsFromConfig(config),
+    log: createMemoryRegionLog(),
+    logger,
+  });
+  peer.start();
+  await peer.whenReady();
+  kafkas = Object.fromEntries(
+    ["us-east", "eu-west"].map((alias, i) => [
+      alias,
+      new Kafka({
+        clientId: "client-test",
+        brokers: clusters[i]!.bootstrapServers,
+        logLevel: logLevel.NOTHING,
+      }),
+    ]),
+  );
+  admins = Object.fromEntries(
+    Object.entries(kafkas).map(([alias, kafka]) => [alias, kafka.admin()]),
+  );
+  await Promise.all(Object.values(admins).map((admin) => admin.connect()));
+  for (const admin of Object.values(admins)) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: ["events", "orders"].map((topic) => ({
+        topic,
+        numPartitions: 3,
+        replicationFactor: 1,
+      })),
+    });
+  }
+});
+
+after(async () => {
+  await Promise.all(followers.map((f) => f.close()));
+  await peer?.close();
+  await Promise.all(Object.values(admins ?? {}).map((admin) => admin.disconnect()));
+  await health?.stop();
+  redis?.disconnect();
+  await Promise.all([...(clusters ?? []).map((c) => c.stop()), redisServer?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function follower(flowGroup: string): RegionFollower {
+  const created = createRegionFollower({
+    healthAddress: health.endpoints.grpc!,
+    flowGroup,
+    logger,
+  });
+  followers.push(created);
+  return created;
+}
+
+/** A planned move as the orchestrator makes it: drain (lock), wait, flip. */
+async function switchOver(
+  flowGroup: string,
+  to: string,
+  whileDraining: () => Promise<void>,
+): Promise<void> {
+  const current = await peer.get(flowGroup);
+  const locked = await peer.begin(
+    {
+      flowGroup,
+      kind: "switchover",
+      toRegion: to,
+      expectedEpoch: current.epoch,
+      actor: "test",
+      reason: "client test",
+    },
+    "switching-over",
+  );
+  await whileDraining();
+  await peer.finish(flowGroup, locked.transition!.id, {
+    outcome: "succeeded",
+    flip: true,
+    phase: "stable",
+  });
+}
+
+async function readAll(alias: string, topic: string): Promise<string[]> {
+  const offsets = await admins[alias]!.fetchTopicOffsets(topic);
+  const total = offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  const values: string[] = [];
+  if (total === 0) return values;
+  const consumer = kafkas[alias]!.consumer({ groupId: `reader-${alias}-${topic}-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => void values.push(message.value!.toString()),
+  });
+  await waitFor(`all ${total} records of ${topic} in ${alias}`, () => values.length >= total);
+  await consumer.disconnect();
+  return values;
+}
+
+const duplicatesOf = (values: readonly string[]) =>
+  values.filter((v, i) => values.indexOf(v) !== i);
+
+describe("region client helper (real health service, Redis, two Kafka clusters)", () => {
+  it("a producer follows a switchover: every record written once, before the flip in A, after it in B", async () => {
+    const producer = createFollowingProducer({ follower: follower("events"), logger });
+    await producer.start();
+    assert.equal(producer.region(), "us-east");
+    const total = 600;
+    let next = 0;
+    const acked: { seq: number; region: string | undefined }[] = [];
+    const writers = Array.from({ length: 4 }, async () => {
+      while (next < total) {
+        const seq = next++;
+        await producer.send({
+          topic: "events",
+          messages: [{ key: String(seq % 7), value: String(seq) }],
+        });
+        acked.push({ seq, region: producer.region() });
+      }
+    });
+    await waitFor("200 records acknowledged", () => acked.length >= 200);
+    let heldDuringDrain = false;
+    await switchOver("events", "eu-west", async () => {
+      await waitFor("the producer holding its records", () => producer.region() === undefined, {
+        timeoutMs: 20_000,
+      });
+      const before = acked.length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      heldDuringDrain = acked.length === before;
+    });
+    await Promise.all(writers);
+    await producer.close();
+    assert.ok(heldDuringDrain, "no record was acknowledged while the region drained");
+    assert.deepEqual(producer.history, ["us-east", "eu-west"]);
+    const [inA, inB] = await Promise.all([
+      readAll("us-east", "events"),
+      readAll("eu-west", "events"),
+    ]);
+    const all = [...inA, ...inB];
+    assert.deepEqual(duplicatesOf(all), [], "no record written twice");
+    assert.equal(all.length, total, "no record lost");
+    assert.ok(
+      inA.length >= 200 && inB.length > 0,
+      `${inA.length} in us-east, ${inB.length} in eu-west`,
+    );
+    const maxA = Math.max(...inA.map(Number));
+    const minB = Math.min(...inB.map(Number));
+    assert.ok(
+      maxA < minB + 4,
+      `records before the flip went to A (max ${maxA}), after it to B (min ${minB})`,
+    );
+  });
+
+  it("a consumer follows a switchover: commits at A, resumes at B from the translated offsets", async () => {
+    const total = 300;
+    // The same records at the same offsets in both clusters, as an exact replica would hold them.
+    for (const alias of ["us-east", "eu-west"]) {
+      const producer = kafkas[alias]!.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      await producer.send({
+        topic: "orders",
+        messages: Array.from({ length: total }, (_, i) => ({ partition: i % 3, value: String(i) })),
+      });
+      await producer.disconnect();
+    }
+    const translations: TranslateRequest[] = [];
+    // Stands in for the offsets service's CommitTranslatedOffsets: the replica is exact, so the
+    // translated offset of each partition is the committed one.
+    const commitTranslated = async (request: TranslateRequest) => {
+      translations.push(request);
+      const [committed] = await admins[request.from.cluster]!.fetchOffsets({
+        groupId: request.groupId,
+        topics: ["orders"],
+      });
+      await admins[request.to.cluster]!.setOffsets({
+        groupId: request.groupId,
+        topic: "orders",
+        partitions: committed!.partitions.map((p) => ({
+          partition: p.partition,
+          offset: p.offset,
+        })),
+      });
+    };
+    const handled: { value: string; region: string }[] = [];
+    const consumer = createFollowingConsumer({
+      follower: follower("orders"),
+      groupId: "billing",
+      topics: () => ["orders"],
+      commitTranslated,
+      logger,
+      eachMessage: async ({ message, region }) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        handled.push({ value: message.value!.toString(), region });
+      },
+    });
+    await consumer.start();
+    await waitFor("100 records handled at us-east", () => handled.length >= 100, {
+      timeoutMs: 60_000,
+    });
+    await switchOver("orders", "eu-west", () =>
+      waitFor("the consumer left us-east", () => consumer.region() === undefined, {
+        timeoutMs: 30_000,
+      }),
+    );
+    await waitFor("every record handled", () => handled.length >= total, { timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await consumer.close();
+    const values = handled.map((h) => h.value);
+    assert.deepEqual(duplicatesOf(values), [], "no record handled twice");
+    assert.equal(new Set(values).size, total, "no record missed");
+    assert.deepEqual(consumer.history, ["us-east", "eu-west"]);
+    assert.equal(translations.length, 1);
+    assert.equal(translations[0]?.from.cluster, "us-east");
+    assert.equal(translations[0]?.to.cluster, "eu-west");
+    const atB = handled.filter((h) => h.region === "eu-west").length;
+    assert.ok(atB > 0 && atB < total, `${total - atB} handled at us-east, ${atB} at eu-west`);
+  });
+});
