@@ -19,7 +19,7 @@ import {
   startRedis,
 } from "@geo/harness";
 import { createLogger } from "@geo/logging";
-import { healthV1, ReplicationHealthService } from "@geo/proto";
+import { CoordinatorService, coordinatorV1, healthV1, ReplicationHealthService } from "@geo/proto";
 import { createRedisClient, type Redis } from "@geo/redis";
 import {
   createKafkaRegionLog,
@@ -41,6 +41,8 @@ let configPath: string;
 let config: GeoConfig;
 let coordinator: ServiceProcess;
 let health: ServiceProcess;
+let offsets: ServiceProcess;
+let agent: ServiceProcess | undefined;
 let client: GrpcClient<typeof ReplicationHealthService>;
 let peerLog: RegionLog;
 let peer: RegionStore;
@@ -50,7 +52,7 @@ before(async () => {
     startKafkaClusters([{ name: "regions-us-east" }, { name: "regions-eu-west" }]),
     startRedis(),
   ]);
-  const [coordinatorPort, healthPort] = await findFreePorts(2);
+  const [coordinatorPort, healthPort, offsetsPort] = await findFreePorts(3);
   dir = mkdtempSync(join(tmpdir(), "geo-regions-"));
   configPath = join(dir, "geo.yaml");
   writeFileSync(
@@ -58,9 +60,6 @@ before(async () => {
     `clusters:
   us-east: { bootstrapServers: [${clusters[0]!.bootstrapServers.join(", ")}] }
   eu-west: { bootstrapServers: [${clusters[1]!.bootstrapServers.join(", ")}] }
-flows:
-  - { name: east-west, source: us-east, target: eu-west, topics: { include: ["orders"] } }
-  - { name: west-east, source: eu-west, target: us-east, topics: { include: ["orders"] } }
 flowGroups:
   - { name: orders, clusters: [us-east, eu-west], consumerGroups: [billing] }
   - { name: audit, clusters: [eu-west, us-east] }
@@ -68,15 +67,40 @@ redis: { url: "${redisServer.url}", keyPrefix: "${PREFIX}" }
 services:
   coordinator: { listen: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
   health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
+  offsets: { listen: "127.0.0.1:${offsetsPort}", metricsListen: "127.0.0.1:0" }
+  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
 logging: { level: info }
 `,
   );
   config = loadConfig({ path: configPath });
   redis = createRedisClient(config.redis, { logger, name: "region-test" });
-  [coordinator, health] = await Promise.all([
+  [coordinator, health, offsets] = await Promise.all([
     startService("coordinator", ["--config", configPath]),
     startService("health", ["--config", configPath]),
+    startService("offsets", ["--config", configPath]),
   ]);
+  // API-owned flows (the coordinator pauses only those): the group's pair in both directions.
+  const admin = createGrpcClient(CoordinatorService, {
+    address: coordinator.endpoints.grpc!,
+    defaultTimeoutMs: 30_000,
+  });
+  for (const [name, source, target] of [
+    ["east-west", "us-east", "eu-west"],
+    ["west-east", "eu-west", "us-east"],
+  ] as const) {
+    await waitFor(`flow ${name} created (once a coordinator leads)`, async () => {
+      await admin.createFlow({
+        flow: {
+          name,
+          sourceCluster: source,
+          targetCluster: target,
+          topics: { include: ["orders"] },
+        },
+      });
+      return true;
+    });
+  }
+  admin.close();
   client = createGrpcClient(ReplicationHealthService, {
     address: health.endpoints.grpc!,
     defaultTimeoutMs: 30_000,
@@ -99,7 +123,7 @@ after(async () => {
   client?.close();
   await peer?.close();
   await peerLog?.close();
-  await Promise.all([coordinator?.stop(), health?.stop()]);
+  await Promise.all([coordinator?.stop(), health?.stop(), offsets?.stop(), agent?.stop()]);
   redis?.disconnect();
   await Promise.all([...(clusters ?? []).map((c) => c.stop()), redisServer?.stop()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -298,6 +322,64 @@ describe("region state through the health service (real processes, Kafka, Redis)
       `eu-west/${epoch + 1}/SWITCHING_OVER`,
       `us-east/${epoch + 2}/STABLE`,
     ]);
+  });
+
+  it("with a live agent in eu-west, a forced failover really pauses the flow through the coordinator, fails at the offsets service and resumes the flow", async () => {
+    agent = await startService("agent", [
+      "--config",
+      configPath,
+      "--region",
+      "eu-west",
+      "--id",
+      "agent-eu-1",
+    ]);
+    const admin = createGrpcClient(CoordinatorService, {
+      address: coordinator.endpoints.grpc!,
+      defaultTimeoutMs: 30_000,
+    });
+    try {
+      await waitFor("agent-eu-1 connected", async () =>
+        (await admin.listAgents({ region: "eu-west" })).agents.some((a) => a.connected),
+      );
+      const before = await stateOf("orders");
+      const answer = await client.failover({
+        flowGroup: "orders",
+        targetRegion: "eu-west",
+        expectedEpoch: before.epoch,
+        force: true,
+        actor: "test",
+        reason: "real dependencies",
+      });
+      const steps = answer.steps.map((s) => `${s.name}${s.ok ? "" : "!"}`);
+      assert.deepEqual(steps, [
+        "check-target",
+        "check-agents",
+        "check-source-down",
+        "records-at-risk",
+        "pause-flow",
+        "commit-offsets!",
+        "resume-flow",
+      ]);
+      assert.match(answer.steps.find((s) => s.name === "check-agents")!.detail, /agent-eu-1/);
+      // The offsets service answers UNIMPLEMENTED until its issue lands; the failure is recorded.
+      assert.match(answer.transition?.error ?? "", /commit-offsets: /);
+      assert.equal(answer.transition?.outcome, healthV1.TransitionOutcome.FAILED);
+      assert.equal(answer.state?.activeRegion, "us-east");
+      assert.equal(answer.state?.epoch, before.epoch);
+      const flow = (await admin.getFlow({ name: "east-west" })).flow;
+      assert.equal(flow?.paused, false, "the pause was undone");
+      const changes = (await admin.listFlowChanges({ flow: "east-west" })).changes;
+      assert.deepEqual(
+        changes.slice(0, 2).map((c) => [coordinatorV1.FlowChangeKind[c.kind], c.actor]),
+        [
+          ["RESUMED", "test"],
+          ["PAUSED", "test"],
+        ],
+        "paused and resumed by the failover, newest first",
+      );
+    } finally {
+      admin.close();
+    }
   });
 
   it("keeps the active region in both clusters' region topic: a restart on an empty Redis remembers it", async () => {
