@@ -3,20 +3,9 @@
 // producers and consumers wrapped by @geo/region-client follow it between two real Kafka
 // clusters, with every record written once and handled once.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadConfig } from "@geo/config";
-import {
-  findFreePorts,
-  type KafkaCluster,
-  type RedisServer,
-  startKafkaClusters,
-  startRedis,
-} from "@geo/harness";
+import { findFreePorts } from "@geo/harness";
 import { createLogger } from "@geo/logging";
-import { createRedisClient, type Redis } from "@geo/redis";
 import {
   createFollowingConsumer,
   createFollowingProducer,
@@ -24,22 +13,14 @@ import {
   type RegionFollower,
   type TranslateRequest,
 } from "@geo/region-client";
-import {
-  createMemoryRegionLog,
-  createRegionStore,
-  type RegionStore,
-  regionGroupsFromConfig,
-} from "@geo/region-state";
+import { createMemoryRegionLog, type RegionStore } from "@geo/region-state";
 import { type Admin, Kafka, logLevel } from "kafkajs";
+import { movePeer, type RegionStack, startRegionStack } from "./support/region-stack";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
 const logger = createLogger({ service: "region-client-test", level: "warn" });
-const PREFIX = "geo-client:";
-let clusters: KafkaCluster[];
-let redisServer: RedisServer;
-let redis: Redis;
-let dir: string;
+let stack: RegionStack;
 let health: ServiceProcess;
 let peer: RegionStore;
 let admins: Record<string, Admin>;
@@ -47,46 +28,27 @@ let kafkas: Record<string, Kafka>;
 const followers: RegionFollower[] = [];
 
 before(async () => {
-  [clusters, redisServer] = await Promise.all([
-    startKafkaClusters([{ name: "client-us-east" }, { name: "client-eu-west" }]),
-    startRedis(),
-  ]);
   const [healthPort] = await findFreePorts(1);
-  dir = mkdtempSync(join(tmpdir(), "geo-client-"));
-  const configPath = join(dir, "geo.yaml");
-  writeFileSync(
-    configPath,
-    `clusters:
-  us-east: { bootstrapServers: [${clusters[0]!.bootstrapServers.join(", ")}] }
-  eu-west: { bootstrapServers: [${clusters[1]!.bootstrapServers.join(", ")}] }
-flowGroups:
+  stack = await startRegionStack({
+    name: "client",
+    keyPrefix: "geo-client:",
+    logger,
+    rest: `flowGroups:
   - { name: events, clusters: [us-east, eu-west] }
   - { name: orders, clusters: [us-east, eu-west] }
-redis: { url: "${redisServer.url}", keyPrefix: "${PREFIX}" }
 services:
   health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
 `,
-  );
-  const config = loadConfig({ path: configPath });
-  redis = createRedisClient(config.redis, { logger, name: "client-test" });
-  health = await startService("health", ["--config", configPath]);
-  // Another health service, as far as the first can tell: it moves the active region. Its log is
-  // in memory; the health process persists to the real topics.
-  peer = createRegionStore({
-    redis,
-    keyPrefix: PREFIX,
-    groups: regionGroupsFromConfig(config),
-    log: createMemoryRegionLog(),
-    logger,
   });
-  peer.start();
-  await peer.whenReady();
+  health = await startService("health", ["--config", stack.configPath]);
+  // The peer's log is in memory; the health process persists to the real topics.
+  peer = await stack.openPeer(createMemoryRegionLog());
   kafkas = Object.fromEntries(
     ["us-east", "eu-west"].map((alias, i) => [
       alias,
       new Kafka({
         clientId: "client-test",
-        brokers: clusters[i]!.bootstrapServers,
+        brokers: stack.clusters[i]!.bootstrapServers,
         logLevel: logLevel.NOTHING,
       }),
     ]),
@@ -109,12 +71,9 @@ services:
 
 after(async () => {
   await Promise.all(followers.map((f) => f.close()));
-  await peer?.close();
   await Promise.all(Object.values(admins ?? {}).map((admin) => admin.disconnect()));
   await health?.stop();
-  redis?.disconnect();
-  await Promise.all([...(clusters ?? []).map((c) => c.stop()), redisServer?.stop()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 function follower(flowGroup: string): RegionFollower {
@@ -125,32 +84,6 @@ function follower(flowGroup: string): RegionFollower {
   });
   followers.push(created);
   return created;
-}
-
-/** A planned move as the orchestrator makes it: drain (lock), wait, flip. */
-async function switchOver(
-  flowGroup: string,
-  to: string,
-  whileDraining: () => Promise<void>,
-): Promise<void> {
-  const current = await peer.get(flowGroup);
-  const locked = await peer.begin(
-    {
-      flowGroup,
-      kind: "switchover",
-      toRegion: to,
-      expectedEpoch: current.epoch,
-      actor: "test",
-      reason: "client test",
-    },
-    "switching-over",
-  );
-  await whileDraining();
-  await peer.finish(flowGroup, locked.transition!.id, {
-    outcome: "succeeded",
-    flip: true,
-    phase: "stable",
-  });
 }
 
 async function readAll(alias: string, topic: string): Promise<string[]> {
@@ -192,7 +125,7 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
     });
     await waitFor("200 records acknowledged", () => acked.length >= 200);
     let heldDuringDrain = false;
-    await switchOver("events", "eu-west", async () => {
+    await movePeer(peer, "events", "eu-west", async () => {
       await waitFor("the producer holding its records", () => producer.region() === undefined, {
         timeoutMs: 20_000,
       });
@@ -269,7 +202,7 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
     await waitFor("100 records handled at us-east", () => handled.length >= 100, {
       timeoutMs: 60_000,
     });
-    await switchOver("orders", "eu-west", () =>
+    await movePeer(peer, "orders", "eu-west", () =>
       waitFor("the consumer left us-east", () => consumer.region() === undefined, {
         timeoutMs: 30_000,
       }),

@@ -5,40 +5,20 @@
 // restarted on an empty Redis still knows the active region, and a watch ending UNAVAILABLE
 // when the server stops.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type GeoConfig, loadConfig } from "@geo/config";
 import { Code, createGrpcClient, GeoError, type GrpcClient } from "@geo/grpc";
-import {
-  findFreePorts,
-  type KafkaCluster,
-  type RedisServer,
-  startKafkaClusters,
-  startRedis,
-} from "@geo/harness";
+import { findFreePorts } from "@geo/harness";
 import { createLogger } from "@geo/logging";
 import { CoordinatorService, coordinatorV1, healthV1, ReplicationHealthService } from "@geo/proto";
-import { createRedisClient, type Redis } from "@geo/redis";
-import {
-  createKafkaRegionLog,
-  createRegionStore,
-  type RegionLog,
-  type RegionStore,
-  regionGroupsFromConfig,
-} from "@geo/region-state";
+import { createKafkaRegionLog, type RegionLog, type RegionStore } from "@geo/region-state";
+import { movePeer, type RegionStack, startRegionStack } from "./support/region-stack";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
 const logger = createLogger({ service: "region-state-test", level: "warn" });
 const PREFIX = "geo-regions:";
-let clusters: KafkaCluster[];
-let redisServer: RedisServer;
-let redis: Redis;
-let dir: string;
+let stack: RegionStack;
 let configPath: string;
-let config: GeoConfig;
 let coordinator: ServiceProcess;
 let health: ServiceProcess;
 let offsets: ServiceProcess;
@@ -48,22 +28,14 @@ let peerLog: RegionLog;
 let peer: RegionStore;
 
 before(async () => {
-  [clusters, redisServer] = await Promise.all([
-    startKafkaClusters([{ name: "regions-us-east" }, { name: "regions-eu-west" }]),
-    startRedis(),
-  ]);
   const [coordinatorPort, healthPort, offsetsPort] = await findFreePorts(3);
-  dir = mkdtempSync(join(tmpdir(), "geo-regions-"));
-  configPath = join(dir, "geo.yaml");
-  writeFileSync(
-    configPath,
-    `clusters:
-  us-east: { bootstrapServers: [${clusters[0]!.bootstrapServers.join(", ")}] }
-  eu-west: { bootstrapServers: [${clusters[1]!.bootstrapServers.join(", ")}] }
-flowGroups:
+  stack = await startRegionStack({
+    name: "regions",
+    keyPrefix: PREFIX,
+    logger,
+    rest: `flowGroups:
   - { name: orders, clusters: [us-east, eu-west], consumerGroups: [billing] }
   - { name: audit, clusters: [eu-west, us-east] }
-redis: { url: "${redisServer.url}", keyPrefix: "${PREFIX}" }
 services:
   coordinator: { listen: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
   health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
@@ -71,9 +43,8 @@ services:
   agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
 logging: { level: info }
 `,
-  );
-  config = loadConfig({ path: configPath });
-  redis = createRedisClient(config.redis, { logger, name: "region-test" });
+  });
+  configPath = stack.configPath;
   [coordinator, health, offsets] = await Promise.all([
     startService("coordinator", ["--config", configPath]),
     startService("health", ["--config", configPath]),
@@ -105,28 +76,17 @@ logging: { level: info }
     address: health.endpoints.grpc!,
     defaultTimeoutMs: 30_000,
   });
-  // A second store on the same Redis and topics: another health service, as far as the first
-  // one can tell.
-  peerLog = createKafkaRegionLog(config, logger);
-  peer = createRegionStore({
-    redis,
-    keyPrefix: PREFIX,
-    groups: regionGroupsFromConfig(config),
-    log: peerLog,
-    logger,
-  });
-  peer.start();
-  await peer.whenReady();
+  // A second store on the same Redis and the real region topics: another health service, as
+  // far as the first one can tell.
+  peerLog = createKafkaRegionLog(stack.config, logger);
+  peer = await stack.openPeer(peerLog);
 });
 
 after(async () => {
   client?.close();
-  await peer?.close();
-  await peerLog?.close();
   await Promise.all([coordinator?.stop(), health?.stop(), offsets?.stop(), agent?.stop()]);
-  redis?.disconnect();
-  await Promise.all([...(clusters ?? []).map((c) => c.stop()), redisServer?.stop()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await stack?.stop();
+  await peerLog?.close();
 });
 
 /** The health service's answer once it restored the state (it answers UNAVAILABLE until then). */
@@ -148,27 +108,7 @@ async function rejects(call: Promise<unknown>, code: Code, message: RegExp): Pro
   });
 }
 
-async function flip(to: string) {
-  const current = await peer.get("orders");
-  const locked = await peer.begin(
-    {
-      flowGroup: "orders",
-      kind: "switchover",
-      toRegion: to,
-      expectedEpoch: current.epoch,
-      actor: "peer",
-      reason: "test",
-    },
-    "switching-over",
-  );
-  return peer.finish("orders", locked.transition!.id, {
-    outcome: "succeeded",
-    flip: true,
-    phase: "stable",
-    rtoMs: 10,
-    rpoRecords: 0n,
-  });
-}
+const flip = (to: string) => movePeer(peer, "orders", to);
 
 describe("region state through the health service (real processes, Kafka, Redis)", () => {
   it("answers every group's state with its regions and bootstrap servers", async () => {
@@ -179,8 +119,8 @@ describe("region state through the health service (real processes, Kafka, Redis)
     assert.deepEqual(
       state.regions.map((r) => [r.region, r.cluster, r.bootstrapServers]),
       [
-        ["us-east", "us-east", clusters[0]!.bootstrapServers],
-        ["eu-west", "eu-west", clusters[1]!.bootstrapServers],
+        ["us-east", "us-east", stack.clusters[0]!.bootstrapServers],
+        ["eu-west", "eu-west", stack.clusters[1]!.bootstrapServers],
       ],
     );
     const list = await client.listRegionStates({});
@@ -385,8 +325,8 @@ describe("region state through the health service (real processes, Kafka, Redis)
   it("keeps the active region in both clusters' region topic: a restart on an empty Redis remembers it", async () => {
     const { state } = await flip("eu-west");
     await health.stop();
-    const keys = await redis.keys(`${PREFIX}*`);
-    await redis.del(...keys);
+    const keys = await stack.redis.keys(`${PREFIX}*`);
+    await stack.redis.del(...keys);
     for (const cluster of ["us-east", "eu-west"]) {
       const entries = await peerLog.read(cluster);
       const latest = entries

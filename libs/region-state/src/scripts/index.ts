@@ -1,5 +1,5 @@
 import { Code, GeoError } from "@geo/grpc";
-import type { Redis } from "ioredis";
+import { defineScripts, type Redis } from "@geo/redis";
 import { BEGIN } from "./begin";
 import { FINISH, RECORD } from "./finish";
 import { RESTORE } from "./restore";
@@ -22,28 +22,16 @@ export type RunScript = (
   args: readonly (string | number)[],
 ) => Promise<string[] | string>;
 
-/**
- * Defines the scripts on the client once and returns a runner. ioredis sends EVALSHA and falls
- * back to EVAL on NOSCRIPT, which is what a restarted Redis answers.
- */
+/** Defines the scripts on the client once and returns a runner. */
 export function scriptRunner(redis: Redis): RunScript {
-  const commands = redis as unknown as Record<string, unknown>;
-  for (const [name, lua] of Object.entries(SCRIPTS)) {
-    if (typeof commands[name] !== "function") redis.defineCommand(name, { lua });
-  }
-  return async (name, keys, args) => {
-    const command = commands[name] as (...params: (string | number)[]) => Promise<unknown>;
-    try {
-      return (await command.call(redis, keys.length, ...keys, ...args)) as string[] | string;
-    } catch (error) {
-      throw new GeoError(
-        Code.UNAVAILABLE,
-        `Redis did not run ${name}: ${(error as Error).message}`,
-        {
-          retriable: true,
-          cause: error,
-        },
-      );
-    }
-  };
+  const run = defineScripts(
+    redis,
+    SCRIPTS,
+    (name, error) =>
+      new GeoError(Code.UNAVAILABLE, `Redis did not run ${name}: ${(error as Error).message}`, {
+        retriable: true,
+        cause: error,
+      }),
+  );
+  return async (name, keys, args) => (await run(name, keys, args)) as string[] | string;
 }
