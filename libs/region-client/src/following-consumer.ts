@@ -2,11 +2,10 @@
 // records, commits exactly what its handler finished and leaves the group; after the flip it
 // has the group's offsets translated into the new region (geo.offsets.v1, or a function given)
 // and joins there, so every record is handled once.
-import { createBackoff, sleep } from "@geo/backoff";
 import { createLogger, type Logger } from "@geo/logging";
 import type { Consumer, ConsumerConfig, EachMessagePayload } from "kafkajs";
 import type { RegionEndpoint, RegionFollower, RegionView } from "./region-follower";
-import { followInOrder, type KafkaConfigForRegion, kafkaFor } from "./region-switch";
+import { followInOrder, type KafkaConfigForRegion, kafkaFor, untilDone } from "./region-switch";
 
 export interface TranslateRequest {
   readonly groupId: string;
@@ -76,21 +75,13 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
       from: view.regions.get(from)!,
       to: view.regions.get(view.activeRegion)!,
     };
-    const backoff = createBackoff({ initialMs: 200, maxMs: 5000 });
     // Joining without the translated offsets would re-read or skip records: keep trying.
-    while (!closed) {
-      try {
-        await options.commitTranslated(request);
-        return;
-      } catch (error) {
-        const delayMs = backoff.next();
-        logger.warn(
-          { err: (error as Error).message, delayMs },
-          "could not commit translated offsets; retrying",
-        );
-        await sleep(delayMs);
-      }
-    }
+    return untilDone(
+      "committing translated offsets",
+      () => options.commitTranslated(request),
+      () => closed,
+      logger,
+    );
   };
 
   const join = async (view: RegionView) => {
@@ -103,8 +94,16 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
     );
     const consumer = kafka.consumer({ ...options.consumerConfig, groupId: options.groupId });
     const topics = options.topics(region);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...topics], fromBeginning: options.fromBeginning ?? true });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [...topics],
+        fromBeginning: options.fromBeginning ?? true,
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
     finished = new Map();
     await consumer.run({
       eachMessage: async (payload) => {

@@ -5,7 +5,13 @@
 import { createLogger, type Logger } from "@geo/logging";
 import type { Producer, ProducerConfig, ProducerRecord, RecordMetadata } from "kafkajs";
 import type { RegionFollower, RegionView } from "./region-follower";
-import { deferred, followInOrder, type KafkaConfigForRegion, kafkaFor } from "./region-switch";
+import {
+  deferred,
+  followInOrder,
+  type KafkaConfigForRegion,
+  kafkaFor,
+  untilDone,
+} from "./region-switch";
 
 export interface FollowingProducerOptions {
   readonly follower: RegionFollower;
@@ -40,6 +46,7 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
   let open = false;
   const inFlight = new Set<Promise<unknown>>();
   const history: string[] = [];
+  let closed = false;
 
   const hold = async () => {
     if (open) gate = deferred();
@@ -62,7 +69,13 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
         options.kafkaConfig,
         options.clientId ?? "geo-following-producer",
       ).producer(options.producerConfig ?? { idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
+      const reached = await untilDone(
+        `connecting to ${view.activeRegion}`,
+        () => producer.connect(),
+        () => closed,
+        logger,
+      );
+      if (!reached) return;
       connected = { region: view.activeRegion, producer };
       history.push(view.activeRegion);
       logger.info(
@@ -100,6 +113,7 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
     region: () => (open ? connected?.region : undefined),
     history,
     async close() {
+      closed = true;
       following.stop();
       await following.idle();
       await Promise.allSettled([...inFlight]);

@@ -1,5 +1,7 @@
 // What the producer and the consumer share: applying region changes one at a time, in order,
 // and building a kafkajs client for a region's endpoint.
+import { createBackoff, sleep } from "@geo/backoff";
+import type { Logger } from "@geo/logging";
 import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import type { RegionEndpoint, RegionFollower, RegionView } from "./region-follower";
 
@@ -55,4 +57,28 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/**
+ * Runs `attempt` until it succeeds or `stopped()` says to give up, waiting the shared backoff
+ * between failures: a client must reach the new active region even if it answers late.
+ */
+export async function untilDone(
+  what: string,
+  attempt: () => Promise<void>,
+  stopped: () => boolean,
+  logger: Logger,
+): Promise<boolean> {
+  const backoff = createBackoff({ initialMs: 200, maxMs: 5000 });
+  while (!stopped()) {
+    try {
+      await attempt();
+      return true;
+    } catch (error) {
+      const delayMs = backoff.next();
+      logger.warn({ err: (error as Error).message, delayMs }, `${what} failed; retrying`);
+      await sleep(delayMs);
+    }
+  }
+  return false;
 }
