@@ -16,6 +16,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "discovery.js"),
     what: "issue 4: a new source topic, and an added partition, replicating in the target (contract 5 s) [rounds] [maxWaitSeconds]",
   },
+  "region-switch": {
+    file: join(__dirname, "region-switch.js"),
+    what: "issue 12: a following producer under load through region switchovers: write pause, dups, misses [rounds] [recordsPerSecond]",
+  },
   replication: {
     file: join(__dirname, "replication-engine.js"),
     what: "issue 3: 1,000,000 × 1 KiB over 12 partitions between two local clusters, then live latency [records] [partitions] [provenance 0|1] [compression] [liveRecordsPerSecond] [liveSeconds]",

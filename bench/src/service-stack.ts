@@ -62,8 +62,8 @@ export interface ServiceProcess {
 }
 
 /** `node services/<kind>/dist/main.js <args>`; resolves on its "started" log line. */
-async function startService(
-  kind: "coordinator" | "agent",
+export async function startService(
+  kind: "coordinator" | "agent" | "health",
   name: string,
   args: readonly string[],
 ): Promise<ServiceProcess> {

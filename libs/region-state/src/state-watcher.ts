@@ -98,8 +98,11 @@ export function createStateWatcher(options: StateWatcherOptions): StateWatcher {
       const reader = redis.duplicate();
       const stop = () => reader.disconnect();
       signal.addEventListener("abort", stop, { once: true });
-      const onError = (what: string) => (error: unknown, delayMs: number) =>
-        logger.warn({ err: (error as Error).message, delayMs }, `${what} failed; retrying`);
+      const onError = (what: string) => (error: unknown, delayMs: number) => {
+        // Closing disconnects the blocked reader; that is not worth a warning.
+        if (!signal.aborted)
+          logger.warn({ err: (error as Error).message, delayMs }, `${what} failed; retrying`);
+      };
       await Promise.all([
         runLoop(() => tail(reader), {
           intervalMs: 0,
