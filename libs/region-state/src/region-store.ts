@@ -62,6 +62,8 @@ export interface FinishTransition {
 
 export interface RegionStore {
   readonly groups: ReadonlyMap<string, RegionGroup>;
+  /** How long a lock lasts without a step; a long step renews it (see `step`) more often. */
+  readonly lockTtlMs: number;
   /** Restores every group from the region topic, then follows changes; retries until closed. */
   start(): void;
   /** Resolves when every group is restored. */
@@ -190,6 +192,7 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
 
   return {
     groups,
+    lockTtlMs,
     start() {
       loops ??= restoreLoop(abort.signal).then(() =>
         abort.signal.aborted ? undefined : watcher.run(),
@@ -263,7 +266,13 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
         );
         persistState(normalizeState(JSON.parse(json)), record);
       }
-      if (status === "missing") requireReady();
+      if (status === "missing") {
+        throw new GeoError(
+          Code.UNAVAILABLE,
+          `Redis lost the region state of "${group.name}"; it is being restored, retry shortly`,
+          { retriable: true },
+        );
+      }
       const state = json === "" ? undefined : parse(json);
       if (status !== "ok" || state === undefined) throw beginRefusal(status, request, state);
       return state;

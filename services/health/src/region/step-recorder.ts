@@ -37,6 +37,15 @@ export function createStepRecorder(
       const started = performance.now();
       let ok = true;
       let detail: string;
+      // A long step (a drain can wait for minutes) renews the lock meanwhile, or another
+      // service would take the group as abandoned.
+      const renew =
+        lock === undefined
+          ? undefined
+          : setInterval(
+              () => void lock.store.step(lock.flowGroup, lock.id).catch(() => undefined),
+              Math.max(100, Math.floor(lock.store.lockTtlMs / 3)),
+            );
       try {
         detail = await work();
       } catch (caught) {
@@ -46,6 +55,8 @@ export function createStepRecorder(
             ? `${caught.codeName}: ${caught.message}`
             : (caught as Error).message;
         error ??= `${name}: ${detail}`;
+      } finally {
+        clearInterval(renew);
       }
       const step: StepRecord = {
         name,

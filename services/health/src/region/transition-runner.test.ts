@@ -188,6 +188,45 @@ describe("transition runner (fakes, real Redis)", () => {
     );
   });
 
+  it("keeps its lock through a step longer than the lock's lifetime", async () => {
+    const shortLock = createRegionStore({
+      redis,
+      keyPrefix: `t-${randomBytes(4).toString("hex")}:`,
+      groups: [GROUP],
+      log: createMemoryRegionLog(),
+      logger,
+      lockTtlMs: 300,
+    });
+    stores.push(shortLock);
+    shortLock.start();
+    await shortLock.whenReady();
+    const slow = createTransitionRunner({
+      store: shortLock,
+      deps: fakes,
+      groupConfigs: [CONFIG],
+      logger,
+      pollIntervalMs: 20,
+    });
+    fakes.lags.set("east-west", [...Array.from({ length: 50 }, () => lagOf(3)), lagOf(0)]);
+    const running = slow.run(request());
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await assert.rejects(
+      slow.run(request()),
+      (error: GeoError) => error.code === Code.FAILED_PRECONDITION,
+    );
+    const { record } = await running;
+    assert.equal(record.outcome, "succeeded", record.error);
+    assert.ok(
+      record.steps.find((s) => s.name === "drain")!.durationMs >= 700,
+      "the drain outlived the lock's ttl",
+    );
+    assert.deepEqual(
+      (await shortLock.history("orders", 5)).map((r) => r.outcome),
+      ["succeeded"],
+      "nothing was abandoned",
+    );
+  });
+
   it("refuses a second transition while one runs", async () => {
     fakes.lags.set("east-west", [lagOf(9)]);
     const first = runner.run(request({ timeoutMs: 1500 }));
