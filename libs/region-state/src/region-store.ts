@@ -194,6 +194,12 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
     groups,
     lockTtlMs,
     start() {
+      if (groups.size === 0) {
+        // Nothing to restore or follow: no Redis connection of its own, no topic reads.
+        isReady = true;
+        resolveReady();
+        return;
+      }
       loops ??= restoreLoop(abort.signal).then(() =>
         abort.signal.aborted ? undefined : watcher.run(),
       );

@@ -50,7 +50,10 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     if (admin === undefined) throw new Error(`unknown cluster "${alias}"`);
     return admin;
   };
-  const probes = createProbeTracker(admins, logger, options.probeIntervalMs ?? 2000);
+  // Only the clusters of flow groups are probed in the background (failover needs their count
+  // of consecutive failures); any cluster can still be probed on demand.
+  const grouped = [...new Set(config.flowGroups.flatMap((group) => group.clusters))];
+  const probes = createProbeTracker(admins, grouped, logger, options.probeIntervalMs ?? 2000);
 
   return {
     flows: {
@@ -127,6 +130,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
 /** Probes every cluster in the background and counts consecutive failures per cluster. */
 function createProbeTracker(
   admins: ReadonlyMap<string, ClusterAdmin>,
+  probed: readonly string[],
   logger: Logger,
   intervalMs: number,
 ): ClusterProbes & { stop(): void } {
@@ -141,16 +145,17 @@ function createProbeTracker(
       ? { reachable: true }
       : { reachable: false, error: health.error ?? "unreachable" };
   };
-  void runLoop(
-    async () => {
-      await Promise.all([...admins.keys()].map(probe));
-    },
-    {
-      intervalMs,
-      signal: abort.signal,
-      onError: (error) => logger.warn({ err: (error as Error).message }, "cluster probes failed"),
-    },
-  );
+  if (probed.length > 0)
+    void runLoop(
+      async () => {
+        await Promise.all(probed.map(probe));
+      },
+      {
+        intervalMs,
+        signal: abort.signal,
+        onError: (error) => logger.warn({ err: (error as Error).message }, "cluster probes failed"),
+      },
+    );
   return {
     probe,
     consecutiveFailures: (alias) => failures.get(alias) ?? 0,
