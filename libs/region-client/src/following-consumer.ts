@@ -5,7 +5,13 @@
 import { createLogger, type Logger } from "@geo/logging";
 import type { Consumer, ConsumerConfig, EachMessagePayload } from "kafkajs";
 import type { RegionEndpoint, RegionFollower, RegionView } from "./region-follower";
-import { followInOrder, type KafkaConfigForRegion, kafkaFor, untilDone } from "./region-switch";
+import {
+  followInOrder,
+  type KafkaConfigForRegion,
+  kafkaFor,
+  untilDone,
+  within,
+} from "./region-switch";
 
 export interface TranslateRequest {
   readonly groupId: string;
@@ -27,6 +33,8 @@ export interface FollowingConsumerOptions {
   readonly commitTranslated: CommitTranslated;
   readonly kafkaConfig?: KafkaConfigForRegion;
   readonly consumerConfig?: Omit<ConsumerConfig, "groupId">;
+  /** Longest wait for the last commit and leaving the old region. Default 10 s. */
+  readonly leaveTimeoutMs?: number;
   /** Where a partition without a committed offset starts. Default true (earliest). */
   readonly fromBeginning?: boolean;
   readonly clientId?: string;
@@ -63,9 +71,16 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
     consumer.pause(topics.map((topic) => ({ topic })));
     await handling;
     const offsets = [...finished.values()];
-    if (offsets.length > 0) await consumer.commitOffsets(offsets);
-    await consumer.disconnect();
-    logger.info({ region, committed: offsets.length }, "left the draining region after committing");
+    const committing = offsets.length > 0 ? consumer.commitOffsets(offsets) : Promise.resolve();
+    // A region that failed cannot take the commit; the failover translates its checkpoints.
+    const left = await within(
+      options.leaveTimeoutMs ?? 10_000,
+      committing.finally(() => consumer.disconnect()),
+    ).catch((error: Error) => {
+      logger.warn({ region, err: error.message }, "could not commit before leaving");
+      return false;
+    });
+    logger.info({ region, committed: offsets.length, clean: left }, "left the region");
   };
 
   const translate = async (view: RegionView, from: string) => {

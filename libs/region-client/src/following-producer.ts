@@ -11,6 +11,7 @@ import {
   type KafkaConfigForRegion,
   kafkaFor,
   untilDone,
+  within,
 } from "./region-switch";
 
 export interface FollowingProducerOptions {
@@ -61,7 +62,12 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
     }
     if (connected?.region !== view.activeRegion) {
       await hold();
-      await connected?.producer.disconnect();
+      // Bounded: the brokers of a region that failed may never answer.
+      if (connected !== undefined)
+        await within(
+          10_000,
+          connected.producer.disconnect().catch(() => undefined),
+        );
       connected = undefined;
       const producer = kafkaFor(
         view,

@@ -82,3 +82,19 @@ export async function untilDone(
   }
   return false;
 }
+
+/**
+ * Waits for `work` at most `ms`: leaving a region that failed (its brokers gone) must not stop
+ * the client from following the failover. Resolves true when `work` finished in time.
+ */
+export async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
