@@ -252,54 +252,23 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     steps.steps.push(...preflightSteps.steps);
     const paused: FlowInfo[] = [];
     let risks: PartitionRisk[] | undefined;
-    let forward = p.forward;
     try {
-      if (p.request.kind === "failover") {
-        risks = await recordsAtRisk(p, steps);
-      } else {
-        // Failback first reverses the flow (it was paused by the failover) so it catches up.
-        if (p.request.kind === "failback") {
-          await setFlows(p, steps, forward, false, []);
-          forward = forward.map((flow) => ({ ...flow, paused: false }));
-        }
-        await waitConsumersLeft(p, steps);
-        await drain(p, steps);
-      }
-      await setFlows(p, steps, forward, true, paused);
-      await commitOffsets(p, steps, false);
-      if (p.request.kind !== "failover") await setFlows(p, steps, p.reverse, false, []);
+      risks = await runSteps(p, steps, paused);
     } catch (error) {
-      if (!(error instanceof StepFailed)) throw error;
-      await setFlows(
-        p,
-        steps,
-        paused.map((f) => ({ ...f, paused: true })),
-        false,
-        [],
-      ).catch(() => undefined);
-      const { state, record } = await store.finish(p.group.name, id, {
-        outcome: "failed",
-        flip: false,
-        error: steps.error ?? error.message,
-      });
-      logger.warn(
-        { flowGroup: p.group.name, transition: id, err: record.error },
-        `${p.request.kind} failed; the active region did not move`,
-      );
-      return { state, record };
+      return fail(p, id, steps, paused, error);
     }
-    const rpo =
-      risks === undefined
-        ? p.request.kind === "failover"
-          ? undefined
-          : 0n
-        : risks.reduce((s, r) => s + BigInt(r.records), 0n);
+    const rpo = risks?.reduce((sum, r) => sum + BigInt(r.records), 0n);
     const result = await store.finish(p.group.name, id, {
       outcome: "succeeded",
       flip: true,
       phase: p.request.kind === "failover" ? "failed-over" : "stable",
       rtoMs: Math.round(performance.now() - lockStart),
-      ...(rpo === undefined ? {} : { rpoRecords: rpo }),
+      // A drained switchover or failback loses nothing; a failover loses what was at risk.
+      ...(p.request.kind !== "failover"
+        ? { rpoRecords: 0n }
+        : rpo === undefined
+          ? {}
+          : { rpoRecords: rpo }),
       ...(risks === undefined ? {} : { recordsAtRisk: risks }),
     });
     logger.info(
@@ -313,6 +282,60 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
       `${p.request.kind} done`,
     );
     return result;
+  }
+
+  /** The steps between taking the lock and the flip; returns a failover's records at risk. */
+  async function runSteps(p: Plan, steps: StepRecorder, paused: FlowInfo[]) {
+    let risks: PartitionRisk[] | undefined;
+    let forward = p.forward;
+    if (p.request.kind === "failover") {
+      risks = await recordsAtRisk(p, steps);
+    } else {
+      // Failback first reverses the flow (it was paused by the failover) so it catches up.
+      if (p.request.kind === "failback") {
+        await setFlows(p, steps, forward, false, []);
+        forward = forward.map((flow) => ({ ...flow, paused: false }));
+      }
+      await waitConsumersLeft(p, steps);
+      await drain(p, steps);
+    }
+    await setFlows(p, steps, forward, true, paused);
+    await commitOffsets(p, steps, false);
+    if (p.request.kind !== "failover") await setFlows(p, steps, p.reverse, false, []);
+    return risks;
+  }
+
+  /**
+   * Any failure after the lock: resume what this transition paused and end it without moving
+   * the active region. Only when the lock itself is gone (another service took the group) is
+   * the error passed on.
+   */
+  async function fail(
+    p: Plan,
+    id: string,
+    steps: StepRecorder,
+    paused: readonly FlowInfo[],
+    error: unknown,
+  ): Promise<TransitionResult> {
+    const reason =
+      error instanceof StepFailed ? (steps.error ?? error.message) : GeoError.from(error).message;
+    await setFlows(
+      p,
+      steps,
+      paused.map((f) => ({ ...f, paused: true })),
+      false,
+      [],
+    ).catch(() => undefined);
+    const { state, record } = await store
+      .finish(p.group.name, id, { outcome: "failed", flip: false, error: reason })
+      .catch(() => {
+        throw error;
+      });
+    logger.warn(
+      { flowGroup: p.group.name, transition: id, err: record.error },
+      `${p.request.kind} failed; the active region did not move`,
+    );
+    return { state, record };
   }
 
   return {
