@@ -127,7 +127,7 @@ logging: { level: info }
     );
     await waitUntil(
       "the producer holding",
-      async () => (producer.region() === undefined ? true : undefined),
+      async () => (producer.region() === undefined && producer.inFlight() === 0 ? true : undefined),
       { timeoutMs: 30_000, intervalMs: 5 },
     );
     const heldAt = now();

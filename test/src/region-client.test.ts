@@ -15,7 +15,12 @@ import {
 } from "@geo/region-client";
 import { createMemoryRegionLog, type RegionStore } from "@geo/region-state";
 import { type Admin, Kafka, logLevel } from "kafkajs";
-import { movePeer, type RegionStack, startRegionStack } from "./support/region-stack";
+import {
+  createTopicsEverywhere,
+  movePeer,
+  type RegionStack,
+  startRegionStack,
+} from "./support/region-stack";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
@@ -57,16 +62,7 @@ services:
     Object.entries(kafkas).map(([alias, kafka]) => [alias, kafka.admin()]),
   );
   await Promise.all(Object.values(admins).map((admin) => admin.connect()));
-  for (const admin of Object.values(admins)) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: ["events", "orders"].map((topic) => ({
-        topic,
-        numPartitions: 3,
-        replicationFactor: 1,
-      })),
-    });
-  }
+  await createTopicsEverywhere(Object.values(admins), ["events", "orders"]);
 });
 
 after(async () => {
@@ -126,9 +122,13 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
     await waitFor("200 records acknowledged", () => acked.length >= 200);
     let heldDuringDrain = false;
     await movePeer(peer, "events", "eu-west", async () => {
-      await waitFor("the producer holding its records", () => producer.region() === undefined, {
-        timeoutMs: 20_000,
-      });
+      await waitFor(
+        "the producer holding, its sends in flight answered",
+        () => producer.region() === undefined && producer.inFlight() === 0,
+        {
+          timeoutMs: 20_000,
+        },
+      );
       const before = acked.length;
       await new Promise((resolve) => setTimeout(resolve, 300));
       heldDuringDrain = acked.length === before;

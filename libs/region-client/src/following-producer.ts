@@ -31,6 +31,8 @@ export interface FollowingProducer {
   send(record: ProducerRecord): Promise<RecordMetadata[]>;
   /** Region the producer writes to now; undefined while it holds records. */
   region(): string | undefined;
+  /** Sends started and not yet answered (while holding, they finish in the old region). */
+  inFlight(): number;
   /** Regions written to so far, in order (for operators and tests). */
   readonly history: readonly string[];
   close(): Promise<void>;
@@ -117,6 +119,7 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
       }
     },
     region: () => (open ? connected?.region : undefined),
+    inFlight: () => inFlight.size,
     history,
     async close() {
       closed = true;

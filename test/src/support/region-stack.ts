@@ -15,6 +15,8 @@ import {
   type RegionStore,
   regionGroupsFromConfig,
 } from "@geo/region-state";
+import type { Admin } from "kafkajs";
+import { waitFor } from "./wait-for";
 
 export interface RegionStack {
   readonly clusters: readonly KafkaCluster[];
@@ -113,4 +115,32 @@ export async function movePeer(
     rtoMs: 10,
     rpoRecords: 0n,
   });
+}
+
+/**
+ * Creates the topics (3 partitions) in every cluster and waits until each answers its offsets:
+ * a loaded broker can answer UNKNOWN_TOPIC_OR_PARTITION for a moment after creating one.
+ */
+export async function createTopicsEverywhere(
+  admins: readonly {
+    createTopics: Admin["createTopics"];
+    fetchTopicOffsets: Admin["fetchTopicOffsets"];
+  }[],
+  topics: readonly string[],
+): Promise<void> {
+  for (const admin of admins) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+    });
+    for (const topic of topics) {
+      await waitFor(
+        `topic ${topic} ready`,
+        async () => (await admin.fetchTopicOffsets(topic)).length === 3,
+        {
+          timeoutMs: 60_000,
+        },
+      );
+    }
+  }
 }
