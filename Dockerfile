@@ -5,9 +5,10 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY libs ./libs
 COPY services ./services
+COPY cli ./cli
 COPY test/package.json ./test/package.json
 COPY bench/package.json ./bench/package.json
-RUN npm ci --ignore-scripts=false && npx tsc -b services/all-in-one && npm prune --omit=dev
+RUN npm ci --ignore-scripts=false && npx tsc -b services/all-in-one cli/geoctl && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 WORKDIR /app

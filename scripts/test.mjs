@@ -44,9 +44,16 @@ if (ok) {
   const files =
     selected.length > 0
       ? selected
-      : ["libs/*/dist/**/*.test.js", "services/*/dist/**/*.test.js", "test/dist/**/*.test.js"];
+      : [
+          "libs/*/dist/**/*.test.js",
+          "services/*/dist/**/*.test.js",
+          "cli/*/dist/**/*.test.js",
+          "test/dist/**/*.test.js",
+        ];
   const testOk = step("tests (node --test)", node, [
     "--test",
+    // kafkajs clients made directly by test files get the same fix as the services' clients.
+    "--require=@geo/kafka/register-request-queue-fix",
     "--test-concurrency=2",
     "--test-timeout=600000",
     ...files,

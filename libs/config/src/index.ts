@@ -7,7 +7,11 @@ export type {
   FlowGroupConfig,
   FlowStoreConfig,
   GeoConfig,
+  GrpcAuthConfig,
   GrpcConfig,
+  GrpcPrincipalConfig,
+  GrpcRole,
+  GrpcTlsConfig,
   HostPortConfig,
   LeasesConfig,
   LoggingConfig,
@@ -27,6 +31,7 @@ export type {
 } from "./geo-config";
 export { hostPortProblem, parseHostPort } from "./host-port";
 export type { Env } from "./interpolate-env";
+export { FLOW_LIMITS, type FlowLimits } from "./limits";
 export { type LoadConfigOptions, loadConfig } from "./load-config";
 export {
   DEFAULT_PORTS,

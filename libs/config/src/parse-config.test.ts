@@ -85,7 +85,11 @@ flows:
     assert.deepEqual(config.discovery, { intervalMs: 2000 });
     assert.deepEqual(config.logging, { level: "info" });
     assert.deepEqual(config.telemetry, { enabled: false, otlpEndpoint: "http://127.0.0.1:4317" });
-    assert.deepEqual(config.grpc, { defaultDeadlineMs: 10000 });
+    assert.deepEqual(config.grpc, {
+      defaultDeadlineMs: 10000,
+      maxMessageBytes: 4194304,
+      maxCallMs: 300000,
+    });
 
     assert.ok(Object.isFrozen(config));
     assert.ok(Object.isFrozen(config.flows[0]?.topics.include));
@@ -378,10 +382,11 @@ flows:
       issueAt(error, "flows[1]").message,
       /"a-c" \(flows\[0\]\) and "b-c" \(flows\[1\]\) both write identity-named topics into cluster "c"/,
     );
-    assert.match(
-      issueAt(error, "flows[3]").message,
-      /both copy "a" into "c" and both select topic "payments"/,
-    );
+    const prefixCollision = issueAt(error, "flows[3]").message;
+    assert.match(prefixCollision, /both copy "a" into "c" and both select topic "payments"/);
+    // Both are prefix flows already: the hint must not suggest naming: prefix.
+    assert.doesNotMatch(prefixCollision, /naming: prefix/);
+    assert.match(prefixCollision, /topics\.exclude/);
     assert.equal(error.issues.length, 2);
   });
 

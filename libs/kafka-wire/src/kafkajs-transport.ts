@@ -1,3 +1,4 @@
+import { fixKafkajsRequestQueue } from "@geo/kafka";
 import type { KafkaConfig } from "kafkajs";
 import {
   ConnectionError,
@@ -90,6 +91,8 @@ function loadInternals(): KjsInternals {
       `@geo/kafka-wire uses kafkajs ${PINNED_KAFKAJS_VERSION} internals but kafkajs ${version} is installed; check kafkajs-transport.ts against it before changing the pin`,
     );
   }
+  // Brokers made here have kafkajs request queues too: same fix as createKafkaClient's.
+  fixKafkajsRequestQueue();
   const loggers = require("kafkajs/src/loggers") as {
     createLogger: KjsInternals["createLogger"];
     LEVELS: { INFO: number };

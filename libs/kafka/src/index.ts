@@ -5,3 +5,4 @@ export {
   type KafkaClientOptions,
   kafkaClientOptions,
 } from "./create-kafka-client";
+export { fixKafkajsRequestQueue } from "./request-queue-fix";

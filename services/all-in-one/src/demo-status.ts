@@ -1,5 +1,47 @@
-import { createGrpcClient, GeoError } from "@geo/grpc";
-import { CoordinatorService, ReplicationHealthService, replicationV1 } from "@geo/proto";
+import { createGrpcClient, GeoError, type GrpcClientOptions } from "@geo/grpc";
+import {
+  CoordinatorService,
+  type coordinatorV1,
+  ReplicationHealthService,
+  replicationV1,
+} from "@geo/proto";
+
+interface FlowSummary {
+  units: number;
+  running: number;
+  lag: bigint;
+  copied: bigint;
+  /** Records copied per second, summed over the flow's units. */
+  rate: number;
+  /** The worst unit's lag in time. */
+  lagSeconds: number;
+}
+
+/** Per flow: units running, records copied and per second, lag in records and time. */
+function summariseFlows(units: readonly coordinatorV1.UnitStatus[]): Map<string, FlowSummary> {
+  const flows = new Map<string, FlowSummary>();
+  for (const unit of units) {
+    const flow = unit.unit?.flow ?? "?";
+    const entry = flows.get(flow) ?? {
+      units: 0,
+      running: 0,
+      lag: 0n,
+      copied: 0n,
+      rate: 0,
+      lagSeconds: 0,
+    };
+    entry.units += 1;
+    if (unit.state === replicationV1.UnitState.RUNNING) entry.running += 1;
+    entry.lag += BigInt(unit.lag?.records ?? "0");
+    entry.copied += BigInt(unit.nextSourceOffset || "0");
+    entry.rate += unit.recordsPerSecond;
+    const lagTime = unit.lag?.time;
+    const seconds = lagTime === undefined ? 0 : Number(lagTime.seconds) + lagTime.nanos / 1e9;
+    entry.lagSeconds = Math.max(entry.lagSeconds, seconds);
+    flows.set(flow, entry);
+  }
+  return flows;
+}
 
 /** One status block: what the health service sees of each cluster and which agents are connected. */
 export async function printStatus(options: {
@@ -7,10 +49,18 @@ export async function printStatus(options: {
   health: string;
   say: (line: string) => void;
   written: Record<string, number>;
+  /** Credentials (TLS) of the status calls. */
+  clientOptions?: Omit<GrpcClientOptions, "address">;
 }): Promise<void> {
   const { say } = options;
-  const health = createGrpcClient(ReplicationHealthService, { address: options.health });
-  const coordinator = createGrpcClient(CoordinatorService, { address: options.coordinator });
+  const health = createGrpcClient(ReplicationHealthService, {
+    ...options.clientOptions,
+    address: options.health,
+  });
+  const coordinator = createGrpcClient(CoordinatorService, {
+    ...options.clientOptions,
+    address: options.coordinator,
+  });
   try {
     const [clusters, agents, units] = await Promise.all([
       health.listClusterHealth({}, { timeoutMs: 8000 }),
@@ -30,22 +80,10 @@ export async function printStatus(options: {
     for (const [source, count] of Object.entries(options.written)) {
       say(`${time} written  ${source}: ${count} records`);
     }
-    const flows = new Map<
-      string,
-      { units: number; running: number; lag: bigint; copied: bigint }
-    >();
-    for (const unit of units.units) {
-      const flow = unit.unit?.flow ?? "?";
-      const entry = flows.get(flow) ?? { units: 0, running: 0, lag: 0n, copied: 0n };
-      entry.units += 1;
-      if (unit.state === replicationV1.UnitState.RUNNING) entry.running += 1;
-      entry.lag += BigInt(unit.lag?.records ?? "0");
-      entry.copied += BigInt(unit.nextSourceOffset || "0");
-      flows.set(flow, entry);
-    }
+    const flows = summariseFlows(units.units);
     for (const [flow, entry] of flows) {
       say(
-        `${time} flow     ${flow}: ${entry.running}/${entry.units} partitions running, ${entry.copied} records copied, lag ${entry.lag} records`,
+        `${time} flow     ${flow}: ${entry.running}/${entry.units} partitions running, ${entry.copied} records copied, ${entry.rate.toFixed(1)} records/s, lag ${entry.lag} records (${entry.lagSeconds.toFixed(1)} s)`,
       );
     }
     say(

@@ -1,5 +1,6 @@
 // Sample traffic for the demo: an "orders" topic in us-east and a "payments" topic in eu-west
 // (created beforehand), each written a few records a second, so both flows have something to carry.
+import { fixKafkajsRequestQueue } from "@geo/kafka";
 import { Kafka, logLevel } from "kafkajs";
 
 export interface DemoTraffic {
@@ -12,6 +13,7 @@ export async function startDemoTraffic(
   sources: { region: string; topic: string; bootstrapServers: string[] }[],
   recordsPerSecond = 20,
 ): Promise<DemoTraffic> {
+  fixKafkajsRequestQueue();
   const counts: Record<string, number> = {};
   const producers = await Promise.all(
     sources.map(async ({ region, topic, bootstrapServers }) => {

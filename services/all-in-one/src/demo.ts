@@ -1,99 +1,99 @@
 // `npm start`: a local two-region stack on this machine, until Ctrl-C. Two real Kafka clusters
 // (us-east, eu-west) and Redis from the test harness, and the four services in one child process
-// configured by config/demo.yaml. Every few seconds it prints what the services report.
+// configured by config/demo.yaml; or, with `--config my.yaml`, the services alone on the user's
+// own clusters and Redis. Every few seconds it prints what the services report.
+// The local stack's gRPC runs with mutual TLS and authorization, from a CA and certificates made
+// at each start in .cache/demo/pki: the services present "geo-services" (role service);
+// "demo-admin" (admin) and "demo-viewer" (viewer) are the certificates to call them with.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  type WriteStream,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { clientTlsChannelOptions, clientTlsCredentials, type TlsFiles } from "@geo/grpc";
 import {
+  createTestPki,
+  DEFAULT_KAFKA_VERSION,
   type KafkaCluster,
+  kafkaCacheRoot,
   type RedisServer,
   runKafkaTool,
   startKafkaClusters,
   startRedis,
-  stopAll,
   trackProcess,
 } from "@geo/harness";
+import { DEMO_USAGE, type DemoArgs, parseDemoArgs } from "./demo-args";
+import { createDemoShutdown, type DemoShutdown } from "./demo-shutdown";
 import { printStatus } from "./demo-status";
 import { startDemoTraffic } from "./demo-traffic";
 
 const root = join(__dirname, "..", "..", "..");
 const STATUS_EVERY_MS = 5_000;
+const SERVICES_START_BOUND_MS = 90_000;
 
-async function main(): Promise<void> {
-  const logDir = join(root, ".cache", "demo");
-  mkdirSync(logDir, { recursive: true });
-  const say = (line: string) => process.stdout.write(`${line}\n`);
+const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  let child: ChildProcess | undefined;
-  let stopTraffic: () => Promise<void> = async () => {};
-  let stopping = false;
-  const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say("\nstopping the services, Kafka clusters and Redis…");
-    await stopTraffic();
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-    await stopAll();
-    say("stopped.");
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void shutdown(0));
-  process.on("SIGTERM", () => void shutdown(0));
+interface LocalStack {
+  usEast: KafkaCluster;
+  euWest: KafkaCluster;
+  redis: RedisServer;
+}
 
+async function startLocalStack(): Promise<LocalStack> {
+  // The harness renames a complete download into this folder, so its presence means "fetched".
+  const jars = join(kafkaCacheRoot(), `kafka-${DEFAULT_KAFKA_VERSION}`);
   say(
-    "starting two Kafka clusters (us-east, eu-west) and Redis; the first run fetches Kafka's jars…",
+    existsSync(jars)
+      ? "starting two Kafka clusters (us-east, eu-west) and Redis…"
+      : `starting two Kafka clusters (us-east, eu-west) and Redis; this first run downloads Kafka ${DEFAULT_KAFKA_VERSION}'s jars from Maven Central into ${kafkaCacheRoot()} (about a minute; later starts take seconds)…`,
   );
-  let clusters: KafkaCluster[];
-  let redis: RedisServer;
-  try {
-    [clusters, redis] = await Promise.all([
-      startKafkaClusters(["us-east", "eu-west"]),
-      startRedis(),
-    ]);
-  } catch (error) {
-    process.stderr.write(`could not start the local clusters: ${(error as Error).message}\n`);
-    await shutdown(1);
-    return;
-  }
+  const [clusters, redis] = await Promise.all([
+    startKafkaClusters(["us-east", "eu-west"]),
+    startRedis(),
+  ]);
   const [usEast, euWest] = clusters as [KafkaCluster, KafkaCluster];
   say(`Kafka ${usEast.version} (as the brokers report it)`);
+  return { usEast, euWest, redis };
+}
 
-  const logFile = join(logDir, "services.log");
-  const env = {
-    ...process.env,
-    GEO_CONFIG: join(root, "config", "demo.yaml"),
-    US_EAST_BOOTSTRAP: usEast.bootstrapServers.join(","),
-    EU_WEST_BOOTSTRAP: euWest.bootstrapServers.join(","),
-    GEO_REDIS_URL: redis.url,
-  };
+/** Spawns the all-in-one process; resolves with its endpoints once it logged "started". */
+async function startServices(
+  env: NodeJS.ProcessEnv,
+  log: WriteStream,
+  logFile: string,
+  stop: DemoShutdown,
+): Promise<{ child: ChildProcess; endpoints: Record<string, string> }> {
   // Its own process group: Ctrl-C reaches only this demo, which stops the services first and
   // the clusters after; the reaper still ends them if this process dies without stopping them.
-  child = spawn(process.execPath, [join(__dirname, "main.js")], {
+  const child = spawn(process.execPath, [join(__dirname, "main.js")], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
   if (child.pid !== undefined) trackProcess(child.pid);
-  const log = createWriteStream(logFile);
+  stop.setChild(child);
   child.stderr?.pipe(log);
   child.once("exit", (code, signal) => {
-    if (!stopping) {
+    if (!stop.stopping) {
       process.stderr.write(`the services exited (${code ?? signal}); see ${logFile}\n`);
-      void shutdown(1);
+      void stop.shutdown(1);
     }
   });
   const listening = await new Promise<Record<string, string>>((resolve) => {
     const timer = setTimeout(() => {
-      process.stderr.write(`the services did not start within 90 s; see ${logFile}\n`);
-      void shutdown(1);
-    }, 90_000);
-    const lines = createInterface({ input: child!.stdout! });
-    lines.on("line", (line) => {
+      process.stderr.write(
+        `the services did not start within ${SERVICES_START_BOUND_MS / 1000} s; see ${logFile}\n`,
+      );
+      void stop.shutdown(1);
+    }, SERVICES_START_BOUND_MS);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
       log.write(`${line}\n`);
       try {
         const entry = JSON.parse(line) as { msg?: string; endpoints?: Record<string, string> };
@@ -106,32 +106,122 @@ async function main(): Promise<void> {
       }
     });
   });
-
   // Services bind every interface; from this machine they are reached on loopback.
   const endpoints = Object.fromEntries(
     Object.entries(listening).map(([name, address]) => [
       name,
-      address.replace(/^0\.0\.0\.0:/, "127.0.0.1:"),
+      address.replace(/^(0\.0\.0\.0|\[::\]):/, "127.0.0.1:"),
     ]),
   );
-  say("\nlocal two-region stack is up:");
+  return { child, endpoints };
+}
+
+/** The demo's certificates: what clients present to the local stack's services. */
+interface DemoSecurity {
+  configFile: string;
+  admin: TlsFiles & { caFile: string };
+  viewer: TlsFiles & { caFile: string };
+}
+
+/**
+ * A fresh CA and certificates in `<dir>/pki`, and config/demo.yaml with a `grpc:` section that
+ * turns on mutual TLS and authorization, written to `<dir>/geo.yaml`.
+ */
+function writeSecureConfig(dir: string): DemoSecurity {
+  const pkiDir = join(dir, "pki");
+  rmSync(pkiDir, { recursive: true, force: true });
+  const pki = createTestPki(pkiDir, "geo-demo-ca");
+  const services = pki.issue("geo-services");
+  const configFile = join(dir, "geo.yaml");
+  const base = readFileSync(join(root, "config", "demo.yaml"), "utf8");
+  writeFileSync(
+    configFile,
+    `${base}
+# Added by the demo: mutual TLS between every service and client, and who may do what.
+grpc:
+  tls:
+    certFile: ${JSON.stringify(services.certFile)}
+    keyFile: ${JSON.stringify(services.keyFile)}
+    caFile: ${JSON.stringify(pki.caFile)}
+    # The certificates name localhost; clients reach the services by IP address.
+    serverName: localhost
+  auth:
+    principals:
+      - { name: geo-services, certificate: geo-services, roles: [service] }
+      - { name: demo-admin, certificate: demo-admin, roles: [admin] }
+      - { name: demo-viewer, certificate: demo-viewer, roles: [viewer] }
+`,
+  );
+  return {
+    configFile,
+    admin: { ...pki.issue("demo-admin"), caFile: pki.caFile },
+    viewer: { ...pki.issue("demo-viewer"), caFile: pki.caFile },
+  };
+}
+
+function printEndpoints(
+  child: ChildProcess,
+  stack: LocalStack | undefined,
+  endpoints: Record<string, string>,
+  logFile: string,
+  security: DemoSecurity | undefined,
+): void {
+  say(stack === undefined ? "\nthe services are up:" : "\nlocal two-region stack is up:");
   const rows: [string, string][] = [
-    ["Kafka us-east", usEast.bootstrapServers.join(",")],
-    ["Kafka eu-west", euWest.bootstrapServers.join(",")],
-    ["Redis", redis.url],
-    ...Object.entries(endpoints).map(([name, address]) => [name, address] as [string, string]),
+    ...(stack === undefined
+      ? []
+      : ([
+          ["Kafka us-east", stack.usEast.bootstrapServers.join(",")],
+          ["Kafka eu-west", stack.euWest.bootstrapServers.join(",")],
+          ["Redis", stack.redis.url],
+        ] as [string, string][])),
+    ...Object.entries(endpoints),
+    ["services process", `pid ${child.pid}`],
     ["service logs", logFile],
+    ...(security === undefined
+      ? []
+      : ([
+          ["CA certificate", security.admin.caFile],
+          ["admin certificate", security.admin.certFile],
+          ["admin key", security.admin.keyFile],
+          ["viewer certificate", security.viewer.certFile],
+          ["viewer key", security.viewer.keyFile],
+        ] as [string, string][])),
   ];
   for (const [name, address] of rows) say(`  ${name.padEnd(24)} ${address}`);
+  const metrics = Object.entries(endpoints).filter(([name]) => name.endsWith(".metrics"));
   say(
-    `\ntry: npx buf curl --protocol grpc --http2-prior-knowledge http://${endpoints["coordinator.grpc"]}/geo.coordinator.v1.CoordinatorService/ListFlows`,
+    `\nPrometheus metrics: each *.metrics address above serves /metrics (the agents' ports are picked free at start), e.g. curl http://${metrics.find(([name]) => name.startsWith("agent"))?.[1] ?? metrics[0]?.[1]}/metrics`,
   );
+  const coordinator = endpoints["coordinator.grpc"];
+  if (security === undefined) {
+    say(`try: npx geoctl --coordinator ${coordinator} flows list`);
+    say(
+      `     npx buf curl --protocol grpc --http2-prior-knowledge http://${coordinator}/geo.coordinator.v1.CoordinatorService/ListFlows`,
+    );
+  } else {
+    const { caFile, certFile, keyFile } = security.admin;
+    say(
+      `gRPC uses mutual TLS and roles (see SECURITY.md); calls need the admin (or viewer) certificate above.`,
+    );
+    say(
+      `try: npx geoctl --coordinator ${coordinator} --ca ${caFile} --cert ${certFile} --key ${keyFile} flows list`,
+    );
+    say(
+      `     npx buf curl --protocol grpc --cacert ${caFile} --cert ${certFile} --key ${keyFile} https://${coordinator}/geo.coordinator.v1.CoordinatorService/ListFlows`,
+    );
+  }
   say("Ctrl-C stops everything.\n");
+}
 
+async function startSampleTraffic(
+  stack: LocalStack,
+  stop: DemoShutdown,
+): Promise<() => Record<string, number>> {
   // Kafka's own topic tool: it waits for the new topic's leader however busy the machine is.
   for (const [cluster, topic] of [
-    [usEast, "orders"],
-    [euWest, "payments"],
+    [stack.usEast, "orders"],
+    [stack.euWest, "payments"],
   ] as const) {
     const created = await runKafkaTool(cluster, "topics", [
       "--create",
@@ -146,24 +236,86 @@ async function main(): Promise<void> {
     if (created.code !== 0) throw new Error(`creating ${topic}: ${created.stderr.trim()}`);
   }
   const traffic = await startDemoTraffic([
-    { region: "us-east", topic: "orders", bootstrapServers: usEast.bootstrapServers },
-    { region: "eu-west", topic: "payments", bootstrapServers: euWest.bootstrapServers },
+    { region: "us-east", topic: "orders", bootstrapServers: stack.usEast.bootstrapServers },
+    { region: "eu-west", topic: "payments", bootstrapServers: stack.euWest.bootstrapServers },
   ]);
-  stopTraffic = () => traffic.stop();
+  stop.setStopTraffic(() => traffic.stop());
   say(
-    'writing sample records: "orders" in us-east (replicated to eu-west as "us-east.orders") and "payments" in eu-west (to us-east as "eu-west.payments")\n',
+    'sample traffic: 20 records a second into "orders" in us-east (replicated to eu-west as "us-east.orders") and into "payments" in eu-west (to us-east as "eu-west.payments"). The demo\'s flows select only these topics, so flows you create for other topics (geoctl flows apply) are accepted.\n',
   );
+  return () => traffic.written();
+}
+
+async function run(args: DemoArgs, stop: DemoShutdown): Promise<void> {
+  const logDir = join(root, ".cache", "demo");
+  mkdirSync(logDir, { recursive: true });
+  let stack: LocalStack | undefined;
+  let security: DemoSecurity | undefined;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (args.configPath === undefined) {
+    stack = await startLocalStack();
+    security = writeSecureConfig(logDir);
+    Object.assign(env, {
+      GEO_CONFIG: security.configFile,
+      US_EAST_BOOTSTRAP: stack.usEast.bootstrapServers.join(","),
+      EU_WEST_BOOTSTRAP: stack.euWest.bootstrapServers.join(","),
+      GEO_REDIS_URL: stack.redis.url,
+    });
+  } else {
+    say(
+      `starting the services with ${args.configPath} (your clusters and Redis; no sample traffic)…`,
+    );
+    env.GEO_CONFIG = args.configPath;
+  }
+  const logFile = join(logDir, "services.log");
+  const log = createWriteStream(logFile);
+  const { child, endpoints } = await startServices(env, log, logFile, stop);
+  if (stop.stopping) return;
+  printEndpoints(child, stack, endpoints, logFile, security);
+  const written = stack === undefined ? () => ({}) : await startSampleTraffic(stack, stop);
   say("ready");
   const coordinator = endpoints["coordinator.grpc"] ?? "";
   const health = endpoints["health.grpc"] ?? "";
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, STATUS_EVERY_MS));
-    if (stopping) return;
-    await printStatus({ coordinator, health, say, written: traffic.written() });
+    if (stop.stopping) return;
+    await printStatus({
+      coordinator,
+      health,
+      say,
+      written: written(),
+      ...(security === undefined
+        ? {}
+        : {
+            clientOptions: {
+              credentials: clientTlsCredentials(security.admin),
+              channelOptions: clientTlsChannelOptions({
+                ...security.admin,
+                serverName: "localhost",
+              }),
+            },
+          }),
+    });
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`the demo failed: ${(error as Error).stack ?? String(error)}\n`);
-  void stopAll().finally(() => process.exit(1));
-});
+function main(): void {
+  let args: DemoArgs;
+  try {
+    args = parseDemoArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`npm start: ${(error as Error).message}\n\n${DEMO_USAGE}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(DEMO_USAGE);
+    return;
+  }
+  const stop = createDemoShutdown(say);
+  run(args, stop).catch((error: unknown) => {
+    process.stderr.write(`the demo failed: ${(error as Error).message ?? String(error)}\n`);
+    void stop.shutdown(1);
+  });
+}
+
+main();

@@ -1,6 +1,6 @@
 // The real transition dependencies: the coordinator (ListFlows, PauseFlow, ResumeFlow,
 // ListAgents), the offsets service (CommitTranslatedOffsets) and the flow lag of geo.health.v1
-// (GetFlowHealth), all over gRPC with deadlines; cluster probes and consumer group members
+// (GetFlowHealth), all over gRPC with deadlines and the installation's TLS and token; cluster probes and consumer group members
 // through Kafka's admin API.
 import { runLoop } from "@geo/backoff";
 import type { GeoConfig } from "@geo/config";
@@ -8,6 +8,7 @@ import { createGrpcClient } from "@geo/grpc";
 import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
 import { CoordinatorService, OffsetTranslationService, ReplicationHealthService } from "@geo/proto";
+import { grpcClientOptions } from "@geo/service-runtime";
 import { checkClusterHealth } from "../cluster-health";
 import type { ClusterProbes, FlowInfo, TransitionDependencies } from "./dependencies";
 
@@ -27,18 +28,18 @@ export interface GrpcDependenciesOptions {
 export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDependencies {
   const { config, logger } = options;
   const timeout = { defaultTimeoutMs: options.callTimeoutMs ?? config.grpc.defaultDeadlineMs };
-  const coordinator = createGrpcClient(CoordinatorService, {
-    address: config.services.coordinator.address,
-    ...timeout,
-  });
-  const offsets = createGrpcClient(OffsetTranslationService, {
-    address: config.services.offsets.address,
-    ...timeout,
-  });
-  const health = createGrpcClient(ReplicationHealthService, {
-    address: config.services.health.address,
-    ...timeout,
-  });
+  const coordinator = createGrpcClient(
+    CoordinatorService,
+    grpcClientOptions(config, config.services.coordinator.address, timeout),
+  );
+  const offsets = createGrpcClient(
+    OffsetTranslationService,
+    grpcClientOptions(config, config.services.offsets.address, timeout),
+  );
+  const health = createGrpcClient(
+    ReplicationHealthService,
+    grpcClientOptions(config, config.services.health.address, timeout),
+  );
   const admins = new Map(
     Object.values(config.clusters).map((cluster) => [
       cluster.alias,
