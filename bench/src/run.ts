@@ -8,6 +8,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "assignment.js"),
     what: "coordinator assignment: 100,000 units over 500 agents (cold, warm, join, leave, skew)",
   },
+  chaos: {
+    file: join(__dirname, "chaos.js"),
+    what: "issue 9: faults one after another under load (kill -9, SIGSTOP, Redis freeze and empty restart, broker restarts, network cut and delay): time to advance, lost, duplicates [--quick] [--faults a,b] [--json file]",
+  },
   codec: {
     file: join(__dirname, "..", "..", "libs", "record-batch", "dist", "bench-codec.js"),
     what: "record-batch decode/encode/forward throughput per compression codec",
@@ -19,6 +23,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   "region-switch": {
     file: join(__dirname, "region-switch.js"),
     what: "issue 12: a following producer under load through region switchovers: write pause, dups, misses [rounds] [recordsPerSecond]",
+  },
+  offsets: {
+    file: join(__dirname, "offsets.js"),
+    what: "issue 10: index rebuild, checkpoint age and CPU with 1,000 groups × 24 partitions, Translate latency [groups] [units] [segments] [measureSeconds]",
   },
   replication: {
     file: join(__dirname, "replication-engine.js"),

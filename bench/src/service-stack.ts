@@ -63,7 +63,7 @@ export interface ServiceProcess {
 
 /** `node services/<kind>/dist/main.js <args>`; resolves on its "started" log line. */
 export async function startService(
-  kind: "coordinator" | "agent" | "health",
+  kind: "coordinator" | "agent" | "offsets" | "health",
   name: string,
   args: readonly string[],
 ): Promise<ServiceProcess> {
@@ -330,7 +330,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 /** Each connection goes to the first of `backends` that accepts it, starting at the next one. */
-async function startBalancer(backends: readonly string[]) {
+export async function startBalancer(backends: readonly string[]) {
   const sockets = new Set<Socket>();
   let turn = 0;
   const server = createServer((client) => {

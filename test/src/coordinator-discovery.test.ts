@@ -405,4 +405,34 @@ discovery: { intervalMs: 1000 }
     );
     assert.equal(await partitionCount(westAdmin, "east.orders"), 5, "remote topic kept");
   });
+  it("a source topic whose prefixed remote name would exceed 249 characters is refused with the reason and what to do", async () => {
+    const topic = `orders-${"l".repeat(242)}`;
+    assert.equal(topic.length, 249);
+    await createTopicsAndWaitForLeaders(eastAdmin, [{ topic, numPartitions: 1 }]);
+    const expected =
+      /remote topic name for east:orders-l+ would be 254 characters \("east\." and the 249-character source name\), over Kafka's limit of 249: it is not replicated; use identity naming for this flow, or exclude the topic \(topics\.exclude\)/;
+    let warnings: string[] = [];
+    await waitFor(
+      "the flow's status names the over-long remote topic",
+      async () => {
+        warnings = (await flowStatus(FLOW)).warnings;
+        return warnings.some((w) => expected.test(w));
+      },
+      { timeoutMs: 15_000 },
+    ).catch(() => assert.fail(warnings.join("\n")));
+    assert.ok(
+      // JSON lines: the quotes are escaped there.
+      coordinator!.output.some((line) =>
+        /would be 254 characters .* over Kafka's limit of 249: it is not replicated; use identity naming/.test(
+          line,
+        ),
+      ),
+      "the coordinator logs it too",
+    );
+    assert.ok(
+      !coordinator!.output.some((line) => /invalid topic|InvalidTopic|INVALID_TOPIC/i.test(line)),
+      "no attempt to create the topic the broker would refuse",
+    );
+    assert.ok(!(await unitsOf()).some((unit) => unit.startsWith("orders-l")));
+  });
 });

@@ -166,6 +166,49 @@ test("after a crash the records written since the last progress are written agai
   );
 });
 
+test("identity naming: the records written again after a crash are counted exactly, other writers' records not", async () => {
+  await createTopic(pair.source, "crash-id", 1);
+  await createTopic(pair.target, "crash-id", 1);
+  const flow = flowSpec("crash-id-flow", { naming: "identity" });
+  const first = engine();
+  await first.assign(unitsOf(flow, "crash-id", 1, 1n));
+  await send(pair.source, "crash-id", values("a", 100));
+  await waitCaughtUp(pair.source, () => first.statuses(), unitsOf(flow, "crash-id", 1, 1n));
+  await first.close();
+  // This owner records no progress and loses its lease, as a crashed agent would; meanwhile a
+  // producer of the target's own region writes to the same (identity-named) partition.
+  let leaseValid = true;
+  const crashing = engine({ progressIntervalMs: 3_600_000, leaseGuard: () => leaseValid });
+  await crashing.assign(unitsOf(flow, "crash-id", 1, 2n));
+  await send(pair.source, "crash-id", values("b", 200));
+  await send(pair.target, "crash-id", values("local", 7));
+  await send(pair.source, "crash-id", values("c", 50));
+  await waitCaughtUp(pair.source, () => crashing.statuses(), unitsOf(flow, "crash-id", 1, 2n));
+  leaseValid = false;
+  await send(pair.source, "crash-id", values("d", 1));
+  await waitFor("the crashed unit stopped", () => crashing.statuses()[0]?.state === "stopped");
+
+  const next = engine();
+  const units = unitsOf(flow, "crash-id", 1, 3n);
+  await next.assign(units);
+  await waitCaughtUp(pair.source, () => next.statuses(), units);
+  // Counted independently: target values seen before.
+  const seen = new Set<string>();
+  let duplicates = 0;
+  for (const record of await readPartition(pair.target, "crash-id", 0)) {
+    const value = record.value!.toString();
+    if (seen.has(value)) duplicates += 1;
+    seen.add(value);
+  }
+  assert.equal(duplicates, 250, "the 250 records of b and c written twice");
+  await waitFor("the resume count", () => next.statuses()[0]!.resumeDuplicates >= 0n);
+  assert.equal(
+    next.statuses()[0]!.resumeDuplicates,
+    BigInt(duplicates),
+    "resumeDuplicates is the duplicates written, not counting the 7 local records",
+  );
+});
+
 test("a source topic that accepts larger batches than its remote topic is reported at start; the first refused record stops that unit with the reason, another unit keeps running", async () => {
   await createTopic(pair.source, "big", 2, { "max.message.bytes": "2000000" });
   await createTopic(pair.target, "us-east.big", 2, { "max.message.bytes": "100000" });
@@ -220,6 +263,21 @@ test("a source topic that accepts larger batches than its remote topic is report
   const bad = statusOf(e.statuses(), "big", 0)!;
   assert.match(bad.reason, /refused.*(MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE)/);
   assert.equal(bad.nextSourceOffset, 10n, "progress stops before the refused record");
+  // Stopped, the unit still counts what it has not copied: from its position to the source's end.
+  await send(pair.source, "big", values("after-error", 5), 0);
+  let lag = 0n;
+  await waitFor(
+    "big-0's lag counts every record behind it",
+    () => {
+      lag = statusOf(e.statuses(), "big", 0)!.lagRecords;
+      return lag === 16n;
+    },
+    { timeoutMs: 15_000 },
+  ).catch(() => assert.fail(`lag of big-0 in error: ${lag} records, 16 behind (21 + 5 - 10)`));
+  assert.match(
+    await registry.metrics(),
+    /geo_agent_lag_records\{flow="big-flow",topic="big",partition="0"\} 16/,
+  );
   // the other partition goes on
   await send(pair.source, "big", values("p1-more", 10), 1);
   await waitCaughtUp(pair.source, () => e.statuses(), [units[1]!]);

@@ -185,8 +185,9 @@ leases: { ttlMs: 3000 }
     }
     const offsets = createGrpcClient(OffsetTranslationService, { address: grpcAddress("offsets") });
     await assert.rejects(
-      offsets.translateGroupOffsets({}),
-      (error: GeoError) => error.code === Code.UNIMPLEMENTED,
+      offsets.translateGroupOffsets({ flow: "east-to-west" }),
+      (error: GeoError) =>
+        error.code === Code.INVALID_ARGUMENT && /group: is required/.test(error.message),
     );
     offsets.close();
   });

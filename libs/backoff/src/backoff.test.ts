@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createBackoff, runLoop, sleep } from "./backoff";
+import { createBackoff, delayAfter, runLoop, sleep } from "./backoff";
 
 describe("createBackoff", () => {
   it("grows exponentially to the cap, jittered within [d/2, d]", () => {
@@ -24,6 +24,14 @@ describe("createBackoff", () => {
     backoff.reset();
     assert.equal(backoff.failures, 0);
     assert.equal(backoff.next(), 5);
+  });
+
+  it("delayAfter gives the same delays without state", () => {
+    const options = { initialMs: 100, maxMs: 1_000, random: () => 0.999999 };
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 50].map((failures) => Math.round(delayAfter(failures, options))),
+      [100, 200, 400, 800, 1_000, 1_000],
+    );
   });
 
   it("refuses nonsense options", () => {

@@ -39,14 +39,27 @@ export function validateBackoffOptions(options: BackoffOptions = {}): Required<B
   return resolved;
 }
 
+/**
+ * The delay after the `failures`-th consecutive failure (1 = the first), without state: for
+ * callers that count attempts themselves (a client library's retry hook, per-request attempts).
+ */
+export function delayAfter(failures: number, options: BackoffOptions = {}): number {
+  return jittered(validateBackoffOptions(options), Math.max(0, failures - 1));
+}
+
+function jittered(policy: Required<BackoffOptions>, previousFailures: number): number {
+  const nominal = Math.min(policy.maxMs, policy.initialMs * policy.factor ** previousFailures);
+  return nominal / 2 + (nominal / 2) * policy.random();
+}
+
 export function createBackoff(options: BackoffOptions = {}): Backoff {
-  const { initialMs, maxMs, factor, random } = validateBackoffOptions(options);
+  const policy = validateBackoffOptions(options);
   let failures = 0;
   return {
     next() {
-      const nominal = Math.min(maxMs, initialMs * factor ** failures);
+      const delay = jittered(policy, failures);
       failures += 1;
-      return nominal / 2 + (nominal / 2) * random();
+      return delay;
     },
     reset() {
       failures = 0;

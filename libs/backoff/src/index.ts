@@ -3,6 +3,7 @@ export {
   type Backoff,
   type BackoffOptions,
   createBackoff,
+  delayAfter,
   type LoopOptions,
   runLoop,
   sleep,

@@ -68,6 +68,18 @@ export interface FlowConfig {
    */
   readonly onOffsetOutOfRange: OffsetOutOfRangePolicy;
   readonly paused: boolean;
+  /**
+   * Consumer groups whose offsets the offset-translation service checkpoints into the target
+   * (full-name regexes). Default: every group but MirrorMaker 2's default excludes
+   * (`console-consumer-.*`, `connect-.*`, `__.*`).
+   */
+  readonly groups?: TopicFilterConfig;
+  /**
+   * Whether translated offsets are committed into target groups that are empty or absent there
+   * (MirrorMaker 2's `sync.group.offsets.enabled`, but on by default). Default true; absent in
+   * flows that predate the option.
+   */
+  readonly syncGroupOffsets?: boolean;
 }
 
 export interface HostPortConfig {

@@ -34,6 +34,7 @@ export type { Env } from "./interpolate-env";
 export { FLOW_LIMITS, type FlowLimits } from "./limits";
 export { type LoadConfigOptions, loadConfig } from "./load-config";
 export {
+  DEFAULT_GROUP_EXCLUDES,
   DEFAULT_PORTS,
   ENV_OVERRIDES,
   type ParseConfigOptions,

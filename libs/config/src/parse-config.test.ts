@@ -59,6 +59,8 @@ flows:
       startFrom: "earliest",
       onOffsetOutOfRange: "fail",
       paused: false,
+      groups: { include: [".*"], exclude: ["console-consumer-.*", "connect-.*", "__.*"] },
+      syncGroupOffsets: true,
     });
     assert.equal(
       config.flows[1]?.provenanceHeader,

@@ -702,6 +702,8 @@ function buildFlows(
       "startFrom",
       "onOffsetOutOfRange",
       "paused",
+      "groups",
+      "syncGroupOffsets",
     ]);
     const endpoint = (key: "source" | "target") => {
       const alias = check.string(raw[key], [...path, key], { required: true });
@@ -763,6 +765,8 @@ function buildFlows(
         "fail",
       ),
       paused: check.bool(raw.paused, [...path, "paused"], false),
+      groups: buildTopics(raw.groups, [...path, "groups"], check, DEFAULT_GROUP_EXCLUDES),
+      syncGroupOffsets: check.bool(raw.syncGroupOffsets, [...path, "syncGroupOffsets"], true),
     };
     if (name !== undefined && source !== undefined && target !== undefined)
       flows.push({ flow, index });
@@ -771,8 +775,21 @@ function buildFlows(
   return flows.map(({ flow }) => flow);
 }
 
-function buildTopics(value: unknown, path: Seg[], check: Checker): FlowConfig["topics"] {
-  const raw = check.record(value, path, "topics") ?? {};
+/** MirrorMaker 2's default `groups.exclude`: console consumers, Connect workers, internal groups. */
+export const DEFAULT_GROUP_EXCLUDES: readonly string[] = Object.freeze([
+  "console-consumer-.*",
+  "connect-.*",
+  "__.*",
+]);
+
+/** A regex include/exclude pair (topics, and consumer groups with their own default excludes). */
+function buildTopics(
+  value: unknown,
+  path: Seg[],
+  check: Checker,
+  defaultExclude: readonly string[] = [],
+): FlowConfig["topics"] {
+  const raw = check.record(value, path, String(path[path.length - 1])) ?? {};
   check.keys(raw, path, ["include", "exclude"]);
   const patterns = (key: "include" | "exclude", fallback: string[]) => {
     const listPath = [...path, key];
@@ -819,7 +836,7 @@ function buildTopics(value: unknown, path: Seg[], check: Checker): FlowConfig["t
     return out;
   };
   const include = patterns("include", [".*"]);
-  const exclude = patterns("exclude", []);
+  const exclude = patterns("exclude", [...defaultExclude]);
   const chars = [...include, ...exclude].reduce((sum, pattern) => sum + pattern.length, 0);
   if (chars > FLOW_LIMITS.maxFilterChars) {
     check.issue(

@@ -6,6 +6,7 @@ export {
   type KafkaDistributionOptions,
   kafkaCacheRoot,
 } from "./ensure-kafka-distribution";
+export { type FaultProxy, startFaultProxy } from "./fault-proxy";
 export { findFreePorts } from "./free-ports";
 export { harnessRunId } from "./harness-dir";
 export { HarnessError, type HarnessErrorCode } from "./harness-error";

@@ -21,6 +21,15 @@ export interface KafkaClusterOptions {
   brokers?: number;
   /** Extra or overriding server.properties entries, applied to every broker. */
   brokerProperties?: Record<string, PropertyValue>;
+  /**
+   * Per-broker entries that depend on its ports (e.g. an extra listener advertised through a
+   * proxy), applied after brokerProperties.
+   */
+  brokerPropertiesFor?: (broker: {
+    nodeId: number;
+    port: number;
+    controllerPort: number;
+  }) => Record<string, PropertyValue>;
   /** Max heap per broker in MiB. Default 256 (benchmarks: 1024). */
   heapMb?: number;
   /** Kafka version of the jars. Default 3.9.2. */
@@ -483,6 +492,7 @@ async function startOnce(
           ...brokerDefaults(broker.nodeId, count, broker, voters, join(broker.dir, "data")),
           ...secureListenerProperties(broker, secure),
           ...options.brokerProperties,
+          ...options.brokerPropertiesFor?.(broker),
         }),
       );
     }

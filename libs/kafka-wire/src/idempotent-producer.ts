@@ -1,3 +1,4 @@
+import { delayAfter } from "@geo/backoff";
 import {
   type CompressionCodecRegistry,
   encodeRecordBatch,
@@ -874,7 +875,10 @@ class Producer implements IdempotentProducer {
     }
     p.backoffUntil =
       performance.now() +
-      Math.min(this.maxRetryBackoffMs, this.retryBackoffMs * 2 ** Math.max(0, attempts - 1));
+      delayAfter(attempts, {
+        initialMs: Math.max(1, this.retryBackoffMs),
+        maxMs: Math.max(1, this.retryBackoffMs, this.maxRetryBackoffMs),
+      });
     this.scheduleWake(p.backoffUntil);
   }
 

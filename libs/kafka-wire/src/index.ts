@@ -49,6 +49,13 @@ export {
 } from "./kafkajs-transport";
 export { type LeaderLookup, MetadataCache, type MetadataCacheOptions } from "./metadata-cache";
 export {
+  commitGroupOffsets,
+  fetchGroupOffsets,
+  type GroupCommittedOffset,
+  type GroupOffsetCommit,
+  type GroupOffsetCommitResult,
+} from "./offset-commit-protocol";
+export {
   createPartitionFetcher,
   errorResult as failedFetchResult,
   type FetchCallOptions,

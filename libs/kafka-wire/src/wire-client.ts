@@ -1,3 +1,4 @@
+import { createBackoff } from "@geo/backoff";
 import type { Logger } from "@geo/logging";
 import type { KafkaConfig } from "kafkajs";
 import { ApiKey, IsolationLevel } from "./api-keys";
@@ -176,7 +177,8 @@ export async function listOffsetsOf(
   const deadline = performance.now() + (options.timeoutMs ?? 30_000);
   const out = new Map<string, ListedOffset | KafkaWireError>();
   let pending = [...queries];
-  for (let attempt = 0; ; attempt++) {
+  const backoff = createBackoff({ initialMs: client.retryBackoffMs, maxMs: 1000 });
+  for (;;) {
     const failed: { q: OffsetQuery; error: KafkaWireError }[] = [];
     try {
       await client.metadata.ensure(pending.map((q) => q.topic));
@@ -284,7 +286,7 @@ export async function listOffsetsOf(
       else out.set(`${f.q.topic}\u0000${f.q.partition}`, f.error);
     }
     if (pending.length === 0) return out;
-    await sleep(Math.min(client.retryBackoffMs * 2 ** Math.min(attempt, 4), 1000));
+    await sleep(backoff.next());
   }
 }
 

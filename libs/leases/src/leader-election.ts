@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createBackoff } from "@geo/backoff";
 import type { Logger } from "@geo/logging";
 import type { Redis } from "ioredis";
 import { createLeaseClock } from "./lease-clock";
@@ -84,7 +85,7 @@ const LEADER = "leader";
  * renew with compare-and-pexpire, release with compare-and-delete. A leader trusts its term
  * until renew-sent + ttl - margin on the monotonic clock and demotes itself when that passes
  * without a successful renewal, whether Redis answered "not yours", did not answer, or the
- * process was paused. Errors are retried with backoff (50 ms doubling, capped at the renew
+ * process was paused. Errors are retried with the shared jittered backoff (from 50 ms, capped at the renew
  * interval) until then.
  */
 export function createLeaderElection(options: LeaderElectionOptions): LeaderElection {
@@ -118,6 +119,10 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
   let deadlineTimer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
   let failures = 0;
+  const backoff = createBackoff({
+    initialMs: Math.min(50, renewIntervalMs),
+    maxMs: renewIntervalMs,
+  });
 
   const call = <T>(promise: Promise<T>, what: string): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
@@ -251,9 +256,10 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
     try {
       delay = state === "leader" ? await renew() : await acquire();
       failures = 0;
+      backoff.reset();
     } catch (error) {
       failures++;
-      delay = Math.min(renewIntervalMs, 50 * 2 ** Math.min(failures - 1, 20));
+      delay = backoff.next();
       if (failures === 1 || failures % 20 === 0) {
         logger?.warn(
           {

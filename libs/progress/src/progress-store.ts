@@ -1,3 +1,4 @@
+import { createBackoff, sleep } from "@geo/backoff";
 import { GEO_TOPICS } from "@geo/config";
 import {
   createIdempotentProducer,
@@ -79,7 +80,6 @@ export interface ProgressStore {
 }
 
 const KiB = 1024;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createProgressStore(
   target: KafkaWireClient,
@@ -366,13 +366,14 @@ export async function scanTopic(
   logger?: Logger,
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  for (let attempt = 0; ; attempt++) {
+  const backoff = createBackoff({ initialMs: 100, maxMs: 2000 });
+  for (;;) {
     try {
       await client.metadata.refresh([topic]);
       break;
     } catch (e) {
       if (performance.now() > deadline) throw e;
-      await sleep(Math.min(100 * 2 ** attempt, 2000));
+      await sleep(backoff.next());
     }
   }
   const first = client.metadata.lookup(topic, 0);
@@ -390,7 +391,7 @@ export async function scanTopic(
   for (const partition of partitions) {
     let offset = starts[partition]!.offset;
     const end = ends[partition]!.offset;
-    let attempt = 0;
+    backoff.reset();
     while (offset < end) {
       const [r] = await fetcher.fetch([{ topic, partition, offset, maxBytes: 4 * 1024 * 1024 }]);
       if (r!.error !== null) {
@@ -402,10 +403,10 @@ export async function scanTopic(
         }
         const retriable = err instanceof KafkaWireError ? err.retriable : err.retriable;
         if (!retriable || performance.now() > deadline) throw err;
-        await sleep(Math.min(100 * 2 ** attempt++, 2000));
+        await sleep(backoff.next());
         continue;
       }
-      attempt = 0;
+      backoff.reset();
       for (const b of r!.batches) {
         for (const rec of b.records()) {
           if (rec.offset < offset || rec.offset >= end) continue;

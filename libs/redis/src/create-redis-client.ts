@@ -1,3 +1,4 @@
+import { delayAfter } from "@geo/backoff";
 import { type RedisConfig, readTlsOptions } from "@geo/config";
 import type { Logger } from "@geo/logging";
 import { Redis, type RedisOptions } from "ioredis";
@@ -14,7 +15,7 @@ export interface RedisClientOptions {
    * a lease renewal fails visibly within seconds instead of waiting for Redis forever.
    */
   maxRetriesPerRequest?: number;
-  /** Cap of the reconnection backoff (50 ms doubling). Default 2000 ms. */
+  /** Cap of the reconnection backoff (50 ms doubling, jittered by @geo/backoff). Default 2000 ms. */
   maxRetryDelayMs?: number;
   /** TCP connect timeout. Default 5000 ms. */
   connectTimeoutMs?: number;
@@ -45,8 +46,9 @@ export function redisClientOptions(redis: RedisConfig, options: RedisClientOptio
     redis.tls ??
     (url.protocol === "rediss:" ? { enabled: true, rejectUnauthorized: true } : undefined);
   const tls = readTlsOptions(tlsConfig, "redis.tls");
-  const backoff = (attempt: number) =>
-    Math.min(50 * 2 ** Math.max(0, attempt - 1), valid.maxRetryDelayMs);
+  // The shared jittered policy; ioredis counts the attempts (from 1 again after a reconnection).
+  const reconnectDelay = (attempt: number) =>
+    Math.round(delayAfter(attempt, { initialMs: 50, maxMs: valid.maxRetryDelayMs }));
   const username = url.username === "" ? undefined : decodeURIComponent(url.username);
   const urlPassword = url.password === "" ? undefined : decodeURIComponent(url.password);
   const password = redis.password ?? urlPassword;
@@ -57,7 +59,7 @@ export function redisClientOptions(redis: RedisConfig, options: RedisClientOptio
     lazyConnect: valid.lazyConnect,
     maxRetriesPerRequest: valid.maxRetriesPerRequest,
     connectTimeout: valid.connectTimeoutMs,
-    retryStrategy: backoff,
+    retryStrategy: reconnectDelay,
     reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 2 : false),
     enableReadyCheck: true,
     db,
@@ -77,7 +79,7 @@ export function redisClientOptions(redis: RedisConfig, options: RedisClientOptio
     ...common,
     sentinels: redis.sentinels.map(({ host, port }) => ({ host, port })),
     name: redis.sentinelName!,
-    sentinelRetryStrategy: backoff,
+    sentinelRetryStrategy: reconnectDelay,
     ...(redis.sentinelPassword === undefined ? {} : { sentinelPassword: redis.sentinelPassword }),
     ...(tls === undefined ? {} : { enableTLSForSentinelMode: true, sentinelTLS: tls }),
   };

@@ -1,3 +1,4 @@
+import { type Backoff, createBackoff, sleep } from "@geo/backoff";
 import type { Logger } from "@geo/logging";
 import type {
   OffsetMapSegment,
@@ -26,8 +27,6 @@ export interface Checkpointable {
   readonly needsPersist: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Writes the acknowledged positions and offset-map segments of every unit of one target
  * cluster, coalesced: at most one flush at a time, every `intervalMs` while something changed,
@@ -39,6 +38,7 @@ export class Checkpointer {
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private readonly backoff: Backoff;
   private closed = false;
 
   constructor(
@@ -49,7 +49,9 @@ export class Checkpointer {
       logger: Logger;
       onError: (e: unknown) => void;
     },
-  ) {}
+  ) {
+    this.backoff = createBackoff({ initialMs: 100, maxMs: Math.max(100, options.maxBackoffMs) });
+  }
 
   markDirty(u: Checkpointable): void {
     if (this.closed) return;
@@ -78,13 +80,17 @@ export class Checkpointer {
 
   /** Writes what `u` has acknowledged; false when that failed until `deadline` (performance.now()). */
   async flushUnit(u: Checkpointable, deadline: number): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
+    const backoff = createBackoff({
+      initialMs: 100,
+      maxMs: Math.max(100, this.options.maxBackoffMs),
+    });
+    for (;;) {
       if (!u.needsPersist) return true;
       this.dirty.add(u);
       await this.flush();
       if (!u.needsPersist) return true;
       if (performance.now() >= deadline || this.closed) return false;
-      await sleep(Math.min(this.options.maxBackoffMs, 100 * 2 ** attempt));
+      await sleep(backoff.next());
     }
   }
 
@@ -110,6 +116,7 @@ export class Checkpointer {
         await this.store.writeMany(progress, progressTombstones);
       }
       this.failures = 0;
+      this.backoff.reset();
       for (const t of taken) t.u.persisted(t.s);
     } catch (e) {
       this.failures++;
@@ -122,7 +129,7 @@ export class Checkpointer {
         t.u.restore(t.s);
         this.dirty.add(t.u);
       }
-      this.schedule(Math.min(this.options.maxBackoffMs, 100 * 2 ** this.failures));
+      this.schedule(this.backoff.next());
     }
   }
 

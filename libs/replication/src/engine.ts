@@ -1,3 +1,4 @@
+import { createBackoff } from "@geo/backoff";
 import type { ClusterConfig } from "@geo/config";
 import { type ClusterAdmin, createClusterAdmin, kafkaClientOptions } from "@geo/kafka";
 import {
@@ -23,8 +24,10 @@ import {
 import { BatchLoader } from "./batch-loader";
 import { Checkpointer } from "./checkpointer";
 import { createEngineMetrics, type EngineMetrics } from "./engine-metrics";
+import { countResumeDuplicates } from "./resume-duplicates";
 import { SourceReader } from "./source-reader";
 import { describeMaxMessageBytes, TopicLimits } from "./topic-limits";
+import { originatedIn } from "./transform";
 import type {
   ReplicationEngine,
   ReplicationEngineOptions,
@@ -107,6 +110,8 @@ interface TargetContext {
   progress: BatchLoader<UnitKey, UnitProgress[]>;
   /** End offsets of remote partitions, whoever wrote them. */
   ends: OffsetsLoader;
+  /** Reads remote partitions' tails to count what a resumed unit writes again. */
+  tailFetcher: PartitionFetcher | null;
 }
 
 interface UnitEntry {
@@ -145,6 +150,7 @@ class Engine implements ReplicationEngine {
   private serialQueue: Promise<unknown> = Promise.resolve();
   private cleanupTimer: NodeJS.Timeout | undefined;
   private limitsTimer: NodeJS.Timeout | undefined;
+  private stoppedLagTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: ReplicationEngineOptions) {
@@ -180,6 +186,11 @@ class Engine implements ReplicationEngine {
         );
       }, cleanupMs);
       this.cleanupTimer.unref();
+    }
+    const stoppedLagMs = options.stoppedLagRefreshMs ?? 2000;
+    if (stoppedLagMs > 0) {
+      this.stoppedLagTimer = setInterval(() => this.refreshStoppedLag(), stoppedLagMs);
+      this.stoppedLagTimer.unref();
     }
     this.topicConfigRefreshMs = options.topicConfigRefreshMs ?? 10 * 60_000;
     if (this.topicConfigRefreshMs > 0) {
@@ -293,6 +304,7 @@ class Engine implements ReplicationEngine {
         return units.map((u) => all.get(unitId(u)) ?? []);
       }),
       ends: offsetsLoader(client, "read_uncommitted"),
+      tailFetcher: null,
     };
     this.targets.set(alias, t);
     return t;
@@ -381,6 +393,22 @@ class Engine implements ReplicationEngine {
     }
   }
 
+  /** Units in error fetch no more: their source end is read here, so their lag stays true. */
+  private refreshStoppedLag(): void {
+    for (const { unit } of this.units.values()) {
+      if (unit.state !== "error") continue;
+      const source = this.sources.get(unit.assignment.flow.sourceCluster);
+      source?.offsets.load({ topic: unit.topic, partition: unit.partition, spec: "latest" }).then(
+        (end) => unit.setSourceEnd(end),
+        (e: unknown) =>
+          this.logger.debug(
+            { unit: unit.id, err: (e as Error).message },
+            "replication: could not read the source end of a unit in error",
+          ),
+      );
+    }
+  }
+
   private refreshLimits(): void {
     for (const l of this.limits.values()) l.limits.refresh();
     for (const e of this.units.values()) {
@@ -424,7 +452,10 @@ class Engine implements ReplicationEngine {
           stops.push(this.stopEntry(entry, "unassigned").then(() => void this.units.delete(id)));
           continue;
         }
-        if (needsRestart(entry.unit.assignment, want)) {
+        // A unit that stopped because its lease lapsed starts again when it is assigned again
+        // and its lease is trusted again (a renewal confirmed it at the same epoch).
+        const regained = entry.unit.leaseLost && this.ctx.leaseGuard(entry.unit.key, want.epoch);
+        if (needsRestart(entry.unit.assignment, want) || regained) {
           stops.push(
             this.stopEntry(entry, "reassigned").then(() => {
               this.units.delete(id);
@@ -459,6 +490,10 @@ class Engine implements ReplicationEngine {
       cancelStart: () => cancel(),
     };
     entry.starting = (async () => {
+      const backoff = createBackoff({
+        initialMs: Math.max(1, this.ctx.retryBackoffMs),
+        maxMs: Math.max(1, this.ctx.retryBackoffMs, this.ctx.maxRetryBackoffMs),
+      });
       for (let attempt = 0; !unit.isStopping && !this.closed; attempt++) {
         try {
           const flow = unit.assignment.flow;
@@ -478,7 +513,7 @@ class Engine implements ReplicationEngine {
                 });
           const remoteEnd = await this.remoteEnd(tgt, unit, top);
           await settledWithin(limitsChecked, LIMITS_CHECK_WAIT_MS);
-          await unit.begin(
+          const began = await unit.begin(
             {
               reader: src.reader,
               producer: this.producer(tgt, flow.name),
@@ -488,6 +523,9 @@ class Engine implements ReplicationEngine {
             previous,
             remoteEnd,
           );
+          if (began && top !== undefined && remoteEnd >= 0n && flow.naming !== "prefix") {
+            void this.countResumeDuplicates(unit, src, tgt, top, remoteEnd);
+          }
           return;
         } catch (e) {
           if (e instanceof UnknownClusterError) {
@@ -504,10 +542,7 @@ class Engine implements ReplicationEngine {
           firstDone();
         }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(
-            resolve,
-            Math.min(this.ctx.maxRetryBackoffMs, this.ctx.retryBackoffMs * 2 ** attempt),
-          );
+          const timer = setTimeout(resolve, backoff.next());
           cancel = () => {
             clearTimeout(timer);
             resolve();
@@ -521,8 +556,9 @@ class Engine implements ReplicationEngine {
 
   /**
    * The remote partition's end offset before a resumed unit writes, to measure what it writes
-   * again. Only a prefix-named remote partition has this unit as its one writer; an identity-named
-   * one may hold other producers' records, which would count as duplicates. -1n when not read.
+   * again. A prefix-named remote partition has this unit as its one writer: the records past the
+   * last progress are the duplicates. An identity-named one may hold other producers' records:
+   * its tail is matched against the source (countResumeDuplicates). -1n when not read.
    */
   private async remoteEnd(
     tgt: TargetContext,
@@ -530,7 +566,6 @@ class Engine implements ReplicationEngine {
     top: UnitProgress | undefined,
   ): Promise<bigint> {
     if (top === undefined || top.lastTargetOffset < 0n) return -1n;
-    if (unit.assignment.flow.naming !== "prefix") return -1n;
     try {
       return await tgt.ends.load({
         topic: unit.remoteTopic,
@@ -543,6 +578,49 @@ class Engine implements ReplicationEngine {
         "replication: could not read the remote partition's end; resume duplicates not measured",
       );
       return -1n;
+    }
+  }
+
+  /** Counts, in the background, the copies a resumed unit writes again (see resume-duplicates). */
+  private async countResumeDuplicates(
+    unit: Unit,
+    src: SourceContext,
+    tgt: TargetContext,
+    top: UnitProgress,
+    remoteEnd: bigint,
+  ): Promise<void> {
+    tgt.tailFetcher ??= createPartitionFetcher(tgt.client, {
+      isolationLevel: "read_uncommitted",
+      maxWaitMs: 0,
+    });
+    const target = Buffer.from(unit.assignment.flow.targetCluster, "utf8");
+    const loopCheck =
+      unit.assignment.flow.provenanceHeader || unit.assignment.flow.naming !== "prefix";
+    try {
+      const counted = await countResumeDuplicates({
+        target: {
+          fetcher: tgt.tailFetcher,
+          topic: unit.remoteTopic,
+          from: top.lastTargetOffset + 1n,
+          end: remoteEnd,
+        },
+        source: { fetcher: src.fetcher, topic: unit.topic, from: top.nextSourceOffset },
+        partition: unit.partition,
+        copied: (record) => !loopCheck || !originatedIn(record, target),
+      });
+      if (counted === undefined) {
+        this.logger.info(
+          { unit: unit.id, tail: String(remoteEnd - top.lastTargetOffset - 1n) },
+          "replication: the remote tail after the last progress is too long to count what is written again; resumeDuplicates stays unknown (-1)",
+        );
+        return;
+      }
+      unit.recordResumeDuplicates(top, counted, remoteEnd);
+    } catch (e) {
+      this.logger.warn(
+        { unit: unit.id, err: (e as Error).message },
+        "replication: could not count the records written again on resume; resumeDuplicates stays unknown (-1)",
+      );
     }
   }
 
@@ -607,6 +685,7 @@ class Engine implements ReplicationEngine {
       this.closed = true;
       if (this.cleanupTimer !== undefined) clearInterval(this.cleanupTimer);
       if (this.limitsTimer !== undefined) clearInterval(this.limitsTimer);
+      if (this.stoppedLagTimer !== undefined) clearInterval(this.stoppedLagTimer);
       await Promise.all([...this.units.values()].map((e) => this.stopEntry(e, "engine closed")));
       this.units.clear();
       for (const s of this.sources.values()) {
@@ -616,6 +695,7 @@ class Engine implements ReplicationEngine {
       for (const t of this.targets.values()) {
         await t.checkpointer.close();
         await Promise.all([...t.producers.values()].map((p) => p.close()));
+        await t.tailFetcher?.close();
         await t.store.close();
       }
       const clients = new Set<KafkaWireClient>();

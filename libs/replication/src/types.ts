@@ -139,6 +139,11 @@ export interface ReplicationEngineOptions {
    * Default 10 min; 0 disables the check.
    */
   topicConfigRefreshMs?: number;
+  /**
+   * A unit in state error reads no more, so its source end is read at this interval instead:
+   * its lag counts from its recorded position to the source's end. Default 2000 ms.
+   */
+  stoppedLagRefreshMs?: number;
 }
 
 export interface ReplicationEngine {
@@ -146,7 +151,8 @@ export interface ReplicationEngine {
    * The desired set of units: starts new ones, stops removed ones (gracefully: acknowledged
    * progress flushed), restarts a unit whose epoch, remote topic or flow changed, pauses and
    * resumes on `flow.paused`. A unit in state error or stopped with the same epoch is left as it
-   * is (assign it with a new epoch, or release it, to try again). Resolves once removed units
+   * is (assign it with a new epoch, or release it, to try again), except a unit stopped because
+   * its lease lapsed, which starts again once `leaseGuard` trusts that epoch again. Resolves once removed units
    * stopped and new ones made their first start attempt.
    */
   assign(units: readonly UnitAssignment[]): Promise<void>;

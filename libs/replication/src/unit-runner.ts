@@ -1,3 +1,4 @@
+import { type Backoff, createBackoff } from "@geo/backoff";
 import {
   type FetchPosition,
   type IdempotentProducer,
@@ -107,7 +108,8 @@ export class Unit implements Fetchable, Checkpointable {
   private readonly produceOptions: ProduceOptions;
   private pending: Item[] = [];
   private buffered = 0;
-  private backoffMs = 0;
+  /** Retries of fetches and offset lookups (the shared jittered policy); reset by a good fetch. */
+  private readonly retries: Backoff;
   private maxBytes: number;
   private progressTombstones: ProgressTombstone[] = [];
   private segmentTombstones: SegmentKey[] = [];
@@ -138,6 +140,10 @@ export class Unit implements Fetchable, Checkpointable {
     this.topic = this.key.sourceTopic;
     this.partition = this.key.partition;
     this.maxBytes = ctx.partitionMaxBytes;
+    this.retries = createBackoff({
+      initialMs: Math.max(1, ctx.retryBackoffMs),
+      maxMs: Math.max(1, ctx.retryBackoffMs, ctx.maxRetryBackoffMs),
+    });
     const flow = assignment.flow;
     this.transform = {
       provenanceHeader: flow.provenanceHeader,
@@ -236,12 +242,16 @@ export class Unit implements Fetchable, Checkpointable {
     if (!ok) throw new Error("could not write the initial progress record to the target");
     this.state = this.assignment.flow.paused ? "paused" : "running";
     this.reason = this.state === "paused" ? "flow paused" : "";
-    if (top !== undefined && remoteEnd >= 0n) this.measureResume(top, remoteEnd);
+    const countedByEnd = this.assignment.flow.naming === "prefix";
+    if (top !== undefined && remoteEnd >= 0n && countedByEnd) this.measureResume(top, remoteEnd);
     this.log.info(
       {
         position: String(position),
         resumed: top !== undefined,
-        resumeDuplicates: String(this.resumeDuplicates),
+        resumeDuplicates:
+          top !== undefined && remoteEnd >= 0n && !countedByEnd
+            ? "counting"
+            : String(this.resumeDuplicates),
       },
       "replication: unit started",
     );
@@ -263,6 +273,14 @@ export class Unit implements Fetchable, Checkpointable {
       );
       return;
     }
+    this.recordResumeDuplicates(top, extra, remoteEnd);
+  }
+
+  /**
+   * The records written again on resume: counted from the remote partition's end (prefix naming:
+   * this unit is its one writer), or by matching its tail against the source (other naming).
+   */
+  recordResumeDuplicates(top: UnitProgress, extra: bigint, remoteEnd: bigint): void {
     this.resumeDuplicates = extra;
     this.ctx.metrics.resumeDuplicates.inc(this.labels, Number(extra));
     if (extra > 0n) {
@@ -340,7 +358,7 @@ export class Unit implements Fetchable, Checkpointable {
       this.onFetchError(r);
       return;
     }
-    this.backoffMs = 0;
+    this.retries.reset();
     if (r.highWatermark >= 0n) {
       this.highWatermark = r.highWatermark;
       this.sourceGrowth.observe(r.highWatermark);
@@ -425,13 +443,10 @@ export class Unit implements Fetchable, Checkpointable {
   }
 
   private backoff(reason: string): void {
-    this.backoffMs =
-      this.backoffMs === 0
-        ? this.ctx.retryBackoffMs
-        : Math.min(this.ctx.maxRetryBackoffMs, this.backoffMs * 2);
-    this.backoffUntil = performance.now() + this.backoffMs;
+    const backoffMs = this.retries.next();
+    this.backoffUntil = performance.now() + backoffMs;
     this.reason = reason;
-    this.log.debug({ reason, backoffMs: this.backoffMs }, "replication: retrying");
+    this.log.debug({ reason, backoffMs }, "replication: retrying");
   }
 
   // ---- producing ----
@@ -765,6 +780,16 @@ export class Unit implements Fetchable, Checkpointable {
         ? Number(head.plan.firstTimestamp)
         : this.lastAckedTimestamp;
     return { records, seconds: ts < 0 ? 0 : Math.max(0, (Date.now() - ts) / 1000) };
+  }
+
+  /**
+   * The source partition's end, read by the engine while this unit fetches no more (error): the
+   * lag then counts every record from the recorded position on, not only those fetched before.
+   */
+  setSourceEnd(end: bigint): void {
+    if (end <= this.highWatermark) return;
+    this.highWatermark = end;
+    this.updateLagGauges();
   }
 
   private updateLagGauges(): void {

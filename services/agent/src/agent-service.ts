@@ -89,6 +89,21 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
         handBack(unit.unit, epoch, "revoked (seen on lease renewal)");
       }
     },
+    onRegained: (regained) => {
+      // A unit whose trust lapsed stopped as "lease lost"; Redis still says it is this agent's at
+      // the same epoch, and the coordinator has no reason to send anything new: start it again.
+      if (engine === undefined) return;
+      const ids = new Set(regained.map((unit) => unit.unitId));
+      const stopped = engine
+        .statuses()
+        .filter((status) => status.state === "stopped" && ids.has(unitId(status.unit)));
+      if (stopped.length === 0) return;
+      logger.info(
+        { units: stopped.map((status) => unitId(status.unit)) },
+        "leases trusted again after a lapse; restarting the units stopped for it",
+      );
+      applyDesired();
+    },
     onConflict: (message) => {
       if (conflict) return;
       conflict = true;

@@ -2,6 +2,7 @@
 // when it is away the agent keeps running what it runs and reconnects with backoff.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationMs, timestampNow } from "@bufbuild/protobuf/wkt";
+import { createBackoff, sleep } from "@geo/backoff";
 import {
   createGrpcClient,
   createRequestQueue,
@@ -41,7 +42,11 @@ export interface CoordinatorSessionOptions {
   onAssignment(snapshot: agentV1.AssignmentSnapshot): void;
   /** The coordinator moves a unit away: stop it, then answer with `released`. */
   onRevoke(revoke: agentV1.Revoke): void;
-  /** Backoff between reconnects, doubling from min to max. */
+  /**
+   * Backoff between reconnects, doubling from min to max (default 200 ms to 2 s): a restarted
+   * coordinator holds a live agent's units while it reconnects, and a short maximum keeps that
+   * wait, and the time until new assignments arrive, short.
+   */
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /**
@@ -148,15 +153,16 @@ export function startCoordinatorSession(options: CoordinatorSessionOptions): Coo
   }
 
   const loop = (async () => {
-    const minBackoffMs = options.minBackoffMs ?? 200;
-    const maxBackoffMs = options.maxBackoffMs ?? 10_000;
-    let backoffMs = minBackoffMs;
+    // Jittered (the shared policy): a region's agents do not reconnect in lockstep after a
+    // coordinator restart.
+    const backoff = createBackoff({
+      initialMs: options.minBackoffMs ?? 200,
+      maxMs: options.maxBackoffMs ?? 2000,
+    });
     while (!stopping.signal.aborted) {
       const welcomed = await runOnce();
-      if (welcomed) backoffMs = minBackoffMs;
-      else backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
-      // Jitter keeps a region's agents from reconnecting in lockstep after a coordinator restart.
-      await sleep(backoffMs * (0.5 + Math.random() / 2), stopping.signal);
+      if (welcomed) backoff.reset();
+      await sleep(backoff.next(), stopping.signal);
     }
   })();
 
@@ -174,16 +180,4 @@ export function startCoordinatorSession(options: CoordinatorSessionOptions): Coo
       for (const client of clients.values()) client.close();
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

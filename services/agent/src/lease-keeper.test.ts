@@ -7,7 +7,8 @@ import { startLeaseKeeper } from "./lease-keeper";
 /** A keeper over a store whose every unit renewal answers `answer.value` (ok, or that failure). */
 function keeperWith(
   answer: { value: "ok" | "revoked" | "not-owner" },
-  callbacks: Pick<Parameters<typeof startLeaseKeeper>[0], "onLost" | "onRevoked">,
+  callbacks: Pick<Parameters<typeof startLeaseKeeper>[0], "onLost" | "onRevoked" | "onRegained">,
+  lease: { ttlMs: number; safetyMarginMs: number } = { ttlMs: 3000, safetyMarginMs: 750 },
 ) {
   const store = {
     renewUnits: async (_agent: string, units: { unitId: string; epoch: number }[]) =>
@@ -23,9 +24,8 @@ function keeperWith(
     store,
     agentId: "a1",
     info: { region: "west", instance: "i1" },
-    ttlMs: 3000,
+    ...lease,
     renewIntervalMs: 60_000,
-    safetyMarginMs: 750,
     logger: createLogger({ service: "test", level: "silent" }),
     ...callbacks,
     onConflict: () => assert.fail("no conflict"),
@@ -88,6 +88,34 @@ test("deadline: each renewal moves it on; undefined for another epoch, once lost
     assert.ok(keeper.deadline("f/t/2", 1n) !== undefined);
     keeper.setUnits(new Map());
     assert.equal(keeper.deadline("f/t/2", 1n), undefined, "dropped");
+  } finally {
+    await keeper.stop();
+  }
+});
+
+test("a unit whose deadline passed without a renewal is reported regained when a renewal confirms it again", async () => {
+  const regained: string[] = [];
+  const keeper = keeperWith(
+    { value: "ok" },
+    {
+      onLost: () => assert.fail("nothing lost"),
+      onRevoked: () => assert.fail("no revoke"),
+      onRegained: (units) => regained.push(...units.map((u) => `${u.unitId}@${u.epoch}`)),
+    },
+    { ttlMs: 300, safetyMarginMs: 100 },
+  );
+  try {
+    keeper.setUnits(new Map([["f/t/0", 4n]]));
+    await keeper.renewNow();
+    assert.deepEqual(regained, ["f/t/0@4"], "first confirmation");
+    await keeper.renewNow();
+    assert.deepEqual(regained, ["f/t/0@4"], "a renewal in time is not a regain");
+    // No renewal for longer than TTL less margin: what a frozen Redis or a paused agent causes.
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    assert.equal(keeper.isTrusted("f/t/0", 4n), false);
+    await keeper.renewNow();
+    assert.equal(keeper.isTrusted("f/t/0", 4n), true);
+    assert.deepEqual(regained, ["f/t/0@4", "f/t/0@4"]);
   } finally {
     await keeper.stop();
   }

@@ -25,6 +25,12 @@ export interface LeaseKeeperOptions {
   onRevoked(units: readonly { unitId: string; epoch: bigint }[]): void;
   /** Another live process holds this agent id; this one must not run any unit. */
   onConflict(message: string): void;
+  /**
+   * Units that were not trusted before a renewal (their local deadline had passed: Redis was
+   * unreachable or frozen, or this process paused) and are again after it: Redis still names
+   * this agent at the same epoch, so a unit stopped for the lapse may start again at once.
+   */
+  onRegained?(units: readonly { unitId: string; epoch: bigint }[]): void;
 }
 
 export interface LeaseKeeper {
@@ -75,6 +81,7 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
         (unit) =>
           !unit.ok && unit.reason === "revoked" && units.get(unit.unitId) === BigInt(unit.epoch),
       );
+      const untrusted = sent.filter((unit) => !clock.isTrusted(unit.unitId, unit.epoch));
       const lost = clock.apply(ticket, {
         ...result,
         units: result.units.filter((unit) => !revoked.includes(unit)),
@@ -86,6 +93,15 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
         for (const unitId of lost) units.delete(unitId);
         logger.warn({ lost: reasons }, "leases lost; stopping those units");
         options.onLost(lost, "lease lost");
+      }
+      const regained = untrusted.filter(
+        (unit) =>
+          clock.isTrusted(unit.unitId, unit.epoch) && units.get(unit.unitId) === BigInt(unit.epoch),
+      );
+      if (regained.length > 0) {
+        options.onRegained?.(
+          regained.map((unit) => ({ unitId: unit.unitId, epoch: BigInt(unit.epoch) })),
+        );
       }
       if (revoked.length > 0) {
         options.onRevoked(

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { createBackoff, sleep } from "@geo/backoff";
 import { type AuthorizationDecision, Code, GeoError } from "@geo/grpc";
 import { createClusterAdmin } from "@geo/kafka";
 import { createLeaseStore } from "@geo/leases";
@@ -224,13 +225,17 @@ async function retryUntil(
   logger: ServiceContext["logger"],
   what: string,
 ): Promise<boolean> {
-  for (let attempt = 0; !signal.aborted; attempt++) {
+  const backoff = createBackoff({ initialMs: 200, maxMs: 5000 });
+  while (!signal.aborted) {
     try {
       await work();
       return true;
     } catch (error) {
-      logger.warn({ err: GeoError.from(error).message, attempt }, `${what} failed; retrying`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** attempt)));
+      logger.warn(
+        { err: GeoError.from(error).message, attempt: backoff.failures },
+        `${what} failed; retrying`,
+      );
+      await sleep(backoff.next(), signal);
     }
   }
   return false;

@@ -1,31 +1,69 @@
+import { createFlowCatalog } from "@geo/flow-catalog";
 import { createClusterAdmin } from "@geo/kafka";
 import { OffsetTranslationService } from "@geo/proto";
 import {
+  type DependencyProbe,
   kafkaClusterProbe,
   type RunningService,
   type ServiceContext,
   serveService,
 } from "@geo/service-runtime";
+import { CheckpointLoop } from "./checkpoint-loop";
+import { flowDirectoryFromCatalog } from "./flows";
+import { OffsetsCore } from "./offsets-core";
+import { offsetsHandlers } from "./offsets-handlers";
+import { type OffsetsMetrics, registerOffsetsMetrics } from "./offsets-metrics";
 
 /**
- * The offset-translation service reads the offset maps the agents write into each target cluster
- * and consumer group offsets from the sources, so its health follows every configured cluster.
- * Translation itself arrives with the offset-translation work: until then every method of
- * OffsetTranslationService answers UNIMPLEMENTED, naming the method.
+ * The offset-translation service: an index of every replicated partition's offset map, read
+ * from the target clusters (so it works when a source region is gone); exact translation of
+ * group offsets; MirrorMaker 2 checkpoints and group offset sync into the targets. SERVING once
+ * the index holds what the targets had at start, and while the flows' target clusters answer.
  */
 export async function startOffsets(context: ServiceContext): Promise<RunningService> {
   const { config, logger } = context;
-  const clusters = Object.values(config.clusters).map((cluster) =>
-    createClusterAdmin(cluster, { clientId: "geo-offsets", logger }),
-  );
-  return serveService({
+  const catalog = createFlowCatalog({ config, logger });
+  const flows = flowDirectoryFromCatalog(catalog, config.flows);
+  const core = new OffsetsCore(config, flows, logger.child({ component: "offsets" }));
+  // New flows bring new targets and checkpoint topics to follow.
+  const unsubscribe = catalog.onChange(() => core.targets.sync(flows));
+  const targetAliases = [...new Set(flows.list().map((f) => f.target))];
+  const admins = targetAliases.flatMap((alias) => {
+    const cluster = config.clusters[alias];
+    return cluster === undefined
+      ? []
+      : [createClusterAdmin(cluster, { clientId: "geo-offsets", logger })];
+  });
+  const indexProbe: DependencyProbe = {
+    name: "offset-index",
+    check: async () => {
+      if (!core.targets.ready) throw new Error("the offset index is still being built");
+    },
+  };
+  let loop: CheckpointLoop | undefined;
+  let metrics: OffsetsMetrics | undefined;
+  const served = await serveService({
     context,
     listen: config.services.offsets.listen,
     metricsListen: config.services.offsets.metricsListen,
-    probes: clusters.map((cluster) => kafkaClusterProbe(cluster)),
-    register: (server) => server.addService(OffsetTranslationService, {}),
+    probes: [indexProbe, ...admins.map((admin) => kafkaClusterProbe(admin))],
+    probeIntervalMs: 1000,
+    register: (server, registry) => {
+      metrics = registerOffsetsMetrics(registry, {
+        indexStats: () => core.index.stats(),
+        checkpointTimes: () => loop?.times.values() ?? [],
+      });
+      server.addService(OffsetTranslationService, offsetsHandlers(core, metrics));
+    },
     close: async () => {
-      await Promise.all(clusters.map((cluster) => cluster.close()));
+      unsubscribe();
+      await catalog.close();
+      await loop?.close();
+      await core.close();
+      await Promise.all(admins.map((admin) => admin.close()));
     },
   });
+  loop = new CheckpointLoop(core, metrics!);
+  loop.start();
+  return served;
 }

@@ -38,6 +38,8 @@ export interface GeoStackOptions {
   partitions: number;
   coordinators: 1 | 2;
   agents: readonly string[];
+  /** The flow's `topics.include` regexes; default the topics. */
+  include?: readonly string[];
 }
 
 export interface GeoStack {
@@ -49,6 +51,8 @@ export interface GeoStack {
   /** Agents started and not killed, by id. */
   readonly agents: ReadonlyMap<string, ServiceProcess>;
   startAgent(id: string): Promise<ServiceProcess>;
+  /** Starts an offset-translation service (free ports) on the stack's config. */
+  startOffsets(): Promise<ServiceProcess>;
   /** Starts coordinator `index` again (same config and port) after it was killed. */
   restartCoordinator(index: number): Promise<ServiceProcess>;
   /** kill -9, then waits for the exit. */
@@ -102,6 +106,9 @@ export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack>
   const clients = new Map<string, GrpcClient<typeof CoordinatorService>>();
   let balancer: TcpBalancer | undefined;
   let redisClient: Redis | undefined;
+  let offsetsConfig: (port: number) => string = () => {
+    throw new Error("the stack has not started");
+  };
 
   const stack: GeoStack = {
     pair,
@@ -120,6 +127,13 @@ export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack>
       ]);
       agents.set(id, service);
       named.push({ name: id, service });
+      return service;
+    },
+    async startOffsets() {
+      const [port] = await findFreePorts(1);
+      writeFileSync(join(dir, "offsets.yaml"), offsetsConfig(port!));
+      const service = await startService("offsets", ["--config", join(dir, "offsets.yaml")]);
+      named.push({ name: `offsets-${named.length}`, service });
       return service;
     },
     async restartCoordinator(index) {
@@ -210,7 +224,7 @@ export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack>
   ${SOURCE}: { bootstrapServers: [${pair.source.cluster.bootstrapServers.join(", ")}] }
   ${TARGET}: { bootstrapServers: [${pair.target.cluster.bootstrapServers.join(", ")}] }
 flows:
-  - { name: "${FLOW}", source: ${SOURCE}, target: ${TARGET}, topics: { include: [${options.topics.join(", ")}] } }
+  - { name: "${FLOW}", source: ${SOURCE}, target: ${TARGET}, topics: { include: [${(options.include ?? options.topics).join(", ")}] } }
 redis: { url: "${redis.url}", keyPrefix: "${keyPrefix}" }
 services:
   coordinator: { ${coordinator}, metricsListen: "127.0.0.1:0" }
@@ -228,6 +242,10 @@ logging: { level: info }
       balancer = await startTcpBalancer(() => addresses);
       agentsDial = balancer.address;
     }
+    offsetsConfig = (port) =>
+      config(
+        `listen: "${addresses[0]}", metricsListen: "127.0.0.1:0" }\n  offsets: { listen: "127.0.0.1:${port}"`,
+      );
     writeFileSync(
       join(dir, "agent.yaml"),
       config(`listen: "127.0.0.1:${ports[0]}", address: "${agentsDial}"`),

@@ -193,7 +193,12 @@ const term = (epoch: number, token = "term-1"): LeaderTerm => ({
 });
 
 function setUp(
-  options: { units?: DesiredUnit[]; flows?: () => FlowConfig[]; minEpochOf?: MinEpochOf } = {},
+  options: {
+    units?: DesiredUnit[];
+    flows?: () => FlowConfig[];
+    minEpochOf?: MinEpochOf;
+    loadWarmupMs?: number;
+  } = {},
 ) {
   const store = new FakeStore();
   const directory = new FakeDirectory();
@@ -206,6 +211,7 @@ function setUp(
     units: () => units,
     intervalMs: 1_000_000,
     holdMs: 0,
+    loadWarmupMs: options.loadWarmupMs ?? 0,
     now: () => store.clock,
     ...(options.flows === undefined ? {} : { flows: options.flows }),
     ...(options.minEpochOf === undefined ? {} : { minEpochOf: options.minEpochOf }),
@@ -232,6 +238,28 @@ const unitsOf = (snapshot: {
     .sort();
 
 describe("assignment loop", () => {
+  it("a new leader keeps units on their live owners until it knows their loads, then balances", async () => {
+    const { store, directory, loop, join, ownersOf } = setUp({ loadWarmupMs: 10_000 });
+    join("a1");
+    join("a2");
+    // What the previous leader left: every unit on a1 (balanced by loads this leader has not seen).
+    for (const unit of desiredUnits(4)) {
+      store.units.set(`e2w/${unit.sourceTopic}/${unit.partition}`, { owner: "a1", epoch: 1 });
+    }
+    try {
+      loop.startTerm(term(4));
+      await loop.runOnce();
+      assert.deepEqual(ownersOf(), { a1: 8 });
+      assert.ok(!store.calls.some((call) => call.startsWith("revoke")), store.calls.join("\n"));
+      // The reports arrive: an even load, so half the units move.
+      directory.unitLoad = () => 1000;
+      await loop.runOnce();
+      assert.equal(store.calls.filter((call) => call.startsWith("revoke")).length, 4);
+    } finally {
+      await loop.stop();
+    }
+  });
+
   it("grants every unit with an epoch from the store and tells each agent its full set", async () => {
     const { store, directory, loop, join, ownersOf } = setUp();
     join("a1");

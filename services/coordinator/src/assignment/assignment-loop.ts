@@ -73,11 +73,17 @@ export interface AssignmentLoopOptions {
   readonly intervalMs?: number;
   /**
    * How long a live agent without session keeps its units (after its session broke, or after
-   * this coordinator became leader) before they move. Default the lease TTL.
+   * this coordinator became leader) before they move. Default the lease TTL, and at least
+   * MIN_HOLD_MS: a live agent runs its units, and moving them only costs a re-copied window.
    */
   readonly holdMs?: number;
   /** Passed to computeAssignment. */
   readonly maxLoadRatio?: number;
+  /**
+   * How long a new term may keep units on their live owners while it waits for their loads
+   * (balancing on guessed loads moves units for nothing). Default 10 s; 0 balances at once.
+   */
+  readonly loadWarmupMs?: number;
   /** Parallel grant/revoke scripts in flight. Default 64. */
   readonly concurrency?: number;
   /** Monotonic ms; default performance.now. */
@@ -127,6 +133,14 @@ interface Term {
 }
 
 const KICK_DELAY_MS = 20;
+/**
+ * After a coordinator restart the agents reconnect with jittered backoff (up to a few seconds
+ * after it listens again); a hold as short as a lease TTL made the late ones look gone, their
+ * units moved to the first agent back and then moved back when they reconnected.
+ */
+export const MIN_HOLD_MS = 15_000;
+/** Longest a new leader waits for the agents' load reports before it balances by load. */
+const LOAD_WARMUP_MS = 10_000;
 const RETRY_SLACK_MS = 5;
 
 export function createAssignmentLoop(options: AssignmentLoopOptions): AssignmentLoop {
@@ -134,8 +148,9 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
   const logger = options.logger.child({ component: "assignment" });
   const { ttlMs, graceMs } = config.leases;
   const intervalMs = options.intervalMs ?? 2000;
-  const holdMs = options.holdMs ?? ttlMs;
+  const holdMs = options.holdMs ?? Math.max(ttlMs, MIN_HOLD_MS);
   const concurrency = options.concurrency ?? 64;
+  const loadWarmupMs = options.loadWarmupMs ?? LOAD_WARMUP_MS;
   const minEpochOf = options.minEpochOf ?? noRecordedEpochs;
   const flows = options.flows ?? (() => config.flows);
   const flowVersion = options.flowVersion ?? (() => 1n);
@@ -270,6 +285,12 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
       region,
       load: loads.get(id) ?? meanLoad.get(region) ?? 0,
     }));
+    // A new leader knows no loads until the agents report them: balancing on guesses would move
+    // units the previous leader had balanced by load, then move them back. Until every unit's
+    // load is known (or loadWarmupMs passed) units stay where they run; only units without an
+    // eligible owner are placed.
+    const warmingUp =
+      now() - current.startedAt < loadWarmupMs && active.some(({ id }) => !loads.has(id));
     const plan = planRound({
       now: now(),
       units: planUnits,
@@ -277,6 +298,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
       leases,
       lastDesired: current.lastDesired,
       confirmed: current.confirmed,
+      keepOwners: warmingUp,
       ...(options.maxLoadRatio === undefined ? {} : { maxLoadRatio: options.maxLoadRatio }),
     });
 
@@ -284,6 +306,8 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
     const wake = (ms: number) => {
       wakeIn = Math.min(wakeIn, Math.max(0, ms));
     };
+    // Balance as soon as the loads are in.
+    if (warmingUp) wake(Math.min(intervalMs, 500));
     // Wake when a live agent's lease may end, so its units move without waiting an interval.
     for (const agent of live) wake(agent.expiresInMs + RETRY_SLACK_MS);
     for (const agent of agents) {

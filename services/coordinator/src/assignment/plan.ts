@@ -49,6 +49,11 @@ export interface PlanInput {
   /** Ownerships this leader already confirmed with grantUnit in its term (unit → agent/epoch). */
   readonly confirmed: ReadonlyMap<string, Holding>;
   readonly maxLoadRatio?: number;
+  /**
+   * Keep every unit on its live, connected owner (no balancing moves); only units without one
+   * are placed. A new leader does this until it knows the units' loads.
+   */
+  readonly keepOwners?: boolean;
 }
 
 export interface Holding {
@@ -110,11 +115,13 @@ export function planRound(input: PlanInput): Plan {
   const unitsByRegion = new Map<string, PlanUnit[]>();
   for (const unit of input.units) {
     const lease = input.leases.get(unit.id);
-    // A held agent keeps its units untouched (not rebalanced) until it is back or gone.
+    // A held agent keeps its units untouched (not rebalanced) until it is back or gone; with
+    // keepOwners, an active one too.
+    const ownerRole = lease?.owner === undefined ? undefined : roles.get(lease.owner);
     if (
       lease?.owner !== undefined &&
       !lease.revoked &&
-      roles.get(lease.owner) === "held" &&
+      (ownerRole === "held" || (input.keepOwners === true && ownerRole === "active")) &&
       regionOf.get(lease.owner) === unit.region
     ) {
       desired.set(unit.id, lease.owner);

@@ -7,6 +7,7 @@
 // A cluster that fails keeps what was last known of it (a source keeps its flows' units), shows
 // as a warning in the status of every flow using it, and is retried with exponential backoff.
 // Nothing is ever deleted: a deleted source topic loses its units, its remote topic stays.
+import { type Backoff, createBackoff } from "@geo/backoff";
 import { createTopicFilter, type FlowConfig, type GeoConfig, remoteTopicName } from "@geo/config";
 import type { Admin, ClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
@@ -52,6 +53,7 @@ export interface DiscoveryOptions {
 
 interface ClusterTrack {
   failures: number;
+  backoff: Backoff;
   retryAt: number;
   error?: string;
   since?: Date;
@@ -135,7 +137,14 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     const key = `${role}:${alias}`;
     let track = tracks.get(key);
     if (track === undefined) {
-      track = { failures: 0, retryAt: 0 };
+      track = {
+        failures: 0,
+        backoff: createBackoff({
+          initialMs: intervalMs,
+          maxMs: Math.max(intervalMs, maxBackoffMs),
+        }),
+        retryAt: 0,
+      };
       tracks.set(key, track);
     }
     if (stopped || Date.now() < track.retryAt) return undefined;
@@ -148,6 +157,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
         );
       }
       track.failures = 0;
+      track.backoff.reset();
       track.retryAt = 0;
       track.error = undefined;
       track.since = undefined;
@@ -156,7 +166,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       const message = errorMessage(error);
       track.failures += 1;
       track.since ??= new Date();
-      const backoff = Math.min(intervalMs * 2 ** (track.failures - 1), maxBackoffMs);
+      const backoff = Math.round(track.backoff.next());
       track.retryAt = Date.now() + backoff;
       if (!stopped && message !== track.error) {
         logger.warn(
@@ -280,6 +290,11 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
         const filter = createTopicFilter(flow);
         for (const sourceTopic of [...source.topics.keys()].filter(filter).sort()) {
           const remoteTopic = remoteTopicName(flow, flow.source, sourceTopic);
+          if (remoteTopic.length > MAX_TOPIC_NAME_LENGTH) {
+            // The broker would only answer "invalid topic"; say what is wrong and what to do.
+            problem(flow.name, overlongRemoteName(flow, sourceTopic, remoteTopic));
+            continue;
+          }
           const owner = claimedBy.get(remoteTopic);
           if (owner !== undefined) {
             problem(
@@ -655,4 +670,12 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
 function sameUnits(a: readonly DesiredUnit[], b: readonly DesiredUnit[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((unit, index) => compareUnits(unit, b[index] as DesiredUnit) === 0);
+}
+
+/** Kafka refuses longer topic names (Topic.MAX_NAME_LENGTH). */
+export const MAX_TOPIC_NAME_LENGTH = 249;
+
+function overlongRemoteName(flow: FlowConfig, sourceTopic: string, remoteTopic: string): string {
+  const prefix = remoteTopic.slice(0, remoteTopic.length - sourceTopic.length);
+  return `remote topic name for ${flow.source}:${sourceTopic} would be ${remoteTopic.length} characters ("${prefix}" and the ${sourceTopic.length}-character source name), over Kafka's limit of ${MAX_TOPIC_NAME_LENGTH}: it is not replicated; use identity naming for this flow, or exclude the topic (topics.exclude)`;
 }

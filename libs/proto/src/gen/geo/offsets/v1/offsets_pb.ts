@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file geo/offsets/v1/offsets.proto.
  */
 export const file_geo_offsets_v1_offsets: GenFile = /*@__PURE__*/
-  fileDesc("ChxnZW8vb2Zmc2V0cy92MS9vZmZzZXRzLnByb3RvEg5nZW8ub2Zmc2V0cy52MSJECgxTb3VyY2VPZmZzZXQSDQoFdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhIKBm9mZnNldBgDIAEoA0ICMAEi1QEKEFRyYW5zbGF0ZWRPZmZzZXQSFAoMc291cmNlX3RvcGljGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoBRIZCg1zb3VyY2Vfb2Zmc2V0GAMgASgDQgIwARIUCgx0YXJnZXRfdG9waWMYBCABKAkSGQoNdGFyZ2V0X29mZnNldBgFIAEoA0ICMAESDQoFZXhhY3QYBiABKAgSLQoEa2luZBgHIAEoDjIfLmdlby5vZmZzZXRzLnYxLlRyYW5zbGF0aW9uS2luZBIOCgZyZWFzb24YCCABKAkiSwocVHJhbnNsYXRlR3JvdXBPZmZzZXRzUmVxdWVzdBIMCgRmbG93GAEgASgJEg0KBWdyb3VwGAIgASgJEg4KBnRvcGljcxgDIAMoCSKBAQodVHJhbnNsYXRlR3JvdXBPZmZzZXRzUmVzcG9uc2USMQoHb2Zmc2V0cxgBIAMoCzIgLmdlby5vZmZzZXRzLnYxLlRyYW5zbGF0ZWRPZmZzZXQSLQoJcmVhZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJWChdUcmFuc2xhdGVPZmZzZXRzUmVxdWVzdBIMCgRmbG93GAEgASgJEi0KB29mZnNldHMYAiADKAsyHC5nZW8ub2Zmc2V0cy52MS5Tb3VyY2VPZmZzZXQiTQoYVHJhbnNsYXRlT2Zmc2V0c1Jlc3BvbnNlEjEKB29mZnNldHMYASADKAsyIC5nZW8ub2Zmc2V0cy52MS5UcmFuc2xhdGVkT2Zmc2V0IuYBCgpDaGVja3BvaW50Eg0KBWdyb3VwGAEgASgJEhQKDHNvdXJjZV90b3BpYxgCIAEoCRIRCglwYXJ0aXRpb24YAyABKAUSFAoMdGFyZ2V0X3RvcGljGAQgASgJEhkKDXNvdXJjZV9vZmZzZXQYBSABKANCAjABEhkKDXRhcmdldF9vZmZzZXQYBiABKANCAjABEg0KBWV4YWN0GAcgASgIEhAKCG1ldGFkYXRhGAggASgJEjMKD2NoZWNrcG9pbnRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoWTGlzdENoZWNrcG9pbnRzUmVxdWVzdBIMCgRmbG93GAEgASgJEg0KBWdyb3VwGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImMKF0xpc3RDaGVja3BvaW50c1Jlc3BvbnNlEi8KC2NoZWNrcG9pbnRzGAEgAygLMhouZ2VvLm9mZnNldHMudjEuQ2hlY2twb2ludBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijwEKD0NvbW1pdHRlZE9mZnNldBI1Cgt0cmFuc2xhdGlvbhgBIAEoCzIgLmdlby5vZmZzZXRzLnYxLlRyYW5zbGF0ZWRPZmZzZXQSIgoWcHJldmlvdXNfdGFyZ2V0X29mZnNldBgCIAEoA0ICMAESEQoJY29tbWl0dGVkGAMgASgIEg4KBnJlYXNvbhgEIAEoCSJtCh5Db21taXRUcmFuc2xhdGVkT2Zmc2V0c1JlcXVlc3QSDAoEZmxvdxgBIAEoCRINCgVncm91cBgCIAEoCRIOCgZ0b3BpY3MYAyADKAkSDwoHZHJ5X3J1bhgEIAEoCBINCgVhY3RvchgFIAEoCSJkCh9Db21taXRUcmFuc2xhdGVkT2Zmc2V0c1Jlc3BvbnNlEjAKB29mZnNldHMYASADKAsyHy5nZW8ub2Zmc2V0cy52MS5Db21taXR0ZWRPZmZzZXQSDwoHZHJ5X3J1bhgCIAEoCCrnAQoPVHJhbnNsYXRpb25LaW5kEiAKHFRSQU5TTEFUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIaChZUUkFOU0xBVElPTl9LSU5EX0VYQUNUEAESJgoiVFJBTlNMQVRJT05fS0lORF9BVF9SRVBMSUNBVEVEX0VORBACEiAKHFRSQU5TTEFUSU9OX0tJTkRfQkVMT1dfUkFOR0UQAxInCiNUUkFOU0xBVElPTl9LSU5EX05PVF9ZRVRfUkVQTElDQVRFRBAEEiMKH1RSQU5TTEFUSU9OX0tJTkRfTk9UX1JFUExJQ0FURUQQBTLXAwoYT2Zmc2V0VHJhbnNsYXRpb25TZXJ2aWNlEnQKFVRyYW5zbGF0ZUdyb3VwT2Zmc2V0cxIsLmdlby5vZmZzZXRzLnYxLlRyYW5zbGF0ZUdyb3VwT2Zmc2V0c1JlcXVlc3QaLS5nZW8ub2Zmc2V0cy52MS5UcmFuc2xhdGVHcm91cE9mZnNldHNSZXNwb25zZRJlChBUcmFuc2xhdGVPZmZzZXRzEicuZ2VvLm9mZnNldHMudjEuVHJhbnNsYXRlT2Zmc2V0c1JlcXVlc3QaKC5nZW8ub2Zmc2V0cy52MS5UcmFuc2xhdGVPZmZzZXRzUmVzcG9uc2USYgoPTGlzdENoZWNrcG9pbnRzEiYuZ2VvLm9mZnNldHMudjEuTGlzdENoZWNrcG9pbnRzUmVxdWVzdBonLmdlby5vZmZzZXRzLnYxLkxpc3RDaGVja3BvaW50c1Jlc3BvbnNlEnoKF0NvbW1pdFRyYW5zbGF0ZWRPZmZzZXRzEi4uZ2VvLm9mZnNldHMudjEuQ29tbWl0VHJhbnNsYXRlZE9mZnNldHNSZXF1ZXN0Gi8uZ2VvLm9mZnNldHMudjEuQ29tbWl0VHJhbnNsYXRlZE9mZnNldHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChxnZW8vb2Zmc2V0cy92MS9vZmZzZXRzLnByb3RvEg5nZW8ub2Zmc2V0cy52MSJECgxTb3VyY2VPZmZzZXQSDQoFdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhIKBm9mZnNldBgDIAEoA0ICMAEiiwIKEFRyYW5zbGF0ZWRPZmZzZXQSFAoMc291cmNlX3RvcGljGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoBRIZCg1zb3VyY2Vfb2Zmc2V0GAMgASgDQgIwARIUCgx0YXJnZXRfdG9waWMYBCABKAkSGQoNdGFyZ2V0X29mZnNldBgFIAEoA0ICMAESDQoFZXhhY3QYBiABKAgSLQoEa2luZBgHIAEoDjIfLmdlby5vZmZzZXRzLnYxLlRyYW5zbGF0aW9uS2luZBIOCgZyZWFzb24YCCABKAkSIgoWcmVjb3Jkc19ub3RfcmVwbGljYXRlZBgJIAEoA0ICMAESEAoIbWV0YWRhdGEYCiABKAkiSwocVHJhbnNsYXRlR3JvdXBPZmZzZXRzUmVxdWVzdBIMCgRmbG93GAEgASgJEg0KBWdyb3VwGAIgASgJEg4KBnRvcGljcxgDIAMoCSK6AQodVHJhbnNsYXRlR3JvdXBPZmZzZXRzUmVzcG9uc2USMQoHb2Zmc2V0cxgBIAMoCzIgLmdlby5vZmZzZXRzLnYxLlRyYW5zbGF0ZWRPZmZzZXQSLQoJcmVhZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBmcm9tX2NoZWNrcG9pbnRzGAMgASgIEh0KEWNoZWNrcG9pbnRfYWdlX21zGAQgASgDQgIwASJWChdUcmFuc2xhdGVPZmZzZXRzUmVxdWVzdBIMCgRmbG93GAEgASgJEi0KB29mZnNldHMYAiADKAsyHC5nZW8ub2Zmc2V0cy52MS5Tb3VyY2VPZmZzZXQiTQoYVHJhbnNsYXRlT2Zmc2V0c1Jlc3BvbnNlEjEKB29mZnNldHMYASADKAsyIC5nZW8ub2Zmc2V0cy52MS5UcmFuc2xhdGVkT2Zmc2V0IvoBCgpDaGVja3BvaW50Eg0KBWdyb3VwGAEgASgJEhQKDHNvdXJjZV90b3BpYxgCIAEoCRIRCglwYXJ0aXRpb24YAyABKAUSFAoMdGFyZ2V0X3RvcGljGAQgASgJEhkKDXNvdXJjZV9vZmZzZXQYBSABKANCAjABEhkKDXRhcmdldF9vZmZzZXQYBiABKANCAjABEg0KBWV4YWN0GAcgASgIEhAKCG1ldGFkYXRhGAggASgJEjMKD2NoZWNrcG9pbnRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoGYWdlX21zGAogASgDQgIwASJcChZMaXN0Q2hlY2twb2ludHNSZXF1ZXN0EgwKBGZsb3cYASABKAkSDQoFZ3JvdXAYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiYwoXTGlzdENoZWNrcG9pbnRzUmVzcG9uc2USLwoLY2hlY2twb2ludHMYASADKAsyGi5nZW8ub2Zmc2V0cy52MS5DaGVja3BvaW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKPAQoPQ29tbWl0dGVkT2Zmc2V0EjUKC3RyYW5zbGF0aW9uGAEgASgLMiAuZ2VvLm9mZnNldHMudjEuVHJhbnNsYXRlZE9mZnNldBIiChZwcmV2aW91c190YXJnZXRfb2Zmc2V0GAIgASgDQgIwARIRCgljb21taXR0ZWQYAyABKAgSDgoGcmVhc29uGAQgASgJIm0KHkNvbW1pdFRyYW5zbGF0ZWRPZmZzZXRzUmVxdWVzdBIMCgRmbG93GAEgASgJEg0KBWdyb3VwGAIgASgJEg4KBnRvcGljcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIEg0KBWFjdG9yGAUgASgJImQKH0NvbW1pdFRyYW5zbGF0ZWRPZmZzZXRzUmVzcG9uc2USMAoHb2Zmc2V0cxgBIAMoCzIfLmdlby5vZmZzZXRzLnYxLkNvbW1pdHRlZE9mZnNldBIPCgdkcnlfcnVuGAIgASgIKucBCg9UcmFuc2xhdGlvbktpbmQSIAocVFJBTlNMQVRJT05fS0lORF9VTlNQRUNJRklFRBAAEhoKFlRSQU5TTEFUSU9OX0tJTkRfRVhBQ1QQARImCiJUUkFOU0xBVElPTl9LSU5EX0FUX1JFUExJQ0FURURfRU5EEAISIAocVFJBTlNMQVRJT05fS0lORF9CRUxPV19SQU5HRRADEicKI1RSQU5TTEFUSU9OX0tJTkRfTk9UX1lFVF9SRVBMSUNBVEVEEAQSIwofVFJBTlNMQVRJT05fS0lORF9OT1RfUkVQTElDQVRFRBAFMtcDChhPZmZzZXRUcmFuc2xhdGlvblNlcnZpY2USdAoVVHJhbnNsYXRlR3JvdXBPZmZzZXRzEiwuZ2VvLm9mZnNldHMudjEuVHJhbnNsYXRlR3JvdXBPZmZzZXRzUmVxdWVzdBotLmdlby5vZmZzZXRzLnYxLlRyYW5zbGF0ZUdyb3VwT2Zmc2V0c1Jlc3BvbnNlEmUKEFRyYW5zbGF0ZU9mZnNldHMSJy5nZW8ub2Zmc2V0cy52MS5UcmFuc2xhdGVPZmZzZXRzUmVxdWVzdBooLmdlby5vZmZzZXRzLnYxLlRyYW5zbGF0ZU9mZnNldHNSZXNwb25zZRJiCg9MaXN0Q2hlY2twb2ludHMSJi5nZW8ub2Zmc2V0cy52MS5MaXN0Q2hlY2twb2ludHNSZXF1ZXN0GicuZ2VvLm9mZnNldHMudjEuTGlzdENoZWNrcG9pbnRzUmVzcG9uc2USegoXQ29tbWl0VHJhbnNsYXRlZE9mZnNldHMSLi5nZW8ub2Zmc2V0cy52MS5Db21taXRUcmFuc2xhdGVkT2Zmc2V0c1JlcXVlc3QaLy5nZW8ub2Zmc2V0cy52MS5Db21taXRUcmFuc2xhdGVkT2Zmc2V0c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A position in a source partition.
@@ -113,6 +113,21 @@ export type TranslatedOffset = Message<"geo.offsets.v1.TranslatedOffset"> & {
    * @generated from field: string reason = 8;
    */
   reason: string;
+
+  /**
+   * For NOT_YET_REPLICATED: how many source offsets between the replicated end and
+   * `source_offset` are not in the target yet (an upper bound: gaps count too).
+   *
+   * @generated from field: int64 records_not_replicated = 9 [jstype = JS_STRING];
+   */
+  recordsNotReplicated: string;
+
+  /**
+   * The commit metadata the group stored with its source offset, carried over ("" when none).
+   *
+   * @generated from field: string metadata = 10;
+   */
+  metadata: string;
 };
 
 /**
@@ -171,11 +186,27 @@ export type TranslateGroupOffsetsResponse = Message<"geo.offsets.v1.TranslateGro
   offsets: TranslatedOffset[];
 
   /**
-   * When the group's committed offsets were read from the source.
+   * When the group's committed offsets were read from the source (or, with
+   * `from_checkpoints`, when the oldest checkpoint used was written).
    *
    * @generated from field: google.protobuf.Timestamp read_time = 2;
    */
   readTime?: Timestamp | undefined;
+
+  /**
+   * The source cluster did not answer: the committed offsets come from the checkpoints this
+   * service wrote into the target, and are as old as `checkpoint_age_ms`.
+   *
+   * @generated from field: bool from_checkpoints = 3;
+   */
+  fromCheckpoints: boolean;
+
+  /**
+   * With `from_checkpoints`: age of the oldest checkpoint used, in milliseconds.
+   *
+   * @generated from field: int64 checkpoint_age_ms = 4 [jstype = JS_STRING];
+   */
+  checkpointAgeMs: string;
 };
 
 /**
@@ -303,6 +334,14 @@ export type Checkpoint = Message<"geo.offsets.v1.Checkpoint"> & {
    * @generated from field: google.protobuf.Timestamp checkpoint_time = 9;
    */
   checkpointTime?: Timestamp | undefined;
+
+  /**
+   * Milliseconds since the checkpoint was written, or since the service last found it unchanged
+   * (an unchanged checkpoint is not written again; after a restart, since it was written).
+   *
+   * @generated from field: int64 age_ms = 10 [jstype = JS_STRING];
+   */
+  ageMs: string;
 };
 
 /**
@@ -540,8 +579,10 @@ export enum TranslationKind {
   BELOW_RANGE = 3,
 
   /**
-   * The source offset is beyond what has been replicated yet: no target offset can be given
-   * until the flow catches up. Not exact; `target_offset` is "-1".
+   * The source offset is beyond what has been replicated yet. `target_offset` is the remote
+   * partition's replicated end (resuming there re-delivers `records_not_replicated` records at
+   * most once they arrive, and skips none), or "-1" when nothing of the partition has been
+   * replicated. Not exact.
    *
    * @generated from enum value: TRANSLATION_KIND_NOT_YET_REPLICATED = 4;
    */

@@ -1,0 +1,104 @@
+// MirrorMaker 2's checkpoint records (org.apache.kafka.connect.mirror.Checkpoint), byte for byte,
+// so that RemoteClusterUtils.translateOffsets and MM2 tooling read what this service writes.
+// Big-endian; a string is an INT16 byte length then UTF-8.
+//   key   = group: string, topic: string (the TARGET-side name), partition: int32
+//   value = version: int16 (0), upstreamOffset: int64, offset: int64, metadata: string
+
+export interface Mm2Checkpoint {
+  group: string;
+  /** Remote (target-side) topic name. */
+  topic: string;
+  partition: number;
+  upstreamOffset: bigint;
+  downstreamOffset: bigint;
+  metadata: string;
+}
+
+/** A record that is not a version-0 checkpoint. */
+export class CheckpointFormatError extends Error {
+  override readonly name = "CheckpointFormatError";
+}
+
+function stringSize(s: string): number {
+  return 2 + Buffer.byteLength(s, "utf8");
+}
+
+function writeString(buf: Buffer, at: number, s: string): number {
+  const len = Buffer.byteLength(s, "utf8");
+  if (len > 0x7fff) throw new CheckpointFormatError(`string of ${len} bytes is too long`);
+  buf.writeInt16BE(len, at);
+  buf.write(s, at + 2, len, "utf8");
+  return at + 2 + len;
+}
+
+export function encodeCheckpointKey(c: Pick<Mm2Checkpoint, "group" | "topic" | "partition">) {
+  const buf = Buffer.alloc(stringSize(c.group) + stringSize(c.topic) + 4);
+  let at = writeString(buf, 0, c.group);
+  at = writeString(buf, at, c.topic);
+  buf.writeInt32BE(c.partition, at);
+  return buf;
+}
+
+export function encodeCheckpointValue(
+  c: Pick<Mm2Checkpoint, "upstreamOffset" | "downstreamOffset" | "metadata">,
+): Buffer {
+  const buf = Buffer.alloc(2 + 8 + 8 + stringSize(c.metadata));
+  buf.writeInt16BE(0, 0);
+  buf.writeBigInt64BE(c.upstreamOffset, 2);
+  buf.writeBigInt64BE(c.downstreamOffset, 10);
+  writeString(buf, 18, c.metadata);
+  return buf;
+}
+
+class Reader {
+  private at = 0;
+  constructor(private readonly buf: Buffer) {}
+  need(n: number): void {
+    if (this.at + n > this.buf.length) throw new CheckpointFormatError("record is truncated");
+  }
+  int16(): number {
+    this.need(2);
+    const v = this.buf.readInt16BE(this.at);
+    this.at += 2;
+    return v;
+  }
+  int32(): number {
+    this.need(4);
+    const v = this.buf.readInt32BE(this.at);
+    this.at += 4;
+    return v;
+  }
+  int64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64BE(this.at);
+    this.at += 8;
+    return v;
+  }
+  string(): string {
+    const len = this.int16();
+    if (len < 0) throw new CheckpointFormatError("null string");
+    this.need(len);
+    const v = this.buf.toString("utf8", this.at, this.at + len);
+    this.at += len;
+    return v;
+  }
+}
+
+export function decodeCheckpoint(key: Buffer | null, value: Buffer | null): Mm2Checkpoint {
+  if (key === null || value === null) throw new CheckpointFormatError("null key or value");
+  const k = new Reader(key);
+  const group = k.string();
+  const topic = k.string();
+  const partition = k.int32();
+  const v = new Reader(value);
+  const version = v.int16();
+  if (version !== 0) throw new CheckpointFormatError(`unknown checkpoint version ${version}`);
+  return {
+    group,
+    topic,
+    partition,
+    upstreamOffset: v.int64(),
+    downstreamOffset: v.int64(),
+    metadata: v.string(),
+  };
+}

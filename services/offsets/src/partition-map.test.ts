@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type OffsetMapSegment, translateOffset } from "@geo/progress";
+import { OffsetIndex } from "./offset-index";
+import { PartitionMap } from "./partition-map";
+
+const unit = { flow: "a->b", sourceTopic: "orders", partition: 0 };
+
+function seg(epoch: number, sourceStart: number, targetStart: number, count: number) {
+  return {
+    unit,
+    epoch: BigInt(epoch),
+    remoteTopic: "a.orders",
+    sourceStart: BigInt(sourceStart),
+    targetStart: BigInt(targetStart),
+    count: BigInt(count),
+    agentId: "agent-1",
+    time: 0,
+  } satisfies OffsetMapSegment;
+}
+
+function mapOf(...segments: OffsetMapSegment[]): PartitionMap {
+  const map = new PartitionMap();
+  for (const s of segments) map.addSegment(s);
+  return map;
+}
+
+test("a growing run rewritten many times stays one run", () => {
+  const map = new PartitionMap();
+  for (let n = 1; n <= 1000; n++) map.addSegment(seg(1, 0, 0, n));
+  assert.equal(map.runs.length, 1);
+  assert.deepEqual(map.translate(500n), { kind: "exact", targetOffset: 500n });
+  assert.deepEqual(map.translate(1000n), { kind: "end", targetOffset: 1000n });
+});
+
+test("gaps map to the next copied record, the end to the replicated end", () => {
+  // Source 0..9 copied, 10 is a transaction marker, 11..19 copied.
+  const map = mapOf(seg(1, 0, 0, 10), seg(1, 11, 10, 9));
+  assert.equal(map.runs.length, 2);
+  assert.deepEqual(map.translate(10n), { kind: "exact", targetOffset: 10n });
+  assert.deepEqual(map.translate(11n), { kind: "exact", targetOffset: 10n });
+  assert.deepEqual(map.translate(20n), { kind: "end", targetOffset: 19n });
+  // A trailing marker at 20: progress says 21 was reached, so 21 is the end too.
+  map.addProgress(1n, 21n);
+  assert.deepEqual(map.translate(21n), { kind: "end", targetOffset: 19n });
+  assert.deepEqual(map.translate(25n), {
+    kind: "ahead",
+    targetOffset: 19n,
+    notReplicated: 4n,
+    replicatedTo: 21n,
+  });
+});
+
+test("after a takeover the newer epoch's copy wins, even when written first", () => {
+  // Epoch 1 copied 0..99 to 0..99; epoch 2 started again at 80: 80..149 to 100..169.
+  const inOrder = mapOf(seg(1, 0, 0, 100), seg(2, 80, 100, 70));
+  const reversed = mapOf(seg(2, 80, 100, 70), seg(1, 0, 0, 100));
+  for (const map of [inOrder, reversed]) {
+    assert.deepEqual(map.translate(79n), { kind: "exact", targetOffset: 79n });
+    assert.deepEqual(map.translate(80n), { kind: "exact", targetOffset: 100n });
+    assert.deepEqual(map.translate(90n), { kind: "exact", targetOffset: 110n });
+    assert.deepEqual(map.translate(150n), { kind: "end", targetOffset: 170n });
+    assert.equal(map.runs.length, 2);
+  }
+});
+
+test("pruning below the source's log start answers BELOW_RANGE with the earliest target", () => {
+  const index = new OffsetIndex();
+  index.addSegment(seg(1, 0, 0, 10));
+  index.addSegment(seg(1, 12, 10, 10));
+  index.removeSegment({ unit, epoch: 1n, sourceStart: 0n });
+  const map = index.get(unit)!;
+  assert.deepEqual(map.translate(0n), { kind: "below", targetOffset: 1n, floor: 1n });
+  index.prune(unit, 15n);
+  assert.deepEqual(map.translate(14n), { kind: "below", targetOffset: 13n, floor: 15n });
+  assert.deepEqual(map.translate(15n), { kind: "exact", targetOffset: 13n });
+  assert.equal(index.stats().runs, 1);
+});
+
+test("a leading gap (compacted head) is reported so the caller can decide", () => {
+  const map = mapOf(seg(1, 5, 0, 10));
+  assert.deepEqual(map.translate(0n), { kind: "leading-gap", targetOffset: 0n, firstMapped: 5n });
+  assert.deepEqual(new PartitionMap().translate(0n), { kind: "empty" });
+});
+
+test("agrees with translateOffset of @geo/progress on random takeover histories", () => {
+  let seed = 42;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let round = 0; round < 300; round++) {
+    const segments: OffsetMapSegment[] = [];
+    let source = random(5);
+    let target = 0;
+    for (let epoch = 1; epoch <= 1 + random(4); epoch++) {
+      // A new owner starts somewhere at or before where the last one got to.
+      if (epoch > 1) source = Math.max(0, source - random(30));
+      for (let r = 0; r < 1 + random(5); r++) {
+        const count = 1 + random(20);
+        segments.push(seg(epoch, source, target, count));
+        source += count + random(3);
+        target += count + random(2);
+      }
+    }
+    const order = [...segments];
+    if (random(2) === 1) order.reverse();
+    const map = mapOf(...order);
+    for (let offset = 0; offset < source; offset++) {
+      const expected = translateOffset(segments, BigInt(offset));
+      const answer = map.translate(BigInt(offset));
+      if (expected === undefined) assert.equal(answer.kind, "ahead");
+      else if (answer.kind === "leading-gap" || answer.kind === "exact" || answer.kind === "end") {
+        assert.equal(answer.targetOffset, expected, `round ${round} offset ${offset}`);
+      } else {
+        assert.fail(`round ${round} offset ${offset}: ${answer.kind}`);
+      }
+    }
+  }
+});
