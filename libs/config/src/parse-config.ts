@@ -12,6 +12,7 @@ import {
 import { ConfigError, type ConfigIssue } from "./config-error";
 import { didYouMean } from "./did-you-mean";
 import { filterOverlap } from "./filter-overlap";
+import { buildFlowGroups, buildRegionStore } from "./flow-groups";
 import type {
   AgentServiceConfig,
   ClusterConfig,
@@ -445,6 +446,8 @@ function buildConfig(
       "clusters",
       "flows",
       "flowStore",
+      "flowGroups",
+      "regionStore",
       "redis",
       "services",
       "leases",
@@ -458,6 +461,8 @@ function buildConfig(
   const clusters = buildClusters(root.clusters, check, baseDir);
   const flows = buildFlows(root.flows, clusters, check);
   const flowStore = buildFlowStore(root.flowStore, clusters, check);
+  const flowGroups = buildFlowGroups(root.flowGroups, clusters, flows, check);
+  const regionStore = buildRegionStore(root.regionStore, check);
   const redis = buildRedis(root.redis, check, baseDir);
   const services = buildServices(root.services, clusters, check);
   const leases = buildLeases(root.leases, check);
@@ -490,6 +495,8 @@ function buildConfig(
     clusters,
     flows,
     flowStore,
+    flowGroups,
+    regionStore,
     redis,
     services,
     leases,

@@ -20,6 +20,7 @@ export const GEO_TOPICS = Object.freeze({
   offsetMap: "__geo.offset-map",
   checkpoints: "__geo.checkpoints",
   flows: "__geo.flows",
+  regions: "__geo.regions",
   heartbeats: "heartbeats",
 });
 

@@ -11,13 +11,15 @@ import { startFleetMetrics } from "./monitoring/fleet-metrics";
 import { healthHandlers } from "./monitoring/health-handlers";
 import { registerHealthMetrics } from "./monitoring/health-metrics";
 import { HealthMonitor } from "./monitoring/health-monitor";
+import { createRegionService } from "./region/region-service";
 
 /**
  * The health/failover service. It owns the region state in Redis, so its own health follows
  * Redis; the clusters it watches are what it reports on, and one of them being down is an answer
  * (reachable: false), not a reason for the service to stop serving. Monitoring (probes, lag,
  * heartbeats, /metrics, WatchHealth) runs in the background from start to stop; requests read its
- * last rounds. Region state and switchover/failover answer UNIMPLEMENTED until they arrive.
+ * last rounds. Region state and transitions
+ * (switchover, failover, failback, drills) are served from region/.
  */
 export async function startHealth(context: ServiceContext): Promise<RunningService> {
   const { config, logger } = context;
@@ -36,6 +38,7 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
     logger: logger.child({ component: "monitor" }),
     onHeartbeat: (flow, latencyMs) => heartbeatMetrics?.heartbeat(flow, latencyMs),
   });
+  const region = createRegionService({ config, logger, redis });
   const served = await serveService({
     context,
     listen: config.services.health.listen,
@@ -53,10 +56,14 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
           ...new Set(monitor.flows.map((f) => config.clusters[f.target]?.region ?? f.target)),
         ],
       });
-      server.addService(ReplicationHealthService, { ...healthHandlers(monitor) });
+      server.addService(ReplicationHealthService, {
+        ...healthHandlers(monitor),
+        ...region.handlers,
+      });
     },
     close: async () => {
       stopFleet.abort();
+      await region.close();
       await Promise.all([monitor.close(), fleet]);
       await catalog.close();
       redis.disconnect();
