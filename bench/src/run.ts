@@ -20,6 +20,14 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "discovery.js"),
     what: "issue 4: a new source topic, and an added partition, replicating in the target (contract 5 s) [rounds] [maxWaitSeconds]",
   },
+  health: {
+    file: join(__dirname, "health.js"),
+    what: "issue 11: health service at 20 clusters × 5,000 partitions (aliases of one real broker): CPU per probe round, /metrics size and time [clusters] [partitions] [seconds] [partition,topic]",
+  },
+  "region-switch": {
+    file: join(__dirname, "region-switch.js"),
+    what: "issue 12: a following producer under load through region switchovers: write pause, dups, misses [rounds] [recordsPerSecond]",
+  },
   offsets: {
     file: join(__dirname, "offsets.js"),
     what: "issue 10: index rebuild, checkpoint age and CPU with 1,000 groups × 24 partitions, Translate latency [groups] [units] [segments] [measureSeconds]",

@@ -69,7 +69,12 @@ export async function startService(
 ): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    [join(root, "services", kind, "dist", "main.js"), ...args],
+    [
+      // Extra node flags for the services, e.g. GEO_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+      ...(process.env.GEO_BENCH_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== ""),
+      join(root, "services", kind, "dist", "main.js"),
+      ...args,
+    ],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },

@@ -162,13 +162,15 @@ it("npm start runs two regions replicating both ways, takes API flows, and Ctrl-
             .join() === "eu-west,us-east"
         );
       });
-      // Both flows really copy the sample records: the demo's status lines say so.
+      // Both flows really copy the sample records: the demo's status lines say so. Four units per
+      // flow: the sample topic's 3 partitions and the MM2 heartbeats topic the health service
+      // writes into every source (each flow carries it).
       await waitFor(
         "both flows reporting copied records",
         () =>
           ["us-east->eu-west", "eu-west->us-east"].every((name) =>
             run.lines.some((line) =>
-              new RegExp(`flow\\s+${name}: 3/3 partitions running, [1-9]\\d* records copied`).test(
+              new RegExp(`flow\\s+${name}: 4/4 partitions running, [1-9]\\d* records copied`).test(
                 line,
               ),
             ),

@@ -237,8 +237,13 @@ leases: { ttlMs: 3000 }
         SERVING,
         "an unreachable cluster is a report, not an outage",
       );
-      const { clusters } = await health.listClusterHealth({});
-      const byName = Object.fromEntries(clusters.map((c) => [c.cluster, c]));
+      // The health service answers from its background probes (every 2 s): wait for the next.
+      let byName: Record<string, { reachable: boolean; brokerCount: number; error: string }> = {};
+      await waitFor("the health service's probe to see west unreachable", async () => {
+        const { clusters } = await health.listClusterHealth({});
+        byName = Object.fromEntries(clusters.map((c) => [c.cluster, c]));
+        return byName.west?.reachable === false;
+      });
       assert.equal(byName.east?.reachable, true);
       assert.equal(byName.east?.brokerCount, 1);
       assert.equal(byName.west?.reachable, false);

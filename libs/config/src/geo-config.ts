@@ -146,6 +146,19 @@ export interface DiscoveryConfig {
   readonly intervalMs: number;
 }
 
+/** The health service's probes, heartbeats and lag series. */
+export interface MonitoringConfig {
+  /** How often every cluster is probed and every flow's lag computed. Default 2000 ms. */
+  readonly probeIntervalMs: number;
+  /** How often a heartbeat is written for every flow at its source. Default 1000 ms (MM2's). */
+  readonly heartbeatIntervalMs: number;
+  /**
+   * "partition" exports lag per flow, topic and partition; "topic" sums partitions per topic,
+   * for fleets whose partition count would make too many series. Default "partition".
+   */
+  readonly lagSeries: "partition" | "topic";
+}
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface LoggingConfig {
@@ -226,16 +239,55 @@ export interface FlowStoreConfig {
   readonly topic: string;
 }
 
+/**
+ * A flow group: the flows between two clusters in different regions whose producers and
+ * consumers must all use the same region. The health service records which of the two regions
+ * is active, and moves it (switchover, failover, failback).
+ */
+export interface FlowGroupConfig {
+  /** Unique name, used in the region-state API. */
+  readonly name: string;
+  /** The two cluster aliases of the pair, in two different regions. */
+  readonly clusters: readonly [string, string];
+  /**
+   * Names of the group's flows (file flows between the two clusters). Empty: every flow between
+   * the two clusters, from the file or the coordinator's admin API.
+   */
+  readonly flows: readonly string[];
+  /** Region active until a transition is recorded. Default: the first cluster's region. */
+  readonly initialActive: string;
+  /** Consumer groups whose offsets a transition translates and commits on the new side. */
+  readonly consumerGroups: readonly string[];
+  /** Longest wait for a switchover's drain (lag 0), when the request gives none. */
+  readonly drainTimeoutMs: number;
+  /** Longest wait for a failback's reversed flow to catch up, when the request gives none. */
+  readonly catchUpTimeoutMs: number;
+  /** Consecutive failed probes of the active cluster before an unforced failover is allowed. */
+  readonly failoverAfterProbeFailures: number;
+}
+
+/** Where region states and transition records persist besides Redis. */
+export interface RegionStoreConfig {
+  /**
+   * Compacted topic written in BOTH clusters of each flow group, so that either region alone
+   * still knows which region is active after Redis came back empty. Default `__geo.regions`.
+   */
+  readonly topic: string;
+}
+
 export interface GeoConfig {
   /** Where the configuration came from (file path, or the `source` given to parseConfig). */
   readonly source: string;
   readonly clusters: Readonly<Record<string, ClusterConfig>>;
   readonly flows: readonly FlowConfig[];
   readonly flowStore: FlowStoreConfig;
+  readonly flowGroups: readonly FlowGroupConfig[];
+  readonly regionStore: RegionStoreConfig;
   readonly redis: RedisConfig;
   readonly services: ServicesConfig;
   readonly leases: LeasesConfig;
   readonly discovery: DiscoveryConfig;
+  readonly monitoring: MonitoringConfig;
   readonly logging: LoggingConfig;
   readonly telemetry: TelemetryConfig;
   readonly grpc: GrpcConfig;

@@ -42,6 +42,8 @@ describe("loadConfig", () => {
       env: { US_EAST_KAFKA_PASSWORD: "x" },
     });
     assert.equal(config.flows.length, 2);
+    assert.equal(config.flowGroups[0]?.name, "orders");
+    assert.equal(config.regionStore.topic, "__geo.regions");
     assert.match(config.clusters["us-east"]?.tls?.caFile ?? "", /config\/certs\/us-east-ca\.pem$/);
   });
 

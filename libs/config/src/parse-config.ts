@@ -12,6 +12,7 @@ import {
 import { ConfigError, type ConfigIssue } from "./config-error";
 import { didYouMean } from "./did-you-mean";
 import { filterOverlap } from "./filter-overlap";
+import { buildFlowGroups, buildRegionStore } from "./flow-groups";
 import type {
   AgentServiceConfig,
   ClusterConfig,
@@ -21,6 +22,7 @@ import type {
   HostPortConfig,
   LeasesConfig,
   LogLevel,
+  MonitoringConfig,
   RedisConfig,
   SaslConfig,
   ServiceEndpointConfig,
@@ -444,10 +446,13 @@ function buildConfig(
       "clusters",
       "flows",
       "flowStore",
+      "flowGroups",
+      "regionStore",
       "redis",
       "services",
       "leases",
       "discovery",
+      "monitoring",
       "logging",
       "telemetry",
       "grpc",
@@ -456,6 +461,8 @@ function buildConfig(
   const clusters = buildClusters(root.clusters, check, baseDir);
   const flows = buildFlows(root.flows, clusters, check);
   const flowStore = buildFlowStore(root.flowStore, clusters, check);
+  const flowGroups = buildFlowGroups(root.flowGroups, clusters, flows, check);
+  const regionStore = buildRegionStore(root.regionStore, check);
   const redis = buildRedis(root.redis, check, baseDir);
   const services = buildServices(root.services, clusters, check);
   const leases = buildLeases(root.leases, check);
@@ -469,6 +476,8 @@ function buildConfig(
       unit: "ms",
     }),
   };
+
+  const monitoring = buildMonitoring(root.monitoring, check);
 
   const loggingRaw = check.record(root.logging, ["logging"], "logging") ?? {};
   check.keys(loggingRaw, ["logging"], ["level"]);
@@ -486,13 +495,46 @@ function buildConfig(
     clusters,
     flows,
     flowStore,
+    flowGroups,
+    regionStore,
     redis,
     services,
     leases,
     discovery,
+    monitoring,
     logging,
     telemetry,
     grpc,
+  };
+}
+
+/** What the health service watches and how often (see services/health/README.md). */
+function buildMonitoring(value: unknown, check: Checker): MonitoringConfig {
+  const path = ["monitoring"];
+  const raw = check.record(value, path, "monitoring") ?? {};
+  check.keys(raw, path, ["probeIntervalMs", "heartbeatIntervalMs", "lagSeries"]);
+  return {
+    probeIntervalMs: check.int(raw.probeIntervalMs, [...path, "probeIntervalMs"], 2000, {
+      min: 100,
+      max: 60_000,
+      unit: "ms",
+    }),
+    heartbeatIntervalMs: check.int(
+      raw.heartbeatIntervalMs,
+      [...path, "heartbeatIntervalMs"],
+      1000,
+      {
+        min: 100,
+        max: 60_000,
+        unit: "ms",
+      },
+    ),
+    lagSeries: check.oneOf(
+      raw.lagSeries,
+      [...path, "lagSeries"],
+      ["partition", "topic"],
+      "partition",
+    ),
   };
 }
 

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { literalPrefix } from "./filter-overlap";
 import { hostPortProblem, parseHostPort } from "./host-port";
-import { createTopicFilter, GEO_TOPICS, isInternalTopic, remoteTopicName } from "./topic-names";
+import {
+  createTopicFilter,
+  GEO_TOPICS,
+  isHeartbeatsTopic,
+  isInternalTopic,
+  remoteTopicName,
+} from "./topic-names";
 
 describe("remoteTopicName", () => {
   it("prefixes with the source alias, or keeps the name for identity naming", () => {
@@ -39,6 +45,23 @@ describe("isInternalTopic", () => {
     ]) {
       assert.equal(isInternalTopic(name), false, name);
     }
+  });
+});
+
+describe("heartbeats", () => {
+  it("every flow carries MM2's heartbeats topics unless it excludes them", () => {
+    const flow = { target: "eu-west", naming: "prefix" as const };
+    const filter = createTopicFilter({ ...flow, topics: { include: ["orders"], exclude: [] } });
+    assert.equal(filter("heartbeats"), true);
+    assert.equal(filter("ap-south.heartbeats"), true);
+    assert.equal(filter("eu-west.heartbeats"), false, "a copy from the target would loop");
+    assert.equal(filter("payments"), false);
+    const excluding = createTopicFilter({
+      ...flow,
+      topics: { include: ["orders"], exclude: ["heartbeats"] },
+    });
+    assert.equal(excluding("heartbeats"), false);
+    assert.equal(isHeartbeatsTopic("my-heartbeats"), false);
   });
 });
 

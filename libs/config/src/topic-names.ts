@@ -9,16 +9,19 @@ import type { FlowConfig, NamingPolicy } from "./geo-config";
  *   epoch and agent that wrote it (compacted).
  * - offsetMap: per target cluster, offset-map segments (source offset -> target offset).
  * - checkpoints: per target cluster, translated consumer group offsets.
- * - heartbeats: per cluster, heartbeats the health service writes. Deliberately NOT internal by
- *   name ("geo.heartbeats"): flows must carry them to measure end-to-end latency, so they arrive
- *   in the target as "<source>.geo.heartbeats" with prefix naming.
+ * - heartbeats: per source cluster, heartbeats the health service writes, in MirrorMaker 2's
+ *   topic ("heartbeats") and format, so MM2's MirrorClient finds our replication hops. Not
+ *   internal by name: flows carry them (every filter lets them through unless it excludes them
+ *   explicitly) to measure end-to-end latency; with prefix naming they arrive in the target as
+ *   "<source>.heartbeats", as MM2's do.
  */
 export const GEO_TOPICS = Object.freeze({
   progress: "__geo.progress",
   offsetMap: "__geo.offset-map",
   checkpoints: "__geo.checkpoints",
   flows: "__geo.flows",
-  heartbeats: "geo.heartbeats",
+  regions: "__geo.regions",
+  heartbeats: "heartbeats",
 });
 
 /**
@@ -56,9 +59,19 @@ export function isInternalTopic(name: string): boolean {
 }
 
 /**
+ * Whether `name` is a heartbeats topic as MirrorMaker 2 recognises them: "heartbeats" or a
+ * remote copy of it ("us-east.heartbeats", "eu-west.us-east.heartbeats" after two hops).
+ */
+export function isHeartbeatsTopic(name: string): boolean {
+  return name === GEO_TOPICS.heartbeats || name.endsWith(`.${GEO_TOPICS.heartbeats}`);
+}
+
+/**
  * Predicate telling whether `flow` replicates a source topic: not internal, not a copy that came
  * from the flow's own target (prefix naming: "<target>.x" would loop back), matched in full by
- * an include regex and by no exclude regex. Assumes the regexes were validated by parseConfig.
+ * an include regex (heartbeats topics count as included, so that every flow carries the health
+ * service's heartbeats, as MM2's flows do) and by no exclude regex. Assumes the regexes were
+ * validated by parseConfig.
  */
 export function createTopicFilter(
   flow: Pick<FlowConfig, "target" | "naming" | "topics">,
@@ -69,7 +82,7 @@ export function createTopicFilter(
   return (topic) => {
     if (isInternalTopic(topic)) return false;
     if (flow.naming === "prefix" && topic.startsWith(loopPrefix)) return false;
-    if (!include.some((re) => re.test(topic))) return false;
+    if (!isHeartbeatsTopic(topic) && !include.some((re) => re.test(topic))) return false;
     return !exclude.some((re) => re.test(topic));
   };
 }

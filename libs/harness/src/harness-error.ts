@@ -9,6 +9,7 @@ export type HarnessErrorCode =
   | "UNKNOWN_BROKER"
   | "ALREADY_STOPPED"
   | "REDIS_UNAVAILABLE"
+  | "PROMETHEUS_UNAVAILABLE"
   | "TOOL_TIMEOUT";
 
 export class HarnessError extends Error {

@@ -29,6 +29,13 @@ export {
   startKafkaCluster,
   startKafkaClusters,
 } from "./start-kafka-cluster";
+export {
+  ensurePromtool,
+  type PrometheusOptions,
+  type PrometheusServer,
+  type PromSample,
+  startPrometheus,
+} from "./start-prometheus";
 export { ensureRedisServer, type RedisOptions, type RedisServer, startRedis } from "./start-redis";
 export { stopAll } from "./stop-all";
 export { createTestPki, type TestCertificate, type TestPki } from "./test-pki";

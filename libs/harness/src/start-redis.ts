@@ -1,8 +1,8 @@
-import { spawnSync } from "node:child_process";
-import { accessSync, closeSync, constants, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { connect as connectTls } from "node:tls";
+import { ensureDebianBinary } from "./apt-install";
 import { findFreePorts } from "./free-ports";
 import { createHarnessDir, removeHarnessDir } from "./harness-dir";
 import { HarnessError } from "./harness-error";
@@ -46,50 +46,11 @@ export interface RedisServer {
 
 const STOP_GRACE_MS = 10_000;
 
-function onPath(binary: string): string | undefined {
-  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/bin"]) {
-    if (dir === "") continue;
-    const candidate = join(dir, binary);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined;
-}
-
 let redisBinary: string | undefined;
 
 /** Debian's redis-server, installed with apt-get the first time it is missing. */
 export function ensureRedisServer(): string {
-  redisBinary ??= onPath("redis-server");
-  if (redisBinary !== undefined) return redisBinary;
-  process.stderr.write("redis-server not found; installing Debian's redis-server with apt-get…\n");
-  // The dpkg lock timeout lets parallel test files wait for each other instead of failing.
-  const apt = (args: string[]) =>
-    spawnSync("apt-get", ["-o", "DPkg::Lock::Timeout=300", ...args], {
-      encoding: "utf8",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      timeout: 600_000,
-    });
-  for (const args of [["update"], ["install", "-y", "--no-install-recommends", "redis-server"]]) {
-    const result = apt(args);
-    if (result.status !== 0) {
-      throw new HarnessError(
-        "REDIS_UNAVAILABLE",
-        `redis-server is not installed and "apt-get ${args.join(" ")}" failed (${result.error?.message ?? `exit ${result.status}`}); install it with: apt-get install -y redis-server\n${(result.stderr ?? "").slice(-2000)}`,
-      );
-    }
-  }
-  redisBinary = onPath("redis-server");
-  if (redisBinary === undefined) {
-    throw new HarnessError(
-      "REDIS_UNAVAILABLE",
-      "apt-get installed redis-server but it is not on PATH",
-    );
-  }
+  redisBinary ??= ensureDebianBinary("redis-server", "redis-server", "REDIS_UNAVAILABLE");
   return redisBinary;
 }
 

@@ -77,6 +77,7 @@ export {
   type KafkaWireClient,
   type ListedOffset,
   type ListOffsetsOptions,
+  listOffsetsMany,
   type OffsetSpec,
   type WireClientOptions,
 } from "./wire-client";

@@ -167,6 +167,25 @@ class WireClient implements KafkaWireClient {
  * (refreshing metadata) until `timeoutMs`. Each partition ends with its offset or its
  * final error. Keyed `topic \0 partition`.
  */
+/**
+ * ListOffsets for partitions of many topics at once: one request per leader broker instead of one
+ * per topic (health rounds over thousands of partitions). Keys are `topic + "\u0000" + partition`;
+ * a partition that failed maps to its error.
+ */
+export function listOffsetsMany(
+  client: KafkaWireClient,
+  partitions: readonly { topic: string; partition: number }[],
+  spec: OffsetSpec,
+  options: ListOffsetsOptions = {},
+): Promise<Map<string, ListedOffset | KafkaWireError>> {
+  const timestamp = specTimestamp(spec);
+  return listOffsetsOf(
+    client,
+    partitions.map((p) => ({ topic: p.topic, partition: p.partition, timestamp })),
+    options,
+  );
+}
+
 export async function listOffsetsOf(
   client: KafkaWireClient,
   queries: readonly OffsetQuery[],
@@ -242,13 +261,14 @@ export async function listOffsetsOf(
             timeoutMs: Math.max(1, Math.min(client.requestTimeoutMs, deadline - performance.now())),
           });
           const answered = new Set<string>();
+          // By key, not items.find() per answer: quadratic in the partitions of one request,
+          // which health rounds over thousands of partitions felt.
+          const asked = new Map(items.map(({ q }) => [`${q.topic}\u0000${q.partition}`, q]));
           for (const t of res.topics) {
             for (const p of t.partitions) {
               const key = `${t.topic}\u0000${p.partition}`;
               answered.add(key);
-              const q = items.find(
-                (i) => i.q.topic === t.topic && i.q.partition === p.partition,
-              )?.q;
+              const q = asked.get(key);
               if (q === undefined) continue;
               if (p.errorCode !== KafkaErrorCode.NONE) {
                 if (isStaleMetadataError(p.errorCode)) client.metadata.invalidate(t.topic);

@@ -5,3 +5,4 @@ export {
   type RedisClientOptions,
   redisClientOptions,
 } from "./create-redis-client";
+export { defineScripts, type ScriptRunner } from "./define-scripts";

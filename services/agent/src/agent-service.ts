@@ -4,6 +4,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, GeoError, paginate, type ServiceImpl } from "@geo/grpc";
 import { createClusterAdmin } from "@geo/kafka";
 import { createLeaseStore } from "@geo/leases";
+import { Counter } from "@geo/metrics";
 import { type UnitKey, unitId } from "@geo/progress";
 import { AgentService, agentV1 } from "@geo/proto";
 import { createRedisClient } from "@geo/redis";
@@ -68,7 +69,9 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
   // stays inside the safety margin too.
   const deliveryTimeoutMs = Math.max(500, config.leases.safetyMarginMs - 250);
   const leaseStore = createLeaseStore({ redis, keyPrefix: config.redis.keyPrefix });
+  let renewalFailures: Counter | undefined;
   const keeper = startLeaseKeeper({
+    onRenewalFailed: () => renewalFailures?.inc(),
     store: leaseStore,
     agentId,
     info: { region, instance: randomUUID(), version: AGENT_VERSION },
@@ -211,6 +214,11 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
     metricsListen: config.services.agent.metricsListen,
     probes: [redisProbe(redis), ...admins.map((admin) => kafkaClusterProbe(admin))],
     register: (server, metrics) => {
+      renewalFailures = new Counter({
+        name: "geo_agent_lease_renewal_failures_total",
+        help: "Lease renewals that did not reach Redis; units stop writing when their lease deadline passes without one.",
+        registers: [metrics],
+      });
       engine = createReplicationEngine({
         agentId,
         clusters: config.clusters,

@@ -25,6 +25,8 @@ export interface LeaseKeeperOptions {
   onRevoked(units: readonly { unitId: string; epoch: bigint }[]): void;
   /** Another live process holds this agent id; this one must not run any unit. */
   onConflict(message: string): void;
+  /** A renewal did not reach Redis (counted in geo_agent_lease_renewal_failures_total). */
+  onRenewalFailed?(): void;
   /**
    * Units that were not trusted before a renewal (their local deadline had passed: Redis was
    * unreachable or frozen, or this process paused) and are again after it: Redis still names
@@ -111,6 +113,7 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
     } catch (error) {
       lastOk = false;
       failures += 1;
+      options.onRenewalFailed?.();
       // Deadlines run out on their own: nothing to do here but say so, with less noise over time.
       if (failures === 1 || failures % 10 === 0) {
         logger.warn({ err: (error as Error).message, failures }, "lease renewal failed; retrying");

@@ -1,5 +1,4 @@
-import { Code, GeoError, requireNonEmpty } from "@geo/grpc";
-import { createClusterAdmin } from "@geo/kafka";
+import { createFlowCatalog } from "@geo/flow-catalog";
 import { ReplicationHealthService } from "@geo/proto";
 import { createRedisClient } from "@geo/redis";
 import {
@@ -8,51 +7,68 @@ import {
   type ServiceContext,
   serveService,
 } from "@geo/service-runtime";
-import { checkClusterHealth } from "./cluster-health";
+import { startFleetMetrics } from "./monitoring/fleet-metrics";
+import { healthHandlers } from "./monitoring/health-handlers";
+import { registerHealthMetrics } from "./monitoring/health-metrics";
+import { HealthMonitor } from "./monitoring/health-monitor";
+import { createRegionService } from "./region/region-service";
 
 /**
  * The health/failover service. It owns the region state in Redis, so its own health follows
  * Redis; the clusters it watches are what it reports on, and one of them being down is an answer
- * (reachable: false), not a reason for the service to stop serving. Cluster health is real now;
- * flow health, region state and switchover/failover arrive with the health/failover work and
- * answer UNIMPLEMENTED until then.
+ * (reachable: false), not a reason for the service to stop serving. Monitoring (probes, lag,
+ * heartbeats, /metrics, WatchHealth) runs in the background from start to stop; requests read its
+ * last rounds. Region state and transitions
+ * (switchover, failover, failback, drills) are served from region/.
  */
 export async function startHealth(context: ServiceContext): Promise<RunningService> {
   const { config, logger } = context;
   const redis = createRedisClient(config.redis, { logger, name: "health" });
-  const clusters = new Map(
-    Object.values(config.clusters)
-      .sort((a, b) => a.alias.localeCompare(b.alias))
-      .map((cluster) => [
-        cluster.alias,
-        createClusterAdmin(cluster, { clientId: "geo-health", logger }),
-      ]),
-  );
-  return serveService({
+  let heartbeatMetrics: ReturnType<typeof registerHealthMetrics> | undefined;
+  const stopFleet = new AbortController();
+  let fleet: Promise<void> | undefined;
+  // Flows from the coordinator (file and admin API), starting from the file's until it answers.
+  const catalog = createFlowCatalog({
+    config,
+    logger: logger.child({ component: "flow-catalog" }),
+  });
+  const monitor = new HealthMonitor({
+    config,
+    flows: catalog,
+    logger: logger.child({ component: "monitor" }),
+    onHeartbeat: (flow, latencyMs) => heartbeatMetrics?.heartbeat(flow, latencyMs),
+  });
+  const region = createRegionService({ config, logger, redis });
+  const served = await serveService({
     context,
     listen: config.services.health.listen,
     metricsListen: config.services.health.metricsListen,
     probes: [redisProbe(redis)],
-    register: (server) =>
+    register: (server, metrics) => {
+      heartbeatMetrics = registerHealthMetrics(metrics, monitor, config.monitoring.lagSeries);
+      fleet = startFleetMetrics({
+        config,
+        redis,
+        registry: metrics,
+        logger,
+        signal: stopFleet.signal,
+        regions: () => [
+          ...new Set(monitor.flows.map((f) => config.clusters[f.target]?.region ?? f.target)),
+        ],
+      });
       server.addService(ReplicationHealthService, {
-        listClusterHealth: async () => ({
-          clusters: await Promise.all([...clusters.values()].map((c) => checkClusterHealth(c))),
-        }),
-        getClusterHealth: async (request) => {
-          requireNonEmpty(request.cluster, "cluster");
-          const cluster = clusters.get(request.cluster);
-          if (cluster === undefined) {
-            throw new GeoError(
-              Code.NOT_FOUND,
-              `no cluster "${request.cluster}"; known clusters: ${[...clusters.keys()].join(", ")}`,
-            );
-          }
-          return { health: await checkClusterHealth(cluster) };
-        },
-      }),
+        ...healthHandlers(monitor),
+        ...region.handlers,
+      });
+    },
     close: async () => {
-      await Promise.all([...clusters.values()].map((cluster) => cluster.close()));
+      stopFleet.abort();
+      await region.close();
+      await Promise.all([monitor.close(), fleet]);
+      await catalog.close();
       redis.disconnect();
     },
   });
+  monitor.start();
+  return served;
 }

@@ -38,6 +38,8 @@ export interface GeoStackOptions {
   partitions: number;
   coordinators: 1 | 2;
   agents: readonly string[];
+  /** Also run the health service (with the same configuration). */
+  health?: boolean;
   /** The flow's `topics.include` regexes; default the topics. */
   include?: readonly string[];
 }
@@ -48,6 +50,8 @@ export interface GeoStack {
   readonly keyPrefix: string;
   /** By index; a restarted coordinator replaces the one it follows. */
   readonly coordinators: readonly ServiceProcess[];
+  /** The health service, when asked for. */
+  readonly health: ServiceProcess | undefined;
   /** Agents started and not killed, by id. */
   readonly agents: ReadonlyMap<string, ServiceProcess>;
   startAgent(id: string): Promise<ServiceProcess>;
@@ -116,6 +120,7 @@ export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack>
     keyPrefix,
     coordinators,
     agents,
+    health: undefined,
     async startAgent(id) {
       const service = await startService("agent", [
         "--config",
@@ -220,6 +225,9 @@ export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack>
       options.topics.map((topic) => createTopic(pair.source, topic, options.partitions)),
     );
     const ports = await findFreePorts(options.coordinators);
+    const healthLine = options.health
+      ? `  health: { listen: "127.0.0.1:${(await findFreePorts(1))[0]}", metricsListen: "127.0.0.1:0" }\n`
+      : "";
     const config = (coordinator: string) => `clusters:
   ${SOURCE}: { bootstrapServers: [${pair.source.cluster.bootstrapServers.join(", ")}] }
   ${TARGET}: { bootstrapServers: [${pair.target.cluster.bootstrapServers.join(", ")}] }
@@ -228,7 +236,7 @@ flows:
 redis: { url: "${redis.url}", keyPrefix: "${keyPrefix}" }
 services:
   coordinator: { ${coordinator}, metricsListen: "127.0.0.1:0" }
-  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
+${healthLine}  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
 leases: { ttlMs: ${LEASES.ttlMs}, renewIntervalMs: ${LEASES.renewIntervalMs}, safetyMarginMs: ${LEASES.safetyMarginMs}, graceMs: ${LEASES.graceMs} }
 discovery: { intervalMs: 500 }
 logging: { level: info }
@@ -252,6 +260,11 @@ logging: { level: info }
     );
     coordinators.push(...(await Promise.all(ports.map((_, n) => startCoordinator(n)))));
     for (const id of options.agents) await stack.startAgent(id);
+    if (options.health) {
+      const health = await startService("health", ["--config", join(dir, "coordinator-0.yaml")]);
+      named.push({ name: "health", service: health });
+      (stack as { health: ServiceProcess | undefined }).health = health;
+    }
     return stack;
   } catch (error) {
     await stack.stop(true);

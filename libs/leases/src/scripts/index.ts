@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { defineScripts, type Redis } from "@geo/redis";
 import { toLeaseError } from "../lease-error";
 import { AGENT_HEARTBEAT } from "./agent-heartbeat";
 import { GRANT_UNIT } from "./grant-unit";
@@ -27,21 +27,7 @@ export type RunScript = (
   args: readonly (string | number)[],
 ) => Promise<unknown>;
 
-/**
- * Defines the lease scripts on the client (once per client) and returns a runner. ioredis sends
- * EVALSHA and falls back to EVAL on NOSCRIPT, which is what a restarted Redis answers.
- */
+/** Defines the lease scripts on the client (once per client) and returns a runner. */
 export function scriptRunner(redis: Redis): RunScript {
-  const commands = redis as unknown as Record<string, unknown>;
-  for (const [name, lua] of Object.entries(SCRIPTS)) {
-    if (typeof commands[name] !== "function") redis.defineCommand(name, { lua });
-  }
-  return async (name, keys, args) => {
-    const command = commands[name] as (...params: (string | number)[]) => Promise<unknown>;
-    try {
-      return await command.call(redis, keys.length, ...keys, ...args);
-    } catch (error) {
-      throw toLeaseError(name, error);
-    }
-  };
+  return defineScripts(redis, SCRIPTS, toLeaseError);
 }

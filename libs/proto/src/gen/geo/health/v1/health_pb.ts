@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file geo/health/v1/health.proto.
  */
 export const file_geo_health_v1_health: GenFile = /*@__PURE__*/
-  fileDesc("ChpnZW8vaGVhbHRoL3YxL2hlYWx0aC5wcm90bxINZ2VvLmhlYWx0aC52MSKdAgoNQ2x1c3RlckhlYWx0aBIPCgdjbHVzdGVyGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBIUCgxicm9rZXJfY291bnQYAyABKAUSFQoNY29udHJvbGxlcl9pZBgEIAEoBRIoCiB1bmRlcl9yZXBsaWNhdGVkX3BhcnRpdGlvbl9jb3VudBgFIAEoBRIfChdvZmZsaW5lX3BhcnRpdGlvbl9jb3VudBgGIAEoBRIuCgpjaGVja190aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcm9iZV9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVlcnJvchgJIAEoCSIqChdHZXRDbHVzdGVySGVhbHRoUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIkgKGEdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRIsCgZoZWFsdGgYASABKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiGgoYTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0IksKGUxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USLgoIY2x1c3RlcnMYASADKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgitQEKD1BhcnRpdGlvbkhlYWx0aBIUCgxzb3VyY2VfdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhQKDHJlbW90ZV90b3BpYxgDIAEoCRIdChFzb3VyY2VfZW5kX29mZnNldBgEIAEoA0ICMAESHgoSbmV4dF9zb3VyY2Vfb2Zmc2V0GAUgASgDQgIwARIkCgNsYWcYBiABKAsyFy5nZW8ucmVwbGljYXRpb24udjEuTGFnIjQKFEdldEZsb3dIZWFsdGhSZXF1ZXN0EgwKBGZsb3cYASABKAkSDgoGdG9waWNzGAIgAygJIqQCChVHZXRGbG93SGVhbHRoUmVzcG9uc2USDAoEZmxvdxgBIAEoCRIWCg5zb3VyY2VfY2x1c3RlchgCIAEoCRIWCg50YXJnZXRfY2x1c3RlchgDIAEoCRIyCgpwYXJ0aXRpb25zGAQgAygLMh4uZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25IZWFsdGgSKgoJdG90YWxfbGFnGAUgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxI0ChFoZWFydGJlYXRfbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3ChNsYXN0X2hlYXJ0YmVhdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLrAQoLUmVnaW9uU3RhdGUSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1hY3RpdmVfcmVnaW9uGAIgASgJEhEKBWVwb2NoGAMgASgDQgIwARIpCgVwaGFzZRgEIAEoDjIaLmdlby5oZWFsdGgudjEuUmVnaW9uUGhhc2USHgoWcHJldmlvdXNfYWN0aXZlX3JlZ2lvbhgFIAEoCRIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgHIAEoCRIOCgZyZWFzb24YCCABKAkibgoOVHJhbnNpdGlvblN0ZXASEwoLZGVzY3JpcHRpb24YASABKAkSKwoIZHVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SCgoCb2sYAyABKAgSDgoGZGV0YWlsGAQgASgJIisKFUdldFJlZ2lvblN0YXRlUmVxdWVzdBISCgpmbG93X2dyb3VwGAEgASgJIkMKFkdldFJlZ2lvblN0YXRlUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlIhkKF0xpc3RSZWdpb25TdGF0ZXNSZXF1ZXN0IkYKGExpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRIqCgZzdGF0ZXMYASADKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlItUBChFTd2l0Y2hvdmVyUmVxdWVzdBISCgpmbG93X2dyb3VwGAEgASgJEhUKDXRhcmdldF9yZWdpb24YAiABKAkSGgoOZXhwZWN0ZWRfZXBvY2gYAyABKANCAjABEjAKDWRyYWluX3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPY29uc3VtZXJfZ3JvdXBzGAUgAygJEg8KB2RyeV9ydW4YBiABKAgSDQoFYWN0b3IYByABKAkSDgoGcmVhc29uGAggASgJIm0KElN3aXRjaG92ZXJSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSLAoFc3RlcHMYAiADKAsyHS5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25TdGVwIqEBCg9GYWlsb3ZlclJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIXCg9jb25zdW1lcl9ncm91cHMYBCADKAkSDwoHZHJ5X3J1bhgFIAEoCBINCgVhY3RvchgGIAEoCRIOCgZyZWFzb24YByABKAkiawoQRmFpbG92ZXJSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSLAoFc3RlcHMYAiADKAsyHS5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25TdGVwItYBCg9GYWlsYmFja1JlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIzChBjYXRjaF91cF90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2NvbnN1bWVyX2dyb3VwcxgFIAMoCRIPCgdkcnlfcnVuGAYgASgIEg0KBWFjdG9yGAcgASgJEg4KBnJlYXNvbhgIIAEoCSJrChBGYWlsYmFja1Jlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXAiLgoXV2F0Y2hSZWdpb25TdGF0ZVJlcXVlc3QSEwoLZmxvd19ncm91cHMYASADKAkiVgoYV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIPCgdpbml0aWFsGAIgASgIKsEBCgtSZWdpb25QaGFzZRIcChhSRUdJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIXChNSRUdJT05fUEhBU0VfU1RBQkxFEAESHwobUkVHSU9OX1BIQVNFX1NXSVRDSElOR19PVkVSEAISHQoZUkVHSU9OX1BIQVNFX0ZBSUxJTkdfT1ZFUhADEhwKGFJFR0lPTl9QSEFTRV9GQUlMRURfT1ZFUhAEEh0KGVJFR0lPTl9QSEFTRV9GQUlMSU5HX0JBQ0sQBTLbBgoYUmVwbGljYXRpb25IZWFsdGhTZXJ2aWNlEmMKEEdldENsdXN0ZXJIZWFsdGgSJi5nZW8uaGVhbHRoLnYxLkdldENsdXN0ZXJIZWFsdGhSZXF1ZXN0GicuZ2VvLmhlYWx0aC52MS5HZXRDbHVzdGVySGVhbHRoUmVzcG9uc2USZgoRTGlzdENsdXN0ZXJIZWFsdGgSJy5nZW8uaGVhbHRoLnYxLkxpc3RDbHVzdGVySGVhbHRoUmVxdWVzdBooLmdlby5oZWFsdGgudjEuTGlzdENsdXN0ZXJIZWFsdGhSZXNwb25zZRJaCg1HZXRGbG93SGVhbHRoEiMuZ2VvLmhlYWx0aC52MS5HZXRGbG93SGVhbHRoUmVxdWVzdBokLmdlby5oZWFsdGgudjEuR2V0Rmxvd0hlYWx0aFJlc3BvbnNlEl0KDkdldFJlZ2lvblN0YXRlEiQuZ2VvLmhlYWx0aC52MS5HZXRSZWdpb25TdGF0ZVJlcXVlc3QaJS5nZW8uaGVhbHRoLnYxLkdldFJlZ2lvblN0YXRlUmVzcG9uc2USYwoQTGlzdFJlZ2lvblN0YXRlcxImLmdlby5oZWFsdGgudjEuTGlzdFJlZ2lvblN0YXRlc1JlcXVlc3QaJy5nZW8uaGVhbHRoLnYxLkxpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRJRCgpTd2l0Y2hvdmVyEiAuZ2VvLmhlYWx0aC52MS5Td2l0Y2hvdmVyUmVxdWVzdBohLmdlby5oZWFsdGgudjEuU3dpdGNob3ZlclJlc3BvbnNlEksKCEZhaWxvdmVyEh4uZ2VvLmhlYWx0aC52MS5GYWlsb3ZlclJlcXVlc3QaHy5nZW8uaGVhbHRoLnYxLkZhaWxvdmVyUmVzcG9uc2USSwoIRmFpbGJhY2sSHi5nZW8uaGVhbHRoLnYxLkZhaWxiYWNrUmVxdWVzdBofLmdlby5oZWFsdGgudjEuRmFpbGJhY2tSZXNwb25zZRJlChBXYXRjaFJlZ2lvblN0YXRlEiYuZ2VvLmhlYWx0aC52MS5XYXRjaFJlZ2lvblN0YXRlUmVxdWVzdBonLmdlby5oZWFsdGgudjEuV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlMAFiBnByb3RvMw", [file_geo_replication_v1_replication, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChpnZW8vaGVhbHRoL3YxL2hlYWx0aC5wcm90bxINZ2VvLmhlYWx0aC52MSK+AgoNQ2x1c3RlckhlYWx0aBIPCgdjbHVzdGVyGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBIUCgxicm9rZXJfY291bnQYAyABKAUSFQoNY29udHJvbGxlcl9pZBgEIAEoBRIoCiB1bmRlcl9yZXBsaWNhdGVkX3BhcnRpdGlvbl9jb3VudBgFIAEoBRIfChdvZmZsaW5lX3BhcnRpdGlvbl9jb3VudBgGIAEoBRIuCgpjaGVja190aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcm9iZV9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVlcnJvchgJIAEoCRIfChdtaW5faXNyX3Zpb2xhdGlvbl9jb3VudBgKIAEoBSIqChdHZXRDbHVzdGVySGVhbHRoUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIkgKGEdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRIsCgZoZWFsdGgYASABKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiGgoYTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0IksKGUxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USLgoIY2x1c3RlcnMYASADKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiygEKD1BhcnRpdGlvbkhlYWx0aBIUCgxzb3VyY2VfdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhQKDHJlbW90ZV90b3BpYxgDIAEoCRIdChFzb3VyY2VfZW5kX29mZnNldBgEIAEoA0ICMAESHgoSbmV4dF9zb3VyY2Vfb2Zmc2V0GAUgASgDQgIwARIkCgNsYWcYBiABKAsyFy5nZW8ucmVwbGljYXRpb24udjEuTGFnEhMKC2xhZ191bmtub3duGAcgASgIIjQKFEdldEZsb3dIZWFsdGhSZXF1ZXN0EgwKBGZsb3cYASABKAkSDgoGdG9waWNzGAIgAygJIskDChVHZXRGbG93SGVhbHRoUmVzcG9uc2USDAoEZmxvdxgBIAEoCRIWCg5zb3VyY2VfY2x1c3RlchgCIAEoCRIWCg50YXJnZXRfY2x1c3RlchgDIAEoCRIyCgpwYXJ0aXRpb25zGAQgAygLMh4uZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25IZWFsdGgSKgoJdG90YWxfbGFnGAUgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxI0ChFoZWFydGJlYXRfbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3ChNsYXN0X2hlYXJ0YmVhdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsYWdfdW5rbm93bhgIIAEoCBIaChJsYWdfdW5rbm93bl9yZWFzb24YCSABKAkSMAoNaGVhcnRiZWF0X2FnZRgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCgZzdGF0dXMYCyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSFQoNc3RhdHVzX3JlYXNvbhgMIAEoCSLAAQoQRmxvd0hlYWx0aENoYW5nZRIMCgRmbG93GAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmdlby5oZWFsdGgudjEuRmxvd1N0YXR1cxIyCg9wcmV2aW91c19zdGF0dXMYAyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSDgoGcmVhc29uGAQgASgJEi8KC2NoYW5nZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChJXYXRjaEhlYWx0aFJlcXVlc3QSDQoFZmxvd3MYASADKAkSEAoIY2x1c3RlcnMYAiADKAkikgEKE1dhdGNoSGVhbHRoUmVzcG9uc2USLwoHY2x1c3RlchgBIAEoCzIcLmdlby5oZWFsdGgudjEuQ2x1c3RlckhlYWx0aEgAEi8KBGZsb3cYAiABKAsyHy5nZW8uaGVhbHRoLnYxLkZsb3dIZWFsdGhDaGFuZ2VIABIPCgdpbml0aWFsGAMgASgIQggKBmNoYW5nZSLsAgoLUmVnaW9uU3RhdGUSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1hY3RpdmVfcmVnaW9uGAIgASgJEhEKBWVwb2NoGAMgASgDQgIwARIpCgVwaGFzZRgEIAEoDjIaLmdlby5oZWFsdGgudjEuUmVnaW9uUGhhc2USHgoWcHJldmlvdXNfYWN0aXZlX3JlZ2lvbhgFIAEoCRIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNdHJhbnNpdGlvbl9pZBgJIAEoCRIuCgdyZWdpb25zGAogAygLMh0uZ2VvLmhlYWx0aC52MS5SZWdpb25FbmRwb2ludBI4Cg9sYXN0X3RyYW5zaXRpb24YCyABKAsyHy5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25SZWNvcmQiTAoOUmVnaW9uRW5kcG9pbnQSDgoGcmVnaW9uGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSGQoRYm9vdHN0cmFwX3NlcnZlcnMYAyADKAkiWwoNUGFydGl0aW9uUmlzaxIMCgRmbG93GAEgASgJEhQKDHNvdXJjZV90b3BpYxgCIAEoCRIRCglwYXJ0aXRpb24YAyABKAUSEwoHcmVjb3JkcxgEIAEoA0ICMAEisAQKEFRyYW5zaXRpb25SZWNvcmQSCgoCaWQYASABKAkSEgoKZmxvd19ncm91cBgCIAEoCRIrCgRraW5kGAMgASgOMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uS2luZBITCgtmcm9tX3JlZ2lvbhgEIAEoCRIRCgl0b19yZWdpb24YBSABKAkSDQoFYWN0b3IYBiABKAkSDgoGcmVhc29uGAcgASgJEi4KCnN0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdkcnlfcnVuGAogASgIEjEKB291dGNvbWUYCyABKA4yIC5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25PdXRjb21lEhgKDGVwb2NoX2JlZm9yZRgMIAEoA0ICMAESFwoLZXBvY2hfYWZ0ZXIYDSABKANCAjABEiwKBXN0ZXBzGA4gAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBImCgNydG8YDyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoLcnBvX3JlY29yZHMYECABKANCAjABEjUKD3JlY29yZHNfYXRfcmlzaxgRIAMoCzIcLmdlby5oZWFsdGgudjEuUGFydGl0aW9uUmlzaxINCgVlcnJvchgSIAEoCSKsAQoOVHJhbnNpdGlvblN0ZXASEwoLZGVzY3JpcHRpb24YASABKAkSKwoIZHVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SCgoCb2sYAyABKAgSDgoGZGV0YWlsGAQgASgJEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5hbWUYBiABKAkiQgoVR2V0UmVnaW9uU3RhdGVSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNaGlzdG9yeV9saW1pdBgCIAEoBSJ5ChZHZXRSZWdpb25TdGF0ZVJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRI0Cgt0cmFuc2l0aW9ucxgCIAMoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCIZChdMaXN0UmVnaW9uU3RhdGVzUmVxdWVzdCJGChhMaXN0UmVnaW9uU3RhdGVzUmVzcG9uc2USKgoGc3RhdGVzGAEgAygLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZSLVAQoRU3dpdGNob3ZlclJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIwCg1kcmFpbl90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2NvbnN1bWVyX2dyb3VwcxgFIAMoCRIPCgdkcnlfcnVuGAYgASgIEg0KBWFjdG9yGAcgASgJEg4KBnJlYXNvbhgIIAEoCSKiAQoSU3dpdGNob3ZlclJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCKwAQoPRmFpbG92ZXJSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNdGFyZ2V0X3JlZ2lvbhgCIAEoCRIaCg5leHBlY3RlZF9lcG9jaBgDIAEoA0ICMAESFwoPY29uc3VtZXJfZ3JvdXBzGAQgAygJEg8KB2RyeV9ydW4YBSABKAgSDQoFYWN0b3IYBiABKAkSDgoGcmVhc29uGAcgASgJEg0KBWZvcmNlGAggASgIIqABChBGYWlsb3ZlclJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCLWAQoPRmFpbGJhY2tSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNdGFyZ2V0X3JlZ2lvbhgCIAEoCRIaCg5leHBlY3RlZF9lcG9jaBgDIAEoA0ICMAESMwoQY2F0Y2hfdXBfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9jb25zdW1lcl9ncm91cHMYBSADKAkSDwoHZHJ5X3J1bhgGIAEoCBINCgVhY3RvchgHIAEoCRIOCgZyZWFzb24YCCABKAkioAEKEEZhaWxiYWNrUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlEiwKBXN0ZXBzGAIgAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBIzCgp0cmFuc2l0aW9uGAMgASgLMh8uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uUmVjb3JkIi4KF1dhdGNoUmVnaW9uU3RhdGVSZXF1ZXN0EhMKC2Zsb3dfZ3JvdXBzGAEgAygJIlYKGFdhdGNoUmVnaW9uU3RhdGVSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSDwoHaW5pdGlhbBgCIAEoCCqMAQoKRmxvd1N0YXR1cxIbChdGTE9XX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE0ZMT1dfU1RBVFVTX0hFQUxUSFkQARIYChRGTE9XX1NUQVRVU19ERUdSQURFRBACEhUKEUZMT1dfU1RBVFVTX1NUVUNLEAMSFwoTRkxPV19TVEFUVVNfVU5LTk9XThAEKsEBCgtSZWdpb25QaGFzZRIcChhSRUdJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIXChNSRUdJT05fUEhBU0VfU1RBQkxFEAESHwobUkVHSU9OX1BIQVNFX1NXSVRDSElOR19PVkVSEAISHQoZUkVHSU9OX1BIQVNFX0ZBSUxJTkdfT1ZFUhADEhwKGFJFR0lPTl9QSEFTRV9GQUlMRURfT1ZFUhAEEh0KGVJFR0lPTl9QSEFTRV9GQUlMSU5HX0JBQ0sQBSqNAQoOVHJhbnNpdGlvbktpbmQSHwobVFJBTlNJVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaVFJBTlNJVElPTl9LSU5EX1NXSVRDSE9WRVIQARIcChhUUkFOU0lUSU9OX0tJTkRfRkFJTE9WRVIQAhIcChhUUkFOU0lUSU9OX0tJTkRfRkFJTEJBQ0sQAyrkAQoRVHJhbnNpdGlvbk91dGNvbWUSIgoeVFJBTlNJVElPTl9PVVRDT01FX1VOU1BFQ0lGSUVEEAASIAocVFJBTlNJVElPTl9PVVRDT01FX1NVQ0NFRURFRBABEh0KGVRSQU5TSVRJT05fT1VUQ09NRV9GQUlMRUQQAhIjCh9UUkFOU0lUSU9OX09VVENPTUVfRFJJTExfUEFTU0VEEAMSIwofVFJBTlNJVElPTl9PVVRDT01FX0RSSUxMX0ZBSUxFRBAEEiAKHFRSQU5TSVRJT05fT1VUQ09NRV9BQkFORE9ORUQQBTKzBwoYUmVwbGljYXRpb25IZWFsdGhTZXJ2aWNlEmMKEEdldENsdXN0ZXJIZWFsdGgSJi5nZW8uaGVhbHRoLnYxLkdldENsdXN0ZXJIZWFsdGhSZXF1ZXN0GicuZ2VvLmhlYWx0aC52MS5HZXRDbHVzdGVySGVhbHRoUmVzcG9uc2USZgoRTGlzdENsdXN0ZXJIZWFsdGgSJy5nZW8uaGVhbHRoLnYxLkxpc3RDbHVzdGVySGVhbHRoUmVxdWVzdBooLmdlby5oZWFsdGgudjEuTGlzdENsdXN0ZXJIZWFsdGhSZXNwb25zZRJaCg1HZXRGbG93SGVhbHRoEiMuZ2VvLmhlYWx0aC52MS5HZXRGbG93SGVhbHRoUmVxdWVzdBokLmdlby5oZWFsdGgudjEuR2V0Rmxvd0hlYWx0aFJlc3BvbnNlEl0KDkdldFJlZ2lvblN0YXRlEiQuZ2VvLmhlYWx0aC52MS5HZXRSZWdpb25TdGF0ZVJlcXVlc3QaJS5nZW8uaGVhbHRoLnYxLkdldFJlZ2lvblN0YXRlUmVzcG9uc2USYwoQTGlzdFJlZ2lvblN0YXRlcxImLmdlby5oZWFsdGgudjEuTGlzdFJlZ2lvblN0YXRlc1JlcXVlc3QaJy5nZW8uaGVhbHRoLnYxLkxpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRJRCgpTd2l0Y2hvdmVyEiAuZ2VvLmhlYWx0aC52MS5Td2l0Y2hvdmVyUmVxdWVzdBohLmdlby5oZWFsdGgudjEuU3dpdGNob3ZlclJlc3BvbnNlEksKCEZhaWxvdmVyEh4uZ2VvLmhlYWx0aC52MS5GYWlsb3ZlclJlcXVlc3QaHy5nZW8uaGVhbHRoLnYxLkZhaWxvdmVyUmVzcG9uc2USSwoIRmFpbGJhY2sSHi5nZW8uaGVhbHRoLnYxLkZhaWxiYWNrUmVxdWVzdBofLmdlby5oZWFsdGgudjEuRmFpbGJhY2tSZXNwb25zZRJlChBXYXRjaFJlZ2lvblN0YXRlEiYuZ2VvLmhlYWx0aC52MS5XYXRjaFJlZ2lvblN0YXRlUmVxdWVzdBonLmdlby5oZWFsdGgudjEuV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlMAESVgoLV2F0Y2hIZWFsdGgSIS5nZW8uaGVhbHRoLnYxLldhdGNoSGVhbHRoUmVxdWVzdBoiLmdlby5oZWFsdGgudjEuV2F0Y2hIZWFsdGhSZXNwb25zZTABYgZwcm90bzM", [file_geo_replication_v1_replication, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * The result of the last probe of a cluster.
@@ -88,6 +88,14 @@ export type ClusterHealth = Message<"geo.health.v1.ClusterHealth"> & {
    * @generated from field: string error = 9;
    */
   error: string;
+
+  /**
+   * Partitions whose in-sync replicas are fewer than their topic's min.insync.replicas: writes
+   * with acks=all to them fail.
+   *
+   * @generated from field: int32 min_isr_violation_count = 10;
+   */
+  minIsrViolationCount: number;
 };
 
 /**
@@ -217,11 +225,18 @@ export type PartitionHealth = Message<"geo.health.v1.PartitionHealth"> & {
   nextSourceOffset: string;
 
   /**
-   * Records and time behind.
+   * Records and time behind; unset when `lag_unknown`.
    *
    * @generated from field: geo.replication.v1.Lag lag = 6;
    */
   lag?: Lag | undefined;
+
+  /**
+   * True when the lag could not be measured (source or target unreachable): unknown, not zero.
+   *
+   * @generated from field: bool lag_unknown = 7;
+   */
+  lagUnknown: boolean;
 };
 
 /**
@@ -314,6 +329,43 @@ export type GetFlowHealthResponse = Message<"geo.health.v1.GetFlowHealthResponse
    * @generated from field: google.protobuf.Timestamp last_heartbeat_time = 7;
    */
   lastHeartbeatTime?: Timestamp | undefined;
+
+  /**
+   * True when the lag could not be measured (source or target unreachable); `total_lag` is then
+   * unset and `lag_unknown_reason` says why.
+   *
+   * @generated from field: bool lag_unknown = 8;
+   */
+  lagUnknown: boolean;
+
+  /**
+   * Why the lag is unknown.
+   *
+   * @generated from field: string lag_unknown_reason = 9;
+   */
+  lagUnknownReason: string;
+
+  /**
+   * Now minus the write time of the newest heartbeat read in the target: grows while the flow
+   * is stuck. Unset before the first heartbeat arrived.
+   *
+   * @generated from field: google.protobuf.Duration heartbeat_age = 10;
+   */
+  heartbeatAge?: Duration | undefined;
+
+  /**
+   * The flow's health as the service classifies it (README of services/health).
+   *
+   * @generated from field: geo.health.v1.FlowStatus status = 11;
+   */
+  status: FlowStatus;
+
+  /**
+   * Why the flow has that status.
+   *
+   * @generated from field: string status_reason = 12;
+   */
+  statusReason: string;
 };
 
 /**
@@ -322,6 +374,128 @@ export type GetFlowHealthResponse = Message<"geo.health.v1.GetFlowHealthResponse
  */
 export const GetFlowHealthResponseSchema: GenMessage<GetFlowHealthResponse> = /*@__PURE__*/
   messageDesc(file_geo_health_v1_health, 7);
+
+/**
+ * One flow's status, as WatchHealth reports it.
+ *
+ * @generated from message geo.health.v1.FlowHealthChange
+ */
+export type FlowHealthChange = Message<"geo.health.v1.FlowHealthChange"> & {
+  /**
+   * Name of the flow.
+   *
+   * @generated from field: string flow = 1;
+   */
+  flow: string;
+
+  /**
+   * Status now.
+   *
+   * @generated from field: geo.health.v1.FlowStatus status = 2;
+   */
+  status: FlowStatus;
+
+  /**
+   * Status before this change; unspecified for the initial report.
+   *
+   * @generated from field: geo.health.v1.FlowStatus previous_status = 3;
+   */
+  previousStatus: FlowStatus;
+
+  /**
+   * Why.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * When the change was seen.
+   *
+   * @generated from field: google.protobuf.Timestamp change_time = 5;
+   */
+  changeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message geo.health.v1.FlowHealthChange.
+ * Use `create(FlowHealthChangeSchema)` to create a new message.
+ */
+export const FlowHealthChangeSchema: GenMessage<FlowHealthChange> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 8);
+
+/**
+ * Request for WatchHealth.
+ *
+ * @generated from message geo.health.v1.WatchHealthRequest
+ */
+export type WatchHealthRequest = Message<"geo.health.v1.WatchHealthRequest"> & {
+  /**
+   * Only these flows; empty for all.
+   *
+   * @generated from field: repeated string flows = 1;
+   */
+  flows: string[];
+
+  /**
+   * Only these clusters; empty for all.
+   *
+   * @generated from field: repeated string clusters = 2;
+   */
+  clusters: string[];
+};
+
+/**
+ * Describes the message geo.health.v1.WatchHealthRequest.
+ * Use `create(WatchHealthRequestSchema)` to create a new message.
+ */
+export const WatchHealthRequestSchema: GenMessage<WatchHealthRequest> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 9);
+
+/**
+ * One message of WatchHealth: a cluster's probe whose reachability changed, or a flow whose
+ * status changed.
+ *
+ * @generated from message geo.health.v1.WatchHealthResponse
+ */
+export type WatchHealthResponse = Message<"geo.health.v1.WatchHealthResponse"> & {
+  /**
+   * What changed.
+   *
+   * @generated from oneof geo.health.v1.WatchHealthResponse.change
+   */
+  change: {
+    /**
+     * The cluster's probe at the change.
+     *
+     * @generated from field: geo.health.v1.ClusterHealth cluster = 1;
+     */
+    value: ClusterHealth;
+    case: "cluster";
+  } | {
+    /**
+     * The flow's new status.
+     *
+     * @generated from field: geo.health.v1.FlowHealthChange flow = 2;
+     */
+    value: FlowHealthChange;
+    case: "flow";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * True for the current states sent when the watch starts, false for later changes.
+   *
+   * @generated from field: bool initial = 3;
+   */
+  initial: boolean;
+};
+
+/**
+ * Describes the message geo.health.v1.WatchHealthResponse.
+ * Use `create(WatchHealthResponseSchema)` to create a new message.
+ */
+export const WatchHealthResponseSchema: GenMessage<WatchHealthResponse> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 10);
 
 /**
  * Which region is active for a flow group. A flow group is the set of flows (usually a pair in
@@ -385,6 +559,27 @@ export type RegionState = Message<"geo.health.v1.RegionState"> & {
    * @generated from field: string reason = 8;
    */
   reason: string;
+
+  /**
+   * Id of the transition in progress (the group's lock); empty when none runs.
+   *
+   * @generated from field: string transition_id = 9;
+   */
+  transitionId: string;
+
+  /**
+   * The group's two regions with the cluster clients use in each.
+   *
+   * @generated from field: repeated geo.health.v1.RegionEndpoint regions = 10;
+   */
+  regions: RegionEndpoint[];
+
+  /**
+   * The last finished transition (not dry runs), with its steps.
+   *
+   * @generated from field: geo.health.v1.TransitionRecord last_transition = 11;
+   */
+  lastTransition?: TransitionRecord | undefined;
 };
 
 /**
@@ -392,7 +587,226 @@ export type RegionState = Message<"geo.health.v1.RegionState"> & {
  * Use `create(RegionStateSchema)` to create a new message.
  */
 export const RegionStateSchema: GenMessage<RegionState> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 8);
+  messageDesc(file_geo_health_v1_health, 11);
+
+/**
+ * One region of a flow group and the cluster clients use there.
+ *
+ * @generated from message geo.health.v1.RegionEndpoint
+ */
+export type RegionEndpoint = Message<"geo.health.v1.RegionEndpoint"> & {
+  /**
+   * Region name.
+   *
+   * @generated from field: string region = 1;
+   */
+  region: string;
+
+  /**
+   * Alias of the group's cluster in that region.
+   *
+   * @generated from field: string cluster = 2;
+   */
+  cluster: string;
+
+  /**
+   * Its bootstrap servers, `host:port`.
+   *
+   * @generated from field: repeated string bootstrap_servers = 3;
+   */
+  bootstrapServers: string[];
+};
+
+/**
+ * Describes the message geo.health.v1.RegionEndpoint.
+ * Use `create(RegionEndpointSchema)` to create a new message.
+ */
+export const RegionEndpointSchema: GenMessage<RegionEndpoint> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 12);
+
+/**
+ * Records not replicated when a failover moved the active region.
+ *
+ * @generated from message geo.health.v1.PartitionRisk
+ */
+export type PartitionRisk = Message<"geo.health.v1.PartitionRisk"> & {
+  /**
+   * Name of the flow.
+   *
+   * @generated from field: string flow = 1;
+   */
+  flow: string;
+
+  /**
+   * Topic in the flow's source cluster.
+   *
+   * @generated from field: string source_topic = 2;
+   */
+  sourceTopic: string;
+
+  /**
+   * Partition number.
+   *
+   * @generated from field: int32 partition = 3;
+   */
+  partition: number;
+
+  /**
+   * Last known records behind.
+   *
+   * @generated from field: int64 records = 4 [jstype = JS_STRING];
+   */
+  records: string;
+};
+
+/**
+ * Describes the message geo.health.v1.PartitionRisk.
+ * Use `create(PartitionRiskSchema)` to create a new message.
+ */
+export const PartitionRiskSchema: GenMessage<PartitionRisk> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 13);
+
+/**
+ * The record of one transition (or drill): who, when, why, each step and what it cost.
+ *
+ * @generated from message geo.health.v1.TransitionRecord
+ */
+export type TransitionRecord = Message<"geo.health.v1.TransitionRecord"> & {
+  /**
+   * Unique id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Name of the flow group.
+   *
+   * @generated from field: string flow_group = 2;
+   */
+  flowGroup: string;
+
+  /**
+   * Kind of transition.
+   *
+   * @generated from field: geo.health.v1.TransitionKind kind = 3;
+   */
+  kind: TransitionKind;
+
+  /**
+   * Region active when it started.
+   *
+   * @generated from field: string from_region = 4;
+   */
+  fromRegion: string;
+
+  /**
+   * Region it was to make active.
+   *
+   * @generated from field: string to_region = 5;
+   */
+  toRegion: string;
+
+  /**
+   * Who asked.
+   *
+   * @generated from field: string actor = 6;
+   */
+  actor: string;
+
+  /**
+   * Why.
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * When it started.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 8;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * When it ended; unset while running.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 9;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Whether it was a dry run (drill).
+   *
+   * @generated from field: bool dry_run = 10;
+   */
+  dryRun: boolean;
+
+  /**
+   * How it ended.
+   *
+   * @generated from field: geo.health.v1.TransitionOutcome outcome = 11;
+   */
+  outcome: TransitionOutcome;
+
+  /**
+   * Epoch when it started.
+   *
+   * @generated from field: int64 epoch_before = 12 [jstype = JS_STRING];
+   */
+  epochBefore: string;
+
+  /**
+   * Epoch after it; equal to epoch_before unless the active region moved.
+   *
+   * @generated from field: int64 epoch_after = 13 [jstype = JS_STRING];
+   */
+  epochAfter: string;
+
+  /**
+   * Steps in order; a transition stops at its first failed step.
+   *
+   * @generated from field: repeated geo.health.v1.TransitionStep steps = 14;
+   */
+  steps: TransitionStep[];
+
+  /**
+   * Time during which no region accepted writes (from draining the old region to the flip);
+   * for a dry run, the expected value.
+   *
+   * @generated from field: google.protobuf.Duration rto = 15;
+   */
+  rto?: Duration | undefined;
+
+  /**
+   * Records written to the old region and not replicated to the new one (0 for a clean
+   * switchover); for a dry run, the expected value.
+   *
+   * @generated from field: int64 rpo_records = 16 [jstype = JS_STRING];
+   */
+  rpoRecords: string;
+
+  /**
+   * Per partition, the records at risk of a failover.
+   *
+   * @generated from field: repeated geo.health.v1.PartitionRisk records_at_risk = 17;
+   */
+  recordsAtRisk: PartitionRisk[];
+
+  /**
+   * Why it failed, when it did.
+   *
+   * @generated from field: string error = 18;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message geo.health.v1.TransitionRecord.
+ * Use `create(TransitionRecordSchema)` to create a new message.
+ */
+export const TransitionRecordSchema: GenMessage<TransitionRecord> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 14);
 
 /**
  * One step of a transition, for the operator's record.
@@ -427,6 +841,20 @@ export type TransitionStep = Message<"geo.health.v1.TransitionStep"> & {
    * @generated from field: string detail = 4;
    */
   detail: string;
+
+  /**
+   * When it started.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 5;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Short machine-readable name (`drain`, `pause-flow`, `commit-offsets`, `flip`, ...).
+   *
+   * @generated from field: string name = 6;
+   */
+  name: string;
 };
 
 /**
@@ -434,7 +862,7 @@ export type TransitionStep = Message<"geo.health.v1.TransitionStep"> & {
  * Use `create(TransitionStepSchema)` to create a new message.
  */
 export const TransitionStepSchema: GenMessage<TransitionStep> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 9);
+  messageDesc(file_geo_health_v1_health, 15);
 
 /**
  * Request for GetRegionState.
@@ -448,6 +876,14 @@ export type GetRegionStateRequest = Message<"geo.health.v1.GetRegionStateRequest
    * @generated from field: string flow_group = 1;
    */
   flowGroup: string;
+
+  /**
+   * How many recorded transitions (drills included) to return, newest first; 0 for none,
+   * at most 100.
+   *
+   * @generated from field: int32 history_limit = 2;
+   */
+  historyLimit: number;
 };
 
 /**
@@ -455,7 +891,7 @@ export type GetRegionStateRequest = Message<"geo.health.v1.GetRegionStateRequest
  * Use `create(GetRegionStateRequestSchema)` to create a new message.
  */
 export const GetRegionStateRequestSchema: GenMessage<GetRegionStateRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 10);
+  messageDesc(file_geo_health_v1_health, 16);
 
 /**
  * Response of GetRegionState.
@@ -469,6 +905,13 @@ export type GetRegionStateResponse = Message<"geo.health.v1.GetRegionStateRespon
    * @generated from field: geo.health.v1.RegionState state = 1;
    */
   state?: RegionState | undefined;
+
+  /**
+   * Recorded transitions and drills, newest first, up to `history_limit`.
+   *
+   * @generated from field: repeated geo.health.v1.TransitionRecord transitions = 2;
+   */
+  transitions: TransitionRecord[];
 };
 
 /**
@@ -476,7 +919,7 @@ export type GetRegionStateResponse = Message<"geo.health.v1.GetRegionStateRespon
  * Use `create(GetRegionStateResponseSchema)` to create a new message.
  */
 export const GetRegionStateResponseSchema: GenMessage<GetRegionStateResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 11);
+  messageDesc(file_geo_health_v1_health, 17);
 
 /**
  * Request for ListRegionStates.
@@ -491,7 +934,7 @@ export type ListRegionStatesRequest = Message<"geo.health.v1.ListRegionStatesReq
  * Use `create(ListRegionStatesRequestSchema)` to create a new message.
  */
 export const ListRegionStatesRequestSchema: GenMessage<ListRegionStatesRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 12);
+  messageDesc(file_geo_health_v1_health, 18);
 
 /**
  * Response of ListRegionStates.
@@ -512,7 +955,7 @@ export type ListRegionStatesResponse = Message<"geo.health.v1.ListRegionStatesRe
  * Use `create(ListRegionStatesResponseSchema)` to create a new message.
  */
 export const ListRegionStatesResponseSchema: GenMessage<ListRegionStatesResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 13);
+  messageDesc(file_geo_health_v1_health, 19);
 
 /**
  * Request for Switchover.
@@ -584,7 +1027,7 @@ export type SwitchoverRequest = Message<"geo.health.v1.SwitchoverRequest"> & {
  * Use `create(SwitchoverRequestSchema)` to create a new message.
  */
 export const SwitchoverRequestSchema: GenMessage<SwitchoverRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 14);
+  messageDesc(file_geo_health_v1_health, 20);
 
 /**
  * Response of Switchover.
@@ -605,6 +1048,13 @@ export type SwitchoverResponse = Message<"geo.health.v1.SwitchoverResponse"> & {
    * @generated from field: repeated geo.health.v1.TransitionStep steps = 2;
    */
   steps: TransitionStep[];
+
+  /**
+   * The record of the transition, as kept in the history.
+   *
+   * @generated from field: geo.health.v1.TransitionRecord transition = 3;
+   */
+  transition?: TransitionRecord | undefined;
 };
 
 /**
@@ -612,7 +1062,7 @@ export type SwitchoverResponse = Message<"geo.health.v1.SwitchoverResponse"> & {
  * Use `create(SwitchoverResponseSchema)` to create a new message.
  */
 export const SwitchoverResponseSchema: GenMessage<SwitchoverResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 15);
+  messageDesc(file_geo_health_v1_health, 21);
 
 /**
  * Request for Failover.
@@ -668,6 +1118,14 @@ export type FailoverRequest = Message<"geo.health.v1.FailoverRequest"> & {
    * @generated from field: string reason = 7;
    */
   reason: string;
+
+  /**
+   * Fail over even though the active region has not failed the configured number of
+   * consecutive probes (it may still accept writes: split brain is then the operator's call).
+   *
+   * @generated from field: bool force = 8;
+   */
+  force: boolean;
 };
 
 /**
@@ -675,7 +1133,7 @@ export type FailoverRequest = Message<"geo.health.v1.FailoverRequest"> & {
  * Use `create(FailoverRequestSchema)` to create a new message.
  */
 export const FailoverRequestSchema: GenMessage<FailoverRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 16);
+  messageDesc(file_geo_health_v1_health, 22);
 
 /**
  * Response of Failover.
@@ -696,6 +1154,13 @@ export type FailoverResponse = Message<"geo.health.v1.FailoverResponse"> & {
    * @generated from field: repeated geo.health.v1.TransitionStep steps = 2;
    */
   steps: TransitionStep[];
+
+  /**
+   * The record of the transition, as kept in the history.
+   *
+   * @generated from field: geo.health.v1.TransitionRecord transition = 3;
+   */
+  transition?: TransitionRecord | undefined;
 };
 
 /**
@@ -703,7 +1168,7 @@ export type FailoverResponse = Message<"geo.health.v1.FailoverResponse"> & {
  * Use `create(FailoverResponseSchema)` to create a new message.
  */
 export const FailoverResponseSchema: GenMessage<FailoverResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 17);
+  messageDesc(file_geo_health_v1_health, 23);
 
 /**
  * Request for Failback.
@@ -773,7 +1238,7 @@ export type FailbackRequest = Message<"geo.health.v1.FailbackRequest"> & {
  * Use `create(FailbackRequestSchema)` to create a new message.
  */
 export const FailbackRequestSchema: GenMessage<FailbackRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 18);
+  messageDesc(file_geo_health_v1_health, 24);
 
 /**
  * Response of Failback.
@@ -794,6 +1259,13 @@ export type FailbackResponse = Message<"geo.health.v1.FailbackResponse"> & {
    * @generated from field: repeated geo.health.v1.TransitionStep steps = 2;
    */
   steps: TransitionStep[];
+
+  /**
+   * The record of the transition, as kept in the history.
+   *
+   * @generated from field: geo.health.v1.TransitionRecord transition = 3;
+   */
+  transition?: TransitionRecord | undefined;
 };
 
 /**
@@ -801,7 +1273,7 @@ export type FailbackResponse = Message<"geo.health.v1.FailbackResponse"> & {
  * Use `create(FailbackResponseSchema)` to create a new message.
  */
 export const FailbackResponseSchema: GenMessage<FailbackResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 19);
+  messageDesc(file_geo_health_v1_health, 25);
 
 /**
  * Request for WatchRegionState.
@@ -822,7 +1294,7 @@ export type WatchRegionStateRequest = Message<"geo.health.v1.WatchRegionStateReq
  * Use `create(WatchRegionStateRequestSchema)` to create a new message.
  */
 export const WatchRegionStateRequestSchema: GenMessage<WatchRegionStateRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 20);
+  messageDesc(file_geo_health_v1_health, 26);
 
 /**
  * One message of WatchRegionState.
@@ -850,7 +1322,55 @@ export type WatchRegionStateResponse = Message<"geo.health.v1.WatchRegionStateRe
  * Use `create(WatchRegionStateResponseSchema)` to create a new message.
  */
 export const WatchRegionStateResponseSchema: GenMessage<WatchRegionStateResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 21);
+  messageDesc(file_geo_health_v1_health, 27);
+
+/**
+ * A flow's health.
+ *
+ * @generated from enum geo.health.v1.FlowStatus
+ */
+export enum FlowStatus {
+  /**
+   * Not measured yet.
+   *
+   * @generated from enum value: FLOW_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Heartbeats arrive and the lag is under the degraded threshold.
+   *
+   * @generated from enum value: FLOW_STATUS_HEALTHY = 1;
+   */
+  HEALTHY = 1,
+
+  /**
+   * Replicating, but behind (lag or heartbeat age over the degraded threshold).
+   *
+   * @generated from enum value: FLOW_STATUS_DEGRADED = 2;
+   */
+  DEGRADED = 2,
+
+  /**
+   * No heartbeat for longer than the stuck threshold: the flow does not move.
+   *
+   * @generated from enum value: FLOW_STATUS_STUCK = 3;
+   */
+  STUCK = 3,
+
+  /**
+   * The source or target cannot be reached, so the lag is unknown.
+   *
+   * @generated from enum value: FLOW_STATUS_UNKNOWN = 4;
+   */
+  UNKNOWN = 4,
+}
+
+/**
+ * Describes the enum geo.health.v1.FlowStatus.
+ */
+export const FlowStatusSchema: GenEnum<FlowStatus> = /*@__PURE__*/
+  enumDesc(file_geo_health_v1_health, 0);
 
 /**
  * Where a flow group stands in its active-region lifecycle.
@@ -905,7 +1425,103 @@ export enum RegionPhase {
  * Describes the enum geo.health.v1.RegionPhase.
  */
 export const RegionPhaseSchema: GenEnum<RegionPhase> = /*@__PURE__*/
-  enumDesc(file_geo_health_v1_health, 0);
+  enumDesc(file_geo_health_v1_health, 1);
+
+/**
+ * What kind of transition a record is about.
+ *
+ * @generated from enum geo.health.v1.TransitionKind
+ */
+export enum TransitionKind {
+  /**
+   * Not known.
+   *
+   * @generated from enum value: TRANSITION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Planned switchover.
+   *
+   * @generated from enum value: TRANSITION_KIND_SWITCHOVER = 1;
+   */
+  SWITCHOVER = 1,
+
+  /**
+   * Unplanned failover.
+   *
+   * @generated from enum value: TRANSITION_KIND_FAILOVER = 2;
+   */
+  FAILOVER = 2,
+
+  /**
+   * Failback after a failover.
+   *
+   * @generated from enum value: TRANSITION_KIND_FAILBACK = 3;
+   */
+  FAILBACK = 3,
+}
+
+/**
+ * Describes the enum geo.health.v1.TransitionKind.
+ */
+export const TransitionKindSchema: GenEnum<TransitionKind> = /*@__PURE__*/
+  enumDesc(file_geo_health_v1_health, 2);
+
+/**
+ * How a transition ended.
+ *
+ * @generated from enum geo.health.v1.TransitionOutcome
+ */
+export enum TransitionOutcome {
+  /**
+   * Not known, or still running.
+   *
+   * @generated from enum value: TRANSITION_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The active region moved.
+   *
+   * @generated from enum value: TRANSITION_OUTCOME_SUCCEEDED = 1;
+   */
+  SUCCEEDED = 1,
+
+  /**
+   * A step failed; the active region did not move.
+   *
+   * @generated from enum value: TRANSITION_OUTCOME_FAILED = 2;
+   */
+  FAILED = 2,
+
+  /**
+   * A dry run (drill) whose every check passed; nothing moved.
+   *
+   * @generated from enum value: TRANSITION_OUTCOME_DRILL_PASSED = 3;
+   */
+  DRILL_PASSED = 3,
+
+  /**
+   * A dry run with a failed check; nothing moved.
+   *
+   * @generated from enum value: TRANSITION_OUTCOME_DRILL_FAILED = 4;
+   */
+  DRILL_FAILED = 4,
+
+  /**
+   * Its lock expired (the service running it stopped); nothing more was done.
+   *
+   * @generated from enum value: TRANSITION_OUTCOME_ABANDONED = 5;
+   */
+  ABANDONED = 5,
+}
+
+/**
+ * Describes the enum geo.health.v1.TransitionOutcome.
+ */
+export const TransitionOutcomeSchema: GenEnum<TransitionOutcome> = /*@__PURE__*/
+  enumDesc(file_geo_health_v1_health, 3);
 
 /**
  * Served by the health/failover service. Transitions are guarded by the region state's epoch in
@@ -1008,6 +1624,19 @@ export const ReplicationHealthService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchRegionStateRequestSchema;
     output: typeof WatchRegionStateResponseSchema;
+  },
+  /**
+   * Streams health changes for tools that do not scrape Prometheus: the current state of every
+   * cluster and flow first (initial = true), then each change (a cluster becoming reachable or
+   * unreachable, a flow becoming healthy, degraded, stuck or unknown), until the client cancels.
+   * Ends with UNAVAILABLE when the server stops (reconnect).
+   *
+   * @generated from rpc geo.health.v1.ReplicationHealthService.WatchHealth
+   */
+  watchHealth: {
+    methodKind: "server_streaming";
+    input: typeof WatchHealthRequestSchema;
+    output: typeof WatchHealthResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_geo_health_v1_health, 0);

@@ -1,0 +1,169 @@
+// A kafkajs consumer that follows the active region: when the region drains it stops taking
+// records, commits exactly what its handler finished and leaves the group; after the flip it
+// has the group's offsets translated into the new region (geo.offsets.v1, or a function given)
+// and joins there, so every record is handled once.
+import { createLogger, type Logger } from "@geo/logging";
+import type { Consumer, ConsumerConfig, EachMessagePayload } from "kafkajs";
+import type { RegionEndpoint, RegionFollower, RegionView } from "./region-follower";
+import {
+  followInOrder,
+  type KafkaConfigForRegion,
+  kafkaFor,
+  untilDone,
+  within,
+} from "./region-switch";
+
+export interface TranslateRequest {
+  readonly groupId: string;
+  readonly flowGroup: string;
+  readonly from: RegionEndpoint;
+  readonly to: RegionEndpoint;
+}
+
+/** Commits the group's offsets of `from`, translated, into `to` before the consumer joins there. */
+export type CommitTranslated = (request: TranslateRequest) => Promise<void>;
+
+export interface FollowingConsumerOptions {
+  readonly follower: RegionFollower;
+  readonly groupId: string;
+  /** Topics to read in a region (with prefix naming, the remote topics differ by region). */
+  readonly topics: (region: string) => readonly string[];
+  readonly eachMessage: (payload: EachMessagePayload & { region: string }) => Promise<void>;
+  /** See offsets-committer.ts for the geo.offsets.v1 one. */
+  readonly commitTranslated: CommitTranslated;
+  readonly kafkaConfig?: KafkaConfigForRegion;
+  readonly consumerConfig?: Omit<ConsumerConfig, "groupId">;
+  /** Longest wait for the last commit and leaving the old region. Default 10 s. */
+  readonly leaveTimeoutMs?: number;
+  /** Where a partition without a committed offset starts. Default true (earliest). */
+  readonly fromBeginning?: boolean;
+  readonly clientId?: string;
+  readonly logger?: Logger;
+}
+
+export interface FollowingConsumer {
+  /** Resolves once running in the active region (or waiting, when it drains). */
+  start(): Promise<void>;
+  region(): string | undefined;
+  readonly history: readonly string[];
+  close(): Promise<void>;
+}
+
+export function createFollowingConsumer(options: FollowingConsumerOptions): FollowingConsumer {
+  const logger = (
+    options.logger ?? createLogger({ service: "region-client", level: "silent" })
+  ).child({
+    component: "following-consumer",
+    group: options.groupId,
+  });
+  let running: { region: string; consumer: Consumer; topics: readonly string[] } | undefined;
+  /** Next offset to read, per `topic/partition`, for what the handler finished. */
+  let finished = new Map<string, { topic: string; partition: number; offset: string }>();
+  let handling: Promise<void> = Promise.resolve();
+  let lastRegion: string | undefined;
+  let closed = false;
+  const history: string[] = [];
+
+  const leave = async () => {
+    if (running === undefined) return;
+    const { consumer, topics, region } = running;
+    running = undefined;
+    consumer.pause(topics.map((topic) => ({ topic })));
+    await handling;
+    const offsets = [...finished.values()];
+    const committing = offsets.length > 0 ? consumer.commitOffsets(offsets) : Promise.resolve();
+    // A region that failed cannot take the commit; the failover translates its checkpoints.
+    const left = await within(
+      options.leaveTimeoutMs ?? 10_000,
+      committing.finally(() => consumer.disconnect()),
+    ).catch((error: Error) => {
+      logger.warn({ region, err: error.message }, "could not commit before leaving");
+      return false;
+    });
+    logger.info({ region, committed: offsets.length, clean: left }, "left the region");
+  };
+
+  const translate = async (view: RegionView, from: string) => {
+    const request = {
+      groupId: options.groupId,
+      flowGroup: view.flowGroup,
+      from: view.regions.get(from)!,
+      to: view.regions.get(view.activeRegion)!,
+    };
+    // Joining without the translated offsets would re-read or skip records: keep trying.
+    return untilDone(
+      "committing translated offsets",
+      () => options.commitTranslated(request),
+      () => closed,
+      logger,
+    );
+  };
+
+  const join = async (view: RegionView) => {
+    const region = view.activeRegion;
+    const kafka = kafkaFor(
+      view,
+      region,
+      options.kafkaConfig,
+      options.clientId ?? "geo-following-consumer",
+    );
+    const consumer = kafka.consumer({ ...options.consumerConfig, groupId: options.groupId });
+    const topics = options.topics(region);
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [...topics],
+        fromBeginning: options.fromBeginning ?? true,
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    finished = new Map();
+    await consumer.run({
+      eachMessage: async (payload) => {
+        const work = options.eachMessage({ ...payload, region });
+        handling = work.catch(() => undefined);
+        await work;
+        const { topic, partition, message } = payload;
+        finished.set(`${topic}/${partition}`, {
+          topic,
+          partition,
+          offset: String(BigInt(message.offset) + 1n),
+        });
+      },
+    });
+    running = { region, consumer, topics };
+    history.push(region);
+    logger.info({ region, topics }, "consuming in the active region");
+  };
+
+  const apply = async (view: RegionView) => {
+    if (!view.open || (running !== undefined && running.region !== view.activeRegion))
+      await leave();
+    if (!view.open || running !== undefined || closed) return;
+    if (lastRegion !== undefined && lastRegion !== view.activeRegion)
+      await translate(view, lastRegion);
+    if (closed) return;
+    await join(view);
+    lastRegion = view.activeRegion;
+  };
+  const following = followInOrder(options.follower, apply, (error) =>
+    logger.error(
+      { err: (error as Error).message },
+      "could not switch the consumer; waiting for the next change",
+    ),
+  );
+
+  return {
+    start: () => following.started,
+    region: () => running?.region,
+    history,
+    async close() {
+      closed = true;
+      following.stop();
+      await following.idle();
+      await leave();
+    },
+  };
+}

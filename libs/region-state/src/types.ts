@@ -1,0 +1,122 @@
+// The region state of a flow group as the store keeps it (JSON in Redis and in the region topic).
+// Times are milliseconds since the epoch, taken from Redis's clock by the scripts.
+
+export type RegionPhase =
+  | "stable"
+  | "switching-over"
+  | "failing-over"
+  | "failed-over"
+  | "failing-back";
+
+export type TransitionKind = "switchover" | "failover" | "failback";
+
+export type TransitionOutcome =
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "drill-passed"
+  | "drill-failed"
+  | "abandoned";
+
+/** One step of a transition. */
+export interface StepRecord {
+  /** Short machine-readable name: `drain`, `pause-flow`, `commit-offsets`, `flip`... */
+  readonly name: string;
+  /** What was done, for people. */
+  readonly description: string;
+  readonly startTimeMs: number;
+  readonly durationMs: number;
+  readonly ok: boolean;
+  /** Details, or the error when it failed. */
+  readonly detail: string;
+}
+
+/** Records of a partition not replicated when a failover moved the active region. */
+export interface PartitionRisk {
+  readonly flow: string;
+  readonly sourceTopic: string;
+  readonly partition: number;
+  /** Decimal string: records behind. */
+  readonly records: string;
+}
+
+/** A transition (or drill), running or finished. */
+export interface TransitionRecord {
+  readonly id: string;
+  readonly flowGroup: string;
+  readonly kind: TransitionKind;
+  readonly fromRegion: string;
+  readonly toRegion: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly startTimeMs: number;
+  readonly endTimeMs?: number;
+  readonly dryRun: boolean;
+  readonly outcome: TransitionOutcome;
+  readonly epochBefore: number;
+  readonly epochAfter: number;
+  readonly steps: readonly StepRecord[];
+  /** Time with no region accepting writes (expected, for a drill). */
+  readonly rtoMs?: number;
+  /** Decimal string: records written to the old region and not replicated. */
+  readonly rpoRecords?: string;
+  readonly recordsAtRisk?: readonly PartitionRisk[];
+  readonly error?: string;
+}
+
+/** The lock of a transition in progress, kept inside the state. */
+export interface TransitionLock extends TransitionRecord {
+  /** Redis time after which the lock is abandoned unless renewed by a step. */
+  readonly expiresAtMs: number;
+  /** Phase to return to when the transition ends without moving the active region. */
+  readonly phaseBefore: RegionPhase;
+}
+
+/** Which region is active for a flow group. */
+export interface RegionState {
+  readonly flowGroup: string;
+  readonly activeRegion: string;
+  /** Incremented by every move of the active region. */
+  readonly epoch: number;
+  readonly phase: RegionPhase;
+  /** Empty when never moved. */
+  readonly previousActiveRegion: string;
+  readonly updateTimeMs: number;
+  readonly updatedBy: string;
+  readonly reason: string;
+  /** Incremented by every change a watcher sees; orders changes within an epoch. */
+  readonly revision: number;
+  /** The transition in progress, if any. */
+  readonly transition?: TransitionLock;
+  /** The last finished transition (not drills). */
+  readonly lastTransition?: TransitionRecord;
+}
+
+/** Whether `a` is a later version of a group's state than `b`. */
+export function isNewer(a: RegionState, b: RegionState | undefined): boolean {
+  if (b === undefined) return true;
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.revision > b.revision);
+}
+
+// Lua's cjson writes an empty array as {}; everything read back goes through here.
+export function normalizeState(raw: unknown): RegionState {
+  const state = raw as RegionState & { transition?: unknown; lastTransition?: unknown };
+  return {
+    ...state,
+    ...(state.transition
+      ? { transition: normalizeRecord(state.transition) as TransitionLock }
+      : {}),
+    ...(state.lastTransition ? { lastTransition: normalizeRecord(state.lastTransition) } : {}),
+  };
+}
+
+export function normalizeRecord(raw: unknown): TransitionRecord {
+  const record = raw as TransitionRecord;
+  return {
+    ...record,
+    steps: Array.isArray(record.steps) ? record.steps : [],
+    ...(record.recordsAtRisk === undefined
+      ? {}
+      : { recordsAtRisk: Array.isArray(record.recordsAtRisk) ? record.recordsAtRisk : [] }),
+  };
+}

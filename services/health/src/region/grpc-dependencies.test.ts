@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { parseConfig } from "@geo/config";
+import { createGrpcServer, type GrpcServer } from "@geo/grpc";
+import { createLogger } from "@geo/logging";
+import { OffsetTranslationService, ReplicationHealthService } from "@geo/proto";
+import { createGrpcDependencies, type GrpcDependencies } from "./grpc-dependencies";
+
+// The lag and offsets contracts the transitions call, served here by a fake on a real gRPC
+// server until the health helper's GetFlowHealth and the offsets service exist.
+let server: GrpcServer;
+let deps: GrpcDependencies;
+
+before(async () => {
+  server = createGrpcServer({ reflection: false });
+  server.addService(ReplicationHealthService, {
+    getFlowHealth: (request) => ({
+      flow: request.flow,
+      partitions: [
+        { sourceTopic: "orders", partition: 0, lag: { records: "9007199254740993" } },
+        { sourceTopic: "orders", partition: 1, lag: { records: "0" } },
+      ],
+      totalLag: { records: "9007199254740993" },
+    }),
+  });
+  server.addService(OffsetTranslationService, {
+    commitTranslatedOffsets: (request) => ({
+      dryRun: request.dryRun,
+      offsets: [
+        { translation: { sourceTopic: "orders", partition: 0, exact: true }, committed: true },
+        {
+          translation: {
+            sourceTopic: "orders",
+            partition: 1,
+            exact: false,
+            reason: "no offset map yet",
+          },
+          committed: false,
+          reason: "untranslatable",
+        },
+      ],
+    }),
+  });
+  const address = `127.0.0.1:${await server.listen("127.0.0.1:0")}`;
+  const config = parseConfig(
+    `clusters:
+  us-east: { bootstrapServers: ["127.0.0.1:1"] }
+  eu-west: { bootstrapServers: ["127.0.0.1:2"] }
+services:
+  coordinator: { address: "${address}" }
+  offsets: { address: "${address}" }
+  health: { address: "${address}" }
+`,
+    { env: {} },
+  );
+  deps = createGrpcDependencies({
+    config,
+    logger: createLogger({ service: "deps-test", level: "silent" }),
+  });
+});
+
+after(async () => {
+  await deps?.close();
+  await server?.stop();
+});
+
+describe("gRPC transition dependencies", () => {
+  it("reads a flow's lag per partition from GetFlowHealth, 64-bit exact", async () => {
+    const lag = await deps.lag.flowLag("east-west");
+    assert.equal(lag.total, 9007199254740993n);
+    assert.deepEqual(lag.partitions, [
+      { topic: "orders", partition: 0, records: 9007199254740993n },
+      { topic: "orders", partition: 1, records: 0n },
+    ]);
+  });
+
+  it("counts committed partitions and names the ones CommitTranslatedOffsets could not translate", async () => {
+    const result = await deps.offsets.commit({
+      flow: "east-west",
+      group: "billing",
+      dryRun: true,
+      actor: "t",
+    });
+    assert.equal(result.committed, 1);
+    assert.deepEqual(result.problems, ["orders/1: untranslatable"]);
+  });
+
+  it("says a cluster it cannot reach is unreachable", async () => {
+    const probe = await deps.probes.probe("us-east");
+    assert.equal(probe.reachable, false);
+    assert.equal(deps.probes.consecutiveFailures("us-east"), 1);
+    assert.deepEqual(await deps.probes.probe("mars"), {
+      reachable: false,
+      error: 'unknown cluster "mars"',
+    });
+  });
+});

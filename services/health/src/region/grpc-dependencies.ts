@@ -1,0 +1,165 @@
+// The real transition dependencies: the coordinator (ListFlows, PauseFlow, ResumeFlow,
+// ListAgents), the offsets service (CommitTranslatedOffsets) and the flow lag of geo.health.v1
+// (GetFlowHealth), all over gRPC with deadlines and the installation's TLS and token; cluster probes and consumer group members
+// through Kafka's admin API.
+import { runLoop } from "@geo/backoff";
+import type { GeoConfig } from "@geo/config";
+import { createGrpcClient } from "@geo/grpc";
+import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
+import type { Logger } from "@geo/logging";
+import { CoordinatorService, OffsetTranslationService, ReplicationHealthService } from "@geo/proto";
+import { grpcClientOptions } from "@geo/service-runtime";
+import { probeCluster } from "../monitoring/cluster-probe";
+import type { ClusterProbes, FlowInfo, TransitionDependencies } from "./dependencies";
+
+export interface GrpcDependencies extends TransitionDependencies {
+  close(): Promise<void>;
+}
+
+export interface GrpcDependenciesOptions {
+  readonly config: GeoConfig;
+  readonly logger: Logger;
+  /** Every cluster is probed this often to count consecutive failures. Default 2000 ms. */
+  readonly probeIntervalMs?: number;
+  /** Deadline of each gRPC call. Default the config's grpc.defaultDeadlineMs. */
+  readonly callTimeoutMs?: number;
+}
+
+export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDependencies {
+  const { config, logger } = options;
+  const timeout = { defaultTimeoutMs: options.callTimeoutMs ?? config.grpc.defaultDeadlineMs };
+  const coordinator = createGrpcClient(
+    CoordinatorService,
+    grpcClientOptions(config, config.services.coordinator.address, timeout),
+  );
+  const offsets = createGrpcClient(
+    OffsetTranslationService,
+    grpcClientOptions(config, config.services.offsets.address, timeout),
+  );
+  const health = createGrpcClient(
+    ReplicationHealthService,
+    grpcClientOptions(config, config.services.health.address, timeout),
+  );
+  const admins = new Map(
+    Object.values(config.clusters).map((cluster) => [
+      cluster.alias,
+      createClusterAdmin(cluster, { clientId: "geo-health-failover", logger }),
+    ]),
+  );
+  const adminOf = (alias: string): ClusterAdmin => {
+    const admin = admins.get(alias);
+    if (admin === undefined) throw new Error(`unknown cluster "${alias}"`);
+    return admin;
+  };
+  // Only the clusters of flow groups are probed in the background (failover needs their count
+  // of consecutive failures); any cluster can still be probed on demand.
+  const grouped = [...new Set(config.flowGroups.flatMap((group) => group.clusters))];
+  const probes = createProbeTracker(admins, grouped, logger, options.probeIntervalMs ?? 2000);
+
+  return {
+    flows: {
+      async list() {
+        const flows: FlowInfo[] = [];
+        let pageToken = "";
+        do {
+          const page = await coordinator.listFlows({ pageSize: 1000, pageToken });
+          for (const flow of page.flows) {
+            flows.push({
+              name: flow.name,
+              source: flow.sourceCluster,
+              target: flow.targetCluster,
+              paused: flow.paused,
+            });
+          }
+          pageToken = page.nextPageToken;
+        } while (pageToken !== "");
+        return flows;
+      },
+      pause: async (name, actor, reason) =>
+        void (await coordinator.pauseFlow({ name, actor, reason })),
+      resume: async (name, actor, reason) =>
+        void (await coordinator.resumeFlow({ name, actor, reason })),
+    },
+    agents: {
+      async liveAgents(region) {
+        const { agents } = await coordinator.listAgents({ region });
+        return agents.filter((agent) => agent.connected).map((agent) => agent.id);
+      },
+    },
+    lag: {
+      async flowLag(flow) {
+        const answer = await health.getFlowHealth({ flow });
+        return {
+          total: BigInt(answer.totalLag?.records ?? "0"),
+          partitions: answer.partitions.map((p) => ({
+            topic: p.sourceTopic,
+            partition: p.partition,
+            records: BigInt(p.lag?.records ?? "0"),
+          })),
+        };
+      },
+    },
+    offsets: {
+      async commit({ flow, group, dryRun, actor }) {
+        const answer = await offsets.commitTranslatedOffsets({ flow, group, dryRun, actor });
+        const problems = answer.offsets
+          .filter((o) => !o.committed || o.translation?.exact === false)
+          .map(
+            (o) =>
+              `${o.translation?.sourceTopic}/${o.translation?.partition}: ${o.reason || o.translation?.reason || "not exact"}`,
+          );
+        return { committed: answer.offsets.filter((o) => o.committed).length, problems };
+      },
+    },
+    probes,
+    consumers: {
+      async members(cluster, group) {
+        const described = await adminOf(cluster).use((admin) => admin.describeGroups([group]));
+        return described.groups[0]?.members.length ?? 0;
+      },
+    },
+    async close() {
+      probes.stop();
+      coordinator.close();
+      offsets.close();
+      health.close();
+      await Promise.all([...admins.values()].map((admin) => admin.close()));
+    },
+  };
+}
+
+/** Probes every cluster in the background and counts consecutive failures per cluster. */
+function createProbeTracker(
+  admins: ReadonlyMap<string, ClusterAdmin>,
+  probed: readonly string[],
+  logger: Logger,
+  intervalMs: number,
+): ClusterProbes & { stop(): void } {
+  const failures = new Map<string, number>();
+  const abort = new AbortController();
+  const probe = async (alias: string) => {
+    const admin = admins.get(alias);
+    if (admin === undefined) return { reachable: false, error: `unknown cluster "${alias}"` };
+    const { health } = await probeCluster(admin, { timeoutMs: Math.max(1000, intervalMs) });
+    failures.set(alias, health.reachable ? 0 : (failures.get(alias) ?? 0) + 1);
+    return health.reachable
+      ? { reachable: true }
+      : { reachable: false, error: health.error ?? "unreachable" };
+  };
+  if (probed.length > 0)
+    void runLoop(
+      async () => {
+        await Promise.all(probed.map(probe));
+      },
+      {
+        intervalMs,
+        signal: abort.signal,
+        onError: (error) => logger.warn({ err: (error as Error).message }, "cluster probes failed"),
+      },
+    );
+  return {
+    probe,
+    consecutiveFailures: (alias) => failures.get(alias) ?? 0,
+    stop: () => abort.abort(),
+  };
+}

@@ -1,0 +1,223 @@
+// The region-state part of geo.health.v1: GetRegionState, ListRegionStates, WatchRegionState,
+// Switchover, Failover and Failback. The health service spreads `handlers` into its
+// addService call and awaits `close()` when it stops.
+import type { Duration } from "@bufbuild/protobuf/wkt";
+import type { GeoConfig } from "@geo/config";
+import {
+  Code,
+  GeoError,
+  type HandlerContext,
+  invalidArgument,
+  requireInt64,
+  requireNonEmpty,
+  resolveActor,
+  type ServiceImpl,
+} from "@geo/grpc";
+import type { Logger } from "@geo/logging";
+import type { ReplicationHealthService } from "@geo/proto";
+import type { Redis } from "@geo/redis";
+import {
+  createKafkaRegionLog,
+  createRegionStore,
+  type RegionLog,
+  type RegionState,
+  type RegionStore,
+  regionGroupsFromConfig,
+  type TransitionKind,
+} from "@geo/region-state";
+import type { TransitionDependencies } from "./dependencies";
+import { createGrpcDependencies } from "./grpc-dependencies";
+import { recordShape, stateShape, stepShape } from "./proto-shapes";
+import { createTransitionRunner, type TransitionResult } from "./transition-runner";
+
+type RegionHandlers = Pick<
+  ServiceImpl<typeof ReplicationHealthService>,
+  | "getRegionState"
+  | "listRegionStates"
+  | "watchRegionState"
+  | "switchover"
+  | "failover"
+  | "failback"
+>;
+
+export interface RegionService {
+  readonly handlers: RegionHandlers;
+  readonly store: RegionStore;
+  close(): Promise<void>;
+}
+
+export interface RegionServiceOptions {
+  readonly config: GeoConfig;
+  readonly logger: Logger;
+  readonly redis: Redis;
+  /** Default: the coordinator, offsets and health services over gRPC, and Kafka admin probes. */
+  readonly dependencies?: TransitionDependencies & { close?(): Promise<void> };
+  /** Default: the region topic in both clusters of each group. */
+  readonly log?: RegionLog;
+  /** Interval of lag and consumer polls during transitions. Default 500 ms. */
+  readonly pollIntervalMs?: number;
+}
+
+const MAX_HISTORY = 100;
+const MAX_TEXT = 1000;
+const MAX_GROUPS = 1000;
+/** States a watcher may fall behind before its stream ends (it reconnects and starts over). */
+const MAX_WATCH_BACKLOG = 1000;
+
+export function createRegionService(options: RegionServiceOptions): RegionService {
+  const { config, logger } = options;
+  const log = options.log ?? createKafkaRegionLog(config, logger);
+  const groups = regionGroupsFromConfig(config);
+  const store = createRegionStore({
+    redis: options.redis,
+    keyPrefix: config.redis.keyPrefix,
+    groups,
+    log,
+    logger: logger.child({ component: "region-state" }),
+  });
+  store.start();
+  const deps = options.dependencies ?? createGrpcDependencies({ config, logger });
+  const runner = createTransitionRunner({
+    store,
+    deps,
+    groupConfigs: config.flowGroups,
+    logger: logger.child({ component: "transitions" }),
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  });
+  const shape = (state: RegionState) => stateShape(state, store.groups.get(state.flowGroup));
+  const answer = (result: TransitionResult) => ({
+    state: shape(result.state),
+    steps: result.record.steps.map(stepShape),
+    transition: recordShape(result.record),
+  });
+
+  const transition = async (
+    kind: TransitionKind,
+    request: TransitionFields,
+    timeout: Duration | undefined,
+    context: HandlerContext,
+  ) =>
+    answer(
+      await runner.run({
+        kind,
+        flowGroup: requireNonEmpty(request.flowGroup, "flow_group"),
+        targetRegion: requireNonEmpty(request.targetRegion, "target_region"),
+        expectedEpoch: request.dryRun ? 0 : epochOf(request.expectedEpoch),
+        consumerGroups: boundedList(request.consumerGroups, "consumer_groups"),
+        dryRun: request.dryRun,
+        actor: boundedText(resolveActor(request.actor, context), "actor"),
+        reason: boundedText(request.reason, "reason"),
+        timeoutMs: durationMs(timeout, kind === "failback" ? "catch_up_timeout" : "drain_timeout"),
+        force: request.force ?? false,
+      }),
+    );
+
+  const handlers: RegionHandlers = {
+    async getRegionState(request) {
+      requireNonEmpty(request.flowGroup, "flow_group");
+      if (request.historyLimit < 0 || request.historyLimit > MAX_HISTORY) {
+        throw invalidArgument(
+          "history_limit",
+          `must be between 0 and ${MAX_HISTORY}, got ${request.historyLimit}`,
+        );
+      }
+      const state = await store.get(request.flowGroup);
+      const history = await store.history(request.flowGroup, request.historyLimit);
+      return { state: shape(state), transitions: history.map(recordShape) };
+    },
+    listRegionStates: async () => ({ states: (await store.list()).map(shape) }),
+    watchRegionState: (request, context) => watchStates(store, request.flowGroups, context, shape),
+    switchover: (request, context) =>
+      transition("switchover", request, request.drainTimeout, context),
+    failover: (request, context) => transition("failover", request, undefined, context),
+    failback: (request, context) =>
+      transition("failback", request, request.catchUpTimeout, context),
+  };
+
+  return {
+    handlers,
+    store,
+    async close() {
+      await store.close();
+      await log.close();
+      await deps.close?.();
+    },
+  };
+}
+
+interface TransitionFields {
+  flowGroup: string;
+  targetRegion: string;
+  expectedEpoch: string;
+  consumerGroups: string[];
+  dryRun: boolean;
+  actor: string;
+  reason: string;
+  force?: boolean;
+}
+
+async function* watchStates(
+  store: RegionStore,
+  flowGroups: readonly string[],
+  context: HandlerContext,
+  shape: (state: RegionState) => ReturnType<typeof stateShape>,
+) {
+  boundedList(flowGroups, "flow_groups");
+  const queue: { state: RegionState; initial: boolean }[] = [];
+  let wake: (() => void) | undefined;
+  const unsubscribe = store.watch(flowGroups, (state, initial) => {
+    queue.push({ state, initial });
+    wake?.();
+  });
+  const aborted = new Promise<void>((resolve) =>
+    context.signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
+  try {
+    while (!context.signal.aborted) {
+      if (queue.length > MAX_WATCH_BACKLOG) {
+        throw new GeoError(
+          Code.RESOURCE_EXHAUSTED,
+          "this watcher fell too far behind the region state changes; reconnect",
+          {
+            retriable: true,
+          },
+        );
+      }
+      const next = queue.shift();
+      if (next !== undefined) {
+        yield { state: shape(next.state), initial: next.initial };
+        continue;
+      }
+      await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+      wake = undefined;
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+function epochOf(value: string): number {
+  const epoch = requireInt64(value === "" ? "0" : value, "expected_epoch", { min: 0n });
+  if (epoch > BigInt(Number.MAX_SAFE_INTEGER))
+    throw invalidArgument("expected_epoch", "is larger than any epoch");
+  return Number(epoch);
+}
+
+function durationMs(duration: Duration | undefined, field: string): number {
+  if (duration === undefined) return 0;
+  const ms = Number(duration.seconds) * 1000 + Math.floor(duration.nanos / 1e6);
+  if (ms < 0 || ms > 86_400_000) throw invalidArgument(field, "must be between 0 and 24 hours");
+  return ms;
+}
+
+function boundedText(text: string, field: string): string {
+  if (text.length > MAX_TEXT)
+    throw invalidArgument(field, `is ${text.length} characters; at most ${MAX_TEXT}`);
+  return text;
+}
+
+function boundedList(items: readonly string[], field: string): readonly string[] {
+  if (items.length > MAX_GROUPS)
+    throw invalidArgument(field, `lists ${items.length} names; at most ${MAX_GROUPS}`);
+  return items;
+}

@@ -1,0 +1,348 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, beforeEach, describe, it } from "node:test";
+import type { FlowGroupConfig } from "@geo/config";
+import { Code, GeoError } from "@geo/grpc";
+import { type RedisServer, startRedis } from "@geo/harness";
+import { createLogger } from "@geo/logging";
+import { createRedisClient, type Redis } from "@geo/redis";
+import {
+  createMemoryRegionLog,
+  createRegionStore,
+  type RegionGroup,
+  type RegionStore,
+} from "@geo/region-state";
+import { createFakes, type Fakes, lagOf } from "./fake-dependencies";
+import {
+  createTransitionRunner,
+  type TransitionRequest,
+  type TransitionRunner,
+} from "./transition-runner";
+
+const logger = createLogger({ service: "transition-test", level: "silent" });
+const GROUP: RegionGroup = {
+  name: "orders",
+  regions: [
+    { region: "us-east", cluster: "us-east", bootstrapServers: ["127.0.0.1:1"] },
+    { region: "eu-west", cluster: "eu-west", bootstrapServers: ["127.0.0.1:2"] },
+  ],
+  initialActive: "us-east",
+};
+const CONFIG: FlowGroupConfig = {
+  name: "orders",
+  clusters: ["us-east", "eu-west"],
+  flows: [],
+  initialActive: "us-east",
+  consumerGroups: ["billing"],
+  drainTimeoutMs: 2000,
+  catchUpTimeoutMs: 2000,
+  failoverAfterProbeFailures: 3,
+};
+
+let server: RedisServer;
+let redis: Redis;
+let store: RegionStore;
+let fakes: Fakes;
+let runner: TransitionRunner;
+const stores: RegionStore[] = [];
+
+before(async () => {
+  server = await startRedis();
+  redis = createRedisClient(
+    { url: server.url, keyPrefix: "" },
+    { logger, name: "transition-test" },
+  );
+});
+after(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  redis?.disconnect();
+  await server?.stop();
+});
+beforeEach(async () => {
+  store = createRegionStore({
+    redis,
+    keyPrefix: `t-${randomBytes(4).toString("hex")}:`,
+    groups: [GROUP],
+    log: createMemoryRegionLog(),
+    logger,
+  });
+  stores.push(store);
+  store.start();
+  await store.whenReady();
+  fakes = createFakes();
+  runner = createTransitionRunner({
+    store,
+    deps: fakes,
+    groupConfigs: [CONFIG],
+    logger,
+    pollIntervalMs: 20,
+  });
+});
+
+const request = (overrides: Partial<TransitionRequest> = {}): TransitionRequest => ({
+  kind: "switchover",
+  flowGroup: "orders",
+  targetRegion: "eu-west",
+  expectedEpoch: 1,
+  consumerGroups: [],
+  dryRun: false,
+  actor: "alice",
+  reason: "maintenance",
+  timeoutMs: 0,
+  force: false,
+  ...overrides,
+});
+
+async function refused(
+  overrides: Partial<TransitionRequest>,
+  code: Code,
+  message: RegExp,
+): Promise<void> {
+  const before = await store.get("orders");
+  await assert.rejects(runner.run(request(overrides)), (error: unknown) => {
+    assert.ok(error instanceof GeoError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, message);
+    return true;
+  });
+  assert.deepEqual(await store.get("orders"), before, "a refused request changes nothing");
+  assert.deepEqual(await store.history("orders", 5), []);
+  assert.deepEqual(fakes.calls, [], "no flow paused, no offset committed");
+}
+
+const stepNames = (steps: readonly { name: string; ok: boolean }[]) =>
+  steps.map((s) => `${s.name}${s.ok ? "" : "!"}`);
+
+describe("transition runner (fakes, real Redis)", () => {
+  it("switches over: waits for consumers and lag, pauses, commits, resumes the reverse flow, flips", async () => {
+    fakes.members.set("us-east/billing", 2);
+    fakes.lags.set("east-west", [lagOf(5), lagOf(2), lagOf(0)]);
+    setTimeout(() => fakes.members.set("us-east/billing", 0), 60);
+    const { state, record } = await runner.run(request());
+    assert.equal(state.activeRegion, "eu-west");
+    assert.equal(state.epoch, 2);
+    assert.equal(state.phase, "stable");
+    assert.equal(record.outcome, "succeeded");
+    assert.deepEqual(stepNames(record.steps), [
+      "check-target",
+      "check-agents",
+      "check-source",
+      "wait-consumers",
+      "drain",
+      "pause-flow",
+      "commit-offsets",
+      "resume-flow",
+    ]);
+    assert.deepEqual(fakes.calls, [
+      "pause east-west",
+      "commit billing over east-west",
+      "resume west-east",
+    ]);
+    assert.equal(record.rpoRecords, "0");
+    assert.ok((record.rtoMs ?? -1) >= 40, `rto ${record.rtoMs} covers the waits`);
+    assert.equal((await store.history("orders", 1))[0]?.id, record.id);
+  });
+
+  it("refuses bad requests with clear errors and changes nothing", async () => {
+    await refused(
+      { flowGroup: "nope" },
+      Code.NOT_FOUND,
+      /no flow group "nope"; known flow groups: orders/,
+    );
+    await refused(
+      { targetRegion: "mars" },
+      Code.INVALID_ARGUMENT,
+      /"mars" is not part of flow group/,
+    );
+    await refused({ targetRegion: "us-east" }, Code.FAILED_PRECONDITION, /already active/);
+    await refused({ expectedEpoch: 4 }, Code.ABORTED, /expected_epoch 4 is stale/);
+    await refused({ expectedEpoch: 0 }, Code.INVALID_ARGUMENT, /expected_epoch is required/);
+    await refused(
+      { kind: "failback" },
+      Code.FAILED_PRECONDITION,
+      /failback returns .* never moved/,
+    );
+    fakes.live.set("eu-west", []);
+    await refused(
+      {},
+      Code.FAILED_PRECONDITION,
+      /refused, nothing changed: check-agents: region eu-west has no live agent/,
+    );
+    fakes.live.set("eu-west", ["a"]);
+    fakes.unreachable.add("eu-west");
+    await refused({}, Code.FAILED_PRECONDITION, /check-target: cluster eu-west is unreachable/);
+    fakes.unreachable.clear();
+    fakes.unreachable.add("us-east");
+    await refused({}, Code.FAILED_PRECONDITION, /check-source: .* use Failover/);
+    fakes.failures.set("us-east", 2);
+    await refused(
+      { kind: "failover" },
+      Code.FAILED_PRECONDITION,
+      /failed 2 consecutive probes, fewer than the 3/,
+    );
+    fakes.flowList.splice(0, 1);
+    await refused(
+      { kind: "failover", force: true },
+      Code.FAILED_PRECONDITION,
+      /no flow from us-east to eu-west/,
+    );
+  });
+
+  it("keeps its lock through a step longer than the lock's lifetime", async () => {
+    const shortLock = createRegionStore({
+      redis,
+      keyPrefix: `t-${randomBytes(4).toString("hex")}:`,
+      groups: [GROUP],
+      log: createMemoryRegionLog(),
+      logger,
+      lockTtlMs: 300,
+    });
+    stores.push(shortLock);
+    shortLock.start();
+    await shortLock.whenReady();
+    const slow = createTransitionRunner({
+      store: shortLock,
+      deps: fakes,
+      groupConfigs: [CONFIG],
+      logger,
+      pollIntervalMs: 20,
+    });
+    fakes.lags.set("east-west", [...Array.from({ length: 50 }, () => lagOf(3)), lagOf(0)]);
+    const running = slow.run(request());
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await assert.rejects(
+      slow.run(request()),
+      (error: GeoError) => error.code === Code.FAILED_PRECONDITION,
+    );
+    const { record } = await running;
+    assert.equal(record.outcome, "succeeded", record.error);
+    assert.ok(
+      record.steps.find((s) => s.name === "drain")!.durationMs >= 700,
+      "the drain outlived the lock's ttl",
+    );
+    assert.deepEqual(
+      (await shortLock.history("orders", 5)).map((r) => r.outcome),
+      ["succeeded"],
+      "nothing was abandoned",
+    );
+  });
+
+  it("refuses a second transition while one runs", async () => {
+    fakes.lags.set("east-west", [lagOf(9)]);
+    const first = runner.run(request({ timeoutMs: 1500 }));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await assert.rejects(runner.run(request()), (error: GeoError) => {
+      assert.equal(error.code, Code.FAILED_PRECONDITION);
+      assert.match(error.message, /already in a transition: switchover .* by alice/);
+      return true;
+    });
+    const { record } = await first;
+    assert.equal(record.outcome, "failed");
+  });
+
+  it("stops at a drain that times out: the old region stays active and nothing is paused", async () => {
+    fakes.lags.set("east-west", [lagOf(7)]);
+    const { state, record } = await runner.run(request({ timeoutMs: 200 }));
+    assert.equal(state.activeRegion, "us-east");
+    assert.equal(state.epoch, 1);
+    assert.equal(state.phase, "stable");
+    assert.equal(record.outcome, "failed");
+    assert.match(
+      record.error ?? "",
+      /drain: flow east-west draining did not happen within 200 ms \(last: 7 records behind\)/,
+    );
+    assert.deepEqual(stepNames(record.steps).slice(-1), ["drain!"]);
+    assert.deepEqual(fakes.calls, []);
+  });
+
+  it("undoes its pause when committing offsets fails", async () => {
+    fakes.failing.add("commit");
+    const { state, record } = await runner.run(request());
+    assert.equal(state.activeRegion, "us-east");
+    assert.equal(record.outcome, "failed");
+    assert.deepEqual(stepNames(record.steps).slice(-3), [
+      "pause-flow",
+      "commit-offsets!",
+      "resume-flow",
+    ]);
+    assert.deepEqual(fakes.calls, [
+      "pause east-west",
+      "commit billing over east-west",
+      "resume east-west",
+    ]);
+    assert.equal(fakes.flowList.find((f) => f.name === "east-west")?.paused, false);
+  });
+
+  it("fails when the coordinator refuses the pause, and when translation is not exact", async () => {
+    fakes.failing.add("pause");
+    const paused = await runner.run(request());
+    assert.match(paused.record.error ?? "", /pause-flow: coordinator refused the pause/);
+    fakes.failing.clear();
+    fakes.commitProblems = ["orders/1: offset 17 is before the replicated range"];
+    const inexact = await runner.run(request());
+    assert.match(inexact.record.error ?? "", /commit-offsets: not exact: orders\/1/);
+    assert.equal(inexact.state.activeRegion, "us-east");
+  });
+
+  it("fails over after the configured failed probes, reporting records at risk; fails back later", async () => {
+    fakes.unreachable.add("us-east");
+    fakes.failures.set("us-east", 3);
+    fakes.lags.set("east-west", [lagOf(42)]);
+    const over = await runner.run(request({ kind: "failover" }));
+    assert.equal(over.state.activeRegion, "eu-west");
+    assert.equal(over.state.phase, "failed-over");
+    assert.equal(over.record.rpoRecords, "42");
+    assert.deepEqual(over.record.recordsAtRisk, [
+      { flow: "east-west", sourceTopic: "orders", partition: 0, records: "42" },
+    ]);
+    assert.deepEqual(fakes.calls, ["pause east-west", "commit billing over east-west"]);
+
+    fakes.unreachable.clear();
+    fakes.calls.length = 0;
+    const back = await runner.run(
+      request({ kind: "failback", targetRegion: "us-east", expectedEpoch: 2 }),
+    );
+    assert.equal(back.record.outcome, "succeeded", back.record.error);
+    assert.equal(back.state.activeRegion, "us-east");
+    assert.equal(back.state.phase, "stable");
+    assert.equal(back.state.epoch, 3);
+    assert.deepEqual(fakes.calls, [
+      "resume west-east",
+      "pause west-east",
+      "commit billing over west-east",
+      "resume east-west",
+    ]);
+  });
+
+  it("fails over with force, and with an unknown RPO when the lag cannot be read", async () => {
+    fakes.failing.add("lag");
+    const { state, record } = await runner.run(request({ kind: "failover", force: true }));
+    assert.equal(state.activeRegion, "eu-west");
+    assert.equal(record.rpoRecords, undefined);
+    assert.match(
+      record.steps.find((s) => s.name === "check-source-down")?.detail ?? "",
+      /forced by the request/,
+    );
+    assert.match(
+      record.steps.find((s) => s.name === "records-at-risk")?.detail ?? "",
+      /^unknown: /,
+    );
+  });
+
+  it("drills without moving anything and keeps the report; a drill without agents fails and says why", async () => {
+    const passed = await runner.run(request({ dryRun: true, expectedEpoch: 0 }));
+    assert.equal(passed.record.outcome, "drill-passed");
+    assert.equal(passed.state.epoch, 1);
+    assert.equal(passed.state.activeRegion, "us-east");
+    assert.deepEqual(fakes.calls, ["check billing over east-west"]);
+    fakes.live.set("eu-west", []);
+    const failed = await runner.run(request({ kind: "failover", dryRun: true }));
+    assert.equal(failed.record.outcome, "drill-failed");
+    assert.match(failed.record.error ?? "", /check-agents: region eu-west has no live agent/);
+    assert.deepEqual(
+      (await store.history("orders", 5)).map((r) => r.outcome),
+      ["drill-failed", "drill-passed"],
+    );
+    assert.equal((await store.get("orders")).epoch, 1);
+  });
+});

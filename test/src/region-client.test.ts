@@ -1,0 +1,223 @@
+// The region client helper against a real region-state change: the health service process
+// streams the state, another store on the same Redis moves the active region, and kafkajs
+// producers and consumers wrapped by @geo/region-client follow it between two real Kafka
+// clusters, with every record written once and handled once.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { findFreePorts } from "@geo/harness";
+import { createLogger } from "@geo/logging";
+import {
+  createFollowingConsumer,
+  createFollowingProducer,
+  createRegionFollower,
+  type RegionFollower,
+  type TranslateRequest,
+} from "@geo/region-client";
+import { createMemoryRegionLog, type RegionStore } from "@geo/region-state";
+import { type Admin, Kafka, logLevel } from "kafkajs";
+import {
+  createTopicsEverywhere,
+  movePeer,
+  type RegionStack,
+  startRegionStack,
+} from "./support/region-stack";
+import { type ServiceProcess, startService } from "./support/service-process";
+import { waitFor } from "./support/wait-for";
+
+const logger = createLogger({ service: "region-client-test", level: "warn" });
+let stack: RegionStack;
+let health: ServiceProcess;
+let peer: RegionStore;
+let admins: Record<string, Admin>;
+let kafkas: Record<string, Kafka>;
+const followers: RegionFollower[] = [];
+
+before(async () => {
+  const [healthPort] = await findFreePorts(1);
+  stack = await startRegionStack({
+    name: "client",
+    keyPrefix: "geo-client:",
+    logger,
+    rest: `flowGroups:
+  - { name: events, clusters: [us-east, eu-west] }
+  - { name: orders, clusters: [us-east, eu-west] }
+services:
+  health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
+`,
+  });
+  health = await startService("health", ["--config", stack.configPath]);
+  // The peer's log is in memory; the health process persists to the real topics.
+  peer = await stack.openPeer(createMemoryRegionLog());
+  kafkas = Object.fromEntries(
+    ["us-east", "eu-west"].map((alias, i) => [
+      alias,
+      new Kafka({
+        clientId: "client-test",
+        brokers: stack.clusters[i]!.bootstrapServers,
+        logLevel: logLevel.NOTHING,
+      }),
+    ]),
+  );
+  admins = Object.fromEntries(
+    Object.entries(kafkas).map(([alias, kafka]) => [alias, kafka.admin()]),
+  );
+  await Promise.all(Object.values(admins).map((admin) => admin.connect()));
+  await createTopicsEverywhere(Object.values(admins), ["events", "orders"]);
+});
+
+after(async () => {
+  await Promise.all(followers.map((f) => f.close()));
+  await Promise.all(Object.values(admins ?? {}).map((admin) => admin.disconnect()));
+  await health?.stop();
+  await stack?.stop();
+});
+
+function follower(flowGroup: string): RegionFollower {
+  const created = createRegionFollower({
+    healthAddress: health.endpoints.grpc!,
+    flowGroup,
+    logger,
+  });
+  followers.push(created);
+  return created;
+}
+
+async function readAll(alias: string, topic: string): Promise<string[]> {
+  const offsets = await admins[alias]!.fetchTopicOffsets(topic);
+  const total = offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  const values: string[] = [];
+  if (total === 0) return values;
+  const consumer = kafkas[alias]!.consumer({ groupId: `reader-${alias}-${topic}-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => void values.push(message.value!.toString()),
+  });
+  await waitFor(`all ${total} records of ${topic} in ${alias}`, () => values.length >= total);
+  await consumer.disconnect();
+  return values;
+}
+
+const duplicatesOf = (values: readonly string[]) =>
+  values.filter((v, i) => values.indexOf(v) !== i);
+
+describe("region client helper (real health service, Redis, two Kafka clusters)", () => {
+  it("a producer follows a switchover: every record written once, before the flip in A, after it in B", async () => {
+    const producer = createFollowingProducer({ follower: follower("events"), logger });
+    await producer.start();
+    assert.equal(producer.region(), "us-east");
+    const total = 600;
+    let next = 0;
+    const acked: { seq: number; region: string | undefined }[] = [];
+    const writers = Array.from({ length: 4 }, async () => {
+      while (next < total) {
+        const seq = next++;
+        await producer.send({
+          topic: "events",
+          messages: [{ key: String(seq % 7), value: String(seq) }],
+        });
+        acked.push({ seq, region: producer.region() });
+      }
+    });
+    await waitFor("200 records acknowledged", () => acked.length >= 200);
+    let heldDuringDrain = false;
+    await movePeer(peer, "events", "eu-west", async () => {
+      await waitFor(
+        "the producer holding, its sends in flight answered",
+        () => producer.region() === undefined && producer.inFlight() === 0,
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      const before = acked.length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      heldDuringDrain = acked.length === before;
+    });
+    await Promise.all(writers);
+    await producer.close();
+    assert.ok(heldDuringDrain, "no record was acknowledged while the region drained");
+    assert.deepEqual(producer.history, ["us-east", "eu-west"]);
+    const [inA, inB] = await Promise.all([
+      readAll("us-east", "events"),
+      readAll("eu-west", "events"),
+    ]);
+    const all = [...inA, ...inB];
+    assert.deepEqual(duplicatesOf(all), [], "no record written twice");
+    assert.equal(all.length, total, "no record lost");
+    assert.ok(
+      inA.length >= 200 && inB.length > 0,
+      `${inA.length} in us-east, ${inB.length} in eu-west`,
+    );
+    const maxA = Math.max(...inA.map(Number));
+    const minB = Math.min(...inB.map(Number));
+    assert.ok(
+      maxA < minB + 4,
+      `records before the flip went to A (max ${maxA}), after it to B (min ${minB})`,
+    );
+  });
+
+  it("a consumer follows a switchover: commits at A, resumes at B from the translated offsets", async () => {
+    const total = 300;
+    // The same records at the same offsets in both clusters, as an exact replica would hold them.
+    for (const alias of ["us-east", "eu-west"]) {
+      const producer = kafkas[alias]!.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      await producer.send({
+        topic: "orders",
+        messages: Array.from({ length: total }, (_, i) => ({ partition: i % 3, value: String(i) })),
+      });
+      await producer.disconnect();
+    }
+    const translations: TranslateRequest[] = [];
+    // Stands in for the offsets service's CommitTranslatedOffsets: the replica is exact, so the
+    // translated offset of each partition is the committed one.
+    const commitTranslated = async (request: TranslateRequest) => {
+      translations.push(request);
+      const [committed] = await admins[request.from.cluster]!.fetchOffsets({
+        groupId: request.groupId,
+        topics: ["orders"],
+      });
+      await admins[request.to.cluster]!.setOffsets({
+        groupId: request.groupId,
+        topic: "orders",
+        partitions: committed!.partitions.map((p) => ({
+          partition: p.partition,
+          offset: p.offset,
+        })),
+      });
+    };
+    const handled: { value: string; region: string }[] = [];
+    const consumer = createFollowingConsumer({
+      follower: follower("orders"),
+      groupId: "billing",
+      topics: () => ["orders"],
+      commitTranslated,
+      logger,
+      eachMessage: async ({ message, region }) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        handled.push({ value: message.value!.toString(), region });
+      },
+    });
+    await consumer.start();
+    await waitFor("100 records handled at us-east", () => handled.length >= 100, {
+      timeoutMs: 60_000,
+    });
+    await movePeer(peer, "orders", "eu-west", () =>
+      waitFor("the consumer left us-east", () => consumer.region() === undefined, {
+        timeoutMs: 30_000,
+      }),
+    );
+    await waitFor("every record handled", () => handled.length >= total, { timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await consumer.close();
+    const values = handled.map((h) => h.value);
+    assert.deepEqual(duplicatesOf(values), [], "no record handled twice");
+    assert.equal(new Set(values).size, total, "no record missed");
+    assert.deepEqual(consumer.history, ["us-east", "eu-west"]);
+    assert.equal(translations.length, 1);
+    assert.equal(translations[0]?.from.cluster, "us-east");
+    assert.equal(translations[0]?.to.cluster, "eu-west");
+    const atB = handled.filter((h) => h.region === "eu-west").length;
+    assert.ok(atB > 0 && atB < total, `${total - atB} handled at us-east, ${atB} at eu-west`);
+  });
+});
