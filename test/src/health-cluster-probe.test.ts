@@ -15,6 +15,7 @@ import {
   startRedis,
 } from "@geo/harness";
 import { Kafka, logLevel } from "kafkajs";
+import { createTopicsAndWaitForLeaders } from "./support/create-topics";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
@@ -65,17 +66,15 @@ test("under-replicated partitions rise in Prometheus when a broker of three stop
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: "replicated",
-          numPartitions: 6,
-          replicationFactor: 3,
-          configEntries: [{ name: "min.insync.replicas", value: "3" }],
-        },
-      ],
-    });
+    // kafkajs's own leader wait gives up on a busy machine; the shared helper retries.
+    await createTopicsAndWaitForLeaders(admin, [
+      {
+        topic: "replicated",
+        numPartitions: 6,
+        replicationFactor: 3,
+        configEntries: [{ name: "min.insync.replicas", value: "3" }],
+      },
+    ]);
   } finally {
     await admin.disconnect();
   }

@@ -23,6 +23,7 @@ import { createKafkaClient, kafkaClientOptions } from "@geo/kafka";
 import { createWireClient } from "@geo/kafka-wire";
 import { createLogger } from "@geo/logging";
 import { Kafka } from "kafkajs";
+import { createTopicsAndWaitForLeaders } from "./support/create-topics";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
@@ -90,10 +91,7 @@ before(async () => {
     const plain = new Kafka({ clientId: "setup", brokers: cluster.bootstrapServers, logLevel: 0 });
     const admin = plain.admin();
     await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: TOPIC, numPartitions: 2 }],
-      waitForLeaders: true,
-    });
+    await createTopicsAndWaitForLeaders(admin, [{ topic: TOPIC, numPartitions: 2 }]);
     await admin.disconnect();
   }
 });

@@ -16,6 +16,7 @@ import {
   regionGroupsFromConfig,
 } from "@geo/region-state";
 import type { Admin } from "kafkajs";
+import { createTopicsAndWaitForLeaders } from "./create-topics";
 import { waitFor } from "./wait-for";
 
 export interface RegionStack {
@@ -122,17 +123,14 @@ export async function movePeer(
  * a loaded broker can answer UNKNOWN_TOPIC_OR_PARTITION for a moment after creating one.
  */
 export async function createTopicsEverywhere(
-  admins: readonly {
-    createTopics: Admin["createTopics"];
-    fetchTopicOffsets: Admin["fetchTopicOffsets"];
-  }[],
+  admins: readonly Admin[],
   topics: readonly string[],
 ): Promise<void> {
   for (const admin of admins) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
-    });
+    await createTopicsAndWaitForLeaders(
+      admin,
+      topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+    );
     for (const topic of topics) {
       await waitFor(
         `topic ${topic} ready`,
