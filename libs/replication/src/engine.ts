@@ -21,6 +21,7 @@ import {
   unitId,
 } from "@geo/progress";
 import { BatchLoader } from "./batch-loader";
+import { createBatchTraces } from "./batch-traces";
 import { Checkpointer } from "./checkpointer";
 import { createEngineMetrics, type EngineMetrics } from "./engine-metrics";
 import { SourceReader } from "./source-reader";
@@ -171,6 +172,7 @@ class Engine implements ReplicationEngine {
       maxReencodedBatchBytes: options.maxReencodedBatchBytes ?? 512 * KiB,
       engineBudgetLeft: () => this.buffered < this.maxBufferedBytes,
       addBuffered: (n) => this.addBuffered(n),
+      batchTraces: createBatchTraces(options.traceBatchesOneIn ?? 0, options.agentId),
     };
     const cleanupMs = options.offsetMapCleanupIntervalMs ?? 10 * 60_000;
     if (cleanupMs > 0) {
