@@ -38,6 +38,8 @@ export interface GeoStackOptions {
   partitions: number;
   coordinators: 1 | 2;
   agents: readonly string[];
+  /** Every service exports spans there (OTLP/gRPC); agents trace one in `traceBatchesOneIn` batches. */
+  telemetry?: { otlpEndpoint: string; traceBatchesOneIn?: number };
 }
 
 export interface GeoStack {
@@ -218,7 +220,7 @@ services:
 leases: { ttlMs: ${LEASES.ttlMs}, renewIntervalMs: ${LEASES.renewIntervalMs}, safetyMarginMs: ${LEASES.safetyMarginMs}, graceMs: ${LEASES.graceMs} }
 discovery: { intervalMs: 500 }
 logging: { level: info }
-`;
+${telemetryConfig(options.telemetry)}`;
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
     for (const [n, address] of addresses.entries()) {
       writeFileSync(join(dir, `coordinator-${n}.yaml`), config(`listen: "${address}"`));
@@ -332,4 +334,13 @@ export function trackFailures(): { readonly failed: boolean } {
     if ((t as { passed?: boolean }).passed === false) state.failed = true;
   });
   return state;
+}
+
+function telemetryConfig(telemetry: GeoStackOptions["telemetry"]): string {
+  if (telemetry === undefined) return "";
+  const sampling =
+    telemetry.traceBatchesOneIn === undefined
+      ? ""
+      : `, traceBatchesOneIn: ${telemetry.traceBatchesOneIn}`;
+  return `telemetry: { enabled: true, otlpEndpoint: "${telemetry.otlpEndpoint}"${sampling} }\n`;
 }
