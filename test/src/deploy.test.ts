@@ -567,6 +567,65 @@ describe("deploy/kubernetes", () => {
     assert.deepEqual([...seen].sort(), [...GEO_SERVICES].sort(), "a Deployment per service");
   });
 
+  it("validates every object against the Kubernetes JSON schemas (kubernetes-models)", async () => {
+    assert.ok(objects.length > 0, "the parse test found the objects");
+    // kubernetes-models ships a JSON-schema validator per kind, generated from the Kubernetes
+    // OpenAPI spec: types, required fields, enums and formats (unknown fields are not rejected,
+    // as with kubeconform without -strict). ESM only, hence import().
+    type Kind = new (data: unknown) => { validate(): void };
+    const kindOf = async (apiVersion: string, kind: string): Promise<Kind | undefined> => {
+      const models = (await import(`kubernetes-models/${apiVersion}`).catch(() => ({}))) as Record<
+        string,
+        Kind
+      >;
+      return models[kind];
+    };
+    const Deployment = await kindOf("apps/v1", "Deployment");
+    assert.ok(Deployment, "kubernetes-models has apps/v1 Deployment");
+    assert.throws(
+      () => new Deployment({ metadata: { name: "x" }, spec: { replicas: "two" } }).validate(),
+      /replicas must be integer|must have required property/,
+      "the validator rejects a wrong manifest",
+    );
+    for (const object of objects) {
+      const where = `${object.kind} ${object.metadata.name} (${object.apiVersion})`;
+      const Model = await kindOf(object.apiVersion, object.kind);
+      assert.ok(Model, `${where}: not a kind of the Kubernetes API`);
+      try {
+        new Model(object).validate();
+      } catch (error) {
+        assert.fail(`${where}: ${(error as Error).message}`);
+      }
+    }
+  });
+
+  it("gives every Deployment a PodDisruptionBudget; one with replicas keeps one available", () => {
+    const budgets = objects.filter((o) => o.kind === "PodDisruptionBudget");
+    for (const deployment of objects.filter((o) => o.kind === "Deployment")) {
+      const labels = deployment.spec?.template?.metadata?.labels ?? {};
+      const selects = (budget: K8sObject) => {
+        const selector = budget.spec?.selector as { matchLabels?: Record<string, string> };
+        const match = Object.entries(selector?.matchLabels ?? {});
+        return match.length > 0 && match.every(([key, value]) => labels[key] === value);
+      };
+      const matching = budgets.filter(selects);
+      const where = `Deployment ${deployment.metadata.name}`;
+      assert.equal(
+        matching.length,
+        1,
+        `${where}: ${matching.length} PodDisruptionBudgets select it`,
+      );
+      const spec = matching[0]!.spec as { minAvailable?: number | string; maxUnavailable?: number };
+      const replicas = deployment.spec?.replicas ?? 1;
+      if (replicas > 1) {
+        assert.equal(spec.minAvailable, 1, `${where}: ${replicas} replicas, one must stay`);
+      } else {
+        // A minAvailable 1 budget on a single replica would block every node drain.
+        assert.equal(spec.maxUnavailable, 1, `${where}: one replica, a drain may take it`);
+      }
+    }
+  });
+
   /** The Service named by services.<hub>.address reaches the Deployment's gRPC port. */
   function checkHubService(hub: HubService, deployment: K8sObject, config: GeoConfig) {
     const { host, port } = parseHostPort(config.services[hub].address);
