@@ -265,6 +265,29 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("runs three regions: a Kafka cluster each, and an agent in every flow's target region", () => {
+    assert.ok(geo.size > 0, "an earlier test found the geo services");
+    const config = [...geo.values()][0]!.config;
+    const regions = new Set(Object.values(config.clusters).map((cluster) => cluster.region));
+    assert.equal(regions.size, 3, `three regions, found ${[...regions].join(", ")}`);
+    const agentRegions = new Set(
+      [...geo.values()]
+        .filter((entry) => entry.service === "agent")
+        .map((entry) => entry.config.services.agent.region),
+    );
+    for (const flow of config.flows) {
+      const target = config.clusters[flow.target]?.region;
+      assert.ok(
+        target !== undefined && agentRegions.has(target),
+        `flow ${flow.name}: no agent runs in its target region ${target}`,
+      );
+    }
+    assert.deepEqual([...agentRegions].sort(), [...regions].sort(), "an agent per region");
+    for (const name of ["prometheus", "grafana", "otel-collector"]) {
+      assert.ok(services[name], `docker-compose.yml runs ${name}`);
+    }
+  });
+
   it("has Prometheus scrape every geo container on its configured metrics port", () => {
     assert.ok(geo.size > 0, "an earlier test found the geo services");
     const prometheus = parse(
