@@ -622,6 +622,38 @@ describe("deploy/kubernetes", () => {
     }
   });
 
+  it("runs agents in every flow's target region, the region's Deployments alike but for it", () => {
+    const geoConfig = find("ConfigMap", "geo-config")?.data?.["geo.yaml"];
+    assert.ok(geoConfig, "ConfigMap geo-config has a geo.yaml");
+    writeFileSync(geoYamlPath, geoConfig);
+    const REGION = "geo-replication/region";
+    const agents = objects.filter(
+      (o) =>
+        o.kind === "Deployment" &&
+        o.spec?.template?.metadata?.labels?.["app.kubernetes.io/component"] === "agent",
+    );
+    const regionOf = (agent: K8sObject) => agent.spec?.template?.metadata?.labels?.[REGION] ?? "";
+    const env = Object.fromEntries(
+      Object.keys(find("Secret", "geo-secrets")?.stringData ?? {}).map((key) => [key, "x"]),
+    );
+    const config = loadConfig({
+      path: geoYamlPath,
+      env: { ...find("ConfigMap", "geo-env")?.data, ...env },
+    });
+    const regions = new Set(agents.map(regionOf));
+    for (const flow of config.flows) {
+      const target = config.clusters[flow.target]?.region ?? "";
+      assert.ok(regions.has(target), `flow ${flow.name}: no agent Deployment in region ${target}`);
+    }
+    // Copies of one Deployment: compared with the region written as a placeholder.
+    const normalized = agents.map((agent) =>
+      JSON.stringify(agent).replaceAll(regionOf(agent), "<region>"),
+    );
+    for (const [index, text] of normalized.entries()) {
+      assert.equal(text, normalized[0], `Deployment ${agents[index]?.metadata.name} drifted`);
+    }
+  });
+
   it("gives every Deployment a PodDisruptionBudget; one with replicas keeps one available", () => {
     const budgets = objects.filter((o) => o.kind === "PodDisruptionBudget");
     for (const deployment of objects.filter((o) => o.kind === "Deployment")) {
