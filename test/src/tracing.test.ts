@@ -178,7 +178,8 @@ describe("traces across geoctl, coordinator and agent", () => {
   });
 
   it("follows `geoctl flows pause` (PauseFlow) to the agent's assignment", async () => {
-    await geoctl("flows", "pause", "traced");
+    // Options before and after the command words: the span is named by the words alone.
+    await geoctl("-o", "json", "flows", "pause", "traced", "--reason", "tracing test");
     assertRequestChain(await requestTrace("geoctl flows pause"), "PauseFlow");
   });
 });

@@ -20,9 +20,7 @@ async function main(): Promise<void> {
   if (!telemetry.enabled) return runGeoctl(process.argv, version);
   const { trace, SpanStatusCode } =
     require("@opentelemetry/api") as typeof import("@opentelemetry/api");
-  const words = process.argv.slice(2).filter((word) => !word.startsWith("-"));
-  // Command words only: arguments may be file paths or names, flags may carry secrets.
-  const name = `geoctl ${words.slice(0, 2).join(" ")}`.trim();
+  const name = `geoctl ${commandPath(process.argv.slice(2))}`.trim();
   await trace.getTracer("geoctl").startActiveSpan(name, async (span) => {
     try {
       await runGeoctl(process.argv, version);
@@ -33,6 +31,24 @@ async function main(): Promise<void> {
     }
   });
   await telemetry.shutdown().catch(() => undefined);
+}
+
+/**
+ * The subcommands named on the command line ("flows apply"), looked up in geoctl's command tree:
+ * only command words go into the span name, never arguments (paths, names) or flag values
+ * (which may carry secrets).
+ */
+function commandPath(args: readonly string[]): string {
+  const { buildProgram } = require("./program") as typeof import("./program");
+  let command = buildProgram(version);
+  const path: string[] = [];
+  for (const word of args) {
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (sub === undefined) continue;
+    path.push(sub.name());
+    command = sub;
+  }
+  return path.join(" ");
 }
 
 void main();
