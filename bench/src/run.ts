@@ -28,6 +28,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "replication-memory.js"),
     what: "issue 3: agent memory with lag on 1,000 partitions vs 12, same backlog [records] [partitions] [compareWith] [heapSnapshotAt]",
   },
+  "request-limits": {
+    file: join(__dirname, "request-limits.js"),
+    what: "issue 14: flow validation time (limits + overlap) for large topic filters",
+  },
   takeover: {
     file: join(__dirname, "takeover.js"),
     what: "issue 4: kill -9 of an agent → its units on other agents (contract TTL + 2 s); leader failover [rounds] [failoverRounds] [ttlMs]",

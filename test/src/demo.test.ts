@@ -8,8 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, it } from "node:test";
-import { createGrpcClient } from "@geo/grpc";
+import { Code, clientTlsCredentials, createGrpcClient, type GeoError } from "@geo/grpc";
 import {
+  createTestPki,
   findFreePorts,
   isProcessAlive,
   startKafkaCluster,
@@ -62,6 +63,49 @@ function printed(text: string, name: string): string {
   return match[1]!;
 }
 
+/**
+ * The local stack runs mTLS with roles: no certificate and a certificate of another CA are
+ * refused at the handshake, and a viewer may read but not fail over.
+ */
+async function assertRefused(text: string): Promise<void> {
+  const health = printed(text, "health.grpc");
+  const anonymous = createGrpcClient(ReplicationHealthService, {
+    address: health,
+    defaultTimeoutMs: 5000,
+  });
+  await assert.rejects(
+    anonymous.listClusterHealth({}),
+    (e: GeoError) => e.code === Code.UNAVAILABLE,
+  );
+  anonymous.close();
+  const rogueDir = mkdtempSync(join(tmpdir(), "geo-demo-rogue-"));
+  const rogue = createTestPki(rogueDir, "rogue").issue("demo-admin");
+  const untrusted = createGrpcClient(ReplicationHealthService, {
+    address: health,
+    defaultTimeoutMs: 5000,
+    credentials: clientTlsCredentials({ ...rogue, caFile: printed(text, "CA certificate") }),
+  });
+  const failover = { flowGroup: "x", targetRegion: "us-east" };
+  await assert.rejects(untrusted.failover(failover), (e: GeoError) => e.code === Code.UNAVAILABLE);
+  untrusted.close();
+  rmSync(rogueDir, { recursive: true, force: true });
+  const viewer = createGrpcClient(ReplicationHealthService, {
+    address: health,
+    defaultTimeoutMs: 5000,
+    credentials: clientTlsCredentials({
+      caFile: printed(text, "CA certificate"),
+      certFile: printed(text, "viewer certificate"),
+      keyFile: printed(text, "viewer key"),
+    }),
+  });
+  await assert.rejects(
+    viewer.failover(failover),
+    (e: GeoError) => e.code === Code.PERMISSION_DENIED && /needs the admin role/.test(e.message),
+  );
+  await viewer.listClusterHealth({});
+  viewer.close();
+}
+
 it("npm start runs two regions replicating both ways, takes API flows, and Ctrl-C exits 0", async () => {
   const npm = process.env.npm_execpath;
   const run =
@@ -71,11 +115,20 @@ it("npm start runs two regions replicating both ways, takes API flows, and Ctrl-
     assert.match(text, /Kafka 3\.9\.\d+ \(as the brokers report it\)/);
     assert.match(text, /Prometheus metrics: .*curl http:\/\/127\.0\.0\.1:\d+\/metrics/);
     assert.match(text, /sample traffic: 20 records a second into "orders"/);
+    // mTLS with the admin certificate the demo made; without one the services refuse the call.
+    const credentials = clientTlsCredentials({
+      caFile: printed(text, "CA certificate"),
+      certFile: printed(text, "admin certificate"),
+      keyFile: printed(text, "admin key"),
+    });
+    await assertRefused(text);
     const coordinator = createGrpcClient(CoordinatorService, {
       address: printed(text, "coordinator.grpc"),
+      credentials,
     });
     const health = createGrpcClient(ReplicationHealthService, {
       address: printed(text, "health.grpc"),
+      credentials,
     });
     try {
       // A coordinator answers flow reads once it has read the flow store (UNAVAILABLE before).

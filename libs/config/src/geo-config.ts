@@ -157,6 +157,55 @@ export interface TelemetryConfig {
 export interface GrpcConfig {
   /** Deadline of a unary call when the caller gives none. */
   readonly defaultDeadlineMs: number;
+  /**
+   * Largest request message a server accepts (default 4 MiB). parseConfig always sets it;
+   * optional so that configs built in code before it existed still compile.
+   */
+  readonly maxMessageBytes?: number;
+  /** Longest a server lets a unary call run, whatever deadline the caller set (default 300000). */
+  readonly maxCallMs?: number;
+  /** TLS of every gRPC server and client of this process; absent means plaintext (warned). */
+  readonly tls?: GrpcTlsConfig;
+  /** Who may call what; absent means every caller may call everything (warned). */
+  readonly auth?: GrpcAuthConfig;
+  /** Bearer token this process's gRPC clients send (the CLI, tools). Secret. */
+  readonly clientToken?: string;
+}
+
+/** TLS for gRPC servers (this process's certificate) and clients (the same one, for mTLS). */
+export interface GrpcTlsConfig {
+  /** PEM certificate chain this process presents, as server and as client. */
+  readonly certFile: string;
+  /** PEM private key of certFile. */
+  readonly keyFile: string;
+  /** PEM CA bundle that signed the peers' certificates (servers' and clients'). */
+  readonly caFile?: string;
+  /** Servers refuse clients without a certificate signed by caFile. Default: true with caFile. */
+  readonly requireClientCert: boolean;
+  /** How often the files are read again, so a rotated certificate is used without restart. */
+  readonly reloadIntervalMs: number;
+  /** Name clients verify in server certificates instead of the address's host. */
+  readonly serverName?: string;
+}
+
+export type GrpcRole = "viewer" | "operator" | "admin" | "agent" | "service";
+
+/** A caller known by its client certificate or its bearer token, and what it may do. */
+export interface GrpcPrincipalConfig {
+  /** Name recorded in the flow history and logs. */
+  readonly name: string;
+  /** Matched against the client certificate's subject CN and its SAN entries. */
+  readonly certificate?: string;
+  /** Bearer token (`authorization: Bearer <token>`). Secret. */
+  readonly token?: string;
+  readonly roles: readonly GrpcRole[];
+  /** For the agent role: the only region and agent id this caller may speak for. */
+  readonly region?: string;
+  readonly agentId?: string;
+}
+
+export interface GrpcAuthConfig {
+  readonly principals: readonly GrpcPrincipalConfig[];
 }
 
 /** Where flows created through the coordinator's admin API persist. */

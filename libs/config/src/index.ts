@@ -6,7 +6,11 @@ export type {
   FlowConfig,
   FlowStoreConfig,
   GeoConfig,
+  GrpcAuthConfig,
   GrpcConfig,
+  GrpcPrincipalConfig,
+  GrpcRole,
+  GrpcTlsConfig,
   HostPortConfig,
   LeasesConfig,
   LoggingConfig,
@@ -25,6 +29,7 @@ export type {
 } from "./geo-config";
 export { hostPortProblem, parseHostPort } from "./host-port";
 export type { Env } from "./interpolate-env";
+export { FLOW_LIMITS, type FlowLimits } from "./limits";
 export { type LoadConfigOptions, loadConfig } from "./load-config";
 export {
   DEFAULT_PORTS,

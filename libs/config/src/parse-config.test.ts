@@ -85,7 +85,11 @@ flows:
     assert.deepEqual(config.discovery, { intervalMs: 2000 });
     assert.deepEqual(config.logging, { level: "info" });
     assert.deepEqual(config.telemetry, { enabled: false, otlpEndpoint: "http://127.0.0.1:4317" });
-    assert.deepEqual(config.grpc, { defaultDeadlineMs: 10000 });
+    assert.deepEqual(config.grpc, {
+      defaultDeadlineMs: 10000,
+      maxMessageBytes: 4194304,
+      maxCallMs: 300000,
+    });
 
     assert.ok(Object.isFrozen(config));
     assert.ok(Object.isFrozen(config.flows[0]?.topics.include));

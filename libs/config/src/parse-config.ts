@@ -27,8 +27,10 @@ import type {
   TelemetryConfig,
   TlsConfig,
 } from "./geo-config";
+import { buildGrpc } from "./grpc-security";
 import { hostPortProblem, parseHostPort } from "./host-port";
 import { type Env, interpolateEnv } from "./interpolate-env";
+import { FLOW_LIMITS } from "./limits";
 import { anchored, GEO_TOPICS } from "./topic-names";
 
 export interface ParseConfigOptions {
@@ -71,9 +73,9 @@ const LOG_LEVELS: readonly LogLevel[] = [
   "trace",
   "silent",
 ];
-const MAX_NAME = 100;
+const MAX_NAME = FLOW_LIMITS.maxNameLength;
 
-type Seg = string | number;
+export type Seg = string | number;
 type Obj = Record<string, unknown>;
 
 /**
@@ -162,7 +164,7 @@ function yamlReason(message: string): string {
   return firstLine.replace(/ at line \d+, column \d+:?\s*$/, "");
 }
 
-class Checker {
+export class Checker {
   readonly issues: ConfigIssue[] = [];
   /** Dotted paths whose value came from a GEO_* override, with the variable's name. */
   readonly overridden = new Map<string, string>();
@@ -240,7 +242,14 @@ class Checker {
   ): string | undefined {
     const text = this.string(value, path, { required });
     if (text === undefined) return undefined;
-    if (text.length > MAX_NAME || !re.test(text)) {
+    if (text.length > MAX_NAME) {
+      this.issue(
+        path,
+        `is ${text.length} characters long, more than the limit of ${MAX_NAME} (maxNameLength)`,
+      );
+      return undefined;
+    }
+    if (!re.test(text)) {
       this.issue(path, `"${text}" is not valid: ${rule}`);
       return undefined;
     }
@@ -469,15 +478,7 @@ function buildConfig(
 
   const telemetry = buildTelemetry(root.telemetry, check);
 
-  const grpcRaw = check.record(root.grpc, ["grpc"], "grpc") ?? {};
-  check.keys(grpcRaw, ["grpc"], ["defaultDeadlineMs"]);
-  const grpc = {
-    defaultDeadlineMs: check.int(grpcRaw.defaultDeadlineMs, ["grpc", "defaultDeadlineMs"], 10_000, {
-      min: 1,
-      max: 3_600_000,
-      unit: "ms",
-    }),
-  };
+  const grpc = buildGrpc(root.grpc, check, baseDir);
 
   if (clusters === undefined || flowStore === undefined) return undefined;
   return {
@@ -667,6 +668,13 @@ function buildFlows(
   check: Checker,
 ): FlowConfig[] {
   const items = check.list(value, ["flows"]) ?? [];
+  if (items.length > FLOW_LIMITS.maxFlows) {
+    check.issue(
+      ["flows"],
+      `has ${items.length} flows, more than the limit of ${FLOW_LIMITS.maxFlows} (maxFlows): delete unused flows or use broader topic patterns`,
+    );
+    return [];
+  }
   const aliases = clusters === undefined ? undefined : Object.keys(clusters).sort();
   const flows: { flow: FlowConfig; index: number }[] = [];
   items.forEach((item, index) => {
@@ -766,11 +774,25 @@ function buildTopics(value: unknown, path: Seg[], check: Checker): FlowConfig["t
     // One pattern may be given as a plain string; it is never split (commas are regex syntax).
     const items = typeof given === "string" ? [given] : check.list(given, listPath);
     if (items === undefined) return fallback;
+    if (items.length > FLOW_LIMITS.maxPatternsPerList) {
+      check.issue(
+        listPath,
+        `has ${items.length} patterns, more than the limit of ${FLOW_LIMITS.maxPatternsPerList} (maxPatternsPerList): combine names into patterns ("orders-.*") or split the flow`,
+      );
+      return [];
+    }
     const out: string[] = [];
     items.forEach((item, index) => {
       const itemPath = typeof given === "string" ? listPath : [...listPath, index];
       const text = check.string(item, itemPath, { required: true });
       if (text === undefined) return;
+      if (text.length > FLOW_LIMITS.maxPatternLength) {
+        check.issue(
+          itemPath,
+          `is ${text.length} characters long, more than the limit of ${FLOW_LIMITS.maxPatternLength} (maxPatternLength): shorten the pattern`,
+        );
+        return;
+      }
       const problem = regexProblem(text);
       if (problem !== undefined) {
         check.issue(
@@ -789,17 +811,62 @@ function buildTopics(value: unknown, path: Seg[], check: Checker): FlowConfig["t
     }
     return out;
   };
-  return { include: patterns("include", [".*"]), exclude: patterns("exclude", []) };
+  const include = patterns("include", [".*"]);
+  const exclude = patterns("exclude", []);
+  const chars = [...include, ...exclude].reduce((sum, pattern) => sum + pattern.length, 0);
+  if (chars > FLOW_LIMITS.maxFilterChars) {
+    check.issue(
+      path,
+      `patterns total ${chars} characters, more than the limit of ${FLOW_LIMITS.maxFilterChars} (maxFilterChars): use fewer, broader patterns or split the flow`,
+    );
+  }
+  return { include, exclude };
 }
 
 function regexProblem(pattern: string): string | undefined {
   try {
     new RegExp(pattern);
     anchored(pattern);
-    return undefined;
   } catch (error) {
     return (error as Error).message;
   }
+  if (hasNestedQuantifier(pattern)) {
+    return "a repeated group contains a repetition itself (like (a+)+), which can take exponential time on some topic names; write it without the nesting";
+  }
+  return undefined;
+}
+
+/**
+ * Whether an unbounded quantifier (*, +, {n,}) applies to a group that itself contains one: the
+ * shape of patterns whose backtracking is exponential. Character classes and escapes are skipped.
+ */
+export function hasNestedQuantifier(pattern: string): boolean {
+  const groups: boolean[] = [];
+  let inClass = false;
+  const unboundedAt = (i: number) =>
+    pattern[i] === "*" || pattern[i] === "+" || /^\{\d+,\}/.test(pattern.slice(i));
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === "]") inClass = false;
+      continue;
+    }
+    if (c === "[") inClass = true;
+    else if (c === "(") groups.push(false);
+    else if (c === ")") {
+      const innerRepeats = groups.pop() ?? false;
+      if (innerRepeats && unboundedAt(i + 1)) return true;
+      if (groups.length > 0 && (innerRepeats || unboundedAt(i + 1)))
+        groups[groups.length - 1] = true;
+    } else if (unboundedAt(i) && groups.length > 0) {
+      groups[groups.length - 1] = true;
+    }
+  }
+  return false;
 }
 
 function checkFlowSet(flows: { flow: FlowConfig; index: number }[], check: Checker): void {

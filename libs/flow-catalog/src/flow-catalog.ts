@@ -3,7 +3,7 @@
 // services meet only through protos; until it answers, the file's flows stand in.
 import { runLoop } from "@geo/backoff";
 import type { GeoConfig } from "@geo/config";
-import { createGrpcClient, type GrpcClient } from "@geo/grpc";
+import { createGrpcClient, type GrpcClient, secureClientOptions } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
 import { CoordinatorService } from "@geo/proto";
 import { type CatalogFlow, flowFromConfig, flowFromMessage } from "./catalog-flow";
@@ -42,10 +42,15 @@ export function createFlowCatalog(options: FlowCatalogOptions): FlowCatalog {
   const { config, logger } = options;
   const client =
     options.client ??
-    createGrpcClient(CoordinatorService, {
-      address: options.coordinatorAddress ?? config.services.coordinator.address,
-      defaultTimeoutMs: options.callTimeoutMs ?? 5_000,
-    });
+    createGrpcClient(
+      CoordinatorService,
+      // TLS and token from the config's grpc section, as every client of another service.
+      secureClientOptions(
+        config.grpc,
+        options.coordinatorAddress ?? config.services.coordinator.address,
+        { defaultTimeoutMs: options.callTimeoutMs ?? 5_000 },
+      ),
+    );
   let flows = new Map(config.flows.map((flow) => [flow.name, flowFromConfig(flow)]));
   let fromCoordinator = false;
   const listeners = new Set<(flows: readonly CatalogFlow[]) => void>();

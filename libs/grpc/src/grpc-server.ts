@@ -20,6 +20,7 @@ import { GeoError, toGrpcStatus } from "./geo-error.js";
 import { createHealthMonitor, type HealthMonitor, type HealthOptions } from "./health-monitor.js";
 import { createHealthServiceImpl } from "./health-service.js";
 import { type GrpcLogger, silentLogger } from "./logger.js";
+import { enforceDeadline } from "./server-deadline.js";
 import { createReflectionImpls } from "./server-reflection.js";
 import { createServiceDefinition } from "./service-definition.js";
 import type { HandlerContext, ServiceImpl } from "./service-impl.js";
@@ -38,7 +39,28 @@ export interface GrpcServerOptions {
   channelOptions?: ChannelOptions;
   /** pino-compatible logger; default silent. */
   logger?: GrpcLogger;
+  /**
+   * Largest request message accepted, in bytes (default 4 MiB); a larger one is refused with
+   * RESOURCE_EXHAUSTED before it is decoded.
+   */
+  maxReceiveMessageBytes?: number;
+  /**
+   * Longest a unary or client-streaming call may run (default 300000): calls without a deadline
+   * get this one, and a handler still busy at its deadline is answered DEADLINE_EXCEEDED at once
+   * (its signal aborts), so a slow handler cannot hold a caller or a connection.
+   */
+  maxUnaryCallMs?: number;
+  /**
+   * Wraps every handler (authorization, auditing): called before the handler with the call's
+   * context; throw a GeoError to refuse the call. Runs for health and reflection too.
+   */
+  beforeCall?: (context: HandlerContext, request?: unknown) => void | Promise<void>;
 }
+
+/** Default of {@link GrpcServerOptions.maxReceiveMessageBytes}. */
+export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Default of {@link GrpcServerOptions.maxUnaryCallMs}. */
+export const DEFAULT_MAX_UNARY_CALL_MS = 300_000;
 
 /** Options of {@link GrpcServer.stop}. */
 export interface StopOptions {
@@ -95,7 +117,13 @@ interface ActiveCall {
 /** Creates a server; add services, then `listen`. */
 export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
   const logger = options.logger ?? silentLogger;
-  const server = new Server({ ...serverChannelDefaults, ...options.channelOptions });
+  const maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
+  const maxUnaryCallMs = options.maxUnaryCallMs ?? DEFAULT_MAX_UNARY_CALL_MS;
+  const server = new Server({
+    ...serverChannelDefaults,
+    "grpc.max_receive_message_length": maxReceive,
+    ...options.channelOptions,
+  });
   const monitor = createHealthMonitor(options.health ?? {}, logger);
   const serviceNames = new Set<string>();
   const activeCalls = new Set<ActiveCall>();
@@ -143,9 +171,21 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
       signal: controller.signal,
       peer: call.getPeer(),
     };
+    const certificate = call.getAuthContext?.()?.sslPeerCertificate;
+    if (certificate !== undefined) {
+      (context as { peerCertificate?: typeof certificate }).peerCertificate = certificate;
+    }
+    const stopDeadline = enforceDeadline({
+      controller,
+      what: methodName(method),
+      deadline,
+      streaming,
+      maxUnaryCallMs,
+    });
     const release = () => {
       activeCalls.delete(active);
       events.off("cancelled", onCancelled);
+      stopDeadline();
     };
     return { context, release };
   }
@@ -175,7 +215,15 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
     ) => {
       const { context, release } = createContext(call, service, method, false);
       Promise.resolve()
-        .then(() => run(call, context))
+        .then(() =>
+          options.beforeCall?.(context, (call as ServerUnaryCall<unknown, unknown>).request),
+        )
+        .then(() =>
+          abortable(
+            Promise.resolve().then(() => run(call, context)),
+            context.signal,
+          ),
+        )
         .then(
           (response) => {
             release();
@@ -223,6 +271,7 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
         { once: true },
       );
       (async () => {
+        await options.beforeCall?.(context);
         iterator = responses(call, context)[Symbol.asyncIterator]();
         while (!finished) {
           const next = await abortable(iterator.next(), context.signal);

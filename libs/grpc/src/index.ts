@@ -1,4 +1,18 @@
 export { actorMetadataKey, resolveActor } from "./actor.js";
+export {
+  type AuthorizationDecision,
+  type AuthorizerOptions,
+  type Caller,
+  certificateNames,
+  createAuthorizer,
+  hasRole,
+  METHOD_ROLES,
+  type Principal,
+  type Requirement,
+  type Role,
+  requireAgentIdentity,
+  requiredRole,
+} from "./authorization.js";
 export { Code, codeName, isCode, isRetriableCode } from "./code.js";
 export { type ErrorDetails, GeoError, type GeoErrorOptions } from "./geo-error.js";
 export {
@@ -10,6 +24,8 @@ export {
 } from "./grpc-client.js";
 export {
   createGrpcServer,
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  DEFAULT_MAX_UNARY_CALL_MS,
   type GrpcServer,
   type GrpcServerOptions,
   type StopOptions,
@@ -35,12 +51,21 @@ export type {
   UnaryImpl,
 } from "./service-impl.js";
 export {
+  clientTlsChannelOptions,
+  clientTlsCredentials,
+  type GrpcClientSecurity,
+  secureClientOptions,
+  serverTlsCredentials,
+  type TlsFiles,
+} from "./tls.js";
+export {
   type Int64Range,
   invalidArgument,
   type PageSizeOptions,
   pageSize,
   requireEnum,
   requireInt64,
+  requireMaxLength,
   requireNonEmpty,
   requirePresent,
 } from "./validate.js";

@@ -1,3 +1,4 @@
+import type { PeerCertificate } from "node:tls";
 import type {
   DescMessage,
   DescMethod,
@@ -6,6 +7,7 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
+import type { Caller } from "./authorization.js";
 
 /** What a handler knows about the call it serves. */
 export interface HandlerContext {
@@ -29,6 +31,10 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** The client's address, `ipv4:127.0.0.1:51234`. */
   readonly peer: string;
+  /** The client's verified certificate, over mutual TLS. */
+  readonly peerCertificate?: PeerCertificate;
+  /** Who the server's authorizer identified (undefined without authorization). */
+  caller?: Caller;
 }
 
 /** Answers one request. */

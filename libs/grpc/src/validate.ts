@@ -16,6 +16,20 @@ export function requireNonEmpty(value: string, field: string): string {
   return value;
 }
 
+/**
+ * The string, unless longer than `max` characters: INVALID_ARGUMENT naming the field and the
+ * limit. The value itself is not echoed (it may be megabytes).
+ */
+export function requireMaxLength(value: string, field: string, max: number): string {
+  if (value.length > max) {
+    throw invalidArgument(
+      field,
+      `is ${value.length} characters long, more than the limit of ${max}: shorten it`,
+    );
+  }
+  return value;
+}
+
 /** The message, unless unset. */
 export function requirePresent<T>(value: T | undefined | null, field: string): T {
   if (value === undefined || value === null) throw invalidArgument(field, "is required");

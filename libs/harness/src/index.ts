@@ -24,8 +24,10 @@ export {
   type KafkaCluster,
   type KafkaClusterOptions,
   type PropertyValue,
+  type SecureListenerOptions,
   startKafkaCluster,
   startKafkaClusters,
 } from "./start-kafka-cluster";
 export { ensureRedisServer, type RedisOptions, type RedisServer, startRedis } from "./start-redis";
 export { stopAll } from "./stop-all";
+export { createTestPki, type TestCertificate, type TestPki } from "./test-pki";

@@ -29,6 +29,23 @@ export interface KafkaClusterOptions {
   startTimeoutMs?: number;
   /** Extra JVM flags for the brokers. */
   jvmArgs?: string[];
+  /**
+   * A second client listener (named SECURE) with TLS or SASL, besides the PLAINTEXT one the
+   * harness itself and inter-broker traffic use. Its addresses are `secureBootstrapServers`.
+   */
+  secureListener?: SecureListenerOptions;
+}
+
+export interface SecureListenerOptions {
+  readonly protocol: "SSL" | "SASL_SSL" | "SASL_PLAINTEXT";
+  /** server.properties entries for it, e.g. `listener.name.secure.ssl.keystore.location`. */
+  readonly properties?: Record<string, PropertyValue>;
+  /** SCRAM credentials written at format time (KRaft has no ZooKeeper to hold them). */
+  readonly scramUsers?: readonly {
+    readonly mechanism: "SCRAM-SHA-256" | "SCRAM-SHA-512";
+    readonly name: string;
+    readonly password: string;
+  }[];
 }
 
 export interface KafkaBroker {
@@ -49,6 +66,8 @@ export interface KafkaCluster {
   readonly clusterId: string;
   /** `127.0.0.1:port` of every broker, running or not. */
   readonly bootstrapServers: string[];
+  /** `127.0.0.1:port` of every broker's secure listener, when `secureListener` was given. */
+  readonly secureBootstrapServers: string[];
   readonly brokers: readonly KafkaBroker[];
   /** The version the broker reported in its own start-up log ("Kafka version: 3.9.2"). */
   readonly version: string;
@@ -82,6 +101,22 @@ function newClusterId(): string {
     const id = Buffer.from(randomUUID().replaceAll("-", ""), "hex").toString("base64url");
     if (!id.startsWith("-")) return id;
   }
+}
+
+/** Listener entries for the optional SECURE listener, then its own properties. */
+function secureListenerProperties(
+  broker: { port: number; controllerPort: number; securePort?: number },
+  secure: SecureListenerOptions | undefined,
+): Record<string, PropertyValue> {
+  if (secure === undefined || broker.securePort === undefined) return {};
+  const plain = `PLAINTEXT://127.0.0.1:${broker.port}`;
+  const secured = `SECURE://127.0.0.1:${broker.securePort}`;
+  return {
+    listeners: `${plain},${secured},CONTROLLER://127.0.0.1:${broker.controllerPort}`,
+    "advertised.listeners": `${plain},${secured}`,
+    "listener.security.protocol.map": `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SECURE:${secure.protocol}`,
+    ...secure.properties,
+  };
 }
 
 function brokerDefaults(
@@ -140,6 +175,7 @@ class Broker implements KafkaBroker {
     readonly port: number,
     readonly controllerPort: number,
     readonly dir: string,
+    readonly securePort?: number,
   ) {
     this.propertiesFile = join(dir, "server.properties");
     this.logFile = join(dir, "server.log");
@@ -160,8 +196,10 @@ interface Launch {
 
 class Cluster implements KafkaCluster {
   readonly bootstrapServers: string[];
+  readonly secureBootstrapServers: string[];
   readonly brokers: Broker[];
   version = "unknown";
+  scramArgs: string[] = [];
   private stopping: Promise<void> | undefined;
   private forget: () => void = () => {};
 
@@ -177,6 +215,9 @@ class Cluster implements KafkaCluster {
   ) {
     this.brokers = brokers;
     this.bootstrapServers = brokers.map((b) => `127.0.0.1:${b.port}`);
+    this.secureBootstrapServers = brokers
+      .filter((b) => b.securePort !== undefined)
+      .map((b) => `127.0.0.1:${b.securePort}`);
   }
 
   track(): void {
@@ -217,6 +258,7 @@ class Cluster implements KafkaCluster {
         this.clusterId,
         "-c",
         broker.propertiesFile,
+        ...this.scramArgs,
       ],
       { stdio: ["ignore", "pipe", "pipe"], keepAlive: true },
     );
@@ -402,10 +444,19 @@ async function startOnce(
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const deadline = Date.now() + startTimeoutMs;
   const dir = createHarnessDir(`kafka-${options.name}`);
-  const ports = await findFreePorts(2 * count);
+  const secure = options.secureListener;
+  const perBroker = secure === undefined ? 2 : 3;
+  const ports = await findFreePorts(perBroker * count);
   const brokers = Array.from(
     { length: count },
-    (_, i) => new Broker(i + 1, ports[2 * i]!, ports[2 * i + 1]!, join(dir, `broker-${i + 1}`)),
+    (_, i) =>
+      new Broker(
+        i + 1,
+        ports[perBroker * i]!,
+        ports[perBroker * i + 1]!,
+        join(dir, `broker-${i + 1}`),
+        secure === undefined ? undefined : ports[perBroker * i + 2],
+      ),
   );
   const voters = brokers.map((b) => `${b.nodeId}@127.0.0.1:${b.controllerPort}`).join(",");
   const cluster = new Cluster(
@@ -418,6 +469,10 @@ async function startOnce(
     options.jvmArgs ?? [],
     startTimeoutMs,
   );
+  cluster.scramArgs = (secure?.scramUsers ?? []).flatMap((user) => [
+    "--add-scram",
+    `${user.mechanism}=[name=${user.name},password=${user.password}]`,
+  ]);
   try {
     writeClusterFiles(dir, cluster.bootstrapServers);
     for (const broker of brokers) {
@@ -426,6 +481,7 @@ async function startOnce(
         broker.propertiesFile,
         formatProperties({
           ...brokerDefaults(broker.nodeId, count, broker, voters, join(broker.dir, "data")),
+          ...secureListenerProperties(broker, secure),
           ...options.brokerProperties,
         }),
       );

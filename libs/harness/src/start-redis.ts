@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { accessSync, closeSync, constants, openSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { delimiter, join } from "node:path";
+import { connect as connectTls } from "node:tls";
 import { findFreePorts } from "./free-ports";
 import { createHarnessDir, removeHarnessDir } from "./harness-dir";
 import { HarnessError } from "./harness-error";
@@ -17,6 +18,12 @@ export interface RedisOptions {
   appendOnly?: boolean;
   /** Deadline for the server to answer PING. Default 10 s. */
   startTimeoutMs?: number;
+  /** Password of the default user (`requirepass`). */
+  password?: string;
+  /** ACL users with every permission, besides the default user. */
+  users?: readonly { name: string; password: string }[];
+  /** Serve TLS only (no plaintext port); clients need a certificate when `caFile` is set. */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
 }
 
 export interface RedisServer {
@@ -86,9 +93,19 @@ export function ensureRedisServer(): string {
   return redisBinary;
 }
 
-function ping(port: number): Promise<boolean> {
+function ping(port: number, options: RedisOptions = {}): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
+    const { tls } = options;
+    const socket =
+      tls === undefined
+        ? connect({ host: "127.0.0.1", port })
+        : connectTls({
+            host: "127.0.0.1",
+            port,
+            rejectUnauthorized: false,
+            cert: readFileSync(tls.certFile),
+            key: readFileSync(tls.keyFile),
+          });
     let answer = "";
     const done = (ok: boolean) => {
       socket.destroy();
@@ -96,10 +113,14 @@ function ping(port: number): Promise<boolean> {
     };
     socket.setTimeout(1000, () => done(false));
     socket.on("error", () => done(false));
-    socket.on("connect", () => socket.write("PING\r\n"));
+    const auth = options.password === undefined ? "" : `AUTH ${options.password}\r\n`;
+    socket.on(tls === undefined ? "connect" : "secureConnect", () =>
+      socket.write(`${auth}PING\r\n`),
+    );
     socket.on("data", (chunk) => {
       answer += chunk.toString();
-      if (answer.includes("\r\n")) done(answer.startsWith("+PONG"));
+      const lines = answer.split("\r\n");
+      if (lines.length > (auth === "" ? 1 : 2)) done(lines.at(-2) === "+PONG");
     });
   });
 }
@@ -117,12 +138,30 @@ class Redis implements RedisServer {
     private readonly binary: string,
     private readonly appendOnly: boolean,
     private readonly startTimeoutMs: number,
+    private readonly security: Pick<RedisOptions, "password" | "users" | "tls"> = {},
   ) {
     this.logFile = join(dir, "redis.log");
   }
 
   get url(): string {
-    return `redis://${this.host}:${this.port}`;
+    return `${this.security.tls === undefined ? "redis" : "rediss"}://${this.host}:${this.port}`;
+  }
+
+  /** Command-line options for password, ACL users and TLS. */
+  private securityArgs(): string[] {
+    const { password, users, tls } = this.security;
+    const args: string[] = [];
+    if (password !== undefined) args.push("--requirepass", password);
+    for (const user of users ?? []) {
+      args.push("--user", user.name, "on", `>${user.password}`, "~*", "&*", "+@all");
+    }
+    if (tls !== undefined) {
+      args.push("--tls-port", String(this.port), "--port", "0");
+      args.push("--tls-cert-file", tls.certFile, "--tls-key-file", tls.keyFile);
+      if (tls.caFile !== undefined) args.push("--tls-ca-cert-file", tls.caFile);
+      args.push("--tls-auth-clients", tls.caFile === undefined ? "no" : "yes");
+    }
+    return args;
   }
 
   get pid(): number {
@@ -146,6 +185,7 @@ class Redis implements RedisServer {
         [
           "--port",
           String(this.port),
+          ...this.securityArgs(),
           "--bind",
           "127.0.0.1",
           "--save",
@@ -174,7 +214,7 @@ class Redis implements RedisServer {
     });
     const deadline = Date.now() + this.startTimeoutMs;
     for (;;) {
-      if (await ping(this.port)) {
+      if (await ping(this.port, this.security)) {
         // Another process's server on a port we were told was free would also answer PING.
         if (server.running) return;
       }
@@ -239,6 +279,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       binary,
       options.appendOnly ?? false,
       options.startTimeoutMs ?? 10_000,
+      options,
     );
     try {
       await redis.launch();

@@ -1,7 +1,8 @@
-import { createGrpcServer, type GrpcServer } from "@geo/grpc";
+import { type AuthorizationDecision, createGrpcServer, type GrpcServer } from "@geo/grpc";
 import { createMetricsRegistry, type Registry, startMetricsServer } from "@geo/metrics";
 import type { ServiceContext } from "./boot-service";
 import type { DependencyProbe } from "./dependency-probes";
+import { grpcServerSecurity } from "./grpc-security";
 
 export interface ServeServiceOptions {
   context: ServiceContext;
@@ -15,6 +16,8 @@ export interface ServeServiceOptions {
   probeIntervalMs?: number;
   /** Registers the service's own gRPC services and metrics. */
   register(server: GrpcServer, metrics: Registry): void;
+  /** Every authorization decision on a method that changes something (with grpc.auth set). */
+  onAuthorizationDecision?: (decision: AuthorizationDecision) => void;
   /** Runs after the gRPC server stopped (streams ended, unary calls drained): close clients. */
   close(): Promise<void>;
 }
@@ -37,6 +40,7 @@ export async function serveService(options: ServeServiceOptions): Promise<Served
   const server = createGrpcServer({
     logger: context.logger,
     health: { probes: options.probes, intervalMs: options.probeIntervalMs ?? 2000 },
+    ...grpcServerSecurity(context.config, context.logger, options.onAuthorizationDecision),
   });
   options.register(server, metrics);
   const port = await server.listen(options.listen);

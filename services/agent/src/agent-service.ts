@@ -13,6 +13,7 @@ import {
   type UnitAssignment,
 } from "@geo/replication";
 import {
+  grpcClientOptions,
   kafkaClusterProbe,
   type RunningService,
   reachableAddress,
@@ -242,6 +243,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
 
   session = startCoordinatorSession({
     coordinatorAddress: config.services.coordinator.address,
+    clientOptions: (address) => grpcClientOptions(config, address),
     logger,
     hello: () => ({
       agentId,

@@ -2,7 +2,13 @@
 // when it is away the agent keeps running what it runs and reconnects with backoff.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationMs, timestampNow } from "@bufbuild/protobuf/wkt";
-import { createGrpcClient, createRequestQueue, GeoError, type GrpcClient } from "@geo/grpc";
+import {
+  createGrpcClient,
+  createRequestQueue,
+  GeoError,
+  type GrpcClient,
+  type GrpcClientOptions,
+} from "@geo/grpc";
 import type { Logger } from "@geo/logging";
 import { AgentSessionService, type agentV1 } from "@geo/proto";
 
@@ -26,6 +32,8 @@ export interface CoordinatorSession {
 
 export interface CoordinatorSessionOptions {
   coordinatorAddress: string;
+  /** Client options per address (TLS, token); default plaintext. */
+  clientOptions?: (address: string) => GrpcClientOptions;
   /** Built at every (re)connect, so the hello carries what the agent runs at that moment. */
   hello(): MessageInitShape<typeof agentV1.HelloSchema>;
   logger: Logger;
@@ -51,7 +59,10 @@ export function startCoordinatorSession(options: CoordinatorSessionOptions): Coo
   const clientFor = (address: string) => {
     let client = clients.get(address);
     if (client === undefined) {
-      client = createGrpcClient(AgentSessionService, { address });
+      client = createGrpcClient(
+        AgentSessionService,
+        options.clientOptions?.(address) ?? { address },
+      );
       clients.set(address, client);
     }
     return client;

@@ -1,4 +1,4 @@
-import { createGrpcClient, GeoError } from "@geo/grpc";
+import { createGrpcClient, GeoError, type GrpcClientOptions } from "@geo/grpc";
 import {
   CoordinatorService,
   type coordinatorV1,
@@ -49,10 +49,18 @@ export async function printStatus(options: {
   health: string;
   say: (line: string) => void;
   written: Record<string, number>;
+  /** Credentials (TLS) of the status calls. */
+  clientOptions?: Omit<GrpcClientOptions, "address">;
 }): Promise<void> {
   const { say } = options;
-  const health = createGrpcClient(ReplicationHealthService, { address: options.health });
-  const coordinator = createGrpcClient(CoordinatorService, { address: options.coordinator });
+  const health = createGrpcClient(ReplicationHealthService, {
+    ...options.clientOptions,
+    address: options.health,
+  });
+  const coordinator = createGrpcClient(CoordinatorService, {
+    ...options.clientOptions,
+    address: options.coordinator,
+  });
   try {
     const [clusters, agents, units] = await Promise.all([
       health.listClusterHealth({}, { timeoutMs: 8000 }),

@@ -2,11 +2,24 @@
 // (us-east, eu-west) and Redis from the test harness, and the four services in one child process
 // configured by config/demo.yaml; or, with `--config my.yaml`, the services alone on the user's
 // own clusters and Redis. Every few seconds it prints what the services report.
+// The local stack's gRPC runs with mutual TLS and authorization, from a CA and certificates made
+// at each start in .cache/demo/pki: the services present "geo-services" (role service);
+// "demo-admin" (admin) and "demo-viewer" (viewer) are the certificates to call them with.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  type WriteStream,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { clientTlsChannelOptions, clientTlsCredentials, type TlsFiles } from "@geo/grpc";
 import {
+  createTestPki,
   DEFAULT_KAFKA_VERSION,
   type KafkaCluster,
   kafkaCacheRoot,
@@ -103,11 +116,55 @@ async function startServices(
   return { child, endpoints };
 }
 
+/** The demo's certificates: what clients present to the local stack's services. */
+interface DemoSecurity {
+  configFile: string;
+  admin: TlsFiles & { caFile: string };
+  viewer: TlsFiles & { caFile: string };
+}
+
+/**
+ * A fresh CA and certificates in `<dir>/pki`, and config/demo.yaml with a `grpc:` section that
+ * turns on mutual TLS and authorization, written to `<dir>/geo.yaml`.
+ */
+function writeSecureConfig(dir: string): DemoSecurity {
+  const pkiDir = join(dir, "pki");
+  rmSync(pkiDir, { recursive: true, force: true });
+  const pki = createTestPki(pkiDir, "geo-demo-ca");
+  const services = pki.issue("geo-services");
+  const configFile = join(dir, "geo.yaml");
+  const base = readFileSync(join(root, "config", "demo.yaml"), "utf8");
+  writeFileSync(
+    configFile,
+    `${base}
+# Added by the demo: mutual TLS between every service and client, and who may do what.
+grpc:
+  tls:
+    certFile: ${JSON.stringify(services.certFile)}
+    keyFile: ${JSON.stringify(services.keyFile)}
+    caFile: ${JSON.stringify(pki.caFile)}
+    # The certificates name localhost; clients reach the services by IP address.
+    serverName: localhost
+  auth:
+    principals:
+      - { name: geo-services, certificate: geo-services, roles: [service] }
+      - { name: demo-admin, certificate: demo-admin, roles: [admin] }
+      - { name: demo-viewer, certificate: demo-viewer, roles: [viewer] }
+`,
+  );
+  return {
+    configFile,
+    admin: { ...pki.issue("demo-admin"), caFile: pki.caFile },
+    viewer: { ...pki.issue("demo-viewer"), caFile: pki.caFile },
+  };
+}
+
 function printEndpoints(
   child: ChildProcess,
   stack: LocalStack | undefined,
   endpoints: Record<string, string>,
   logFile: string,
+  security: DemoSecurity | undefined,
 ): void {
   say(stack === undefined ? "\nthe services are up:" : "\nlocal two-region stack is up:");
   const rows: [string, string][] = [
@@ -121,6 +178,15 @@ function printEndpoints(
     ...Object.entries(endpoints),
     ["services process", `pid ${child.pid}`],
     ["service logs", logFile],
+    ...(security === undefined
+      ? []
+      : ([
+          ["CA certificate", security.admin.caFile],
+          ["admin certificate", security.admin.certFile],
+          ["admin key", security.admin.keyFile],
+          ["viewer certificate", security.viewer.certFile],
+          ["viewer key", security.viewer.keyFile],
+        ] as [string, string][])),
   ];
   for (const [name, address] of rows) say(`  ${name.padEnd(24)} ${address}`);
   const metrics = Object.entries(endpoints).filter(([name]) => name.endsWith(".metrics"));
@@ -128,10 +194,23 @@ function printEndpoints(
     `\nPrometheus metrics: each *.metrics address above serves /metrics (the agents' ports are picked free at start), e.g. curl http://${metrics.find(([name]) => name.startsWith("agent"))?.[1] ?? metrics[0]?.[1]}/metrics`,
   );
   const coordinator = endpoints["coordinator.grpc"];
-  say(`try: npx geoctl --coordinator ${coordinator} flows list`);
-  say(
-    `     npx buf curl --protocol grpc --http2-prior-knowledge http://${coordinator}/geo.coordinator.v1.CoordinatorService/ListFlows`,
-  );
+  if (security === undefined) {
+    say(`try: npx geoctl --coordinator ${coordinator} flows list`);
+    say(
+      `     npx buf curl --protocol grpc --http2-prior-knowledge http://${coordinator}/geo.coordinator.v1.CoordinatorService/ListFlows`,
+    );
+  } else {
+    const { caFile, certFile, keyFile } = security.admin;
+    say(
+      `gRPC uses mutual TLS and roles (see SECURITY.md); calls need the admin (or viewer) certificate above.`,
+    );
+    say(
+      `try: npx geoctl --coordinator ${coordinator} --ca ${caFile} --cert ${certFile} --key ${keyFile} flows list`,
+    );
+    say(
+      `     npx buf curl --protocol grpc --cacert ${caFile} --cert ${certFile} --key ${keyFile} https://${coordinator}/geo.coordinator.v1.CoordinatorService/ListFlows`,
+    );
+  }
   say("Ctrl-C stops everything.\n");
 }
 
@@ -171,11 +250,13 @@ async function run(args: DemoArgs, stop: DemoShutdown): Promise<void> {
   const logDir = join(root, ".cache", "demo");
   mkdirSync(logDir, { recursive: true });
   let stack: LocalStack | undefined;
+  let security: DemoSecurity | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (args.configPath === undefined) {
     stack = await startLocalStack();
+    security = writeSecureConfig(logDir);
     Object.assign(env, {
-      GEO_CONFIG: join(root, "config", "demo.yaml"),
+      GEO_CONFIG: security.configFile,
       US_EAST_BOOTSTRAP: stack.usEast.bootstrapServers.join(","),
       EU_WEST_BOOTSTRAP: stack.euWest.bootstrapServers.join(","),
       GEO_REDIS_URL: stack.redis.url,
@@ -190,7 +271,7 @@ async function run(args: DemoArgs, stop: DemoShutdown): Promise<void> {
   const log = createWriteStream(logFile);
   const { child, endpoints } = await startServices(env, log, logFile, stop);
   if (stop.stopping) return;
-  printEndpoints(child, stack, endpoints, logFile);
+  printEndpoints(child, stack, endpoints, logFile, security);
   const written = stack === undefined ? () => ({}) : await startSampleTraffic(stack, stop);
   say("ready");
   const coordinator = endpoints["coordinator.grpc"] ?? "";
@@ -198,7 +279,23 @@ async function run(args: DemoArgs, stop: DemoShutdown): Promise<void> {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, STATUS_EVERY_MS));
     if (stop.stopping) return;
-    await printStatus({ coordinator, health, say, written: written() });
+    await printStatus({
+      coordinator,
+      health,
+      say,
+      written: written(),
+      ...(security === undefined
+        ? {}
+        : {
+            clientOptions: {
+              credentials: clientTlsCredentials(security.admin),
+              channelOptions: clientTlsChannelOptions({
+                ...security.admin,
+                serverName: "localhost",
+              }),
+            },
+          }),
+    });
   }
 }
 

@@ -7,7 +7,7 @@
 
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { GeoConfig } from "@geo/config";
+import { FLOW_LIMITS, type GeoConfig } from "@geo/config";
 import {
   Code,
   GeoError,
@@ -16,6 +16,7 @@ import {
   paginate,
   requireEnum,
   requireInt64,
+  requireMaxLength,
   requireNonEmpty,
   requirePresent,
   resolveActor,
@@ -36,6 +37,15 @@ import {
   updatedDraft,
 } from "./flows/flow-messages";
 import type { FlowEntry, FlowRegistry } from "./flows/flow-registry";
+
+/** Longest `actor` a request may name, and longest pause/resume reason, both kept in the history. */
+const MAX_ACTOR_LENGTH = 256;
+const MAX_REASON_LENGTH = 1024;
+
+/** A flow name: present and not longer than any valid name, so errors never echo megabytes. */
+function requireName(value: string, field: string): string {
+  return requireMaxLength(requireNonEmpty(value, field), field, FLOW_LIMITS.maxNameLength);
+}
 
 type UnitStatusInit = MessageInitShape<typeof coordinatorV1.UnitStatusSchema>;
 
@@ -122,7 +132,8 @@ export function createAdminApi(options: {
     return view;
   };
   const actorOf = (request: { actor: string }, context: HandlerContext) => {
-    const actor = resolveActor(request.actor, context);
+    requireMaxLength(request.actor, "actor", MAX_ACTOR_LENGTH);
+    const actor = resolveActor(request.actor, context).slice(0, MAX_ACTOR_LENGTH);
     // Forwarded to the leader with the name resolved here, where the caller's peer is known.
     request.actor = actor;
     return actor;
@@ -168,7 +179,7 @@ export function createAdminApi(options: {
     },
 
     getFlow: async (request, context) => {
-      requireNonEmpty(request.name, "name");
+      requireName(request.name, "name");
       const forwarded = await forwarder?.forward("getFlow", request, context);
       if (forwarded !== undefined) return forwarded;
       return { flow: flowView(requireFlow(request.name)) };
@@ -176,7 +187,7 @@ export function createAdminApi(options: {
 
     createFlow: async (request, context) => {
       const flow = requirePresent(request.flow, "flow");
-      requireNonEmpty(flow.name, "flow.name");
+      requireName(flow.name, "flow.name");
       const actor = actorOf(request, context);
       const forwarded = await forwarder?.forwardWrite("createFlow", request, context);
       if (forwarded !== undefined) return forwarded;
@@ -189,7 +200,7 @@ export function createAdminApi(options: {
 
     updateFlow: async (request, context) => {
       const flow = requirePresent(request.flow, "flow");
-      requireNonEmpty(flow.name, "flow.name");
+      requireName(flow.name, "flow.name");
       requireNonEmpty(request.expectedVersion, "expected_version");
       const expected = requireInt64(request.expectedVersion, "expected_version", { min: 1n });
       const paths = request.updateMask?.paths ?? [];
@@ -206,7 +217,7 @@ export function createAdminApi(options: {
     },
 
     deleteFlow: async (request, context) => {
-      requireNonEmpty(request.name, "name");
+      requireName(request.name, "name");
       const expected = requireInt64(request.expectedVersion || "0", "expected_version", {
         min: 0n,
       });
@@ -217,7 +228,8 @@ export function createAdminApi(options: {
     },
 
     pauseFlow: async (request, context) => {
-      requireNonEmpty(request.name, "name");
+      requireName(request.name, "name");
+      requireMaxLength(request.reason, "reason", MAX_REASON_LENGTH);
       const actor = actorOf(request, context);
       const forwarded = await forwarder?.forwardWrite("pauseFlow", request, context);
       if (forwarded !== undefined) return forwarded;
@@ -227,7 +239,8 @@ export function createAdminApi(options: {
     },
 
     resumeFlow: async (request, context) => {
-      requireNonEmpty(request.name, "name");
+      requireName(request.name, "name");
+      requireMaxLength(request.reason, "reason", MAX_REASON_LENGTH);
       const actor = actorOf(request, context);
       const forwarded = await forwarder?.forwardWrite("resumeFlow", request, context);
       if (forwarded !== undefined) return forwarded;

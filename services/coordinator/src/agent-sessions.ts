@@ -11,7 +11,14 @@ import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { GeoConfig } from "@geo/config";
-import { Code, GeoError, type HandlerContext, invalidArgument, requireNonEmpty } from "@geo/grpc";
+import {
+  Code,
+  GeoError,
+  type HandlerContext,
+  invalidArgument,
+  requireAgentIdentity,
+  requireNonEmpty,
+} from "@geo/grpc";
 import type { Logger } from "@geo/logging";
 import { unitId as unitIdOf } from "@geo/progress";
 import { type agentV1, type coordinatorV1, replicationV1 } from "@geo/proto";
@@ -158,6 +165,7 @@ export function createAgentSessions(options: AgentSessionsOptions): AgentSession
     const hello = first.value.message.value;
     requireNonEmpty(hello.agentId, "hello.agent_id");
     requireNonEmpty(hello.region, "hello.region");
+    requireAgentIdentity(context, hello);
     if (!regions.has(hello.region)) {
       throw invalidArgument(
         "hello.region",

@@ -1,10 +1,11 @@
 import { hostname } from "node:os";
-import { Code, GeoError } from "@geo/grpc";
+import { type AuthorizationDecision, Code, GeoError } from "@geo/grpc";
 import { createClusterAdmin } from "@geo/kafka";
 import { createLeaseStore } from "@geo/leases";
 import { AgentSessionService, CoordinatorService } from "@geo/proto";
 import { createRedisClient } from "@geo/redis";
 import {
+  grpcClientOptions,
   kafkaClusterProbe,
   type RunningService,
   reachableAddress,
@@ -106,6 +107,10 @@ export async function startCoordinator(
     listen: config.services.coordinator.listen,
     metricsListen: config.services.coordinator.metricsListen,
     probes: [redisProbe(redis), ...clusters.map((cluster) => kafkaClusterProbe(cluster))],
+    onAuthorizationDecision: (decision) => {
+      const flow = refusedFlowChange(decision);
+      if (flow !== undefined) void registry.recordRefusal(flow, decision.caller, decision.reason!);
+    },
     register: (server, metrics) => {
       const found = createDiscovery({
         config,
@@ -131,6 +136,7 @@ export async function startCoordinator(
       loop = assignment;
       found.onChange(() => assignment.kick("discovery"));
       forwarder = createLeaderForwarder({
+        clientOptions: (address) => grpcClientOptions(config, address),
         leadership: {
           id: coordinatorId,
           isLeader: () => leadership?.isLeader() ?? false,
@@ -228,4 +234,18 @@ async function retryUntil(
     }
   }
   return false;
+}
+
+const FLOW_CHANGES = new Set(["CreateFlow", "UpdateFlow", "DeleteFlow", "PauseFlow", "ResumeFlow"]);
+
+/** The flow a refused flow change was about, so the history can record the refusal. */
+function refusedFlowChange(decision: AuthorizationDecision): string | undefined {
+  const [service, method] = decision.method.split("/");
+  if (decision.allowed || service !== CoordinatorService.typeName || !FLOW_CHANGES.has(method!)) {
+    return undefined;
+  }
+  const request = decision.request as { name?: unknown; flow?: { name?: unknown } } | undefined;
+  const name = request?.flow?.name ?? request?.name;
+  // Only names a flow could have: a refused caller must not write megabytes into the history.
+  return typeof name === "string" && name.length > 0 && name.length <= 100 ? name : undefined;
 }

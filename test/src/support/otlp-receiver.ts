@@ -1,5 +1,6 @@
 // An in-process OTLP/gRPC trace receiver (what @geo/telemetry's exporter talks to): accepts
-// TraceService/Export, decodes the protobuf spans it is sent, and answers with an empty
+// TraceService/Export, keeps every request as raw bytes (OTLP protobuf, for tests that search what
+// the spans carried) and decodes the spans in it, and answers with an empty
 // ExportTraceServiceResponse (zero bytes). Only the fields tests look at are decoded.
 import { BinaryReader, type WireType } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
@@ -20,11 +21,15 @@ export interface ReceivedSpan {
 export interface OtlpReceiver {
   /** http://127.0.0.1:<port>, for telemetry.otlpEndpoint / GEO_OTLP_ENDPOINT. */
   readonly endpoint: string;
+  /** Every export request received so far. */
+  readonly exports: Buffer[];
+  /** The spans of those requests, decoded. */
   readonly spans: readonly ReceivedSpan[];
   close(): void;
 }
 
 export function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const exports: Buffer[] = [];
   const spans: ReceivedSpan[] = [];
   const server = new grpc.Server();
   const raw = (buffer: Buffer) => buffer;
@@ -42,6 +47,7 @@ export function startOtlpReceiver(): Promise<OtlpReceiver> {
     },
     {
       Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
+        exports.push(call.request);
         spans.push(...decodeExportRequest(call.request));
         done(null, Buffer.alloc(0));
       },
@@ -53,6 +59,7 @@ export function startOtlpReceiver(): Promise<OtlpReceiver> {
       else
         resolve({
           endpoint: `http://127.0.0.1:${port}`,
+          exports,
           spans,
           close: () => server.forceShutdown(),
         });

@@ -268,3 +268,13 @@ export async function consoleConsume(
   assert.equal(out.code, 0, out.stderr);
   return out.stdout.trim().split("\n");
 }
+
+/** The `clusters:` entries of a pair's two clusters, for a service config file (YAML). */
+export function pairClustersYaml(pair: Pair): string {
+  return [pair.source, pair.target]
+    .map(
+      (side) =>
+        `  ${side.alias}: { bootstrapServers: [${side.cluster.bootstrapServers.join(", ")}] }`,
+    )
+    .join("\n");
+}

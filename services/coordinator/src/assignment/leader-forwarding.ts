@@ -5,7 +5,14 @@
 // leader cannot be reached the standby answers from what it knows itself (units without owner,
 // reason given). A forwarded call carries `x-geo-forwarded-by`, and is never forwarded again.
 import type { MessageShape } from "@bufbuild/protobuf";
-import { Code, createGrpcClient, GeoError, type GrpcClient, type HandlerContext } from "@geo/grpc";
+import {
+  Code,
+  createGrpcClient,
+  GeoError,
+  type GrpcClient,
+  type GrpcClientOptions,
+  type HandlerContext,
+} from "@geo/grpc";
 import type { Logger } from "@geo/logging";
 import { CoordinatorService } from "@geo/proto";
 import type { Leadership } from "./leadership";
@@ -49,6 +56,8 @@ export function createLeaderForwarder(options: {
   leadership: Pick<Leadership, "id" | "isLeader" | "leader">;
   logger: Logger;
   timeoutMs?: number;
+  /** Client options per address (TLS, token); default plaintext. */
+  clientOptions?: (address: string) => GrpcClientOptions;
 }): LeaderForwarder {
   const { leadership, logger } = options;
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -56,7 +65,10 @@ export function createLeaderForwarder(options: {
   const clientFor = (address: string) => {
     let client = clients.get(address);
     if (client === undefined) {
-      client = createGrpcClient(CoordinatorService, { address, defaultTimeoutMs: timeoutMs });
+      client = createGrpcClient(CoordinatorService, {
+        ...(options.clientOptions?.(address) ?? { address }),
+        defaultTimeoutMs: timeoutMs,
+      });
       clients.set(address, client);
     }
     return client;

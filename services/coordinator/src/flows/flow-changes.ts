@@ -4,7 +4,7 @@
 // current version, so every coordinator that reads the same log arrives at the same flows, and a
 // change written by a deposed leader that lost a race is ignored by everyone alike.
 
-export type FlowChangeKind = "created" | "updated" | "deleted" | "paused" | "resumed";
+export type FlowChangeKind = "created" | "updated" | "deleted" | "paused" | "resumed" | "refused";
 
 /**
  * A flow definition in the config file's shape (keys as in `flows:` of the YAML), fully
@@ -65,7 +65,14 @@ export function encodeFlowChange(change: FlowChange): Buffer {
   );
 }
 
-const KINDS: readonly FlowChangeKind[] = ["created", "updated", "deleted", "paused", "resumed"];
+const KINDS: readonly FlowChangeKind[] = [
+  "created",
+  "updated",
+  "deleted",
+  "paused",
+  "resumed",
+  "refused",
+];
 
 export function decodeFlowChange(value: Buffer | null): FlowChange {
   if (value === null) throw new FlowChangeFormatError("empty record");
@@ -118,6 +125,8 @@ function isDefinition(value: unknown): value is FlowDefinition {
 export function applyFlowChange(flows: Map<string, ApiFlow>, change: FlowChange): boolean {
   const current = flows.get(change.flow);
   switch (change.kind) {
+    case "refused":
+      return false; // a record of what was not done; it changes nothing
     case "created":
       if (current !== undefined || change.version !== 1n || change.after === undefined) {
         return false;

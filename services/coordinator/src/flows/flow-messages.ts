@@ -186,6 +186,7 @@ const KIND = new Map<FlowChangeKind, coordinatorV1.FlowChangeKind>([
   ["deleted", coordinatorV1.FlowChangeKind.DELETED],
   ["paused", coordinatorV1.FlowChangeKind.PAUSED],
   ["resumed", coordinatorV1.FlowChangeKind.RESUMED],
+  ["refused", coordinatorV1.FlowChangeKind.REFUSED],
 ]);
 
 export function flowChangeView(change: FlowChange, configPath: string): FlowChangeInit {

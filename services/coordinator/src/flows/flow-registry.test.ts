@@ -10,7 +10,7 @@ import { createLogger } from "@geo/logging";
 import { coordinatorV1, replicationV1 } from "@geo/proto";
 import { createMemoryFlowLog } from "./flow-log";
 import { draftFromFlow, updatedDraft } from "./flow-messages";
-import { apiFieldOf, createFlowRegistry } from "./flow-registry";
+import { apiFieldOf, createFlowRegistry, REFUSALS_PER_MINUTE } from "./flow-registry";
 
 const config = parseConfig(
   `clusters:
@@ -365,5 +365,55 @@ describe("flow messages", () => {
     assert.equal(apiFieldOf("flows[2].topics.exclude[1]"), "flow.topics.exclude[1]");
     assert.equal(apiFieldOf("flows[2].startFrom"), "flow.start_position");
     assert.equal(apiFieldOf("flows[2]"), "flow");
+  });
+
+  it("refuses a pathological filter fast with INVALID_ARGUMENT naming the limit", async () => {
+    const { registry, log } = setUp();
+    const include = Array.from({ length: 8000 }, (_, i) => `topic-${i}`);
+    const started = performance.now();
+    await rejects(
+      registry.create(draft({ topics: { include } }), alice),
+      Code.INVALID_ARGUMENT,
+      "flow.topics.include",
+      "maxPatternsPerList",
+    );
+    assert.ok(performance.now() - started < 2000);
+    assert.equal(log.changes.length, 0);
+  });
+
+  it("reports a write the store refuses as too large as INVALID_ARGUMENT, not UNAVAILABLE", async () => {
+    const log = createMemoryFlowLog();
+    log.append = async () => {
+      throw Object.assign(
+        new Error(
+          "The request included a message larger than the max message size the server will accept",
+        ),
+        { type: "MESSAGE_TOO_LARGE" },
+      );
+    };
+    const { registry } = setUp(log);
+    await rejects(registry.create(draft(), alice), Code.INVALID_ARGUMENT, "too large");
+  });
+
+  it("records refused changes in the history, at most REFUSALS_PER_MINUTE a minute", async () => {
+    const log = createMemoryFlowLog();
+    const fixed = new Date("2026-11-22T10:00:30Z");
+    const registry = createFlowRegistry({
+      config,
+      configPath: "geo.yaml",
+      log,
+      logger,
+      now: () => fixed,
+    });
+    for (let i = 0; i < REFUSALS_PER_MINUTE + 5; i++) {
+      await registry.recordRefusal("api-flow", "bob", "CreateFlow needs the operator role");
+    }
+    const refused = log.changes.filter((change) => change.kind === "refused");
+    assert.equal(refused.length, REFUSALS_PER_MINUTE);
+    await registry.load();
+    assert.equal(registry.get("api-flow"), undefined, "a refusal changes nothing");
+    const history = registry.changes().filter((change) => change.kind === "refused");
+    assert.equal(history.length, refused.length);
+    assert.equal(history[0]?.actor, "bob");
   });
 });

@@ -7,6 +7,7 @@
 import {
   ConfigError,
   type ConfigIssue,
+  FLOW_LIMITS,
   type FlowConfig,
   type GeoConfig,
   validateFlows,
@@ -16,6 +17,7 @@ import type { Logger } from "@geo/logging";
 import {
   type ApiFlow,
   applyFlowChange,
+  encodeFlowChange,
   type FlowChange,
   type FlowChangeKind,
   type FlowDefinition,
@@ -60,6 +62,12 @@ export interface FlowRegistry {
     reason: string,
     options: WriteOptions,
   ): Promise<FlowEntry>;
+  /**
+   * Records in the history that `actor` was refused a change of `flow` (why in `reason`).
+   * At most REFUSALS_PER_MINUTE are stored, so refused callers cannot flood the store; the rest
+   * are only logged. Never throws.
+   */
+  recordRefusal(flow: string, actor: string, reason: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,6 +82,12 @@ export interface FlowRegistryOptions {
   readonly now?: () => Date;
 }
 
+/**
+ * Largest flow change record written: below Kafka's default 1 MB `message.max.bytes`, so the
+ * store's cluster never has to refuse it (FLOW_LIMITS keeps valid flows far below this).
+ */
+export const MAX_CHANGE_BYTES = 900_000;
+
 export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
   const { config, configPath, log } = options;
   const logger = options.logger.child({ component: "flows" });
@@ -85,6 +99,8 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
   let history: FlowChange[] = [];
   let isLoaded = false;
   let queue: Promise<unknown> = Promise.resolve();
+  const refusals = { minute: 0, count: 0 };
+  let loadedAt = Number.NEGATIVE_INFINITY;
 
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
     const result = queue.then(work);
@@ -113,7 +129,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
     const flows = new Map<string, ApiFlow>();
     const applied: FlowChange[] = [];
     for (const change of changes) {
-      if (applyFlowChange(flows, change)) applied.push(change);
+      if (change.kind === "refused" || applyFlowChange(flows, change)) applied.push(change);
       else {
         logger.warn(
           { flow: change.flow, version: String(change.version), kind: change.kind },
@@ -132,7 +148,17 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
     apiFlows = flows;
     history = applied;
     isLoaded = true;
+    loadedAt = performance.now();
   }
+
+  /**
+   * The log as read at most RECENT_LOAD_MS ago: a burst of change requests (or of hostile ones)
+   * shares one read of the log instead of one each. A view that missed a concurrent change only
+   * makes this change fail ABORTED at commit, which reads the log again; it is never applied
+   * out of order.
+   */
+  const loadRecent = (): Promise<void> =>
+    performance.now() - loadedAt < RECENT_LOAD_MS ? Promise.resolve() : load();
 
   /** The candidate validated against every other flow; throws INVALID_ARGUMENT naming the field. */
   const validate = (draft: Record<string, unknown>, replacing?: string): FlowDefinition => {
@@ -194,9 +220,22 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
   /** Stores `change` and confirms the log applied it. */
   const commit = async (change: FlowChange): Promise<void> => {
+    const bytes = encodeFlowChange(change).length;
+    if (bytes > MAX_CHANGE_BYTES) {
+      throw invalidArgument(
+        "flow",
+        `the change would be stored as ${bytes} bytes, more than the flow store's limit of ${MAX_CHANGE_BYTES}: use fewer or shorter topic patterns`,
+      );
+    }
     try {
       await log.append(change);
     } catch (error) {
+      if (isTooLarge(error)) {
+        throw invalidArgument(
+          "flow",
+          `the flow store (${log.description}) refused the change as too large (${bytes} bytes): use fewer or shorter topic patterns, or raise the topic's max.message.bytes`,
+        );
+      }
       throw new GeoError(
         Code.UNAVAILABLE,
         `cannot write to the flow store (${log.description}): ${errorText(error)}; nothing was changed, retry`,
@@ -275,7 +314,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
     create: (draft, { actor, validateOnly }) =>
       exclusive(async () => {
-        await load();
+        await loadRecent();
         const name = typeof draft.name === "string" ? draft.name : "";
         if (fileFlows.has(name)) {
           throw new GeoError(
@@ -287,6 +326,13 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
           throw new GeoError(
             Code.ALREADY_EXISTS,
             `flow "${name}" already exists (version ${apiFlows.get(name)!.version}); choose another name or update it`,
+          );
+        }
+        const count = fileFlows.size + apiFlows.size;
+        if (count >= FLOW_LIMITS.maxFlows) {
+          throw new GeoError(
+            Code.RESOURCE_EXHAUSTED,
+            `there are ${count} flows, the limit (maxFlows) is ${FLOW_LIMITS.maxFlows}: delete unused flows or use broader topic patterns`,
           );
         }
         const definition = validate({ ...draft, paused: draft.paused ?? false });
@@ -302,7 +348,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
     update: (name, edit, expectedVersion, { actor, validateOnly }) =>
       exclusive(async () => {
-        await load();
+        await loadRecent();
         const current = requireApiFlow(name, "change");
         requireVersion(current, expectedVersion);
         const definition = validate(
@@ -323,7 +369,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
     remove: (name, expectedVersion, { actor }) =>
       exclusive(async () => {
-        await load();
+        await loadRecent();
         const current = requireApiFlow(name, "delete");
         requireVersion(current, expectedVersion);
         await commit(
@@ -334,7 +380,7 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
 
     setPaused: (name, paused, reason, { actor }) =>
       exclusive(async () => {
-        await load();
+        await loadRecent();
         const current = requireApiFlow(name, paused ? "pause" : "resume");
         if (current.definition.paused === paused) return apiEntry(current.definition, current);
         const definition = { ...current.definition, paused };
@@ -351,9 +397,32 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
         });
       }),
 
+    recordRefusal: async (flow, actor, reason) => {
+      const minute = Math.floor(now().getTime() / 60_000);
+      if (refusals.minute !== minute) Object.assign(refusals, { minute, count: 0 });
+      if (++refusals.count > REFUSALS_PER_MINUTE) {
+        logger.warn({ flow, actor }, "refused change not stored: too many refusals this minute");
+        return;
+      }
+      const version = apiFlows.get(flow)?.version ?? 0n;
+      try {
+        const refused = change("refused", flow, version, actor, { reason });
+        await log.append(refused);
+        history.push(refused);
+      } catch (error) {
+        logger.warn({ flow, actor, err: errorText(error) }, "could not store a refused change");
+      }
+    },
+
     close: () => log.close(),
   };
 }
+
+/** How old a read of the flow log a change may start from; see loadRecent. */
+const RECENT_LOAD_MS = 250;
+
+/** Refused changes stored per minute at most; see FlowRegistry.recordRefusal. */
+export const REFUSALS_PER_MINUTE = 30;
 
 function definitionOf(flow: FlowConfig): FlowDefinition {
   return {
@@ -420,6 +489,17 @@ function validationError(
     return issue === first ? message : `${apiFieldOf(issue.path)}: ${message}`;
   });
   return invalidArgument(apiFieldOf(first?.path ?? ""), problems.join("; "));
+}
+
+/** Kafka's "message too large" (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE), as kafkajs reports it. */
+function isTooLarge(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    const type = (e as { type?: unknown }).type;
+    if (type === "MESSAGE_TOO_LARGE" || type === "RECORD_LIST_TOO_LARGE") return true;
+    if (/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|larger than the max message size/i.test(e.message))
+      return true;
+  }
+  return false;
 }
 
 function errorText(error: unknown): string {
