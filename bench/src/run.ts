@@ -52,6 +52,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "takeover.js"),
     what: "issue 4: kill -9 of an agent → its units on other agents (contract TTL + 2 s); leader failover [rounds] [failoverRounds] [ttlMs]",
   },
+  tracing: {
+    file: join(__dirname, "tracing.js"),
+    what: "issue 15: per-batch cost of tracing a sample of replicated batches, telemetry off and on [batches]",
+  },
   "wire-forward": {
     file: join(__dirname, "kafka-wire-forward.js"),
     what: "fetch + forward raw batches between topics on a real local broker [records] [partitions] [batchBytes]",

@@ -28,7 +28,6 @@ import {
 } from "./support/replica-check";
 import { endOffset } from "./support/replication-fixtures";
 import type { ServiceProcess } from "./support/service-process";
-import type { SteadyLoad } from "./support/steady-load";
 import { waitFor } from "./support/wait-for";
 
 const TOPICS = ["orders", "payments", "clicks"];
@@ -42,7 +41,6 @@ const REDIS_DOWN_MS = LEASES.ttlMs + 4000;
 
 let running: StackUnderLoad | undefined;
 let stack: GeoStack;
-let load: SteadyLoad;
 let assertNothingLost: StackUnderLoad["assertNothingLost"];
 const failures = trackFailures();
 
@@ -54,7 +52,7 @@ before(async () => {
     coordinators: 2,
     agents: AGENTS,
   });
-  ({ stack, load, assertNothingLost } = running);
+  ({ stack, assertNothingLost } = running);
 });
 
 after(() => stopStackUnderLoad(running, failures));

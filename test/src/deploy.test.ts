@@ -265,6 +265,29 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("runs three regions: a Kafka cluster each, and an agent in every flow's target region", () => {
+    assert.ok(geo.size > 0, "an earlier test found the geo services");
+    const config = [...geo.values()][0]!.config;
+    const regions = new Set(Object.values(config.clusters).map((cluster) => cluster.region));
+    assert.equal(regions.size, 3, `three regions, found ${[...regions].join(", ")}`);
+    const agentRegions = new Set(
+      [...geo.values()]
+        .filter((entry) => entry.service === "agent")
+        .map((entry) => entry.config.services.agent.region),
+    );
+    for (const flow of config.flows) {
+      const target = config.clusters[flow.target]?.region;
+      assert.ok(
+        target !== undefined && agentRegions.has(target),
+        `flow ${flow.name}: no agent runs in its target region ${target}`,
+      );
+    }
+    assert.deepEqual([...agentRegions].sort(), [...regions].sort(), "an agent per region");
+    for (const name of ["prometheus", "grafana", "otel-collector"]) {
+      assert.ok(services[name], `docker-compose.yml runs ${name}`);
+    }
+  });
+
   it("has Prometheus scrape every geo container on its configured metrics port", () => {
     assert.ok(geo.size > 0, "an earlier test found the geo services");
     const prometheus = parse(
@@ -565,6 +588,97 @@ describe("deploy/kubernetes", () => {
       }
     }
     assert.deepEqual([...seen].sort(), [...GEO_SERVICES].sort(), "a Deployment per service");
+  });
+
+  it("validates every object against the Kubernetes JSON schemas (kubernetes-models)", async () => {
+    assert.ok(objects.length > 0, "the parse test found the objects");
+    // kubernetes-models ships a JSON-schema validator per kind, generated from the Kubernetes
+    // OpenAPI spec: types, required fields, enums and formats (unknown fields are not rejected,
+    // as with kubeconform without -strict). ESM only, hence import().
+    type Kind = new (data: unknown) => { validate(): void };
+    const kindOf = async (apiVersion: string, kind: string): Promise<Kind | undefined> => {
+      const models = (await import(`kubernetes-models/${apiVersion}`).catch(() => ({}))) as Record<
+        string,
+        Kind
+      >;
+      return models[kind];
+    };
+    const Deployment = await kindOf("apps/v1", "Deployment");
+    assert.ok(Deployment, "kubernetes-models has apps/v1 Deployment");
+    assert.throws(
+      () => new Deployment({ metadata: { name: "x" }, spec: { replicas: "two" } }).validate(),
+      /replicas must be integer|must have required property/,
+      "the validator rejects a wrong manifest",
+    );
+    for (const object of objects) {
+      const where = `${object.kind} ${object.metadata.name} (${object.apiVersion})`;
+      const Model = await kindOf(object.apiVersion, object.kind);
+      assert.ok(Model, `${where}: not a kind of the Kubernetes API`);
+      try {
+        new Model(object).validate();
+      } catch (error) {
+        assert.fail(`${where}: ${(error as Error).message}`);
+      }
+    }
+  });
+
+  it("runs agents in every flow's target region, the region's Deployments alike but for it", () => {
+    const geoConfig = find("ConfigMap", "geo-config")?.data?.["geo.yaml"];
+    assert.ok(geoConfig, "ConfigMap geo-config has a geo.yaml");
+    writeFileSync(geoYamlPath, geoConfig);
+    const REGION = "geo-replication/region";
+    const agents = objects.filter(
+      (o) =>
+        o.kind === "Deployment" &&
+        o.spec?.template?.metadata?.labels?.["app.kubernetes.io/component"] === "agent",
+    );
+    const regionOf = (agent: K8sObject) => agent.spec?.template?.metadata?.labels?.[REGION] ?? "";
+    const env = Object.fromEntries(
+      Object.keys(find("Secret", "geo-secrets")?.stringData ?? {}).map((key) => [key, "x"]),
+    );
+    const config = loadConfig({
+      path: geoYamlPath,
+      env: { ...find("ConfigMap", "geo-env")?.data, ...env },
+    });
+    const regions = new Set(agents.map(regionOf));
+    for (const flow of config.flows) {
+      const target = config.clusters[flow.target]?.region ?? "";
+      assert.ok(regions.has(target), `flow ${flow.name}: no agent Deployment in region ${target}`);
+    }
+    // Copies of one Deployment: compared with the region written as a placeholder.
+    const normalized = agents.map((agent) =>
+      JSON.stringify(agent).replaceAll(regionOf(agent), "<region>"),
+    );
+    for (const [index, text] of normalized.entries()) {
+      assert.equal(text, normalized[0], `Deployment ${agents[index]?.metadata.name} drifted`);
+    }
+  });
+
+  it("gives every Deployment a PodDisruptionBudget; one with replicas keeps one available", () => {
+    const budgets = objects.filter((o) => o.kind === "PodDisruptionBudget");
+    for (const deployment of objects.filter((o) => o.kind === "Deployment")) {
+      const labels = deployment.spec?.template?.metadata?.labels ?? {};
+      const selects = (budget: K8sObject) => {
+        const selector = budget.spec?.selector as { matchLabels?: Record<string, string> };
+        const match = Object.entries(selector?.matchLabels ?? {});
+        return match.length > 0 && match.every(([key, value]) => labels[key] === value);
+      };
+      const matching = budgets.filter(selects);
+      const where = `Deployment ${deployment.metadata.name}`;
+      assert.equal(
+        matching.length,
+        1,
+        `${where}: ${matching.length} PodDisruptionBudgets select it`,
+      );
+      const spec = matching[0]!.spec as { minAvailable?: number | string; maxUnavailable?: number };
+      const replicas = deployment.spec?.replicas ?? 1;
+      if (replicas > 1) {
+        assert.equal(spec.minAvailable, 1, `${where}: ${replicas} replicas, one must stay`);
+      } else {
+        // A minAvailable 1 budget on a single replica would block every node drain.
+        assert.equal(spec.maxUnavailable, 1, `${where}: one replica, a drain may take it`);
+      }
+    }
   });
 
   /** The Service named by services.<hub>.address reaches the Deployment's gRPC port. */

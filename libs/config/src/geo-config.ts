@@ -172,6 +172,11 @@ export interface TelemetryConfig {
   readonly otlpEndpoint: string;
   /** Overrides the service name each entry point passes. */
   readonly serviceName?: string;
+  /**
+   * The agent traces one in this many replicated batches (a source-read span and a target-write
+   * span linking it). 0 traces none; default 100 when telemetry is enabled.
+   */
+  readonly traceBatchesOneIn?: number;
 }
 
 export interface GrpcConfig {

@@ -118,7 +118,7 @@ redis:
   sentinelName: geo-master
   password: pw
 leases: { ttlMs: 3000 }
-telemetry: { otlpEndpoint: "http://collector:4317", serviceName: svc }
+telemetry: { otlpEndpoint: "http://collector:4317", serviceName: svc, traceBatchesOneIn: 10 }
 services:
   coordinator: { listen: "10.0.0.1:9100" }
 `,
@@ -155,6 +155,7 @@ services:
       enabled: true,
       otlpEndpoint: "http://collector:4317",
       serviceName: "svc",
+      traceBatchesOneIn: 10,
     });
     assert.deepEqual(config.services.coordinator, {
       listen: "10.0.0.1:9100",
@@ -428,7 +429,7 @@ redis:
   url: "http://:topsecret@host"
   sentinels: []
 leases: { ttlMs: 6000, safetyMarginMs: 2000, renewIntervalMs: 4000 }
-telemetry: { otlpEndpoint: "collector:4317" }
+telemetry: { otlpEndpoint: "collector:4317", traceBatchesOneIn: -1 }
 `);
     assert.match(
       issueAt(error, "clusters.eu-west.tls.keyFile").message,
@@ -441,6 +442,7 @@ telemetry: { otlpEndpoint: "collector:4317" }
       /less than ttlMs - safetyMarginMs \(4000 ms\)/,
     );
     assert.match(issueAt(error, "telemetry.otlpEndpoint").message, /not an http\(s\) URL/);
+    assert.match(issueAt(error, "telemetry.traceBatchesOneIn").message, /between 0 and/);
     assert.doesNotMatch(error.message, /topsecret/);
   });
 

@@ -1221,7 +1221,7 @@ function buildLeases(value: unknown, check: Checker): LeasesConfig {
 function buildTelemetry(value: unknown, check: Checker): TelemetryConfig {
   const path = ["telemetry"];
   const raw = check.record(value, path, "telemetry") ?? {};
-  check.keys(raw, path, ["enabled", "otlpEndpoint", "serviceName"]);
+  check.keys(raw, path, ["enabled", "otlpEndpoint", "serviceName", "traceBatchesOneIn"]);
   const endpoint = check.string(raw.otlpEndpoint, [...path, "otlpEndpoint"]);
   let otlpEndpoint = "http://127.0.0.1:4317";
   if (endpoint !== undefined && endpoint !== "") {
@@ -1241,6 +1241,14 @@ function buildTelemetry(value: unknown, check: Checker): TelemetryConfig {
     }
   }
   const serviceName = check.string(raw.serviceName, [...path, "serviceName"]);
+  const traceBatchesOneIn =
+    raw.traceBatchesOneIn === undefined
+      ? undefined
+      : check.int(raw.traceBatchesOneIn, [...path, "traceBatchesOneIn"], 0, {
+          min: 0,
+          max: 1_000_000_000,
+          unit: "batches (0 traces none)",
+        });
   return {
     enabled: check.bool(
       raw.enabled,
@@ -1249,6 +1257,7 @@ function buildTelemetry(value: unknown, check: Checker): TelemetryConfig {
     ),
     otlpEndpoint,
     ...(serviceName === undefined || serviceName === "" ? {} : { serviceName }),
+    ...(traceBatchesOneIn === undefined ? {} : { traceBatchesOneIn }),
   };
 }
 

@@ -22,6 +22,7 @@ import {
   unitId,
 } from "@geo/progress";
 import { BatchLoader } from "./batch-loader";
+import { createBatchTraces } from "./batch-traces";
 import { Checkpointer } from "./checkpointer";
 import { createEngineMetrics, type EngineMetrics } from "./engine-metrics";
 import { countResumeDuplicates } from "./resume-duplicates";
@@ -177,6 +178,7 @@ class Engine implements ReplicationEngine {
       maxReencodedBatchBytes: options.maxReencodedBatchBytes ?? 512 * KiB,
       engineBudgetLeft: () => this.buffered < this.maxBufferedBytes,
       addBuffered: (n) => this.addBuffered(n),
+      batchTraces: createBatchTraces(options.traceBatchesOneIn ?? 0, options.agentId),
     };
     const cleanupMs = options.offsetMapCleanupIntervalMs ?? 10 * 60_000;
     if (cleanupMs > 0) {

@@ -1,6 +1,8 @@
 // The agent's replication engine: assigned units (flow, source topic, partition) copied from
 // source partitions to remote partitions byte for byte, with progress and offset-map records in
 // the target cluster. See README.md.
+
+export { type BatchTraces, createBatchTraces, type SampledBatch } from "./batch-traces";
 export { Checkpointer } from "./checkpointer";
 export { createReplicationEngine, UnknownClusterError } from "./engine";
 export { createEngineMetrics, type EngineMetrics } from "./engine-metrics";

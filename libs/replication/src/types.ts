@@ -113,6 +113,12 @@ export interface ReplicationEngineOptions {
   fetchMaxWaitMs?: number;
   /** Per partition and fetch. Default 1 MiB. */
   partitionMaxBytes?: number;
+  /**
+   * Traces one in this many batches (engine-wide) with a source-read span and a target-write span
+   * linking it; records are never changed. 0 (default) traces none. Spans are exported only when
+   * telemetry runs (@geo/telemetry).
+   */
+  traceBatchesOneIn?: number;
   /** How often acknowledged positions and offset-map segments are written (the most a crash can make the next owner copy again). Default 1000 ms. */
   progressIntervalMs?: number;
   /** How often segments below the sources' log start are tombstoned. Default 10 min; 0 disables. */

@@ -19,6 +19,7 @@ import {
   unitId,
 } from "@geo/progress";
 import { RecordBatchError } from "@geo/record-batch";
+import type { BatchTraces, SampledBatch } from "./batch-traces";
 import type { Checkpointable, Checkpointer, CheckpointSnapshot } from "./checkpointer";
 import type { EngineMetrics, UnitLabels } from "./engine-metrics";
 import { OffsetRuns } from "./offset-runs";
@@ -46,6 +47,8 @@ export interface UnitContext {
   /** Engine-wide buffer accounting; false when the engine's budget is spent. */
   engineBudgetLeft: () => boolean;
   addBuffered: (bytes: number) => void;
+  /** Spans for a sample of batches (ReplicationEngineOptions.traceBatchesOneIn). */
+  batchTraces?: BatchTraces | undefined;
 }
 
 /** What the engine hands a unit to run with. */
@@ -392,7 +395,15 @@ export class Unit implements Fetchable, Checkpointable {
           this.labels,
           Math.max(0, now - Number(pb.maxTimestamp)) / 1000,
         );
-        this.sendBatch(wiring.producer, pb);
+        const sampled = this.ctx.batchTraces?.sample({
+          topic: this.topic,
+          partition: this.partition,
+          firstOffset: pb.sourceRuns[0]?.[0] ?? pb.sourceNext,
+          nextOffset: pb.sourceNext,
+          records: pb.recordCount,
+          bytes: pb.bytes,
+        });
+        this.sendBatch(wiring.producer, pb, sampled);
       }
       if (plan.batches.length === 0) this.pushNoop(plan.sourceNext, false);
       position = plan.sourceNext;
@@ -451,7 +462,11 @@ export class Unit implements Fetchable, Checkpointable {
 
   // ---- producing ----
 
-  private sendBatch(producer: IdempotentProducer, pb: PlannedBatch): void {
+  private sendBatch(
+    producer: IdempotentProducer,
+    pb: PlannedBatch,
+    sampled: SampledBatch | undefined,
+  ): void {
     const item: Item = {
       gen: this.gen,
       plan: pb,
@@ -466,13 +481,16 @@ export class Unit implements Fetchable, Checkpointable {
     this.pending.push(item);
     this.buffered += pb.bytes;
     this.ctx.addBuffered(pb.bytes);
+    const traced = sampled?.startWrite(this.remoteTopic, this.partition);
     producer.send(this.remoteTopic, this.partition, pb.input, this.produceOptions).then(
       (res) => {
+        traced?.end({ baseOffset: res.baseOffset });
         item.settled = true;
         item.result = res;
         this.drainAcks();
       },
       (e: unknown) => {
+        traced?.end({ error: e });
         item.settled = true;
         item.error = e;
         this.drainAcks();

@@ -22,6 +22,7 @@ import {
   type ServiceContext,
   serveService,
 } from "@geo/service-runtime";
+import { type ApplyTrace, traceApplyingAssignment } from "./assignment-trace";
 import { startCoordinatorSession } from "./coordinator-session";
 import { startLeaseKeeper } from "./lease-keeper";
 import { toUnitAssignment, toUnitReport, unitKeyMessage } from "./unit-messages";
@@ -129,7 +130,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
     keeper.setUnits(
       new Map([...handingBack, ...desired.map((a) => [unitId(a.unit), a.epoch] as const)]),
     );
-  const applyDesired = () => {
+  const applyDesired = (traced: ApplyTrace = { end: () => {} }) => {
     const snapshot = desired;
     applying = applying
       .then(async () => {
@@ -137,8 +138,12 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
         // A new unit is trusted only after a renewal that includes it succeeded.
         await keeper.renewNow();
         await engine.assign(snapshot);
+        traced.end();
       })
-      .catch((error: unknown) => logger.error({ err: error }, "applying the assignment failed"));
+      .catch((error: unknown) => {
+        traced.end(error);
+        logger.error({ err: error }, "applying the assignment failed");
+      });
   };
 
   // Stops a unit (its acknowledged progress flushed), gives its lease back in Redis and tells the
@@ -229,6 +234,8 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
         // second of traffic rather than the engine's default second, for one small write per
         // target cluster each time.
         progressIntervalMs: 250,
+        traceBatchesOneIn:
+          config.telemetry.traceBatchesOneIn ?? (config.telemetry.enabled ? 100 : 0),
         leaseGuard: (unit, epoch) => keeper.isTrusted(unitId(unit), epoch),
         leaseDeadline: (unit, epoch) => keeper.deadline(unitId(unit), epoch),
         onUnitStateChange: (unit) => reportSoon(unit),
@@ -294,7 +301,7 @@ export async function startAgent(context: ServiceContext): Promise<RunningServic
       const dropped = desired.filter((unit) => !kept.has(unitId(unit.unit)));
       desired = next;
       for (const unit of dropped) handBack(unit.unit, unit.epoch, "left out of the assignment");
-      applyDesired();
+      applyDesired(traceApplyingAssignment(snapshot, agentId));
     },
     onRevoke: (revoke) => {
       const unit = revoke.unit;

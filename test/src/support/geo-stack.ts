@@ -42,6 +42,8 @@ export interface GeoStackOptions {
   health?: boolean;
   /** The flow's `topics.include` regexes; default the topics. */
   include?: readonly string[];
+  /** Every service exports spans there (OTLP/gRPC); agents trace one in `traceBatchesOneIn` batches. */
+  telemetry?: { otlpEndpoint: string; traceBatchesOneIn?: number };
 }
 
 export interface GeoStack {
@@ -240,7 +242,7 @@ ${healthLine}  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
 leases: { ttlMs: ${LEASES.ttlMs}, renewIntervalMs: ${LEASES.renewIntervalMs}, safetyMarginMs: ${LEASES.safetyMarginMs}, graceMs: ${LEASES.graceMs} }
 discovery: { intervalMs: 500 }
 logging: { level: info }
-`;
+${telemetryConfig(options.telemetry)}`;
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
     for (const [n, address] of addresses.entries()) {
       writeFileSync(join(dir, `coordinator-${n}.yaml`), config(`listen: "${address}"`));
@@ -363,4 +365,13 @@ export function trackFailures(): { readonly failed: boolean } {
     if ((t as { passed?: boolean }).passed === false) state.failed = true;
   });
   return state;
+}
+
+function telemetryConfig(telemetry: GeoStackOptions["telemetry"]): string {
+  if (telemetry === undefined) return "";
+  const sampling =
+    telemetry.traceBatchesOneIn === undefined
+      ? ""
+      : `, traceBatchesOneIn: ${telemetry.traceBatchesOneIn}`;
+  return `telemetry: { enabled: true, otlpEndpoint: "${telemetry.otlpEndpoint}"${sampling} }\n`;
 }

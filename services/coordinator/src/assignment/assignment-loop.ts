@@ -15,6 +15,7 @@ import type { agentV1 } from "@geo/proto";
 import { fileFlowView } from "../cluster-and-flow-views";
 import type { DesiredUnit } from "../discovery";
 import { type Holding, type PlanAgent, type PlanLease, type PlanUnit, planRound } from "./plan";
+import { createRequestTraces } from "./request-traces";
 import type { UnitAssignment } from "./unit-status";
 
 type CoordinatorMessage = MessageInitShape<typeof agentV1.CoordinatorMessageSchema>;
@@ -155,6 +156,8 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
   const flows = options.flows ?? (() => config.flows);
   const flowVersion = options.flowVersion ?? (() => 1n);
   const now = options.now ?? (() => performance.now());
+  // An admin request's trace continues in the round that sends the snapshots it caused.
+  const requestTraces = createRequestTraces();
 
   let term: Term | undefined;
   let stopped = false;
@@ -514,13 +517,17 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
     if (outgoing.length > 0) {
       current.generation += 1n;
       const generation = String(current.generationBase + current.generation);
+      const roundTrace = requestTraces.startRound({ "geo.assignment.generation": generation });
+      const traceContext = roundTrace.carrier;
+      let sent = 0;
       for (const { session, signature } of outgoing) {
         const units = byAgent.get(session.agentId) ?? [];
         if (
           directory.send(session.agentId, session.sessionId, {
-            message: { case: "assignment", value: { generation, units } },
+            message: { case: "assignment", value: { generation, units, traceContext } },
           })
         ) {
+          sent += 1;
           current.snapshots.set(session.sessionId, signature);
           logger.debug(
             { agent: session.agentId, generation, units: units.length },
@@ -528,6 +535,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
           );
         }
       }
+      roundTrace.end(sent);
     }
     const open = new Set(sessions.map((session) => session.sessionId));
     for (const sessionId of current.snapshots.keys()) {
@@ -608,6 +616,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
     },
     kick(why) {
       if (term === undefined) return;
+      requestTraces.remember();
       logger.trace({ why }, "assignment round requested");
       schedule(KICK_DELAY_MS);
     },

@@ -404,14 +404,18 @@ export function createFlowRegistry(options: FlowRegistryOptions): FlowRegistry {
         logger.warn({ flow, actor }, "refused change not stored: too many refusals this minute");
         return;
       }
-      const version = apiFlows.get(flow)?.version ?? 0n;
-      try {
-        const refused = change("refused", flow, version, actor, { reason });
-        await log.append(refused);
-        history.push(refused);
-      } catch (error) {
-        logger.warn({ flow, actor, err: errorText(error) }, "could not store a refused change");
-      }
+      // In turn with the changes: a change that reads the log while this append is in flight
+      // would otherwise replace the history without it.
+      await exclusive(async () => {
+        const version = apiFlows.get(flow)?.version ?? 0n;
+        try {
+          const refused = change("refused", flow, version, actor, { reason });
+          await log.append(refused);
+          history.push(refused);
+        } catch (error) {
+          logger.warn({ flow, actor, err: errorText(error) }, "could not store a refused change");
+        }
+      });
     },
 
     close: () => log.close(),
