@@ -17,6 +17,12 @@ export interface ClusterTrack {
 export interface ClusterAttempts {
   /** Runs `action` for a cluster unless it is backing off; undefined when skipped or failed. */
   attempt<T>(role: ClusterRole, alias: string, action: () => Promise<T>): Promise<T | undefined>;
+  /** Attempts `action` on each cluster in parallel; the map holds the clusters that answered. */
+  each<T>(
+    role: ClusterRole,
+    aliases: Iterable<string>,
+    action: (alias: string) => Promise<T>,
+  ): Promise<Map<string, T>>;
   /** The cluster's failure record; undefined before its first attempt. */
   track(role: ClusterRole, alias: string): ClusterTrack | undefined;
 }
@@ -48,7 +54,7 @@ export function createClusterAttempts(options: ClusterAttemptsOptions): ClusterA
     return track;
   };
 
-  return {
+  const attempts: ClusterAttempts = {
     async attempt(role, alias, action) {
       const track = trackFor(role, alias);
       if (isStopped() || Date.now() < track.retryAt) return undefined;
@@ -61,8 +67,19 @@ export function createClusterAttempts(options: ClusterAttemptsOptions): ClusterA
         return undefined;
       }
     },
+    async each(role, aliases, action) {
+      const answered = new Map();
+      await Promise.all(
+        [...new Set(aliases)].map(async (alias) => {
+          const result = await attempts.attempt(role, alias, () => action(alias));
+          if (result !== undefined) answered.set(alias, result);
+        }),
+      );
+      return answered;
+    },
     track: (role, alias) => tracks.get(`${role}:${alias}`),
   };
+  return attempts;
 }
 
 function recordSuccess(

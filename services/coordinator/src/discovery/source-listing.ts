@@ -29,18 +29,11 @@ export async function listSources(
   context: SourceListingContext,
   flows: readonly FlowConfig[],
 ): Promise<Map<string, SourceRound>> {
-  const sources = new Map<string, SourceRound>();
-  const aliases = [...new Set(flows.map((flow) => flow.source))];
-  await Promise.all(
-    aliases.map(async (alias) => {
-      const readers = flows.filter((flow) => flow.source === alias);
-      const found = await context.attempts.attempt("source", alias, () =>
-        listSource(context.admin(alias), readers, context.isStopped),
-      );
-      if (found !== undefined) sources.set(alias, found);
-    }),
+  const readers = (alias: string) => flows.filter((flow) => flow.source === alias);
+  const aliases = flows.map((flow) => flow.source);
+  return context.attempts.each("source", aliases, (alias) =>
+    listSource(context.admin(alias), readers(alias), context.isStopped),
   );
-  return sources;
 }
 
 /** Lists a source cluster's topics and reads the configs of those its flows match. */

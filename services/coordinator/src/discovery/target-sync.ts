@@ -37,18 +37,17 @@ export async function syncTargets(
   flows: readonly FlowConfig[],
   sources: ReadonlyMap<string, SourceRound>,
 ): Promise<Map<string, TargetRound>> {
-  const targets = new Map<string, TargetRound>();
-  const aliases = [...new Set(flows.map((flow) => flow.target))];
-  await Promise.all(
-    aliases.map(async (alias) => {
-      const writers = flows.filter((flow) => flow.target === alias);
-      const synced = await context.attempts.attempt("target", alias, () =>
-        syncTarget(context, alias, writers, sources),
-      );
-      if (synced !== undefined) targets.set(alias, synced);
-    }),
+  return context.attempts.each(
+    "target",
+    flows.map((flow) => flow.target),
+    (alias) =>
+      syncTarget(
+        context,
+        alias,
+        flows.filter((flow) => flow.target === alias),
+        sources,
+      ),
   );
-  return targets;
 }
 
 /** Brings one target cluster in line with the fresh listings of its flows' sources. */
