@@ -6,6 +6,8 @@ import { type TopicConfigs, topicLevelConfigs } from "./topic-configs";
 /** kafkajs's ConfigResourceTypes.TOPIC (the enum is a runtime value of kafkajs, not imported). */
 const TOPIC_RESOURCE = 2;
 const DESCRIBE_BATCH = 200;
+/** Deadline of a listing or a config read (plus a little per topic for the latter). */
+export const LIST_TIMEOUT_MS = 5000;
 
 /** Every topic of the cluster (internal ones included) with its partition count. */
 export async function listTopicPartitions(admin: Admin): Promise<Map<string, number>> {
