@@ -50,7 +50,9 @@ export async function startSwitchoverRig(name: string, logger: Logger): Promise<
     name,
     keyPrefix: `geo-${name}:`,
     logger,
-    rest: `flowGroups:
+    // The coordinator's flow store in eu-west: a pause during a failover must not need us-east.
+    rest: `flowStore: { cluster: eu-west }
+flowGroups:
   - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}] }
 services:
   coordinator: { listen: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
