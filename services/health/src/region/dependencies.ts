@@ -24,11 +24,19 @@ export interface PartitionLag {
   readonly records: bigint;
 }
 
-/** Records a flow's target is behind its source (geo.health.v1 GetFlowHealth). */
+/** A flow's lag as last measured; `measuredAtMs` is when (Date.now() of the measurement). */
+export interface FlowLagReading {
+  readonly total: bigint;
+  readonly partitions: readonly PartitionLag[];
+  readonly measuredAtMs: number;
+}
+
+/**
+ * Records a flow's target is behind its source (geo.health.v1 GetFlowHealth). Throws when the
+ * lag is unknown (source or target unreachable): unknown is never "0 behind".
+ */
 export interface LagSource {
-  flowLag(
-    flow: string,
-  ): Promise<{ readonly total: bigint; readonly partitions: readonly PartitionLag[] }>;
+  flowLag(flow: string): Promise<FlowLagReading>;
 }
 
 export interface CommitResult {

@@ -5,6 +5,8 @@ export interface Fakes extends TransitionDependencies {
   readonly flowList: FlowInfo[];
   /** Lag answers per flow, consumed one per call; the last one repeats. */
   readonly lags: Map<string, (readonly PartitionLag[])[]>;
+  /** How old every lag answer is (a measurement taken that long ago). */
+  lagStalenessMs: number;
   readonly live: Map<string, string[]>;
   readonly unreachable: Set<string>;
   readonly failures: Map<string, number>;
@@ -22,6 +24,7 @@ export function createFakes(): Fakes {
       { name: "west-east", source: "eu-west", target: "us-east", paused: true },
     ],
     lags: new Map(),
+    lagStalenessMs: 0,
     live: new Map([
       ["us-east", ["agent-us-1"]],
       ["eu-west", ["agent-eu-1"]],
@@ -50,7 +53,11 @@ export function createFakes(): Fakes {
         if (fakes.failing.has("lag")) throw new Error("lag unknown: source unreachable");
         const answers = fakes.lags.get(flow) ?? [[]];
         const partitions = answers.length > 1 ? answers.shift()! : answers[0]!;
-        return { total: partitions.reduce((sum, p) => sum + p.records, 0n), partitions };
+        return {
+          total: partitions.reduce((sum, p) => sum + p.records, 0n),
+          partitions,
+          measuredAtMs: Date.now() - fakes.lagStalenessMs,
+        };
       },
     },
     offsets: {

@@ -89,8 +89,15 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     lag: {
       async flowLag(flow) {
         const answer = await health.getFlowHealth({ flow });
+        if (answer.lagUnknown || answer.totalLag === undefined) {
+          throw new Error(`lag unknown: ${answer.lagUnknownReason || "not measured yet"}`);
+        }
+        const measured = answer.totalLag.measureTime;
         return {
-          total: BigInt(answer.totalLag?.records ?? "0"),
+          measuredAtMs: measured
+            ? Number(measured.seconds) * 1000 + Math.floor(measured.nanos / 1e6)
+            : 0,
+          total: BigInt(answer.totalLag.records),
           partitions: answer.partitions.map((p) => ({
             topic: p.sourceTopic,
             partition: p.partition,

@@ -69,6 +69,9 @@ export function recordShape(record: TransitionRecord): RecordShape {
     steps: record.steps.map(stepShape),
     ...(record.rtoMs === undefined ? {} : { rto: durationFromMs(record.rtoMs) }),
     rpoRecords: record.rpoRecords ?? "0",
+    // A failover whose records-at-risk step could not read the lag recorded no RPO.
+    rpoUnknown:
+      record.rpoRecords === undefined && record.steps.some((s) => s.name === "records-at-risk"),
     recordsAtRisk: (record.recordsAtRisk ?? []).map((risk) => ({ ...risk })),
     error: record.error ?? "",
   };

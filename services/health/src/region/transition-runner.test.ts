@@ -255,6 +255,26 @@ describe("transition runner (fakes, real Redis)", () => {
     assert.deepEqual(fakes.calls, []);
   });
 
+  it("does not take a 0 measured before the drain began for a drained flow", async () => {
+    fakes.lags.set("east-west", [lagOf(0)]);
+    fakes.lagStalenessMs = 60_000;
+    const { state, record } = await runner.run(request({ timeoutMs: 200 }));
+    assert.equal(state.activeRegion, "us-east");
+    assert.match(
+      record.error ?? "",
+      /drain: .*\(last: waiting for a lag measured after the drain began\)/,
+    );
+    assert.deepEqual(fakes.calls, []);
+  });
+
+  it("does not take an unknown lag for 0 in the drain", async () => {
+    fakes.failing.add("lag");
+    const { state, record } = await runner.run(request({ timeoutMs: 200 }));
+    assert.equal(state.activeRegion, "us-east");
+    assert.match(record.error ?? "", /drain: .*\(last: lag unknown: source unreachable\)/);
+    assert.deepEqual(fakes.calls, []);
+  });
+
   it("undoes its pause when committing offsets fails", async () => {
     fakes.failing.add("commit");
     const { state, record } = await runner.run(request());

@@ -113,10 +113,17 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
   }
 
   async function drain(p: Plan, steps: StepRecorder): Promise<void> {
+    const drainStartedAtMs = Date.now();
     for (const flow of p.forward) {
       await steps.must("drain", `flow ${flow.name} caught up (lag 0)`, () =>
         until(`flow ${flow.name} draining`, p.timeoutMs, pollMs, async () => {
-          const lag = await deps.lag.flowLag(flow.name);
+          // Only a lag measured after producers stopped proves the flow drained: the health
+          // monitor samples every probe interval, and an older 0 misses the last writes.
+          const lag = await deps.lag.flowLag(flow.name).catch((error: Error) => error);
+          if (lag instanceof Error) return { done: false, state: lag.message };
+          if (lag.measuredAtMs < drainStartedAtMs) {
+            return { done: false, state: "waiting for a lag measured after the drain began" };
+          }
           return lag.total === 0n
             ? { done: true, detail: "lag 0" }
             : { done: false, state: `${lag.total} records behind` };

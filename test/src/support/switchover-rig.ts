@@ -1,0 +1,203 @@
+// What the switchover and failover tests share: the region stack (two Kafka clusters, Redis)
+// with the coordinator, the offsets and health services as processes, an API-owned flow
+// us-east->eu-west of topic `orders` without the offsets service's own group sync (so a group's
+// position in eu-west comes from the transition's CommitTranslatedOffsets only), agents in
+// eu-west, a sequenced producer and a consumer of group `billing` that commits what it read.
+import { createGrpcClient, type GrpcClient } from "@geo/grpc";
+import { findFreePorts } from "@geo/harness";
+import type { Logger } from "@geo/logging";
+import { CoordinatorService, type healthV1, ReplicationHealthService } from "@geo/proto";
+import { type Admin, Kafka, logLevel } from "kafkajs";
+import { createTopicsEverywhere, type RegionStack, startRegionStack } from "./region-stack";
+import { type ServiceProcess, startService } from "./service-process";
+import { waitFor } from "./wait-for";
+
+export const GROUP = "billing";
+export const TOPIC = "orders";
+export const REMOTE = `us-east.${TOPIC}`;
+export const FLOW_NAME = "east-west";
+const PARTITIONS = 3;
+
+export interface SwitchoverRig {
+  readonly stack: RegionStack;
+  readonly client: GrpcClient<typeof ReplicationHealthService>;
+  readonly admin: GrpcClient<typeof CoordinatorService>;
+  readonly offsets: ServiceProcess;
+  /** kafkajs admins of us-east (0) and eu-west (1). */
+  readonly admins: readonly Admin[];
+  /** Starts an agent in eu-west and waits until the coordinator shows it connected. */
+  startAgent(id: string): Promise<ServiceProcess>;
+  /** Records `from..to-1` at us-east: value = the sequence number, partition = seq mod 3. */
+  produce(from: number, to: number): Promise<void>;
+  /**
+   * Consumes `topic` as GROUP in cluster `index` until `enough`; commits exactly what it
+   * processed (records delivered after that are not counted) and leaves the group.
+   */
+  consume(
+    index: number,
+    topic: string,
+    enough: (seen: number[]) => boolean,
+    timeoutMs: number,
+  ): Promise<number[]>;
+  /** The flow group `orders` as the health service answers it. */
+  stateOf(): Promise<healthV1.RegionState>;
+  stop(): Promise<void>;
+}
+
+export async function startSwitchoverRig(name: string, logger: Logger): Promise<SwitchoverRig> {
+  const [coordinatorPort, healthPort, offsetsPort] = await findFreePorts(3);
+  const stack = await startRegionStack({
+    name,
+    keyPrefix: `geo-${name}:`,
+    logger,
+    // The coordinator's flow store in eu-west: a pause during a failover must not need us-east.
+    rest: `flowStore: { cluster: eu-west }
+flowGroups:
+  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}] }
+services:
+  coordinator: { listen: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
+  health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
+  offsets: { listen: "127.0.0.1:${offsetsPort}", metricsListen: "127.0.0.1:0" }
+  agent: { listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0" }
+logging: { level: info }
+`,
+  });
+  const kafkas = stack.clusters.map(
+    (cluster) =>
+      new Kafka({
+        clientId: `${name}-test`,
+        brokers: [...cluster.bootstrapServers],
+        logLevel: logLevel.NOTHING,
+      }),
+  );
+  const admins = kafkas.map((kafka) => kafka.admin());
+  await Promise.all(admins.map((a) => a.connect()));
+  await createTopicsEverywhere([admins[0]!], [TOPIC]);
+  const [coordinator, health, offsets] = await Promise.all([
+    startService("coordinator", ["--config", stack.configPath]),
+    startService("health", ["--config", stack.configPath]),
+    startService("offsets", ["--config", stack.configPath]),
+  ]);
+  const admin = createGrpcClient(CoordinatorService, {
+    address: coordinator.endpoints.grpc!,
+    defaultTimeoutMs: 30_000,
+  });
+  // API-owned: the coordinator pauses only those.
+  await waitFor(`flow ${FLOW_NAME} created (once a coordinator leads)`, async () => {
+    await admin.createFlow({
+      flow: {
+        name: FLOW_NAME,
+        sourceCluster: "us-east",
+        targetCluster: "eu-west",
+        topics: { include: [TOPIC] },
+        syncGroupOffsets: false,
+      },
+    });
+    return true;
+  });
+  const client = createGrpcClient(ReplicationHealthService, {
+    address: health.endpoints.grpc!,
+    defaultTimeoutMs: 120_000,
+  });
+  const agents: ServiceProcess[] = [];
+  return {
+    stack,
+    client,
+    admin,
+    offsets,
+    admins,
+    async startAgent(id) {
+      const started = await startService("agent", [
+        "--config",
+        stack.configPath,
+        "--region",
+        "eu-west",
+        "--id",
+        id,
+      ]);
+      agents.push(started);
+      await waitFor(
+        `${id} connected`,
+        async () =>
+          (await admin.listAgents({ region: "eu-west" })).agents.some(
+            (a) => a.connected && a.id === id,
+          ),
+        { timeoutMs: 60_000 },
+      );
+      return started;
+    },
+    async produce(from, to) {
+      const producer = kafkas[0]!.producer();
+      await producer.connect();
+      const messages = [];
+      for (let seq = from; seq < to; seq++) {
+        messages.push({ partition: seq % PARTITIONS, key: String(seq), value: String(seq) });
+      }
+      await producer.send({ topic: TOPIC, messages });
+      await producer.disconnect();
+    },
+    consume: (index, topic, enough, timeoutMs) =>
+      consumeAsGroup(kafkas[index]!, topic, enough, timeoutMs),
+    async stateOf() {
+      let state: healthV1.RegionState | undefined;
+      await waitFor("GetRegionState orders", async () => {
+        state = (await client.getRegionState({ flowGroup: "orders" })).state;
+        return state !== undefined;
+      });
+      return state!;
+    },
+    async stop() {
+      client.close();
+      admin.close();
+      await Promise.all(admins.map((a) => a.disconnect().catch(() => undefined)));
+      await Promise.all([coordinator, health, offsets, ...agents].map((s) => s.stop()));
+      await stack.stop();
+    },
+  };
+}
+
+async function consumeAsGroup(
+  kafka: Kafka,
+  topic: string,
+  enough: (seen: number[]) => boolean,
+  timeoutMs: number,
+): Promise<number[]> {
+  const seen: number[] = [];
+  const positions = new Map<number, string>();
+  const consumer = kafka.consumer({ groupId: GROUP });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let done = false;
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      if (done) return;
+      seen.push(Number(message.value!.toString()));
+      positions.set(partition, String(BigInt(message.offset) + 1n));
+      if (enough(seen)) done = true;
+    },
+  });
+  try {
+    await waitFor(`${GROUP} consumed enough of ${topic}`, () => done, { timeoutMs });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}: ${seen.length} records read`);
+  } finally {
+    await consumer.commitOffsets(
+      [...positions].map(([partition, offset]) => ({ topic, partition, offset })),
+    );
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+/** Duplicates and misses of the sequence 0..total-1 in what was read. */
+export function sequenceCheck(read: readonly number[], total: number) {
+  const counts = new Map<number, number>();
+  for (const seq of read) counts.set(seq, (counts.get(seq) ?? 0) + 1);
+  let misses = 0;
+  for (let seq = 0; seq < total; seq++) if (!counts.has(seq)) misses++;
+  return { duplicates: read.length - counts.size, misses };
+}
+
+export const durationMs = (d: { seconds: bigint; nanos: number } | undefined) =>
+  d === undefined ? 0 : Number(d.seconds) * 1000 + d.nanos / 1e6;
