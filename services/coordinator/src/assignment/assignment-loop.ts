@@ -100,31 +100,26 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
   const deps = roundDeps(options, logger, {
     isCurrent: (current) => term === current,
     lostTerm(current) {
-      if (term === current) {
-        logger.warn("Redis refused this coordinator's fence: no longer the leader");
-        endTerm();
-      }
+      if (term !== current) return;
+      logger.warn("Redis refused this coordinator's fence: no longer the leader");
+      endTerm();
     },
   });
-  const now = deps.now;
   const rounds = createRoundScheduler({
-    now,
+    now: deps.now,
     canRun: () => !stopped && term !== undefined,
-    async run() {
-      const current = term;
-      if (current === undefined) return;
-      try {
-        const outcome = await runRound(deps, current);
-        if (outcome === undefined) return;
-        view = outcome.view;
-        rounds.schedule(outcome.wakeIn);
-      } catch (error) {
-        logger.warn({ err: errorText(error) }, "assignment round failed; retrying");
-        if (term === current) rounds.schedule(Math.min(deps.settings.intervalMs, 500));
-      }
-    },
+    run: () => (term === undefined ? Promise.resolve() : runUnder(term)),
   });
 
+  async function runUnder(current: Term): Promise<void> {
+    const outcome = await runRound(deps, current).catch((error: unknown) => {
+      logger.warn({ err: errorText(error) }, "assignment round failed; retrying");
+      if (term === current) rounds.schedule(Math.min(deps.settings.intervalMs, 500));
+    });
+    if (outcome === undefined) return;
+    view = outcome.view;
+    rounds.schedule(outcome.wakeIn);
+  }
   function endTerm() {
     if (term === undefined) return;
     term = undefined;
@@ -135,7 +130,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
   return {
     startTerm(lease: LeaderTerm) {
       endTerm();
-      term = createTerm(lease, now());
+      term = createTerm(lease, deps.now());
       logger.info({ leaderEpoch: lease.epoch }, "leading: assignment rounds start");
       rounds.schedule(0);
     },
