@@ -2,10 +2,10 @@
 // agents live in Redis, the units' leases), plans where units should run (./plan), and moves them
 // there through the lease store: revoke a live owner, grant the new one once the owner released
 // or its lease can no longer be trusted (the grant script decides), then tell every agent its full
-// desired set in an AssignmentSnapshot (one round: ./round and its steps). Rounds run on discovery changes, session events, at the
-// moment a refused grant may succeed, when a live agent's lease may expire, and every interval.
-// Only a leader runs rounds; every grant and revoke carries its term's fence, so a deposed leader
-// is refused by Redis itself.
+// desired set in an AssignmentSnapshot (one round, step by step: ./round). Rounds run on discovery
+// changes, session events, at the moment a refused grant may succeed, when a live agent's lease
+// may expire, and every interval (./round-scheduler). Only a leader runs rounds; every grant and
+// revoke carries its term's fence, so a deposed leader is refused by Redis itself.
 import type { FlowConfig, GeoConfig } from "@geo/config";
 import type { LeaderTerm } from "@geo/leases";
 import type { Logger } from "@geo/logging";
@@ -120,6 +120,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
     view = outcome.view;
     rounds.schedule(outcome.wakeIn);
   }
+
   function endTerm() {
     if (term === undefined) return;
     term = undefined;
