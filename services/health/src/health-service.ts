@@ -38,7 +38,23 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
     logger: logger.child({ component: "monitor" }),
     onHeartbeat: (flow, latencyMs) => heartbeatMetrics?.heartbeat(flow, latencyMs),
   });
-  const region = createRegionService({ config, logger, redis });
+  // Transitions count failed probes from the monitor's probe loop instead of probing again.
+  const region = createRegionService({
+    config,
+    logger,
+    redis,
+    probes: {
+      probe: async (cluster) => {
+        const snapshot = await monitor.probeNow(cluster);
+        if (snapshot === undefined)
+          return { reachable: false, error: `unknown cluster "${cluster}"` };
+        return snapshot.reachable
+          ? { reachable: true }
+          : { reachable: false, error: snapshot.health.error ?? "unreachable" };
+      },
+      consecutiveFailures: (cluster) => monitor.consecutiveFailures(cluster),
+    },
+  });
   const served = await serveService({
     context,
     listen: config.services.health.listen,

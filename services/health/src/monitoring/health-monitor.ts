@@ -51,6 +51,8 @@ interface ClusterHandles {
   readonly progress: ProgressTail;
   readonly minIsrCache: Map<string, number>;
   snapshot: ClusterSnapshot | undefined;
+  /** Probes failed in a row (an unplanned failover needs N of them). */
+  failures: number;
 }
 
 /**
@@ -96,6 +98,7 @@ export class HealthMonitor {
         progress: createProgressTail(wire, { logger }),
         minIsrCache: new Map(),
         snapshot: undefined,
+        failures: 0,
       });
     }
   }
@@ -110,6 +113,19 @@ export class HealthMonitor {
 
   cluster(alias: string): ClusterSnapshot | undefined {
     return this.clusters.get(alias)?.snapshot;
+  }
+
+  /** Probes in a row that found `alias` unreachable; 0 for an unknown cluster. */
+  consecutiveFailures(alias: string): number {
+    return this.clusters.get(alias)?.failures ?? 0;
+  }
+
+  /** Probes `alias` now (counted like the background probes); undefined for an unknown cluster. */
+  async probeNow(alias: string): Promise<ClusterSnapshot | undefined> {
+    const handles = this.clusters.get(alias);
+    if (handles === undefined) return undefined;
+    await this.probe(handles);
+    return handles.snapshot;
   }
 
   lag(flow: string): FlowLag | undefined {
@@ -194,6 +210,7 @@ export class HealthMonitor {
       minIsrCache: handles.minIsrCache,
     });
     handles.snapshot = snapshot;
+    handles.failures = snapshot.reachable ? 0 : handles.failures + 1;
     if (previous === undefined || previous.reachable !== snapshot.reachable) {
       this.emit({ kind: "cluster", snapshot });
     }

@@ -3,7 +3,7 @@
 // (GetFlowHealth), all over gRPC with deadlines and the installation's TLS and token; cluster probes and consumer group members
 // through Kafka's admin API.
 import { runLoop } from "@geo/backoff";
-import type { GeoConfig } from "@geo/config";
+import { type GeoConfig, isHeartbeatsTopic } from "@geo/config";
 import { createGrpcClient } from "@geo/grpc";
 import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
@@ -19,6 +19,11 @@ export interface GrpcDependencies extends TransitionDependencies {
 export interface GrpcDependenciesOptions {
   readonly config: GeoConfig;
   readonly logger: Logger;
+  /**
+   * Cluster reachability with consecutive failures, from the health service's own probe loop.
+   * Without it the flow groups' clusters are probed here, every `probeIntervalMs`.
+   */
+  readonly probes?: ClusterProbes;
   /** Every cluster is probed this often to count consecutive failures. Default 2000 ms. */
   readonly probeIntervalMs?: number;
   /** Deadline of each gRPC call. Default the config's grpc.defaultDeadlineMs. */
@@ -54,7 +59,15 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
   // Only the clusters of flow groups are probed in the background (failover needs their count
   // of consecutive failures); any cluster can still be probed on demand.
   const grouped = [...new Set(config.flowGroups.flatMap((group) => group.clusters))];
-  const probes = createProbeTracker(admins, grouped, logger, options.probeIntervalMs ?? 2000);
+  const injected = options.probes;
+  const probes: ClusterProbes & { stop(): void } =
+    injected === undefined
+      ? createProbeTracker(admins, grouped, logger, options.probeIntervalMs ?? 2000)
+      : {
+          probe: (cluster) => injected.probe(cluster),
+          consecutiveFailures: (cluster) => injected.consecutiveFailures(cluster),
+          stop: () => {},
+        };
 
   return {
     flows: {
@@ -93,16 +106,20 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
           throw new Error(`lag unknown: ${answer.lagUnknownReason || "not measured yet"}`);
         }
         const measured = answer.totalLag.measureTime;
+        const all = answer.partitions.map((p) => ({
+          topic: p.sourceTopic,
+          partition: p.partition,
+          records: BigInt(p.lag?.records ?? "0"),
+        }));
+        // The health service's own heartbeats never stop, so a flow carrying them is rarely at
+        // lag 0: a drain and the records at risk are about the applications' records only.
+        const heartbeats = all.filter((p) => isHeartbeatsTopic(p.topic));
         return {
           measuredAtMs: measured
             ? Number(measured.seconds) * 1000 + Math.floor(measured.nanos / 1e6)
             : 0,
-          total: BigInt(answer.totalLag.records),
-          partitions: answer.partitions.map((p) => ({
-            topic: p.sourceTopic,
-            partition: p.partition,
-            records: BigInt(p.lag?.records ?? "0"),
-          })),
+          total: heartbeats.reduce((sum, p) => sum - p.records, BigInt(answer.totalLag.records)),
+          partitions: all.filter((p) => !isHeartbeatsTopic(p.topic)),
         };
       },
     },

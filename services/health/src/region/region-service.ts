@@ -25,7 +25,7 @@ import {
   regionGroupsFromConfig,
   type TransitionKind,
 } from "@geo/region-state";
-import type { TransitionDependencies } from "./dependencies";
+import type { ClusterProbes, TransitionDependencies } from "./dependencies";
 import { createGrpcDependencies } from "./grpc-dependencies";
 import { recordShape, stateShape, stepShape } from "./proto-shapes";
 import { createTransitionRunner, type TransitionResult } from "./transition-runner";
@@ -54,6 +54,8 @@ export interface RegionServiceOptions {
   readonly dependencies?: TransitionDependencies & { close?(): Promise<void> };
   /** Default: the region topic in both clusters of each group. */
   readonly log?: RegionLog;
+  /** Cluster reachability (the health monitor's probes); default: probed by the dependencies. */
+  readonly probes?: ClusterProbes;
   /** Interval of lag and consumer polls during transitions. Default 500 ms. */
   readonly pollIntervalMs?: number;
 }
@@ -76,7 +78,13 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
     logger: logger.child({ component: "region-state" }),
   });
   store.start();
-  const deps = options.dependencies ?? createGrpcDependencies({ config, logger });
+  const deps =
+    options.dependencies ??
+    createGrpcDependencies({
+      config,
+      logger,
+      ...(options.probes === undefined ? {} : { probes: options.probes }),
+    });
   const runner = createTransitionRunner({
     store,
     deps,
