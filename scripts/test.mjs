@@ -39,6 +39,7 @@ if (ok && selected.length === 0) {
   ok = step("proto lint (buf lint)", bin("buf"), ["lint"]) && ok;
   ok = step("proto compatibility (buf breaking)", node, ["scripts/buf-breaking.mjs"]) && ok;
   ok = step("generated code matches protos", node, ["scripts/check-generated.mjs"]) && ok;
+  ok = step("API reference matches protos", node, ["scripts/api-doc.mjs", "--check"]) && ok;
 }
 if (ok) {
   const files =

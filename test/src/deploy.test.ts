@@ -15,6 +15,7 @@ import { type Env, type GeoConfig, loadConfig, parseHostPort } from "@geo/config
 import { createMetricsRegistry } from "@geo/metrics";
 import { parseServiceArgs } from "@geo/service-runtime/boot";
 import { parse, parseAllDocuments } from "yaml";
+import { checkKubernetesStrict } from "./support/kubernetes-strict";
 
 const root = resolve(__dirname, "..", "..");
 const ENTRY = /^services\/([a-z-]+)\/dist\/main\.js$/;
@@ -620,6 +621,24 @@ describe("deploy/kubernetes", () => {
         assert.fail(`${where}: ${(error as Error).message}`);
       }
     }
+  });
+
+  it("rejects unknown fields: every object type-checks against the Kubernetes API types", () => {
+    assert.ok(objects.length > 0, "the parse test found the objects");
+    const coordinator = find("Deployment", "coordinator");
+    assert.ok(coordinator?.spec?.template, "Deployment coordinator exists");
+    // A deliberately misspelt copy, checked in the same compiler run, proves the check can fail.
+    const misspelt = structuredClone(coordinator);
+    misspelt.metadata.name = "misspelt-copy";
+    Object.assign(misspelt.spec?.template?.spec.containers[0] ?? {}, { livenesProbe: {} });
+    const tsc = join(root, "node_modules", ".bin", "tsc");
+    const { problems } = checkKubernetesStrict([...objects, misspelt], join(root, "test"), tsc);
+    assert.equal(
+      problems.length,
+      1,
+      `fields the Kubernetes API does not know:\n${problems.join("\n")}`,
+    );
+    assert.match(problems[0] ?? "", /^Deployment misspelt-copy: .*livenesProbe"?' does not exist/);
   });
 
   it("runs agents in every flow's target region, the region's Deployments alike but for it", () => {
