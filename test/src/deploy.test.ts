@@ -754,8 +754,9 @@ const PROMQL_WORDS = new Set([
 
 /** Metric names a PromQL expression selects (strings, matchers, ranges and groupings removed). */
 /** Every `geo_` metric name declared in the sources of libs and services, with histogram suffixes. */
-function declaredGeoMetrics(): string[] {
-  const names: string[] = [];
+/** The geo_* series the production sources declare (quoted names in libs/ and services/). */
+function declaredGeoMetricNames(): Set<string> {
+  const names = new Set<string>();
   for (const top of ["libs", "services"]) {
     for (const pkg of readdirSync(join(root, top))) {
       const src = join(root, top, pkg, "src");
@@ -763,13 +764,17 @@ function declaredGeoMetrics(): string[] {
       for (const file of readdirSync(src, { recursive: true }) as string[]) {
         if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
         const text = readFileSync(join(src, file), "utf8");
-        for (const [, name] of text.matchAll(/"(geo_[a-z0-9_]+)"/g)) {
-          names.push(name!, `${name}_bucket`, `${name}_sum`, `${name}_count`);
-        }
+        for (const [, name] of text.matchAll(/"(geo_[a-z0-9_]+)"/g)) names.add(name!);
       }
     }
   }
   return names;
+}
+
+function declaredGeoMetrics(): string[] {
+  return [...declaredGeoMetricNames()].flatMap((name) =>
+    ["", "_bucket", "_sum", "_count"].map((suffix) => `${name}${suffix}`),
+  );
 }
 
 function promqlMetricNames(expr: string): string[] {
@@ -894,5 +899,21 @@ describe("deploy/grafana/dashboards", () => {
       }
       assert.ok(used.size >= 5, `${file}: only ${used.size} metrics used`);
     }
+  });
+});
+
+describe("docs/metrics.md", () => {
+  it("documents every geo_* series the sources declare, and no other", () => {
+    const text = readFileSync(join(root, "docs", "metrics.md"), "utf8");
+    const documented = new Set([...text.matchAll(/^\| `(geo_[a-z0-9_]+)` \|/gm)].map((m) => m[1]!));
+    const declared = declaredGeoMetricNames();
+    assert.ok(declared.size > 40, "the sources declare the project's series");
+    const missing = [...declared].filter((name) => !documented.has(name)).sort();
+    const stale = [...documented].filter((name) => !declared.has(name)).sort();
+    assert.deepEqual(
+      { missing, stale },
+      { missing: [], stale: [] },
+      "add or remove rows in docs/metrics.md",
+    );
   });
 });
