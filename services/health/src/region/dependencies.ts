@@ -44,6 +44,11 @@ export interface CommitResult {
   readonly committed: number;
   /** Partitions that could not be translated exactly, with why. */
   readonly problems: readonly string[];
+  /**
+   * Source records the group has read that are not replicated yet (partitions translated to the
+   * replicated end): a drain brings them over, a failover loses them. Not counted in `problems`.
+   */
+  readonly notReplicatedRecords?: bigint;
 }
 
 /** Translates a group's offsets across a flow and commits them in its target (geo.offsets.v1). */

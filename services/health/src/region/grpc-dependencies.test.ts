@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { parseConfig } from "@geo/config";
 import { createGrpcServer, type GrpcServer } from "@geo/grpc";
 import { createLogger } from "@geo/logging";
-import { OffsetTranslationService, ReplicationHealthService } from "@geo/proto";
+import { OffsetTranslationService, offsetsV1, ReplicationHealthService } from "@geo/proto";
 import { createGrpcDependencies, type GrpcDependencies } from "./grpc-dependencies";
 
 // The lag and offsets contracts the transitions call, served here by a fake on a real gRPC
@@ -39,6 +39,23 @@ before(async () => {
           },
           committed: false,
           reason: "untranslatable",
+        },
+        {
+          translation: {
+            sourceTopic: "orders",
+            partition: 2,
+            exact: false,
+            kind: offsetsV1.TranslationKind.NOT_YET_REPLICATED,
+            recordsNotReplicated: "4",
+          },
+          committed: request.dryRun,
+        },
+        {
+          // Already committed by the offsets service's group sync.
+          translation: { sourceTopic: "orders", partition: 3, exact: true, targetOffset: "7" },
+          previousTargetOffset: "7",
+          committed: false,
+          reason: "the target group is already at this offset",
         },
       ],
     }),
@@ -83,8 +100,22 @@ describe("gRPC transition dependencies", () => {
       dryRun: true,
       actor: "t",
     });
-    assert.equal(result.committed, 1);
+    // orders/0 committed, orders/2 would be once replicated, orders/3 is in place already.
+    assert.equal(result.committed, 3);
     assert.deepEqual(result.problems, ["orders/1: untranslatable"]);
+    // A rehearsal under traffic: the group read 4 records the flow has not replicated yet.
+    assert.equal(result.notReplicatedRecords, 4n);
+  });
+
+  it("takes records not replicated yet for a problem when committing for real", async () => {
+    const result = await deps.offsets.commit({
+      flow: "east-west",
+      group: "billing",
+      dryRun: false,
+      actor: "t",
+    });
+    assert.deepEqual(result.problems, ["orders/1: untranslatable", "orders/2: not exact"]);
+    assert.equal(result.notReplicatedRecords, 0n);
   });
 
   it("says a cluster it cannot reach is unreachable", async () => {

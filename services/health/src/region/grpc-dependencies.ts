@@ -7,7 +7,12 @@ import { type GeoConfig, isHeartbeatsTopic } from "@geo/config";
 import { createGrpcClient } from "@geo/grpc";
 import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
-import { CoordinatorService, OffsetTranslationService, ReplicationHealthService } from "@geo/proto";
+import {
+  CoordinatorService,
+  OffsetTranslationService,
+  offsetsV1,
+  ReplicationHealthService,
+} from "@geo/proto";
 import { grpcClientOptions } from "@geo/service-runtime";
 import { probeCluster } from "../monitoring/cluster-probe";
 import type { ClusterProbes, FlowInfo, TransitionDependencies } from "./dependencies";
@@ -126,13 +131,33 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     offsets: {
       async commit({ flow, group, dryRun, actor }) {
         const answer = await offsets.commitTranslatedOffsets({ flow, group, dryRun, actor });
+        // A rehearsal under live traffic finds the group ahead of replication by the flow's lag;
+        // the switchover drains that first, so a dry run reports it apart from real problems.
+        type Entry = (typeof answer.offsets)[number];
+        const pending = (o: Entry) =>
+          dryRun && o.translation?.kind === offsetsV1.TranslationKind.NOT_YET_REPLICATED;
+        // The offsets service's own group sync may have committed the same exact translation
+        // already: the group is in place, not a problem.
+        const inPlace = (o: Entry) =>
+          !o.committed &&
+          o.translation?.exact === true &&
+          BigInt(o.previousTargetOffset || "-1") >= BigInt(o.translation.targetOffset || "0");
         const problems = answer.offsets
-          .filter((o) => !o.committed || o.translation?.exact === false)
+          .filter(
+            (o) => !pending(o) && !inPlace(o) && (!o.committed || o.translation?.exact === false),
+          )
           .map(
             (o) =>
               `${o.translation?.sourceTopic}/${o.translation?.partition}: ${o.reason || o.translation?.reason || "not exact"}`,
           );
-        return { committed: answer.offsets.filter((o) => o.committed).length, problems };
+        const notReplicatedRecords = answer.offsets
+          .filter(pending)
+          .reduce((sum, o) => sum + BigInt(o.translation?.recordsNotReplicated ?? "0"), 0n);
+        return {
+          committed: answer.offsets.filter((o) => o.committed || inPlace(o)).length,
+          problems,
+          notReplicatedRecords,
+        };
       },
     },
     probes,

@@ -178,7 +178,12 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
             });
             if (result.problems.length > 0)
               throw new Error(`not exact: ${result.problems.join("; ")}`);
-            return `${result.committed} partitions ${dryRun ? "translate exactly" : "committed"}`;
+            const pending = result.notReplicatedRecords ?? 0n;
+            return `${result.committed} partitions ${dryRun ? "translate exactly" : "committed"}${
+              pending > 0n
+                ? `; ${pending} records the group read are not replicated yet (a switchover drains them first; a failover now would lose them)`
+                : ""
+            }`;
           },
         );
       }
