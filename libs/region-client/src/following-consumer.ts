@@ -145,8 +145,17 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
     if (lastRegion !== undefined && lastRegion !== view.activeRegion)
       await translate(view, lastRegion);
     if (closed) return;
-    await join(view);
-    lastRegion = view.activeRegion;
+    // A topic of the region not created yet (a remote topic the coordinator is about to make) or
+    // brokers answering late must not leave the consumer outside the group: retry until it joins,
+    // unless the region moved on meanwhile (the next change is applied after this one).
+    const superseded = () => closed || options.follower.current()?.epoch !== view.epoch;
+    const joined = await untilDone(
+      `joining group in ${view.activeRegion}`,
+      () => join(view),
+      superseded,
+      logger,
+    );
+    if (joined) lastRegion = view.activeRegion;
   };
   const following = followInOrder(options.follower, apply, (error) =>
     logger.error(
