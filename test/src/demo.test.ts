@@ -1,5 +1,5 @@
-// `npm start`'s main job: a local two-region stack that comes up, answers, and stops on Ctrl-C
-// without leaving a process behind; and, with `--config`, the services alone on clusters the user
+// `npm start`'s main job: a local three-region stack that comes up, answers, runs the guided
+// drill of its active-passive pair (`--drill`), and stops on Ctrl-C without leaving a process behind; and, with `--config`, the services alone on clusters the user
 // brings, which Ctrl-C stops within a bound even when they hang.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -106,10 +106,11 @@ async function assertRefused(text: string): Promise<void> {
   viewer.close();
 }
 
-it("npm start runs two regions replicating both ways, takes API flows, and Ctrl-C exits 0", async () => {
+it("npm start -- --drill runs three regions, takes API flows, switches the pair over and back exactly, and Ctrl-C exits 0", async () => {
   const npm = process.env.npm_execpath;
+  const args = ["start", "--", "--drill"];
   const run =
-    npm === undefined ? spawnDemo("npm", ["start"]) : spawnDemo(process.execPath, [npm, "start"]);
+    npm === undefined ? spawnDemo("npm", args) : spawnDemo(process.execPath, [npm, ...args]);
   try {
     const text = await waitReady(run);
     assert.match(text, /Kafka 3\.9\.\d+ \(as the brokers report it\)/);
@@ -137,7 +138,13 @@ it("npm start runs two regions replicating both ways, takes API flows, and Ctrl-
         names = (await coordinator.listFlows({})).flows.map((flow) => flow.name);
         return true;
       });
-      assert.deepEqual(names, ["eu-west->us-east", "us-east->eu-west"]);
+      // The file's active-active flows and the active-passive pair's API flows.
+      assert.deepEqual(names.sort(), [
+        "ap-south->us-east",
+        "eu-west->us-east",
+        "us-east->ap-south",
+        "us-east->eu-west",
+      ]);
       // The demo's file flows leave other topics free for flows made through the API.
       // (Changes go through the leader coordinator, elected a moment after start.)
       await waitFor("an API prefix flow for another topic to validate", async () => {
@@ -153,13 +160,13 @@ it("npm start runs two regions replicating both ways, takes API flows, and Ctrl-
         });
         return flow?.name === "inventory";
       });
-      await waitFor("both regions' agents connected", async () => {
+      await waitFor("every region's agent connected", async () => {
         const { agents } = await coordinator.listAgents({});
         return (
           agents
             .map((agent) => agent.region)
             .sort()
-            .join() === "eu-west,us-east"
+            .join() === "ap-south,eu-west,us-east"
         );
       });
       // Both flows really copy the sample records: the demo's status lines say so. Four units per
@@ -181,10 +188,31 @@ it("npm start runs two regions replicating both ways, takes API flows, and Ctrl-
       assert.deepEqual(
         clusters.map((cluster) => [cluster.cluster, cluster.reachable, cluster.brokerCount]),
         [
+          ["ap-south", true, 1],
           ["eu-west", true, 1],
           ["us-east", true, 1],
         ],
       );
+      // The drill: a dry run, ap-south and back, while the pair's producer and consumer work.
+      await waitFor(
+        "the drill to end",
+        () => run.lines.some((line) => /^drill (passed|FAILED|stopped)/.test(line)),
+        { timeoutMs: 300_000 },
+      );
+      const all = run.lines.join("\n");
+      assert.match(all, /^drill passed/m, all);
+      assert.match(
+        all,
+        /drill 2\/4: switchover of flow group "inventory" from us-east to ap-south/,
+      );
+      assert.match(
+        all,
+        /drill 3\/4: switchover of flow group "inventory" from ap-south to us-east/,
+      );
+      assert.match(all, /RTO \d+\.\d+ s \(no active region\), RPO 0 records/);
+      assert.match(all, /of the first \d+ records written: 0 missing; 0 read twice in all/);
+      const regionLines = run.lines.filter((line) => /region\s+inventory: /.test(line));
+      assert.ok(regionLines.length > 0, "the status view shows the pair's active region");
     } finally {
       coordinator.close();
       health.close();

@@ -15,7 +15,11 @@ describe("loadConfig", () => {
 
   it("loads the demo configuration with its documented shape", () => {
     const config = loadConfig({ path: repoConfig("demo.yaml"), env: {} });
-    assert.deepEqual(Object.keys(config.clusters).sort(), ["eu-west", "us-east"]);
+    assert.deepEqual(Object.keys(config.clusters).sort(), ["ap-south", "eu-west", "us-east"]);
+    assert.deepEqual(
+      config.flowGroups.map((group) => [group.name, group.clusters, group.initialActive]),
+      [["inventory", ["us-east", "ap-south"], "us-east"]],
+    );
     assert.deepEqual(
       config.flows.map((flow) => [flow.name, flow.source, flow.target, flow.naming]),
       [

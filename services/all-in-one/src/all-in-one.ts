@@ -8,9 +8,16 @@ import { startHealth } from "@geo/health-service";
 import { startOffsets } from "@geo/offsets-service";
 import type { RunningService, ServiceContext, ServiceName } from "@geo/service-runtime";
 
-/** Regions that receive at least one flow: each gets one agent, as it would in production. */
+/**
+ * Regions that receive a file flow, or may receive an API flow of a flow group (both regions of
+ * each group: a transition replicates the other way): each gets one agent, as in production.
+ */
 export function agentRegions(config: GeoConfig): string[] {
-  const regions = config.flows.map((flow) => config.clusters[flow.target]?.region);
+  const targets = [
+    ...config.flows.map((flow) => flow.target),
+    ...config.flowGroups.flatMap((group) => group.clusters),
+  ];
+  const regions = targets.map((cluster) => config.clusters[cluster]?.region);
   return [...new Set(regions.filter((region) => region !== undefined))].sort();
 }
 

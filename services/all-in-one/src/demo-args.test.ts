@@ -4,10 +4,12 @@ import { parseDemoArgs } from "./demo-args";
 
 describe("parseDemoArgs", () => {
   it("defaults to the built-in stack", () => {
-    assert.deepEqual(parseDemoArgs([]), { help: false });
+    assert.deepEqual(parseDemoArgs([]), { drill: false, help: false });
+    assert.deepEqual(parseDemoArgs(["--drill"]), { drill: true, help: false });
   });
   it("resolves --config against the working directory", () => {
     assert.deepEqual(parseDemoArgs(["--config", "my.yaml"], "/home/me"), {
+      drill: false,
       help: false,
       configPath: "/home/me/my.yaml",
     });
@@ -17,5 +19,6 @@ describe("parseDemoArgs", () => {
     assert.throws(() => parseDemoArgs(["--cofnig", "x"]), /--cofnig/);
     assert.throws(() => parseDemoArgs(["extra"]), /unexpected argument "extra"/);
     assert.throws(() => parseDemoArgs(["--config", " "]), /needs a file path/);
+    assert.throws(() => parseDemoArgs(["--config", "my.yaml", "--drill"]), /geoctl drill/);
   });
 });

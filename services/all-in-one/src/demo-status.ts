@@ -2,9 +2,11 @@ import { createGrpcClient, GeoError, type GrpcClientOptions } from "@geo/grpc";
 import {
   CoordinatorService,
   type coordinatorV1,
+  healthV1,
   ReplicationHealthService,
   replicationV1,
 } from "@geo/proto";
+import type { InventoryPair } from "./demo-inventory";
 
 interface FlowSummary {
   units: number;
@@ -49,6 +51,8 @@ export async function printStatus(options: {
   health: string;
   say: (line: string) => void;
   written: Record<string, number>;
+  /** The active-passive pair's producer and consumer, when the demo runs them. */
+  inventory?: InventoryPair;
   /** Credentials (TLS) of the status calls. */
   clientOptions?: Omit<GrpcClientOptions, "address">;
 }): Promise<void> {
@@ -62,10 +66,11 @@ export async function printStatus(options: {
     address: options.coordinator,
   });
   try {
-    const [clusters, agents, units] = await Promise.all([
+    const [clusters, agents, units, regions] = await Promise.all([
       health.listClusterHealth({}, { timeoutMs: 8000 }),
       coordinator.listAgents({}, { timeoutMs: 3000 }),
       coordinator.listUnits({ pageSize: 5000 }, { timeoutMs: 3000 }),
+      health.listRegionStates({}, { timeoutMs: 3000 }),
     ]);
     const time = new Date().toISOString().slice(11, 19);
     for (const cluster of clusters.clusters) {
@@ -84,6 +89,17 @@ export async function printStatus(options: {
     for (const [flow, entry] of flows) {
       say(
         `${time} flow     ${flow}: ${entry.running}/${entry.units} partitions running, ${entry.copied} records copied, ${entry.rate.toFixed(1)} records/s, lag ${entry.lag} records (${entry.lagSeconds.toFixed(1)} s)`,
+      );
+    }
+    for (const state of regions.states) {
+      say(
+        `${time} region   ${state.flowGroup}: ${state.activeRegion} active, epoch ${state.epoch}, ${healthV1.RegionPhase[state.phase]?.toLowerCase() ?? state.phase}`,
+      );
+    }
+    const pair = options.inventory?.stats();
+    if (pair !== undefined) {
+      say(
+        `${time} clients  producer writes to ${pair.producerRegion ?? "(held)"}, consumer reads in ${pair.consumerRegion ?? "(switching)"}: ${pair.written} written, ${pair.readOnce} read, ${pair.duplicates} read twice`,
       );
     }
     say(

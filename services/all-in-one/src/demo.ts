@@ -1,7 +1,8 @@
-// `npm start`: a local two-region stack on this machine, until Ctrl-C. Two real Kafka clusters
-// (us-east, eu-west) and Redis from the test harness, and the four services in one child process
-// configured by config/demo.yaml; or, with `--config my.yaml`, the services alone on the user's
-// own clusters and Redis. Every few seconds it prints what the services report.
+// `npm start`: a local three-region stack on this machine, until Ctrl-C. Three real Kafka clusters
+// (us-east, eu-west, ap-south) and Redis from the test harness, and the four services in one
+// child process configured by config/demo.yaml; or, with `--config my.yaml`, the services alone
+// on the user's own clusters and Redis. Every few seconds it prints what the services report;
+// `--drill` also moves the active-passive pair to ap-south and back (demo-drill.ts).
 // The local stack's gRPC runs with mutual TLS and authorization, from a CA and certificates made
 // at each start in .cache/demo/pki: the services present "geo-services" (role service);
 // "demo-admin" (admin) and "demo-viewer" (viewer) are the certificates to call them with.
@@ -17,7 +18,12 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { clientTlsChannelOptions, clientTlsCredentials, type TlsFiles } from "@geo/grpc";
+import {
+  clientTlsChannelOptions,
+  clientTlsCredentials,
+  type GrpcClientOptions,
+  type TlsFiles,
+} from "@geo/grpc";
 import {
   createTestPki,
   DEFAULT_KAFKA_VERSION,
@@ -30,6 +36,8 @@ import {
   trackProcess,
 } from "@geo/harness";
 import { DEMO_USAGE, type DemoArgs, parseDemoArgs } from "./demo-args";
+import { runDrill } from "./demo-drill";
+import { INVENTORY, type InventoryPair, startInventoryPair } from "./demo-inventory";
 import { createDemoShutdown, type DemoShutdown } from "./demo-shutdown";
 import { printStatus } from "./demo-status";
 import { startDemoTraffic } from "./demo-traffic";
@@ -43,6 +51,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 interface LocalStack {
   usEast: KafkaCluster;
   euWest: KafkaCluster;
+  apSouth: KafkaCluster;
   redis: RedisServer;
 }
 
@@ -51,16 +60,16 @@ async function startLocalStack(): Promise<LocalStack> {
   const jars = join(kafkaCacheRoot(), `kafka-${DEFAULT_KAFKA_VERSION}`);
   say(
     existsSync(jars)
-      ? "starting two Kafka clusters (us-east, eu-west) and Redis…"
-      : `starting two Kafka clusters (us-east, eu-west) and Redis; this first run downloads Kafka ${DEFAULT_KAFKA_VERSION}'s jars from Maven Central into ${kafkaCacheRoot()} (about a minute; later starts take seconds)…`,
+      ? "starting three Kafka clusters (us-east, eu-west, ap-south) and Redis…"
+      : `starting three Kafka clusters (us-east, eu-west, ap-south) and Redis; this first run downloads Kafka ${DEFAULT_KAFKA_VERSION}'s jars from Maven Central into ${kafkaCacheRoot()} (about a minute; later starts take seconds)…`,
   );
   const [clusters, redis] = await Promise.all([
-    startKafkaClusters(["us-east", "eu-west"]),
+    startKafkaClusters(["us-east", "eu-west", "ap-south"]),
     startRedis(),
   ]);
-  const [usEast, euWest] = clusters as [KafkaCluster, KafkaCluster];
+  const [usEast, euWest, apSouth] = clusters as [KafkaCluster, KafkaCluster, KafkaCluster];
   say(`Kafka ${usEast.version} (as the brokers report it)`);
-  return { usEast, euWest, redis };
+  return { usEast, euWest, apSouth, redis };
 }
 
 /** Spawns the all-in-one process; resolves with its endpoints once it logged "started". */
@@ -166,13 +175,14 @@ function printEndpoints(
   logFile: string,
   security: DemoSecurity | undefined,
 ): void {
-  say(stack === undefined ? "\nthe services are up:" : "\nlocal two-region stack is up:");
+  say(stack === undefined ? "\nthe services are up:" : "\nlocal three-region stack is up:");
   const rows: [string, string][] = [
     ...(stack === undefined
       ? []
       : ([
           ["Kafka us-east", stack.usEast.bootstrapServers.join(",")],
           ["Kafka eu-west", stack.euWest.bootstrapServers.join(",")],
+          ["Kafka ap-south", stack.apSouth.bootstrapServers.join(",")],
           ["Redis", stack.redis.url],
         ] as [string, string][])),
     ...Object.entries(endpoints),
@@ -214,14 +224,23 @@ function printEndpoints(
   say("Ctrl-C stops everything.\n");
 }
 
+interface SampleTraffic {
+  written(): Record<string, number>;
+  pair: InventoryPair;
+}
+
 async function startSampleTraffic(
   stack: LocalStack,
   stop: DemoShutdown,
-): Promise<() => Record<string, number>> {
+  endpoints: Record<string, string>,
+  grpc: Omit<GrpcClientOptions, "address">,
+): Promise<SampleTraffic> {
   // Kafka's own topic tool: it waits for the new topic's leader however busy the machine is.
   for (const [cluster, topic] of [
     [stack.usEast, "orders"],
     [stack.euWest, "payments"],
+    [stack.usEast, INVENTORY.topic],
+    [stack.apSouth, INVENTORY.topic],
   ] as const) {
     const created = await runKafkaTool(cluster, "topics", [
       "--create",
@@ -239,11 +258,53 @@ async function startSampleTraffic(
     { region: "us-east", topic: "orders", bootstrapServers: stack.usEast.bootstrapServers },
     { region: "eu-west", topic: "payments", bootstrapServers: stack.euWest.bootstrapServers },
   ]);
-  stop.setStopTraffic(() => traffic.stop());
+  const pair = await startInventoryPair({
+    coordinator: endpoints["coordinator.grpc"] ?? "",
+    health: endpoints["health.grpc"] ?? "",
+    offsets: endpoints["offsets.grpc"] ?? "",
+    grpc,
+  });
+  stop.setStopTraffic(async () => {
+    await Promise.all([traffic.stop(), pair.stop()]);
+  });
   say(
-    'sample traffic: 20 records a second into "orders" in us-east (replicated to eu-west as "us-east.orders") and into "payments" in eu-west (to us-east as "eu-west.payments"). The demo\'s flows select only these topics, so flows you create for other topics (geoctl flows apply) are accepted.\n',
+    'sample traffic: 20 records a second into "orders" in us-east (replicated to eu-west as "us-east.orders") and into "payments" in eu-west (to us-east as "eu-west.payments"): an active-active pair. The demo\'s flows select only these topics, so flows you create for other topics (geoctl flows apply) are accepted.',
   );
-  return () => traffic.written();
+  say(
+    `active-passive pair: flow group "${INVENTORY.flowGroup}" (us-east active, ap-south passive), 10 records a second into "${INVENTORY.topic}" by a producer that follows the active region, read by consumer group "${INVENTORY.consumerGroup}" that follows it too. Rehearse a move with npx geoctl drill ${INVENTORY.flowGroup} --to ${INVENTORY.passive} (certificates above), or start the demo with --drill.\n`,
+  );
+  return { written: () => traffic.written(), pair };
+}
+
+/** The demo's calls to its own services: as the admin certificate, or plain without TLS. */
+function demoClientOptions(security: DemoSecurity | undefined): Omit<GrpcClientOptions, "address"> {
+  if (security === undefined) return {};
+  return {
+    credentials: clientTlsCredentials(security.admin),
+    channelOptions: clientTlsChannelOptions({ ...security.admin, serverName: "localhost" }),
+  };
+}
+
+function startDrill(
+  endpoints: Record<string, string>,
+  grpc: Omit<GrpcClientOptions, "address">,
+  pair: InventoryPair,
+  stop: DemoShutdown,
+): void {
+  void runDrill({
+    health: endpoints["health.grpc"] ?? "",
+    grpc,
+    pair,
+    say,
+    stopping: () => stop.stopping,
+  }).then((passed) => {
+    if (stop.stopping) return;
+    say(
+      passed
+        ? "drill passed: the pair went to ap-south and back; every record was read exactly once. The demo keeps running; Ctrl-C stops it."
+        : "drill FAILED (see above and .cache/demo/services.log). The demo keeps running; Ctrl-C stops it.",
+    );
+  });
 }
 
 async function run(args: DemoArgs, stop: DemoShutdown): Promise<void> {
@@ -259,6 +320,7 @@ async function run(args: DemoArgs, stop: DemoShutdown): Promise<void> {
       GEO_CONFIG: security.configFile,
       US_EAST_BOOTSTRAP: stack.usEast.bootstrapServers.join(","),
       EU_WEST_BOOTSTRAP: stack.euWest.bootstrapServers.join(","),
+      AP_SOUTH_BOOTSTRAP: stack.apSouth.bootstrapServers.join(","),
       GEO_REDIS_URL: stack.redis.url,
     });
   } else {
@@ -272,29 +334,21 @@ async function run(args: DemoArgs, stop: DemoShutdown): Promise<void> {
   const { child, endpoints } = await startServices(env, log, logFile, stop);
   if (stop.stopping) return;
   printEndpoints(child, stack, endpoints, logFile, security);
-  const written = stack === undefined ? () => ({}) : await startSampleTraffic(stack, stop);
+  const grpc = demoClientOptions(security);
+  const traffic =
+    stack === undefined ? undefined : await startSampleTraffic(stack, stop, endpoints, grpc);
   say("ready");
-  const coordinator = endpoints["coordinator.grpc"] ?? "";
-  const health = endpoints["health.grpc"] ?? "";
+  if (args.drill && traffic !== undefined) startDrill(endpoints, grpc, traffic.pair, stop);
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, STATUS_EVERY_MS));
     if (stop.stopping) return;
     await printStatus({
-      coordinator,
-      health,
+      coordinator: endpoints["coordinator.grpc"] ?? "",
+      health: endpoints["health.grpc"] ?? "",
       say,
-      written: written(),
-      ...(security === undefined
-        ? {}
-        : {
-            clientOptions: {
-              credentials: clientTlsCredentials(security.admin),
-              channelOptions: clientTlsChannelOptions({
-                ...security.admin,
-                serverName: "localhost",
-              }),
-            },
-          }),
+      written: traffic?.written() ?? {},
+      ...(traffic === undefined ? {} : { inventory: traffic.pair }),
+      clientOptions: grpc,
     });
   }
 }
