@@ -50,7 +50,10 @@ const group: GroupView = {
 };
 
 before(async () => {
-  kafkaClusters = await startKafkaClusters([{ name: "pg-us-east" }, { name: "pg-eu-west" }]);
+  // Generous: on a machine shared with other suites a broker may need minutes to start.
+  kafkaClusters = await startKafkaClusters([{ name: "pg-us-east" }, { name: "pg-eu-west" }], {
+    startTimeoutMs: 240_000,
+  });
   clusters = {};
   for (const [i, alias] of ["us-east", "eu-west"].entries()) {
     clusters[alias] = {
