@@ -157,6 +157,20 @@ export interface MonitoringConfig {
    * for fleets whose partition count would make too many series. Default "partition".
    */
   readonly lagSeries: "partition" | "topic";
+  /**
+   * How long a record in a passive region's remote topic, of a producer not known as an agent's,
+   * may wait for the agents' offset map to claim it before it counts as a foreign write.
+   * Default 10000 ms.
+   */
+  readonly foreignWriteGraceMs: number;
+  /**
+   * Active-active pairs (flows both ways between two clusters, in no flow group): the same key
+   * written in both regions within this window counts as a conflict. 0 (default) turns the
+   * check off: it reads every record the applications write to the pair's topics.
+   */
+  readonly keyConflictWindowMs: number;
+  /** Keys remembered per pair at most; past it keys are sampled (README). Default 100000. */
+  readonly keyConflictMaxKeys: number;
 }
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";

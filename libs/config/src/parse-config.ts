@@ -512,7 +512,14 @@ function buildConfig(
 function buildMonitoring(value: unknown, check: Checker): MonitoringConfig {
   const path = ["monitoring"];
   const raw = check.record(value, path, "monitoring") ?? {};
-  check.keys(raw, path, ["probeIntervalMs", "heartbeatIntervalMs", "lagSeries"]);
+  check.keys(raw, path, [
+    "probeIntervalMs",
+    "heartbeatIntervalMs",
+    "lagSeries",
+    "foreignWriteGraceMs",
+    "keyConflictWindowMs",
+    "keyConflictMaxKeys",
+  ]);
   return {
     probeIntervalMs: check.int(raw.probeIntervalMs, [...path, "probeIntervalMs"], 2000, {
       min: 100,
@@ -534,6 +541,30 @@ function buildMonitoring(value: unknown, check: Checker): MonitoringConfig {
       [...path, "lagSeries"],
       ["partition", "topic"],
       "partition",
+    ),
+    foreignWriteGraceMs: check.int(
+      raw.foreignWriteGraceMs,
+      [...path, "foreignWriteGraceMs"],
+      10_000,
+      {
+        min: 1000,
+        max: 3_600_000,
+        unit: "ms",
+      },
+    ),
+    keyConflictWindowMs: check.int(raw.keyConflictWindowMs, [...path, "keyConflictWindowMs"], 0, {
+      min: 0,
+      max: 86_400_000,
+      unit: "ms",
+    }),
+    keyConflictMaxKeys: check.int(
+      raw.keyConflictMaxKeys,
+      [...path, "keyConflictMaxKeys"],
+      100_000,
+      {
+        min: 100,
+        max: 10_000_000,
+      },
     ),
   };
 }

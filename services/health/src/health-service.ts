@@ -11,6 +11,9 @@ import { startFleetMetrics } from "./monitoring/fleet-metrics";
 import { healthHandlers } from "./monitoring/health-handlers";
 import { registerHealthMetrics } from "./monitoring/health-metrics";
 import { HealthMonitor } from "./monitoring/health-monitor";
+import { PassiveGuard, passiveFlowReport } from "./monitoring/passive-guard";
+import { registerPassiveGuardMetrics } from "./monitoring/passive-guard-metrics";
+import { createRegionView } from "./monitoring/region-view";
 import { createRegionService } from "./region/region-service";
 
 /**
@@ -55,6 +58,38 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
       consecutiveFailures: (cluster) => monitor.consecutiveFailures(cluster),
     },
   });
+  // Foreign writes and split brain in the passive region of every flow group.
+  let guardMetrics: ReturnType<typeof registerPassiveGuardMetrics> | undefined;
+  const regionView = createRegionView(region.store, config.flowGroups, logger);
+  const guard = new PassiveGuard({
+    monitor,
+    regions: regionView,
+    logger: logger.child({ component: "passive-guard" }),
+    intervalMs: config.monitoring.probeIntervalMs,
+    foreignGraceMs: config.monitoring.foreignWriteGraceMs,
+    ...(config.monitoring.keyConflictWindowMs > 0
+      ? {
+          keyConflicts: {
+            windowMs: config.monitoring.keyConflictWindowMs,
+            maxKeys: config.monitoring.keyConflictMaxKeys,
+            onConflict: (pair, conflict) => guardMetrics?.conflict(pair, conflict),
+          },
+        }
+      : {}),
+    onWatched: (report) => guardMetrics?.watched(report),
+    onForeign: (report, added) => {
+      guardMetrics?.foreign(report, added);
+      logger.warn(
+        {
+          flow: report.flow,
+          topic: report.topic,
+          partition: report.partition,
+          records: String(added),
+        },
+        "records written into a passive region's remote topic by a non-agent",
+      );
+    },
+  });
   const served = await serveService({
     context,
     listen: config.services.health.listen,
@@ -62,6 +97,11 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
     probes: [redisProbe(redis)],
     register: (server, metrics) => {
       heartbeatMetrics = registerHealthMetrics(metrics, monitor, config.monitoring.lagSeries);
+      guardMetrics = registerPassiveGuardMetrics(
+        metrics,
+        () => guard.splitBrain,
+        () => guard.activeActive,
+      );
       fleet = startFleetMetrics({
         config,
         redis,
@@ -73,12 +113,17 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
         ],
       });
       server.addService(ReplicationHealthService, {
-        ...healthHandlers(monitor),
+        ...healthHandlers(monitor, (name) => {
+          const flow = monitor.flows.find((f) => f.name === name);
+          return flow === undefined ? undefined : passiveFlowReport(guard, flow);
+        }),
         ...region.handlers,
       });
     },
     close: async () => {
       stopFleet.abort();
+      regionView.close();
+      await guard.close(); // before the monitor: it reads through the monitor's clients
       await region.close();
       await Promise.all([monitor.close(), fleet]);
       await catalog.close();
@@ -86,5 +131,6 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
     },
   });
   monitor.start();
+  guard.start();
   return served;
 }

@@ -5,6 +5,7 @@ import type { healthV1, ReplicationHealthService } from "@geo/proto";
 import type { ClusterHealthView } from "./cluster-probe";
 import type { FlowLag } from "./flow-lag";
 import type { HealthChange, HealthMonitor } from "./health-monitor";
+import type { PassiveFlowReport } from "./passive-guard";
 
 type Impl = ServiceImpl<typeof ReplicationHealthService>;
 type WatchMessage = MessageInitShape<typeof healthV1.WatchHealthResponseSchema>;
@@ -18,6 +19,7 @@ const MAX_PENDING_CHANGES = 10_000;
  */
 export function healthHandlers(
   monitor: HealthMonitor,
+  passive?: (flow: string) => PassiveFlowReport | undefined,
 ): Pick<Impl, "getClusterHealth" | "listClusterHealth" | "getFlowHealth" | "watchHealth"> {
   const clusterHealth = (alias: string): ClusterHealthView =>
     monitor.cluster(alias)?.health ?? {
@@ -57,7 +59,10 @@ export function healthHandlers(
           },
         );
       }
-      return flowHealth(lag, request.topics, monitor);
+      return {
+        ...flowHealth(lag, request.topics, monitor),
+        ...passiveFields(passive?.(flow.name)),
+      };
     },
     watchHealth: (request, context) => watch(monitor, request, context.signal),
   };
@@ -103,6 +108,28 @@ function flowHealth(lag: FlowLag, topics: readonly string[], monitor: HealthMoni
       : { heartbeatAge: durationFromMs(Math.max(0, now - heartbeat.lastTimestamp)) }),
     status: status?.status ?? 0,
     statusReason: status?.reason ?? "not measured yet",
+  };
+}
+
+function passiveFields(report: PassiveFlowReport | undefined) {
+  if (report === undefined) return {};
+  const write = (w: PassiveFlowReport["recentKeyConflicts"][number]["first"]) => ({
+    cluster: w.cluster,
+    partition: w.partition,
+    offset: w.offset.toString(),
+    timestamp: timestampFromMs(w.timestamp),
+  });
+  return {
+    foreignWrites: report.foreignWrites.toString(),
+    splitBrainReason: report.splitBrainReason,
+    keyConflicts: report.keyConflicts.toString(),
+    keyConflictSampleRate: report.keyConflictSampleRate,
+    recentKeyConflicts: report.recentKeyConflicts.map((c) => ({
+      topic: c.topic,
+      key: new Uint8Array(c.key),
+      first: write(c.first),
+      second: write(c.second),
+    })),
   };
 }
 

@@ -128,6 +128,11 @@ export class HealthMonitor {
     return handles.snapshot;
   }
 
+  /** The monitor's wire client of a cluster, shared by the passive-side checks. */
+  client(alias: string): KafkaWireClient | undefined {
+    return this.clusters.get(alias)?.wire;
+  }
+
   lag(flow: string): FlowLag | undefined {
     return this.lags.get(flow);
   }

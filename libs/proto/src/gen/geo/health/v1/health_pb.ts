@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file geo/health/v1/health.proto.
  */
 export const file_geo_health_v1_health: GenFile = /*@__PURE__*/
-  fileDesc("ChpnZW8vaGVhbHRoL3YxL2hlYWx0aC5wcm90bxINZ2VvLmhlYWx0aC52MSK+AgoNQ2x1c3RlckhlYWx0aBIPCgdjbHVzdGVyGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBIUCgxicm9rZXJfY291bnQYAyABKAUSFQoNY29udHJvbGxlcl9pZBgEIAEoBRIoCiB1bmRlcl9yZXBsaWNhdGVkX3BhcnRpdGlvbl9jb3VudBgFIAEoBRIfChdvZmZsaW5lX3BhcnRpdGlvbl9jb3VudBgGIAEoBRIuCgpjaGVja190aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcm9iZV9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVlcnJvchgJIAEoCRIfChdtaW5faXNyX3Zpb2xhdGlvbl9jb3VudBgKIAEoBSIqChdHZXRDbHVzdGVySGVhbHRoUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIkgKGEdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRIsCgZoZWFsdGgYASABKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiGgoYTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0IksKGUxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USLgoIY2x1c3RlcnMYASADKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiygEKD1BhcnRpdGlvbkhlYWx0aBIUCgxzb3VyY2VfdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhQKDHJlbW90ZV90b3BpYxgDIAEoCRIdChFzb3VyY2VfZW5kX29mZnNldBgEIAEoA0ICMAESHgoSbmV4dF9zb3VyY2Vfb2Zmc2V0GAUgASgDQgIwARIkCgNsYWcYBiABKAsyFy5nZW8ucmVwbGljYXRpb24udjEuTGFnEhMKC2xhZ191bmtub3duGAcgASgIIjQKFEdldEZsb3dIZWFsdGhSZXF1ZXN0EgwKBGZsb3cYASABKAkSDgoGdG9waWNzGAIgAygJIskDChVHZXRGbG93SGVhbHRoUmVzcG9uc2USDAoEZmxvdxgBIAEoCRIWCg5zb3VyY2VfY2x1c3RlchgCIAEoCRIWCg50YXJnZXRfY2x1c3RlchgDIAEoCRIyCgpwYXJ0aXRpb25zGAQgAygLMh4uZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25IZWFsdGgSKgoJdG90YWxfbGFnGAUgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxI0ChFoZWFydGJlYXRfbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3ChNsYXN0X2hlYXJ0YmVhdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsYWdfdW5rbm93bhgIIAEoCBIaChJsYWdfdW5rbm93bl9yZWFzb24YCSABKAkSMAoNaGVhcnRiZWF0X2FnZRgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCgZzdGF0dXMYCyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSFQoNc3RhdHVzX3JlYXNvbhgMIAEoCSLAAQoQRmxvd0hlYWx0aENoYW5nZRIMCgRmbG93GAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmdlby5oZWFsdGgudjEuRmxvd1N0YXR1cxIyCg9wcmV2aW91c19zdGF0dXMYAyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSDgoGcmVhc29uGAQgASgJEi8KC2NoYW5nZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChJXYXRjaEhlYWx0aFJlcXVlc3QSDQoFZmxvd3MYASADKAkSEAoIY2x1c3RlcnMYAiADKAkikgEKE1dhdGNoSGVhbHRoUmVzcG9uc2USLwoHY2x1c3RlchgBIAEoCzIcLmdlby5oZWFsdGgudjEuQ2x1c3RlckhlYWx0aEgAEi8KBGZsb3cYAiABKAsyHy5nZW8uaGVhbHRoLnYxLkZsb3dIZWFsdGhDaGFuZ2VIABIPCgdpbml0aWFsGAMgASgIQggKBmNoYW5nZSLsAgoLUmVnaW9uU3RhdGUSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1hY3RpdmVfcmVnaW9uGAIgASgJEhEKBWVwb2NoGAMgASgDQgIwARIpCgVwaGFzZRgEIAEoDjIaLmdlby5oZWFsdGgudjEuUmVnaW9uUGhhc2USHgoWcHJldmlvdXNfYWN0aXZlX3JlZ2lvbhgFIAEoCRIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNdHJhbnNpdGlvbl9pZBgJIAEoCRIuCgdyZWdpb25zGAogAygLMh0uZ2VvLmhlYWx0aC52MS5SZWdpb25FbmRwb2ludBI4Cg9sYXN0X3RyYW5zaXRpb24YCyABKAsyHy5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25SZWNvcmQiTAoOUmVnaW9uRW5kcG9pbnQSDgoGcmVnaW9uGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSGQoRYm9vdHN0cmFwX3NlcnZlcnMYAyADKAkiWwoNUGFydGl0aW9uUmlzaxIMCgRmbG93GAEgASgJEhQKDHNvdXJjZV90b3BpYxgCIAEoCRIRCglwYXJ0aXRpb24YAyABKAUSEwoHcmVjb3JkcxgEIAEoA0ICMAEixQQKEFRyYW5zaXRpb25SZWNvcmQSCgoCaWQYASABKAkSEgoKZmxvd19ncm91cBgCIAEoCRIrCgRraW5kGAMgASgOMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uS2luZBITCgtmcm9tX3JlZ2lvbhgEIAEoCRIRCgl0b19yZWdpb24YBSABKAkSDQoFYWN0b3IYBiABKAkSDgoGcmVhc29uGAcgASgJEi4KCnN0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdkcnlfcnVuGAogASgIEjEKB291dGNvbWUYCyABKA4yIC5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25PdXRjb21lEhgKDGVwb2NoX2JlZm9yZRgMIAEoA0ICMAESFwoLZXBvY2hfYWZ0ZXIYDSABKANCAjABEiwKBXN0ZXBzGA4gAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBImCgNydG8YDyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoLcnBvX3JlY29yZHMYECABKANCAjABEjUKD3JlY29yZHNfYXRfcmlzaxgRIAMoCzIcLmdlby5oZWFsdGgudjEuUGFydGl0aW9uUmlzaxINCgVlcnJvchgSIAEoCRITCgtycG9fdW5rbm93bhgTIAEoCCKsAQoOVHJhbnNpdGlvblN0ZXASEwoLZGVzY3JpcHRpb24YASABKAkSKwoIZHVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SCgoCb2sYAyABKAgSDgoGZGV0YWlsGAQgASgJEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5hbWUYBiABKAkiQgoVR2V0UmVnaW9uU3RhdGVSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNaGlzdG9yeV9saW1pdBgCIAEoBSJ5ChZHZXRSZWdpb25TdGF0ZVJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRI0Cgt0cmFuc2l0aW9ucxgCIAMoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCIZChdMaXN0UmVnaW9uU3RhdGVzUmVxdWVzdCJGChhMaXN0UmVnaW9uU3RhdGVzUmVzcG9uc2USKgoGc3RhdGVzGAEgAygLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZSLVAQoRU3dpdGNob3ZlclJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIwCg1kcmFpbl90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2NvbnN1bWVyX2dyb3VwcxgFIAMoCRIPCgdkcnlfcnVuGAYgASgIEg0KBWFjdG9yGAcgASgJEg4KBnJlYXNvbhgIIAEoCSKiAQoSU3dpdGNob3ZlclJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCKwAQoPRmFpbG92ZXJSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNdGFyZ2V0X3JlZ2lvbhgCIAEoCRIaCg5leHBlY3RlZF9lcG9jaBgDIAEoA0ICMAESFwoPY29uc3VtZXJfZ3JvdXBzGAQgAygJEg8KB2RyeV9ydW4YBSABKAgSDQoFYWN0b3IYBiABKAkSDgoGcmVhc29uGAcgASgJEg0KBWZvcmNlGAggASgIIqABChBGYWlsb3ZlclJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCLWAQoPRmFpbGJhY2tSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNdGFyZ2V0X3JlZ2lvbhgCIAEoCRIaCg5leHBlY3RlZF9lcG9jaBgDIAEoA0ICMAESMwoQY2F0Y2hfdXBfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9jb25zdW1lcl9ncm91cHMYBSADKAkSDwoHZHJ5X3J1bhgGIAEoCBINCgVhY3RvchgHIAEoCRIOCgZyZWFzb24YCCABKAkioAEKEEZhaWxiYWNrUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlEiwKBXN0ZXBzGAIgAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBIzCgp0cmFuc2l0aW9uGAMgASgLMh8uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uUmVjb3JkIi4KF1dhdGNoUmVnaW9uU3RhdGVSZXF1ZXN0EhMKC2Zsb3dfZ3JvdXBzGAEgAygJIlYKGFdhdGNoUmVnaW9uU3RhdGVSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSDwoHaW5pdGlhbBgCIAEoCCqMAQoKRmxvd1N0YXR1cxIbChdGTE9XX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE0ZMT1dfU1RBVFVTX0hFQUxUSFkQARIYChRGTE9XX1NUQVRVU19ERUdSQURFRBACEhUKEUZMT1dfU1RBVFVTX1NUVUNLEAMSFwoTRkxPV19TVEFUVVNfVU5LTk9XThAEKsEBCgtSZWdpb25QaGFzZRIcChhSRUdJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIXChNSRUdJT05fUEhBU0VfU1RBQkxFEAESHwobUkVHSU9OX1BIQVNFX1NXSVRDSElOR19PVkVSEAISHQoZUkVHSU9OX1BIQVNFX0ZBSUxJTkdfT1ZFUhADEhwKGFJFR0lPTl9QSEFTRV9GQUlMRURfT1ZFUhAEEh0KGVJFR0lPTl9QSEFTRV9GQUlMSU5HX0JBQ0sQBSqNAQoOVHJhbnNpdGlvbktpbmQSHwobVFJBTlNJVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaVFJBTlNJVElPTl9LSU5EX1NXSVRDSE9WRVIQARIcChhUUkFOU0lUSU9OX0tJTkRfRkFJTE9WRVIQAhIcChhUUkFOU0lUSU9OX0tJTkRfRkFJTEJBQ0sQAyrkAQoRVHJhbnNpdGlvbk91dGNvbWUSIgoeVFJBTlNJVElPTl9PVVRDT01FX1VOU1BFQ0lGSUVEEAASIAocVFJBTlNJVElPTl9PVVRDT01FX1NVQ0NFRURFRBABEh0KGVRSQU5TSVRJT05fT1VUQ09NRV9GQUlMRUQQAhIjCh9UUkFOU0lUSU9OX09VVENPTUVfRFJJTExfUEFTU0VEEAMSIwofVFJBTlNJVElPTl9PVVRDT01FX0RSSUxMX0ZBSUxFRBAEEiAKHFRSQU5TSVRJT05fT1VUQ09NRV9BQkFORE9ORUQQBTKzBwoYUmVwbGljYXRpb25IZWFsdGhTZXJ2aWNlEmMKEEdldENsdXN0ZXJIZWFsdGgSJi5nZW8uaGVhbHRoLnYxLkdldENsdXN0ZXJIZWFsdGhSZXF1ZXN0GicuZ2VvLmhlYWx0aC52MS5HZXRDbHVzdGVySGVhbHRoUmVzcG9uc2USZgoRTGlzdENsdXN0ZXJIZWFsdGgSJy5nZW8uaGVhbHRoLnYxLkxpc3RDbHVzdGVySGVhbHRoUmVxdWVzdBooLmdlby5oZWFsdGgudjEuTGlzdENsdXN0ZXJIZWFsdGhSZXNwb25zZRJaCg1HZXRGbG93SGVhbHRoEiMuZ2VvLmhlYWx0aC52MS5HZXRGbG93SGVhbHRoUmVxdWVzdBokLmdlby5oZWFsdGgudjEuR2V0Rmxvd0hlYWx0aFJlc3BvbnNlEl0KDkdldFJlZ2lvblN0YXRlEiQuZ2VvLmhlYWx0aC52MS5HZXRSZWdpb25TdGF0ZVJlcXVlc3QaJS5nZW8uaGVhbHRoLnYxLkdldFJlZ2lvblN0YXRlUmVzcG9uc2USYwoQTGlzdFJlZ2lvblN0YXRlcxImLmdlby5oZWFsdGgudjEuTGlzdFJlZ2lvblN0YXRlc1JlcXVlc3QaJy5nZW8uaGVhbHRoLnYxLkxpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRJRCgpTd2l0Y2hvdmVyEiAuZ2VvLmhlYWx0aC52MS5Td2l0Y2hvdmVyUmVxdWVzdBohLmdlby5oZWFsdGgudjEuU3dpdGNob3ZlclJlc3BvbnNlEksKCEZhaWxvdmVyEh4uZ2VvLmhlYWx0aC52MS5GYWlsb3ZlclJlcXVlc3QaHy5nZW8uaGVhbHRoLnYxLkZhaWxvdmVyUmVzcG9uc2USSwoIRmFpbGJhY2sSHi5nZW8uaGVhbHRoLnYxLkZhaWxiYWNrUmVxdWVzdBofLmdlby5oZWFsdGgudjEuRmFpbGJhY2tSZXNwb25zZRJlChBXYXRjaFJlZ2lvblN0YXRlEiYuZ2VvLmhlYWx0aC52MS5XYXRjaFJlZ2lvblN0YXRlUmVxdWVzdBonLmdlby5oZWFsdGgudjEuV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlMAESVgoLV2F0Y2hIZWFsdGgSIS5nZW8uaGVhbHRoLnYxLldhdGNoSGVhbHRoUmVxdWVzdBoiLmdlby5oZWFsdGgudjEuV2F0Y2hIZWFsdGhSZXNwb25zZTABYgZwcm90bzM", [file_geo_replication_v1_replication, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChpnZW8vaGVhbHRoL3YxL2hlYWx0aC5wcm90bxINZ2VvLmhlYWx0aC52MSK+AgoNQ2x1c3RlckhlYWx0aBIPCgdjbHVzdGVyGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBIUCgxicm9rZXJfY291bnQYAyABKAUSFQoNY29udHJvbGxlcl9pZBgEIAEoBRIoCiB1bmRlcl9yZXBsaWNhdGVkX3BhcnRpdGlvbl9jb3VudBgFIAEoBRIfChdvZmZsaW5lX3BhcnRpdGlvbl9jb3VudBgGIAEoBRIuCgpjaGVja190aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcm9iZV9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVlcnJvchgJIAEoCRIfChdtaW5faXNyX3Zpb2xhdGlvbl9jb3VudBgKIAEoBSIqChdHZXRDbHVzdGVySGVhbHRoUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIkgKGEdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRIsCgZoZWFsdGgYASABKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiGgoYTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0IksKGUxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USLgoIY2x1c3RlcnMYASADKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiygEKD1BhcnRpdGlvbkhlYWx0aBIUCgxzb3VyY2VfdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhQKDHJlbW90ZV90b3BpYxgDIAEoCRIdChFzb3VyY2VfZW5kX29mZnNldBgEIAEoA0ICMAESHgoSbmV4dF9zb3VyY2Vfb2Zmc2V0GAUgASgDQgIwARIkCgNsYWcYBiABKAsyFy5nZW8ucmVwbGljYXRpb24udjEuTGFnEhMKC2xhZ191bmtub3duGAcgASgIIjQKFEdldEZsb3dIZWFsdGhSZXF1ZXN0EgwKBGZsb3cYASABKAkSDgoGdG9waWNzGAIgAygJIvgEChVHZXRGbG93SGVhbHRoUmVzcG9uc2USDAoEZmxvdxgBIAEoCRIWCg5zb3VyY2VfY2x1c3RlchgCIAEoCRIWCg50YXJnZXRfY2x1c3RlchgDIAEoCRIyCgpwYXJ0aXRpb25zGAQgAygLMh4uZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25IZWFsdGgSKgoJdG90YWxfbGFnGAUgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxI0ChFoZWFydGJlYXRfbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3ChNsYXN0X2hlYXJ0YmVhdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsYWdfdW5rbm93bhgIIAEoCBIaChJsYWdfdW5rbm93bl9yZWFzb24YCSABKAkSMAoNaGVhcnRiZWF0X2FnZRgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCgZzdGF0dXMYCyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSFQoNc3RhdHVzX3JlYXNvbhgMIAEoCRIaCg5mb3JlaWduX3dyaXRlcxgNIAEoA0ICMAESGgoSc3BsaXRfYnJhaW5fcmVhc29uGA4gASgJEhkKDWtleV9jb25mbGljdHMYDyABKANCAjABEiAKGGtleV9jb25mbGljdF9zYW1wbGVfcmF0ZRgQIAEoDRI4ChRyZWNlbnRfa2V5X2NvbmZsaWN0cxgRIAMoCzIaLmdlby5oZWFsdGgudjEuS2V5Q29uZmxpY3QiegoLS2V5Q29uZmxpY3QSDQoFdG9waWMYASABKAkSCwoDa2V5GAIgASgMEiYKBWZpcnN0GAMgASgLMhcuZ2VvLmhlYWx0aC52MS5LZXlXcml0ZRInCgZzZWNvbmQYBCABKAsyFy5nZW8uaGVhbHRoLnYxLktleVdyaXRlInEKCEtleVdyaXRlEg8KB2NsdXN0ZXIYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhIKBm9mZnNldBgDIAEoA0ICMAESLQoJdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLAAQoQRmxvd0hlYWx0aENoYW5nZRIMCgRmbG93GAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmdlby5oZWFsdGgudjEuRmxvd1N0YXR1cxIyCg9wcmV2aW91c19zdGF0dXMYAyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSDgoGcmVhc29uGAQgASgJEi8KC2NoYW5nZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChJXYXRjaEhlYWx0aFJlcXVlc3QSDQoFZmxvd3MYASADKAkSEAoIY2x1c3RlcnMYAiADKAkikgEKE1dhdGNoSGVhbHRoUmVzcG9uc2USLwoHY2x1c3RlchgBIAEoCzIcLmdlby5oZWFsdGgudjEuQ2x1c3RlckhlYWx0aEgAEi8KBGZsb3cYAiABKAsyHy5nZW8uaGVhbHRoLnYxLkZsb3dIZWFsdGhDaGFuZ2VIABIPCgdpbml0aWFsGAMgASgIQggKBmNoYW5nZSLsAgoLUmVnaW9uU3RhdGUSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1hY3RpdmVfcmVnaW9uGAIgASgJEhEKBWVwb2NoGAMgASgDQgIwARIpCgVwaGFzZRgEIAEoDjIaLmdlby5oZWFsdGgudjEuUmVnaW9uUGhhc2USHgoWcHJldmlvdXNfYWN0aXZlX3JlZ2lvbhgFIAEoCRIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNdHJhbnNpdGlvbl9pZBgJIAEoCRIuCgdyZWdpb25zGAogAygLMh0uZ2VvLmhlYWx0aC52MS5SZWdpb25FbmRwb2ludBI4Cg9sYXN0X3RyYW5zaXRpb24YCyABKAsyHy5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25SZWNvcmQiTAoOUmVnaW9uRW5kcG9pbnQSDgoGcmVnaW9uGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSGQoRYm9vdHN0cmFwX3NlcnZlcnMYAyADKAkiWwoNUGFydGl0aW9uUmlzaxIMCgRmbG93GAEgASgJEhQKDHNvdXJjZV90b3BpYxgCIAEoCRIRCglwYXJ0aXRpb24YAyABKAUSEwoHcmVjb3JkcxgEIAEoA0ICMAEixQQKEFRyYW5zaXRpb25SZWNvcmQSCgoCaWQYASABKAkSEgoKZmxvd19ncm91cBgCIAEoCRIrCgRraW5kGAMgASgOMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uS2luZBITCgtmcm9tX3JlZ2lvbhgEIAEoCRIRCgl0b19yZWdpb24YBSABKAkSDQoFYWN0b3IYBiABKAkSDgoGcmVhc29uGAcgASgJEi4KCnN0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdkcnlfcnVuGAogASgIEjEKB291dGNvbWUYCyABKA4yIC5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25PdXRjb21lEhgKDGVwb2NoX2JlZm9yZRgMIAEoA0ICMAESFwoLZXBvY2hfYWZ0ZXIYDSABKANCAjABEiwKBXN0ZXBzGA4gAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBImCgNydG8YDyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoLcnBvX3JlY29yZHMYECABKANCAjABEjUKD3JlY29yZHNfYXRfcmlzaxgRIAMoCzIcLmdlby5oZWFsdGgudjEuUGFydGl0aW9uUmlzaxINCgVlcnJvchgSIAEoCRITCgtycG9fdW5rbm93bhgTIAEoCCKsAQoOVHJhbnNpdGlvblN0ZXASEwoLZGVzY3JpcHRpb24YASABKAkSKwoIZHVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SCgoCb2sYAyABKAgSDgoGZGV0YWlsGAQgASgJEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5hbWUYBiABKAkiQgoVR2V0UmVnaW9uU3RhdGVSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNaGlzdG9yeV9saW1pdBgCIAEoBSJ5ChZHZXRSZWdpb25TdGF0ZVJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRI0Cgt0cmFuc2l0aW9ucxgCIAMoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCIZChdMaXN0UmVnaW9uU3RhdGVzUmVxdWVzdCJGChhMaXN0UmVnaW9uU3RhdGVzUmVzcG9uc2USKgoGc3RhdGVzGAEgAygLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZSLVAQoRU3dpdGNob3ZlclJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIwCg1kcmFpbl90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2NvbnN1bWVyX2dyb3VwcxgFIAMoCRIPCgdkcnlfcnVuGAYgASgIEg0KBWFjdG9yGAcgASgJEg4KBnJlYXNvbhgIIAEoCSKiAQoSU3dpdGNob3ZlclJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCKwAQoPRmFpbG92ZXJSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNdGFyZ2V0X3JlZ2lvbhgCIAEoCRIaCg5leHBlY3RlZF9lcG9jaBgDIAEoA0ICMAESFwoPY29uc3VtZXJfZ3JvdXBzGAQgAygJEg8KB2RyeV9ydW4YBSABKAgSDQoFYWN0b3IYBiABKAkSDgoGcmVhc29uGAcgASgJEg0KBWZvcmNlGAggASgIIqABChBGYWlsb3ZlclJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCLWAQoPRmFpbGJhY2tSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNdGFyZ2V0X3JlZ2lvbhgCIAEoCRIaCg5leHBlY3RlZF9lcG9jaBgDIAEoA0ICMAESMwoQY2F0Y2hfdXBfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9jb25zdW1lcl9ncm91cHMYBSADKAkSDwoHZHJ5X3J1bhgGIAEoCBINCgVhY3RvchgHIAEoCRIOCgZyZWFzb24YCCABKAkioAEKEEZhaWxiYWNrUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlEiwKBXN0ZXBzGAIgAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBIzCgp0cmFuc2l0aW9uGAMgASgLMh8uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uUmVjb3JkIi4KF1dhdGNoUmVnaW9uU3RhdGVSZXF1ZXN0EhMKC2Zsb3dfZ3JvdXBzGAEgAygJIlYKGFdhdGNoUmVnaW9uU3RhdGVSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSDwoHaW5pdGlhbBgCIAEoCCqMAQoKRmxvd1N0YXR1cxIbChdGTE9XX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE0ZMT1dfU1RBVFVTX0hFQUxUSFkQARIYChRGTE9XX1NUQVRVU19ERUdSQURFRBACEhUKEUZMT1dfU1RBVFVTX1NUVUNLEAMSFwoTRkxPV19TVEFUVVNfVU5LTk9XThAEKsEBCgtSZWdpb25QaGFzZRIcChhSRUdJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIXChNSRUdJT05fUEhBU0VfU1RBQkxFEAESHwobUkVHSU9OX1BIQVNFX1NXSVRDSElOR19PVkVSEAISHQoZUkVHSU9OX1BIQVNFX0ZBSUxJTkdfT1ZFUhADEhwKGFJFR0lPTl9QSEFTRV9GQUlMRURfT1ZFUhAEEh0KGVJFR0lPTl9QSEFTRV9GQUlMSU5HX0JBQ0sQBSqNAQoOVHJhbnNpdGlvbktpbmQSHwobVFJBTlNJVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaVFJBTlNJVElPTl9LSU5EX1NXSVRDSE9WRVIQARIcChhUUkFOU0lUSU9OX0tJTkRfRkFJTE9WRVIQAhIcChhUUkFOU0lUSU9OX0tJTkRfRkFJTEJBQ0sQAyrkAQoRVHJhbnNpdGlvbk91dGNvbWUSIgoeVFJBTlNJVElPTl9PVVRDT01FX1VOU1BFQ0lGSUVEEAASIAocVFJBTlNJVElPTl9PVVRDT01FX1NVQ0NFRURFRBABEh0KGVRSQU5TSVRJT05fT1VUQ09NRV9GQUlMRUQQAhIjCh9UUkFOU0lUSU9OX09VVENPTUVfRFJJTExfUEFTU0VEEAMSIwofVFJBTlNJVElPTl9PVVRDT01FX0RSSUxMX0ZBSUxFRBAEEiAKHFRSQU5TSVRJT05fT1VUQ09NRV9BQkFORE9ORUQQBTKzBwoYUmVwbGljYXRpb25IZWFsdGhTZXJ2aWNlEmMKEEdldENsdXN0ZXJIZWFsdGgSJi5nZW8uaGVhbHRoLnYxLkdldENsdXN0ZXJIZWFsdGhSZXF1ZXN0GicuZ2VvLmhlYWx0aC52MS5HZXRDbHVzdGVySGVhbHRoUmVzcG9uc2USZgoRTGlzdENsdXN0ZXJIZWFsdGgSJy5nZW8uaGVhbHRoLnYxLkxpc3RDbHVzdGVySGVhbHRoUmVxdWVzdBooLmdlby5oZWFsdGgudjEuTGlzdENsdXN0ZXJIZWFsdGhSZXNwb25zZRJaCg1HZXRGbG93SGVhbHRoEiMuZ2VvLmhlYWx0aC52MS5HZXRGbG93SGVhbHRoUmVxdWVzdBokLmdlby5oZWFsdGgudjEuR2V0Rmxvd0hlYWx0aFJlc3BvbnNlEl0KDkdldFJlZ2lvblN0YXRlEiQuZ2VvLmhlYWx0aC52MS5HZXRSZWdpb25TdGF0ZVJlcXVlc3QaJS5nZW8uaGVhbHRoLnYxLkdldFJlZ2lvblN0YXRlUmVzcG9uc2USYwoQTGlzdFJlZ2lvblN0YXRlcxImLmdlby5oZWFsdGgudjEuTGlzdFJlZ2lvblN0YXRlc1JlcXVlc3QaJy5nZW8uaGVhbHRoLnYxLkxpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRJRCgpTd2l0Y2hvdmVyEiAuZ2VvLmhlYWx0aC52MS5Td2l0Y2hvdmVyUmVxdWVzdBohLmdlby5oZWFsdGgudjEuU3dpdGNob3ZlclJlc3BvbnNlEksKCEZhaWxvdmVyEh4uZ2VvLmhlYWx0aC52MS5GYWlsb3ZlclJlcXVlc3QaHy5nZW8uaGVhbHRoLnYxLkZhaWxvdmVyUmVzcG9uc2USSwoIRmFpbGJhY2sSHi5nZW8uaGVhbHRoLnYxLkZhaWxiYWNrUmVxdWVzdBofLmdlby5oZWFsdGgudjEuRmFpbGJhY2tSZXNwb25zZRJlChBXYXRjaFJlZ2lvblN0YXRlEiYuZ2VvLmhlYWx0aC52MS5XYXRjaFJlZ2lvblN0YXRlUmVxdWVzdBonLmdlby5oZWFsdGgudjEuV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlMAESVgoLV2F0Y2hIZWFsdGgSIS5nZW8uaGVhbHRoLnYxLldhdGNoSGVhbHRoUmVxdWVzdBoiLmdlby5oZWFsdGgudjEuV2F0Y2hIZWFsdGhSZXNwb25zZTABYgZwcm90bzM", [file_geo_replication_v1_replication, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * The result of the last probe of a cluster.
@@ -366,6 +366,43 @@ export type GetFlowHealthResponse = Message<"geo.health.v1.GetFlowHealthResponse
    * @generated from field: string status_reason = 12;
    */
   statusReason: string;
+
+  /**
+   * Records found in the flow's remote partitions that no agent wrote, since the health service
+   * started; counted while the flow's target is the passive region of a flow group.
+   *
+   * @generated from field: int64 foreign_writes = 13 [jstype = JS_STRING];
+   */
+  foreignWrites: string;
+
+  /**
+   * Set when the flow's flow group is in split brain: why (its passive region accepts writes).
+   *
+   * @generated from field: string split_brain_reason = 14;
+   */
+  splitBrainReason: string;
+
+  /**
+   * Active-active pairs (the flow and its opposite, in no flow group): keys written in both
+   * regions within monitoring.keyConflictWindowMs, among the sampled keys.
+   *
+   * @generated from field: int64 key_conflicts = 15 [jstype = JS_STRING];
+   */
+  keyConflicts: string;
+
+  /**
+   * One key in this many is followed for conflicts (1: every key); 0 when not checked.
+   *
+   * @generated from field: uint32 key_conflict_sample_rate = 16;
+   */
+  keyConflictSampleRate: number;
+
+  /**
+   * The most recent conflicts of the pair, newest first (at most 20).
+   *
+   * @generated from field: repeated geo.health.v1.KeyConflict recent_key_conflicts = 17;
+   */
+  recentKeyConflicts: KeyConflict[];
 };
 
 /**
@@ -374,6 +411,90 @@ export type GetFlowHealthResponse = Message<"geo.health.v1.GetFlowHealthResponse
  */
 export const GetFlowHealthResponseSchema: GenMessage<GetFlowHealthResponse> = /*@__PURE__*/
   messageDesc(file_geo_health_v1_health, 7);
+
+/**
+ * The same key written in both regions of an active-active pair within the window.
+ *
+ * @generated from message geo.health.v1.KeyConflict
+ */
+export type KeyConflict = Message<"geo.health.v1.KeyConflict"> & {
+  /**
+   * Topic name (the same in both clusters).
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * The key (its first 256 bytes).
+   *
+   * @generated from field: bytes key = 2;
+   */
+  key: Uint8Array;
+
+  /**
+   * The earlier write, by record timestamp.
+   *
+   * @generated from field: geo.health.v1.KeyWrite first = 3;
+   */
+  first?: KeyWrite | undefined;
+
+  /**
+   * The later write, in the other cluster.
+   *
+   * @generated from field: geo.health.v1.KeyWrite second = 4;
+   */
+  second?: KeyWrite | undefined;
+};
+
+/**
+ * Describes the message geo.health.v1.KeyConflict.
+ * Use `create(KeyConflictSchema)` to create a new message.
+ */
+export const KeyConflictSchema: GenMessage<KeyConflict> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 8);
+
+/**
+ * One application write of a key.
+ *
+ * @generated from message geo.health.v1.KeyWrite
+ */
+export type KeyWrite = Message<"geo.health.v1.KeyWrite"> & {
+  /**
+   * Cluster alias.
+   *
+   * @generated from field: string cluster = 1;
+   */
+  cluster: string;
+
+  /**
+   * Partition of the topic.
+   *
+   * @generated from field: int32 partition = 2;
+   */
+  partition: number;
+
+  /**
+   * Offset of the record.
+   *
+   * @generated from field: int64 offset = 3 [jstype = JS_STRING];
+   */
+  offset: string;
+
+  /**
+   * Record timestamp.
+   *
+   * @generated from field: google.protobuf.Timestamp timestamp = 4;
+   */
+  timestamp?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message geo.health.v1.KeyWrite.
+ * Use `create(KeyWriteSchema)` to create a new message.
+ */
+export const KeyWriteSchema: GenMessage<KeyWrite> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 9);
 
 /**
  * One flow's status, as WatchHealth reports it.
@@ -422,7 +543,7 @@ export type FlowHealthChange = Message<"geo.health.v1.FlowHealthChange"> & {
  * Use `create(FlowHealthChangeSchema)` to create a new message.
  */
 export const FlowHealthChangeSchema: GenMessage<FlowHealthChange> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 8);
+  messageDesc(file_geo_health_v1_health, 10);
 
 /**
  * Request for WatchHealth.
@@ -450,7 +571,7 @@ export type WatchHealthRequest = Message<"geo.health.v1.WatchHealthRequest"> & {
  * Use `create(WatchHealthRequestSchema)` to create a new message.
  */
 export const WatchHealthRequestSchema: GenMessage<WatchHealthRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 9);
+  messageDesc(file_geo_health_v1_health, 11);
 
 /**
  * One message of WatchHealth: a cluster's probe whose reachability changed, or a flow whose
@@ -495,7 +616,7 @@ export type WatchHealthResponse = Message<"geo.health.v1.WatchHealthResponse"> &
  * Use `create(WatchHealthResponseSchema)` to create a new message.
  */
 export const WatchHealthResponseSchema: GenMessage<WatchHealthResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 10);
+  messageDesc(file_geo_health_v1_health, 12);
 
 /**
  * Which region is active for a flow group. A flow group is the set of flows (usually a pair in
@@ -587,7 +708,7 @@ export type RegionState = Message<"geo.health.v1.RegionState"> & {
  * Use `create(RegionStateSchema)` to create a new message.
  */
 export const RegionStateSchema: GenMessage<RegionState> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 11);
+  messageDesc(file_geo_health_v1_health, 13);
 
 /**
  * One region of a flow group and the cluster clients use there.
@@ -622,7 +743,7 @@ export type RegionEndpoint = Message<"geo.health.v1.RegionEndpoint"> & {
  * Use `create(RegionEndpointSchema)` to create a new message.
  */
 export const RegionEndpointSchema: GenMessage<RegionEndpoint> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 12);
+  messageDesc(file_geo_health_v1_health, 14);
 
 /**
  * Records not replicated when a failover moved the active region.
@@ -664,7 +785,7 @@ export type PartitionRisk = Message<"geo.health.v1.PartitionRisk"> & {
  * Use `create(PartitionRiskSchema)` to create a new message.
  */
 export const PartitionRiskSchema: GenMessage<PartitionRisk> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 13);
+  messageDesc(file_geo_health_v1_health, 15);
 
 /**
  * The record of one transition (or drill): who, when, why, each step and what it cost.
@@ -814,7 +935,7 @@ export type TransitionRecord = Message<"geo.health.v1.TransitionRecord"> & {
  * Use `create(TransitionRecordSchema)` to create a new message.
  */
 export const TransitionRecordSchema: GenMessage<TransitionRecord> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 14);
+  messageDesc(file_geo_health_v1_health, 16);
 
 /**
  * One step of a transition, for the operator's record.
@@ -870,7 +991,7 @@ export type TransitionStep = Message<"geo.health.v1.TransitionStep"> & {
  * Use `create(TransitionStepSchema)` to create a new message.
  */
 export const TransitionStepSchema: GenMessage<TransitionStep> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 15);
+  messageDesc(file_geo_health_v1_health, 17);
 
 /**
  * Request for GetRegionState.
@@ -899,7 +1020,7 @@ export type GetRegionStateRequest = Message<"geo.health.v1.GetRegionStateRequest
  * Use `create(GetRegionStateRequestSchema)` to create a new message.
  */
 export const GetRegionStateRequestSchema: GenMessage<GetRegionStateRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 16);
+  messageDesc(file_geo_health_v1_health, 18);
 
 /**
  * Response of GetRegionState.
@@ -927,7 +1048,7 @@ export type GetRegionStateResponse = Message<"geo.health.v1.GetRegionStateRespon
  * Use `create(GetRegionStateResponseSchema)` to create a new message.
  */
 export const GetRegionStateResponseSchema: GenMessage<GetRegionStateResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 17);
+  messageDesc(file_geo_health_v1_health, 19);
 
 /**
  * Request for ListRegionStates.
@@ -942,7 +1063,7 @@ export type ListRegionStatesRequest = Message<"geo.health.v1.ListRegionStatesReq
  * Use `create(ListRegionStatesRequestSchema)` to create a new message.
  */
 export const ListRegionStatesRequestSchema: GenMessage<ListRegionStatesRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 18);
+  messageDesc(file_geo_health_v1_health, 20);
 
 /**
  * Response of ListRegionStates.
@@ -963,7 +1084,7 @@ export type ListRegionStatesResponse = Message<"geo.health.v1.ListRegionStatesRe
  * Use `create(ListRegionStatesResponseSchema)` to create a new message.
  */
 export const ListRegionStatesResponseSchema: GenMessage<ListRegionStatesResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 19);
+  messageDesc(file_geo_health_v1_health, 21);
 
 /**
  * Request for Switchover.
@@ -1035,7 +1156,7 @@ export type SwitchoverRequest = Message<"geo.health.v1.SwitchoverRequest"> & {
  * Use `create(SwitchoverRequestSchema)` to create a new message.
  */
 export const SwitchoverRequestSchema: GenMessage<SwitchoverRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 20);
+  messageDesc(file_geo_health_v1_health, 22);
 
 /**
  * Response of Switchover.
@@ -1070,7 +1191,7 @@ export type SwitchoverResponse = Message<"geo.health.v1.SwitchoverResponse"> & {
  * Use `create(SwitchoverResponseSchema)` to create a new message.
  */
 export const SwitchoverResponseSchema: GenMessage<SwitchoverResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 21);
+  messageDesc(file_geo_health_v1_health, 23);
 
 /**
  * Request for Failover.
@@ -1141,7 +1262,7 @@ export type FailoverRequest = Message<"geo.health.v1.FailoverRequest"> & {
  * Use `create(FailoverRequestSchema)` to create a new message.
  */
 export const FailoverRequestSchema: GenMessage<FailoverRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 22);
+  messageDesc(file_geo_health_v1_health, 24);
 
 /**
  * Response of Failover.
@@ -1176,7 +1297,7 @@ export type FailoverResponse = Message<"geo.health.v1.FailoverResponse"> & {
  * Use `create(FailoverResponseSchema)` to create a new message.
  */
 export const FailoverResponseSchema: GenMessage<FailoverResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 23);
+  messageDesc(file_geo_health_v1_health, 25);
 
 /**
  * Request for Failback.
@@ -1246,7 +1367,7 @@ export type FailbackRequest = Message<"geo.health.v1.FailbackRequest"> & {
  * Use `create(FailbackRequestSchema)` to create a new message.
  */
 export const FailbackRequestSchema: GenMessage<FailbackRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 24);
+  messageDesc(file_geo_health_v1_health, 26);
 
 /**
  * Response of Failback.
@@ -1281,7 +1402,7 @@ export type FailbackResponse = Message<"geo.health.v1.FailbackResponse"> & {
  * Use `create(FailbackResponseSchema)` to create a new message.
  */
 export const FailbackResponseSchema: GenMessage<FailbackResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 25);
+  messageDesc(file_geo_health_v1_health, 27);
 
 /**
  * Request for WatchRegionState.
@@ -1302,7 +1423,7 @@ export type WatchRegionStateRequest = Message<"geo.health.v1.WatchRegionStateReq
  * Use `create(WatchRegionStateRequestSchema)` to create a new message.
  */
 export const WatchRegionStateRequestSchema: GenMessage<WatchRegionStateRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 26);
+  messageDesc(file_geo_health_v1_health, 28);
 
 /**
  * One message of WatchRegionState.
@@ -1330,7 +1451,7 @@ export type WatchRegionStateResponse = Message<"geo.health.v1.WatchRegionStateRe
  * Use `create(WatchRegionStateResponseSchema)` to create a new message.
  */
 export const WatchRegionStateResponseSchema: GenMessage<WatchRegionStateResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 27);
+  messageDesc(file_geo_health_v1_health, 29);
 
 /**
  * A flow's health.
