@@ -35,7 +35,7 @@ import type {
   UnitAssignment,
   UnitStatus,
 } from "./types";
-import { Unit, type UnitContext } from "./unit-runner";
+import { Unit, type UnitContext } from "./unit";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -641,7 +641,10 @@ class Engine implements ReplicationEngine {
       await this.stopEntry(entry, "released");
       this.units.delete(id);
       const u = entry.unit;
-      return { nextSourceOffset: u.persistedNext >= 0n ? u.persistedNext : u.ackedNext };
+      return {
+        nextSourceOffset:
+          u.checkpoint.persistedNext >= 0n ? u.checkpoint.persistedNext : u.ackedNext,
+      };
     });
   }
 
