@@ -129,34 +129,13 @@ class Producer implements IdempotentProducer, ProducerEnv {
     const p = this.state(topic, partition);
     if (p.failed !== null)
       return Promise.reject(new PartitionFailedError(topic, partition, p.failed));
-    const now = performance.now();
     const given = options.deadline;
     const movingDeadline = typeof given === "function" ? given : null;
-    const deadline = Math.min(typeof given === "number" ? given : Infinity, now + timeoutMs);
-    const promises = fields.map((f) => {
-      let resolve!: (r: ProduceResult) => void;
-      let reject!: (e: Error) => void;
-      const promise = new Promise<ProduceResult>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      const entry: Entry = {
-        p,
-        ...f,
-        deadline,
-        movingDeadline,
-        seq: null,
-        producerId: -1n,
-        producerEpoch: -1,
-        attempts: 0,
-        state: "queued",
-        settled: promise.catch(() => {}),
-        resolve,
-        reject,
-      };
-      p.queue.push(entry);
-      return promise;
-    });
+    const deadline = Math.min(
+      typeof given === "number" ? given : Infinity,
+      performance.now() + timeoutMs,
+    );
+    const promises = fields.map((f) => queueEntry(p, f, deadline, movingDeadline));
     this.scheduleDrain();
     return Promise.all(promises);
   }
@@ -285,6 +264,37 @@ class Producer implements IdempotentProducer, ProducerEnv {
     }
     await Promise.all(waits);
   }
+}
+
+/** Queues one batch on its partition; the promise settles with its outcome. */
+function queueEntry(
+  p: PartitionState,
+  fields: BatchFields,
+  deadline: number,
+  movingDeadline: (() => number) | null,
+): Promise<ProduceResult> {
+  let resolve!: (r: ProduceResult) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<ProduceResult>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const entry: Entry = {
+    p,
+    ...fields,
+    deadline,
+    movingDeadline,
+    seq: null,
+    producerId: -1n,
+    producerEpoch: -1,
+    attempts: 0,
+    state: "queued",
+    settled: promise.catch(() => {}),
+    resolve,
+    reject,
+  };
+  p.queue.push(entry);
+  return promise;
 }
 
 function producerSettings(
