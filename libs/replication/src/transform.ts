@@ -9,6 +9,7 @@ import {
   type RecordInput,
   TimestampType,
 } from "@geo/record-batch";
+import type { FlowSpecLike } from "./types";
 
 export interface TransformContext {
   /** Append `geo.origin = sourceAlias` to records that carry no provenance header yet. */
@@ -19,6 +20,18 @@ export interface TransformContext {
   targetAlias: string;
   /** Re-encoded output is split so one batch's records stay under this (uncompressed). */
   maxBatchBytes: number;
+}
+
+/** How a flow's records are transformed on their way to the target. */
+export function transformContextFor(flow: FlowSpecLike, maxBatchBytes: number): TransformContext {
+  return {
+    provenanceHeader: flow.provenanceHeader,
+    // Identity naming can only be kept from looping by the header; prefix naming by names.
+    loopCheck: flow.provenanceHeader || flow.naming === "identity",
+    sourceAlias: flow.sourceCluster,
+    targetAlias: flow.targetCluster,
+    maxBatchBytes,
+  };
 }
 
 /** One batch to produce and the source offsets its records came from. */

@@ -16,7 +16,7 @@ import type { Checkpointer } from "./checkpointer";
 import type { EngineMetrics } from "./engine-metrics";
 import type { SourceReader } from "./source-reader";
 import type { FlowSpecLike } from "./types";
-import { Unit, type UnitContext, type UnitWiring } from "./unit-runner";
+import { Unit, type UnitContext, type UnitWiring } from "./unit";
 
 const flow: FlowSpecLike = {
   name: "a->b",
@@ -94,9 +94,9 @@ test("a fetch answered after a produce failure's rewind never moves the position
   );
   assert.equal(await unit.begin(wiring, 0n, []), true);
   // What the source reader does: a fetch from the unit's position, under its generation.
-  const request = () => ({ offset: unit.position().offset, gen: unit.gen });
+  const request = () => ({ offset: unit.pipeline.position().offset, gen: unit.pipeline.gen });
   const answer = (fetch: { offset: bigint; gen: number }) =>
-    unit.onFetchResult(fetched(fetch.offset), fetch.gen);
+    unit.pipeline.onFetchResult(fetched(fetch.offset), fetch.gen);
 
   answer(request());
   answer(request());
@@ -108,7 +108,7 @@ test("a fetch answered after a produce failure's rewind never moves the position
   sends[0]!.settle(new KafkaWireError("DELIVERY_TIMEOUT", "late", { retriable: true }));
   await tick();
   // The retry backoff is over before the reset: the reader may send a fetch now...
-  const late = unit.fetchReadiness(performance.now()) === "ready" ? request() : undefined;
+  const late = unit.pipeline.fetchReadiness(performance.now()) === "ready" ? request() : undefined;
   finishReset();
   await tick();
   // ...answered once the unit is back at its acknowledged position.
@@ -198,7 +198,8 @@ test("with a lease, a batch the target has not acknowledged is waited for as the
   const { sends, wiring, resets } = handPlayedProducer();
   const unit = leasedUnit(lease);
   assert.equal(await unit.begin(wiring, 0n, []), true);
-  const answer = () => unit.onFetchResult(fetched(unit.position().offset), unit.gen);
+  const answer = () =>
+    unit.pipeline.onFetchResult(fetched(unit.pipeline.position().offset), unit.pipeline.gen);
 
   answer();
   const first = sends[0]!;
@@ -235,8 +236,8 @@ test("with a lease, a batch the target has not acknowledged is waited for as the
   assert.equal(status.reason, "lease lost");
   assert.equal(status.nextSourceOffset, 10n, "what was acknowledged stays");
   // Not rewound: the position did not go back to read 10.. again, nothing more was sent.
-  assert.equal(unit.position().offset, 20n);
-  assert.equal(unit.fetchReadiness(performance.now()), "idle");
+  assert.equal(unit.pipeline.position().offset, 20n);
+  assert.equal(unit.pipeline.fetchReadiness(performance.now()), "idle");
   assert.equal(sends.length, 2);
   assert.ok(resets() <= 1, "only the lease loss drops what the producer still holds");
 });
@@ -246,7 +247,7 @@ test("a stopping unit waits deliveryTimeoutMs for its last batches, not as long 
   const { sends, wiring } = handPlayedProducer();
   const unit = leasedUnit(lease);
   assert.equal(await unit.begin(wiring, 0n, []), true);
-  unit.onFetchResult(fetched(0n), unit.gen);
+  unit.pipeline.onFetchResult(fetched(0n), unit.pipeline.gen);
   const at = sends[0]!.options!.deadline as () => number;
   assert.equal(at(), lease.until);
   const stopped = unit.stop("released");
