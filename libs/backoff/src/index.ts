@@ -1,4 +1,5 @@
-// One jittered retry policy for every background loop (see backoff.ts).
+// One jittered retry policy for every background loop (see backoff.ts), and the one-timer
+// scheduling of loops that owe work at several future times (wake-timer.ts).
 export {
   type Backoff,
   type BackoffOptions,
@@ -9,3 +10,4 @@ export {
   sleep,
   validateBackoffOptions,
 } from "./backoff";
+export { WakeTimer } from "./wake-timer";

@@ -1,3 +1,4 @@
+import { WakeTimer } from "@geo/backoff";
 import { KafkaWireError, PartitionFailedError, WireClosedError } from "./kafka-wire-error";
 import type {
   IdempotentProducer,
@@ -56,8 +57,7 @@ class Producer implements IdempotentProducer, ProducerEnv {
   private readonly outcomes: ProduceOutcomes;
   private readonly ids: ProducerIds;
   private drainScheduled = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeAt = Infinity;
+  private readonly wakeTimer = new WakeTimer(() => this.drain());
   private metadataRefreshing = false;
   closed = false;
 
@@ -153,26 +153,14 @@ class Producer implements IdempotentProducer, ProducerEnv {
   }
 
   scheduleWake(at: number): void {
-    if (this.closed || at >= this.wakeAt) return;
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
-    this.wakeAt = at;
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeTimer = undefined;
-        this.wakeAt = Infinity;
-        this.drain();
-      },
-      Math.max(0, at - performance.now()),
-    );
+    if (!this.closed) this.wakeTimer.wakeAt(at);
   }
 
   private drain(): void {
     if (this.closed) return;
     // Every wake-up still needed is registered again below; one for work that is gone
     // (say a deadline of a batch since acknowledged) must not keep the process alive.
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
-    this.wakeTimer = undefined;
-    this.wakeAt = Infinity;
+    this.wakeTimer.cancel();
     const round = new SendRound(this, this.outcomes, this.ids, performance.now());
     for (const p of this.partitions.values()) round.add(p);
     // Whatever still waits must fail at its deadline even if nothing else happens (a moving
@@ -245,7 +233,7 @@ class Producer implements IdempotentProducer, ProducerEnv {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeTimer.cancel();
     const closedError = new WireClosedError("idempotent producer");
     const waits: Promise<unknown>[] = [];
     for (const p of this.partitions.values()) {

@@ -1,3 +1,4 @@
+import { WakeTimer } from "@geo/backoff";
 import {
   type FetchPosition,
   failedFetchResult,
@@ -33,8 +34,7 @@ export class SourceReader {
   private readonly units = new Set<Fetchable>();
   private readonly inflight = new Set<number>();
   private scheduled = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeAt = Infinity;
+  private readonly wakeTimer = new WakeTimer(() => this.run());
   private closed = false;
   private round = 0;
   private readonly running = new Set<Promise<void>>();
@@ -73,17 +73,7 @@ export class SourceReader {
   }
 
   private wake(at: number): void {
-    if (at === Infinity || at >= this.wakeAt || this.closed) return;
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
-    this.wakeAt = at;
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeTimer = undefined;
-        this.wakeAt = Infinity;
-        this.run();
-      },
-      Math.max(0, at - performance.now()),
-    );
+    if (!this.closed) this.wakeTimer.wakeAt(at);
   }
 
   private run(): void {
@@ -172,7 +162,7 @@ export class SourceReader {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeTimer.cancel();
     await Promise.allSettled([...this.running]);
   }
 }
