@@ -73,11 +73,23 @@ logging: { level: info }
   const admins = kafkas.map((kafka) => kafka.admin());
   await Promise.all(admins.map((a) => a.connect()));
   await createTopicsEverywhere([admins[0]!], [TOPIC]);
-  const [coordinator, health, offsets] = await Promise.all([
-    startService("coordinator", ["--config", stack.configPath]),
-    startService("health", ["--config", stack.configPath]),
-    startService("offsets", ["--config", stack.configPath]),
-  ]);
+  // When one service does not start, stop the others and the stack: a process left running
+  // would keep the test file from ever finishing.
+  const started = await Promise.allSettled(
+    ["coordinator", "health", "offsets"].map((service) =>
+      startService(service, ["--config", stack.configPath], {}, 90_000),
+    ),
+  );
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed !== undefined) {
+    await Promise.all(started.map((s) => (s.status === "fulfilled" ? s.value.stop() : undefined)));
+    await Promise.all(admins.map((a) => a.disconnect().catch(() => undefined)));
+    await stack.stop();
+    throw failed.reason;
+  }
+  const [coordinator, health, offsets] = started.map(
+    (s) => (s as PromiseFulfilledResult<ServiceProcess>).value,
+  ) as [ServiceProcess, ServiceProcess, ServiceProcess];
   const admin = createGrpcClient(CoordinatorService, {
     address: coordinator.endpoints.grpc!,
     defaultTimeoutMs: 30_000,
