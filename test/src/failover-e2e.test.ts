@@ -114,13 +114,14 @@ describe("unplanned failover us-east -> eu-west with us-east's broker stopped", 
     // replicated) is the report, with the checkpoints the group resumes from.
     assert.match(
       answer!.steps.find((s) => s.name === "records-at-risk")!.detail,
-      /^0 records at risk in 0 partitions; group billing over east-west: 3 checkpoints, oldest \d+ ms$/,
+      /^0 records at risk in 0 partitions; group billing over east-west: \d checkpoints, oldest \d+ ms$/,
     );
     assert.equal(record.rpoUnknown, false);
     assert.equal(record.rpoRecords, "0");
     assert.deepEqual(
       record.checkpointAges.map((a) => [a.flow, a.group, a.partitions]),
-      [[FLOW_NAME, GROUP, 3]],
+      // One checkpoint per partition the group committed at us-east.
+      [[FLOW_NAME, GROUP, new Set(consumedAtSource.map((seq) => seq % 3)).size]],
     );
 
     const continued = await rig.consume(
