@@ -26,6 +26,8 @@ export {
 export { initialState } from "./restore-groups";
 export type { StateListener } from "./state-watcher";
 export {
+  type DivergedRange,
+  type GroupCheckpointAge,
   isNewer,
   type PartitionRisk,
   type RegionPhase,

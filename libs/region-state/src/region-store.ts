@@ -10,6 +10,8 @@ import { restoreGroups } from "./restore-groups";
 import { scriptRunner } from "./scripts";
 import { createStateWatcher, type StateListener } from "./state-watcher";
 import {
+  type DivergedRange,
+  type GroupCheckpointAge,
   normalizeRecord,
   normalizeState,
   type PartitionRisk,
@@ -57,6 +59,8 @@ export interface FinishTransition {
   readonly rtoMs?: number;
   readonly rpoRecords?: bigint;
   readonly recordsAtRisk?: readonly PartitionRisk[];
+  readonly checkpointAges?: readonly GroupCheckpointAge[];
+  readonly diverged?: readonly DivergedRange[];
   readonly error?: string;
 }
 

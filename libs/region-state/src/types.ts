@@ -38,6 +38,32 @@ export interface PartitionRisk {
   readonly partition: number;
   /** Decimal string: records behind. */
   readonly records: string;
+  /** When that lag was measured (the last successful measurement before the failover). */
+  readonly measuredAtMs?: number;
+}
+
+/** How old a consumer group's checkpoints were when a failover resumed the group from them. */
+export interface GroupCheckpointAge {
+  readonly flow: string;
+  readonly group: string;
+  /** Partitions with a checkpoint. */
+  readonly partitions: number;
+  /** Age of the oldest partition checkpoint; undefined when the group had none. */
+  readonly oldestAgeMs?: number;
+}
+
+/** Records of the returning region that never reached the region that was active. */
+export interface DivergedRange {
+  readonly flow: string;
+  readonly sourceTopic: string;
+  readonly partition: number;
+  /** Decimal strings: [startOffset, endOffset). */
+  readonly startOffset: string;
+  readonly endOffset: string;
+  /** Decimal string: records in the range (gaps of compaction or transactions not counted). */
+  readonly records: string;
+  /** Side topic in the other region the range was copied into, when it was. */
+  readonly copiedToTopic?: string;
 }
 
 /** A transition (or drill), running or finished. */
@@ -61,6 +87,8 @@ export interface TransitionRecord {
   /** Decimal string: records written to the old region and not replicated. */
   readonly rpoRecords?: string;
   readonly recordsAtRisk?: readonly PartitionRisk[];
+  readonly checkpointAges?: readonly GroupCheckpointAge[];
+  readonly diverged?: readonly DivergedRange[];
   readonly error?: string;
 }
 
@@ -112,11 +140,16 @@ export function normalizeState(raw: unknown): RegionState {
 
 export function normalizeRecord(raw: unknown): TransitionRecord {
   const record = raw as TransitionRecord;
+  const list = <T>(items: readonly T[] | undefined) =>
+    items === undefined ? undefined : Array.isArray(items) ? items : [];
+  const recordsAtRisk = list(record.recordsAtRisk);
+  const checkpointAges = list(record.checkpointAges);
+  const diverged = list(record.diverged);
   return {
     ...record,
     steps: Array.isArray(record.steps) ? record.steps : [],
-    ...(record.recordsAtRisk === undefined
-      ? {}
-      : { recordsAtRisk: Array.isArray(record.recordsAtRisk) ? record.recordsAtRisk : [] }),
+    ...(recordsAtRisk === undefined ? {} : { recordsAtRisk }),
+    ...(checkpointAges === undefined ? {} : { checkpointAges }),
+    ...(diverged === undefined ? {} : { diverged }),
   };
 }

@@ -57,6 +57,18 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
       },
       consecutiveFailures: (cluster) => monitor.consecutiveFailures(cluster),
     },
+    // A failover out of a lost region reports the lag measured before it was lost.
+    lastKnownLag: {
+      lastKnownLag: (flow) =>
+        monitor.lastKnownLag(flow)?.map((p) => ({
+          topic: p.sourceTopic,
+          partition: p.partition,
+          records: p.records,
+          endOffset: p.endOffset,
+          nextSourceOffset: p.nextSourceOffset,
+          measuredAtMs: p.measuredAtMs,
+        })),
+    },
   });
   // Foreign writes and split brain in the passive region of every flow group.
   let guardMetrics: ReturnType<typeof registerPassiveGuardMetrics> | undefined;

@@ -25,8 +25,8 @@ export interface SwitchoverRig {
   readonly offsets: ServiceProcess;
   /** kafkajs admins of us-east (0) and eu-west (1). */
   readonly admins: readonly Admin[];
-  /** Starts an agent in eu-west and waits until the coordinator shows it connected. */
-  startAgent(id: string): Promise<ServiceProcess>;
+  /** Starts an agent in `region` (default eu-west) and waits until the coordinator shows it connected. */
+  startAgent(id: string, region?: string): Promise<ServiceProcess>;
   /** Records `from..to-1` at us-east: value = the sequence number, partition = seq mod 3. */
   produce(from: number, to: number): Promise<void>;
   /**
@@ -73,11 +73,23 @@ logging: { level: info }
   const admins = kafkas.map((kafka) => kafka.admin());
   await Promise.all(admins.map((a) => a.connect()));
   await createTopicsEverywhere([admins[0]!], [TOPIC]);
-  const [coordinator, health, offsets] = await Promise.all([
-    startService("coordinator", ["--config", stack.configPath]),
-    startService("health", ["--config", stack.configPath]),
-    startService("offsets", ["--config", stack.configPath]),
-  ]);
+  // When one service does not start, stop the others and the stack: a process left running
+  // would keep the test file from ever finishing.
+  const started = await Promise.allSettled(
+    ["coordinator", "health", "offsets"].map((service) =>
+      startService(service, ["--config", stack.configPath], {}, 90_000),
+    ),
+  );
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed !== undefined) {
+    await Promise.all(started.map((s) => (s.status === "fulfilled" ? s.value.stop() : undefined)));
+    await Promise.all(admins.map((a) => a.disconnect().catch(() => undefined)));
+    await stack.stop();
+    throw failed.reason;
+  }
+  const [coordinator, health, offsets] = started.map(
+    (s) => (s as PromiseFulfilledResult<ServiceProcess>).value,
+  ) as [ServiceProcess, ServiceProcess, ServiceProcess];
   const admin = createGrpcClient(CoordinatorService, {
     address: coordinator.endpoints.grpc!,
     defaultTimeoutMs: 30_000,
@@ -106,22 +118,19 @@ logging: { level: info }
     admin,
     offsets,
     admins,
-    async startAgent(id) {
-      const started = await startService("agent", [
-        "--config",
-        stack.configPath,
-        "--region",
-        "eu-west",
-        "--id",
-        id,
-      ]);
+    async startAgent(id, region = "eu-west") {
+      // A generous start-up bound: agents start slowly on a loaded 2-core machine.
+      const started = await startService(
+        "agent",
+        ["--config", stack.configPath, "--region", region, "--id", id],
+        {},
+        90_000,
+      );
       agents.push(started);
       await waitFor(
         `${id} connected`,
         async () =>
-          (await admin.listAgents({ region: "eu-west" })).agents.some(
-            (a) => a.connected && a.id === id,
-          ),
+          (await admin.listAgents({ region })).agents.some((a) => a.connected && a.id === id),
         { timeoutMs: 60_000 },
       );
       return started;

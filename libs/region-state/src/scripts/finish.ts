@@ -6,7 +6,7 @@ import { PRELUDE } from "./prelude";
  * history and becomes the state's lastTransition.
  *
  * ARGV: transition id, result JSON (outcome, flip, phase, rtoMs, rpoRecords, recordsAtRisk,
- * error), history max.
+ * checkpointAges, diverged, error), history max.
  * Reply: {status, state JSON, record JSON}; status is ok | lost.
  */
 export const FINISH = `${PRELUDE}
@@ -27,6 +27,8 @@ record.endTimeMs = now
 record.rtoMs = result.rtoMs
 record.rpoRecords = result.rpoRecords
 record.recordsAtRisk = result.recordsAtRisk
+record.checkpointAges = result.checkpointAges
+record.diverged = result.diverged
 record.error = result.error
 if result.flip then
   state.previousActiveRegion = state.activeRegion

@@ -17,6 +17,7 @@ import {
   type FlowStatusThresholds,
 } from "./flow-status";
 import { createHeartbeatReader, createHeartbeatWriter, type HeartbeatState } from "./heartbeats";
+import { type KnownPartitionLag, LastKnownLags } from "./last-known-lag";
 import type { FlowSource, MonitoredFlow } from "./monitored-flow";
 import { createProgressTail, type ProgressTail } from "./progress-tail";
 
@@ -64,6 +65,7 @@ export class HealthMonitor {
   readonly startedAt = Date.now();
   private readonly clusters = new Map<string, ClusterHandles>();
   private readonly lags = new Map<string, FlowLag>();
+  private readonly lastKnownLags = new LastKnownLags();
   private readonly heartbeats = new Map<string, HeartbeatState>();
   private readonly statuses = new Map<
     string,
@@ -135,6 +137,14 @@ export class HealthMonitor {
 
   lag(flow: string): FlowLag | undefined {
     return this.lags.get(flow);
+  }
+
+  /**
+   * Every partition of `flow` as last measured successfully, with when: kept while the source
+   * is unreachable (a failover reports it as the records at risk). Undefined if never measured.
+   */
+  lastKnownLag(flow: string): KnownPartitionLag[] | undefined {
+    return this.lastKnownLags.get(flow);
   }
 
   heartbeat(flow: string): HeartbeatState {
@@ -241,6 +251,7 @@ export class HealthMonitor {
                 timestamps: this.timestamps,
               });
         this.lags.set(flow.name, lag);
+        this.lastKnownLags.update(lag);
         this.classify(flow, lag);
       }),
     );
@@ -279,6 +290,7 @@ export class HealthMonitor {
 
   private forget(flow: string): void {
     this.lags.delete(flow);
+    this.lastKnownLags.forget(flow);
     this.statuses.delete(flow);
     this.heartbeats.delete(flow);
   }

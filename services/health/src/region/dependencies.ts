@@ -22,6 +22,48 @@ export interface PartitionLag {
   readonly topic: string;
   readonly partition: number;
   readonly records: bigint;
+  /** Source log end and the next source offset the target acknowledged, when known. */
+  readonly endOffset?: bigint;
+  readonly nextSourceOffset?: bigint;
+}
+
+/** A partition's lag as last measured successfully, and when (Date.now()). */
+export interface KnownPartitionLag extends PartitionLag {
+  readonly measuredAtMs: number;
+}
+
+/**
+ * The health monitor's last successful lag per flow and partition, kept when the source became
+ * unreachable; undefined when the flow's lag was never measured.
+ */
+export interface LastKnownLagSource {
+  lastKnownLag(flow: string): readonly KnownPartitionLag[] | undefined;
+}
+
+/** A consumer group's checkpoints over a flow (the offsets service's latest). */
+export interface GroupCheckpoints {
+  /** Partitions with a checkpoint. */
+  readonly partitions: number;
+  /** Age of the oldest of them; undefined without any. */
+  readonly oldestAgeMs: number | undefined;
+}
+
+export interface CheckpointSource {
+  groupCheckpoints(flow: string, group: string): Promise<GroupCheckpoints>;
+}
+
+/** Copies source records [startOffset, endOffset) of a partition into a topic of another cluster. */
+export interface RecordCopier {
+  /** Returns the records copied (gaps of compaction or transactions are skipped). */
+  copy(request: {
+    readonly fromCluster: string;
+    readonly toCluster: string;
+    readonly topic: string;
+    readonly partition: number;
+    readonly startOffset: bigint;
+    readonly endOffset: bigint;
+    readonly toTopic: string;
+  }): Promise<bigint>;
 }
 
 /** A flow's lag as last measured; `measuredAtMs` is when (Date.now() of the measurement). */
@@ -49,6 +91,8 @@ export interface CommitResult {
    * replicated end): a drain brings them over, a failover loses them. Not counted in `problems`.
    */
   readonly notReplicatedRecords?: bigint;
+  /** Set (with why) when the group has no committed offsets on the flow's source topics. */
+  readonly noOffsets?: string;
 }
 
 /** Translates a group's offsets across a flow and commits them in its target (geo.offsets.v1). */
@@ -80,6 +124,9 @@ export interface ConsumerGroupProbe {
 export interface TransitionDependencies {
   readonly flows: FlowControl;
   readonly lag: LagSource;
+  readonly lastKnownLag: LastKnownLagSource;
+  readonly checkpoints: CheckpointSource;
+  readonly copier: RecordCopier;
   readonly offsets: OffsetCommitter;
   readonly agents: AgentDirectory;
   readonly probes: ClusterProbes;

@@ -1,5 +1,12 @@
 // Fakes of every transition dependency, for the runner's unit tests (not exported).
-import type { CommitResult, FlowInfo, PartitionLag, TransitionDependencies } from "./dependencies";
+import type {
+  CommitResult,
+  FlowInfo,
+  GroupCheckpoints,
+  KnownPartitionLag,
+  PartitionLag,
+  TransitionDependencies,
+} from "./dependencies";
 
 export interface Fakes extends TransitionDependencies {
   readonly flowList: FlowInfo[];
@@ -15,6 +22,12 @@ export interface Fakes extends TransitionDependencies {
   readonly failing: Set<string>;
   readonly calls: string[];
   commitProblems: string[];
+  /** Groups the offsets service finds no committed offsets of. */
+  readonly groupsWithoutOffsets: Set<string>;
+  /** The monitor's last known lag per flow. */
+  readonly lastKnown: Map<string, KnownPartitionLag[]>;
+  /** Checkpoints per `flow/group`; none when missing. */
+  readonly groupCheckpointsOf: Map<string, GroupCheckpoints>;
 }
 
 export function createFakes(): Fakes {
@@ -35,6 +48,30 @@ export function createFakes(): Fakes {
     failing: new Set(),
     calls: [],
     commitProblems: [],
+    groupsWithoutOffsets: new Set(),
+    lastKnown: new Map(),
+    groupCheckpointsOf: new Map(),
+    lastKnownLag: { lastKnownLag: (flow) => fakes.lastKnown.get(flow) },
+    checkpoints: {
+      groupCheckpoints: async (flow, group) => {
+        if (fakes.failing.has("checkpoints")) throw new Error("offsets service unavailable");
+        return (
+          fakes.groupCheckpointsOf.get(`${flow}/${group}`) ?? {
+            partitions: 0,
+            oldestAgeMs: undefined,
+          }
+        );
+      },
+    },
+    copier: {
+      copy: async (request) => {
+        fakes.calls.push(
+          `copy ${request.fromCluster}:${request.topic}/${request.partition} [${request.startOffset}, ${request.endOffset}) to ${request.toCluster}:${request.toTopic}`,
+        );
+        if (fakes.failing.has("copy")) throw new Error("target refused the records");
+        return request.endOffset - request.startOffset;
+      },
+    },
     flows: {
       list: async () => fakes.flowList.map((f) => ({ ...f })),
       pause: async (flow) => {
@@ -64,6 +101,13 @@ export function createFakes(): Fakes {
       commit: async ({ flow, group, dryRun }): Promise<CommitResult> => {
         fakes.calls.push(`${dryRun ? "check" : "commit"} ${group} over ${flow}`);
         if (fakes.failing.has("commit")) throw new Error("offsets service unavailable");
+        if (fakes.groupsWithoutOffsets.has(group)) {
+          return {
+            committed: 0,
+            problems: [],
+            noOffsets: `group "${group}" has no committed offsets`,
+          };
+        }
         return { committed: 3, problems: fakes.commitProblems };
       },
     },

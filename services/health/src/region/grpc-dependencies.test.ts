@@ -17,8 +17,20 @@ before(async () => {
     getFlowHealth: (request) => ({
       flow: request.flow,
       partitions: [
-        { sourceTopic: "orders", partition: 0, lag: { records: "9007199254740993" } },
-        { sourceTopic: "orders", partition: 1, lag: { records: "0" } },
+        {
+          sourceTopic: "orders",
+          partition: 0,
+          sourceEndOffset: "9007199254741000",
+          nextSourceOffset: "7",
+          lag: { records: "9007199254740993" },
+        },
+        {
+          sourceTopic: "orders",
+          partition: 1,
+          sourceEndOffset: "5",
+          nextSourceOffset: "5",
+          lag: { records: "0" },
+        },
         // The health service's own heartbeats: never drained, so left out of the flow's lag.
         { sourceTopic: "heartbeats", partition: 0, lag: { records: "1" } },
       ],
@@ -26,6 +38,20 @@ before(async () => {
     }),
   });
   server.addService(OffsetTranslationService, {
+    // Two pages: the checkpoint ages read every page.
+    listCheckpoints: (request) =>
+      request.pageToken === ""
+        ? {
+            checkpoints: [{ group: request.group, partition: 0, ageMs: "1200" }],
+            nextPageToken: "p2",
+          }
+        : {
+            checkpoints: [
+              { group: request.group, partition: 1, ageMs: "5400" },
+              { group: request.group, partition: 2, ageMs: "300" },
+            ],
+            nextPageToken: "",
+          },
     commitTranslatedOffsets: (request) => ({
       dryRun: request.dryRun,
       offsets: [
@@ -88,9 +114,26 @@ describe("gRPC transition dependencies", () => {
     const lag = await deps.lag.flowLag("east-west");
     assert.equal(lag.total, 9007199254740993n);
     assert.deepEqual(lag.partitions, [
-      { topic: "orders", partition: 0, records: 9007199254740993n },
-      { topic: "orders", partition: 1, records: 0n },
+      {
+        topic: "orders",
+        partition: 0,
+        records: 9007199254740993n,
+        endOffset: 9007199254741000n,
+        nextSourceOffset: 7n,
+      },
+      { topic: "orders", partition: 1, records: 0n, endOffset: 5n, nextSourceOffset: 5n },
     ]);
+  });
+
+  it("reads a group's checkpoints over every page: how many, and the oldest one's age", async () => {
+    assert.deepEqual(await deps.checkpoints.groupCheckpoints("east-west", "billing"), {
+      partitions: 3,
+      oldestAgeMs: 5400,
+    });
+  });
+
+  it("knows no last lag unless the monitor's is given", () => {
+    assert.equal(deps.lastKnownLag.lastKnownLag("east-west"), undefined);
   });
 
   it("counts committed partitions and names the ones CommitTranslatedOffsets could not translate", async () => {

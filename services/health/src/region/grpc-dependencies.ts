@@ -4,7 +4,7 @@
 // through Kafka's admin API.
 import { runLoop } from "@geo/backoff";
 import { type GeoConfig, isHeartbeatsTopic } from "@geo/config";
-import { createGrpcClient } from "@geo/grpc";
+import { Code, createGrpcClient, GeoError } from "@geo/grpc";
 import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
 import {
@@ -15,7 +15,13 @@ import {
 } from "@geo/proto";
 import { grpcClientOptions } from "@geo/service-runtime";
 import { probeCluster } from "../monitoring/cluster-probe";
-import type { ClusterProbes, FlowInfo, TransitionDependencies } from "./dependencies";
+import type {
+  ClusterProbes,
+  FlowInfo,
+  LastKnownLagSource,
+  TransitionDependencies,
+} from "./dependencies";
+import { createRecordCopier } from "./record-copier";
 
 export interface GrpcDependencies extends TransitionDependencies {
   close(): Promise<void>;
@@ -29,6 +35,11 @@ export interface GrpcDependenciesOptions {
    * Without it the flow groups' clusters are probed here, every `probeIntervalMs`.
    */
   readonly probes?: ClusterProbes;
+  /**
+   * The health monitor's last successful lag per partition (records at risk once the source is
+   * lost). Without it a failover out of an unreachable region reports its RPO unknown.
+   */
+  readonly lastKnownLag?: LastKnownLagSource;
   /** Every cluster is probed this often to count consecutive failures. Default 2000 ms. */
   readonly probeIntervalMs?: number;
   /** Deadline of each gRPC call. Default the config's grpc.defaultDeadlineMs. */
@@ -74,6 +85,8 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
           stop: () => {},
         };
 
+  const copier = createRecordCopier(config, logger);
+
   return {
     flows: {
       async list() {
@@ -115,6 +128,8 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
           topic: p.sourceTopic,
           partition: p.partition,
           records: BigInt(p.lag?.records ?? "0"),
+          endOffset: BigInt(p.sourceEndOffset),
+          nextSourceOffset: BigInt(p.nextSourceOffset),
         }));
         // The health service's own heartbeats never stop, so a flow carrying them is rarely at
         // lag 0: a drain and the records at risk are about the applications' records only.
@@ -128,9 +143,40 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
         };
       },
     },
+    lastKnownLag: options.lastKnownLag ?? { lastKnownLag: () => undefined },
+    checkpoints: {
+      async groupCheckpoints(flow, group) {
+        let partitions = 0;
+        let oldestAgeMs: number | undefined;
+        let pageToken = "";
+        do {
+          const page = await offsets.listCheckpoints({ flow, group, pageSize: 5000, pageToken });
+          for (const checkpoint of page.checkpoints) {
+            partitions++;
+            oldestAgeMs = Math.max(oldestAgeMs ?? 0, Number(checkpoint.ageMs));
+          }
+          pageToken = page.nextPageToken;
+        } while (pageToken !== "");
+        return { partitions, oldestAgeMs };
+      },
+    },
+    copier,
     offsets: {
       async commit({ flow, group, dryRun, actor }) {
-        const answer = await offsets.commitTranslatedOffsets({ flow, group, dryRun, actor });
+        const answer = await offsets
+          .commitTranslatedOffsets({ flow, group, dryRun, actor })
+          .catch((error: unknown) => error as Error);
+        // The offsets service answers NOT_FOUND for an unknown flow too: only this one is data.
+        if (answer instanceof Error) {
+          if (
+            answer instanceof GeoError &&
+            answer.code === Code.NOT_FOUND &&
+            answer.message.includes("has no committed offsets")
+          ) {
+            return { committed: 0, problems: [], noOffsets: answer.message };
+          }
+          throw answer;
+        }
         // A rehearsal under live traffic finds the group ahead of replication by the flow's lag;
         // the switchover drains that first, so a dry run reports it apart from real problems.
         type Entry = (typeof answer.offsets)[number];
@@ -169,6 +215,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     },
     async close() {
       probes.stop();
+      await copier.close();
       coordinator.close();
       offsets.close();
       health.close();

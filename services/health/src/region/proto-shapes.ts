@@ -72,7 +72,18 @@ export function recordShape(record: TransitionRecord): RecordShape {
     // A failover whose records-at-risk step could not read the lag recorded no RPO.
     rpoUnknown:
       record.rpoRecords === undefined && record.steps.some((s) => s.name === "records-at-risk"),
-    recordsAtRisk: (record.recordsAtRisk ?? []).map((risk) => ({ ...risk })),
+    recordsAtRisk: (record.recordsAtRisk ?? []).map(({ measuredAtMs, ...risk }) => ({
+      ...risk,
+      ...(measuredAtMs === undefined ? {} : { measureTime: timestampFromMs(measuredAtMs) }),
+    })),
+    checkpointAges: (record.checkpointAges ?? []).map(({ oldestAgeMs, ...age }) => ({
+      ...age,
+      ...(oldestAgeMs === undefined ? {} : { oldestAge: durationFromMs(oldestAgeMs) }),
+    })),
+    diverged: (record.diverged ?? []).map((range) => ({
+      ...range,
+      copiedToTopic: range.copiedToTopic ?? "",
+    })),
     error: record.error ?? "",
   };
 }

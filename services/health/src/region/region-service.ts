@@ -25,7 +25,7 @@ import {
   regionGroupsFromConfig,
   type TransitionKind,
 } from "@geo/region-state";
-import type { ClusterProbes, TransitionDependencies } from "./dependencies";
+import type { ClusterProbes, LastKnownLagSource, TransitionDependencies } from "./dependencies";
 import { createGrpcDependencies } from "./grpc-dependencies";
 import { recordShape, stateShape, stepShape } from "./proto-shapes";
 import { createTransitionRunner, type TransitionResult } from "./transition-runner";
@@ -56,6 +56,8 @@ export interface RegionServiceOptions {
   readonly log?: RegionLog;
   /** Cluster reachability (the health monitor's probes); default: probed by the dependencies. */
   readonly probes?: ClusterProbes;
+  /** The health monitor's last successful lag per partition (records at risk of a failover). */
+  readonly lastKnownLag?: LastKnownLagSource;
   /** Interval of lag and consumer polls during transitions. Default 500 ms. */
   readonly pollIntervalMs?: number;
 }
@@ -84,6 +86,7 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
       config,
       logger,
       ...(options.probes === undefined ? {} : { probes: options.probes }),
+      ...(options.lastKnownLag === undefined ? {} : { lastKnownLag: options.lastKnownLag }),
     });
   const runner = createTransitionRunner({
     store,
@@ -117,6 +120,7 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
         reason: boundedText(request.reason, "reason"),
         timeoutMs: durationMs(timeout, kind === "failback" ? "catch_up_timeout" : "drain_timeout"),
         force: request.force ?? false,
+        copyDiverged: request.copyDiverged ?? false,
       }),
     );
 
@@ -162,6 +166,7 @@ interface TransitionFields {
   actor: string;
   reason: string;
   force?: boolean;
+  copyDiverged?: boolean;
 }
 
 async function* watchStates(

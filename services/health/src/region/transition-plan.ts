@@ -26,6 +26,8 @@ export interface TransitionRequest {
   readonly timeoutMs: number;
   /** Failover only: do not require the active region's failed probes. */
   readonly force: boolean;
+  /** Failback only: copy the diverged records into `<topic>.diverged.<region>` (divergence.ts). */
+  readonly copyDiverged?: boolean;
 }
 
 /** Everything a transition works on, resolved before anything changes. */

@@ -308,25 +308,65 @@ describe("transition runner (fakes, real Redis)", () => {
     fakes.unreachable.add("us-east");
     fakes.failures.set("us-east", 3);
     fakes.lags.set("east-west", [lagOf(42)]);
+    fakes.groupCheckpointsOf.set("east-west/billing", { partitions: 3, oldestAgeMs: 1500 });
     const over = await runner.run(request({ kind: "failover" }));
     assert.equal(over.state.activeRegion, "eu-west");
     assert.equal(over.state.phase, "failed-over");
     assert.equal(over.record.rpoRecords, "42");
-    assert.deepEqual(over.record.recordsAtRisk, [
-      { flow: "east-west", sourceTopic: "orders", partition: 0, records: "42" },
+    assert.deepEqual(
+      over.record.recordsAtRisk?.map(({ measuredAtMs, ...risk }) => risk),
+      [{ flow: "east-west", sourceTopic: "orders", partition: 0, records: "42" }],
+    );
+    assert.equal(typeof over.record.recordsAtRisk?.[0]?.measuredAtMs, "number");
+    assert.deepEqual(over.record.checkpointAges, [
+      { flow: "east-west", group: "billing", partitions: 3, oldestAgeMs: 1500 },
     ]);
     assert.deepEqual(fakes.calls, ["pause east-west", "commit billing over east-west"]);
 
     fakes.unreachable.clear();
     fakes.calls.length = 0;
+    // us-east is back with records east-west never replicated: 42 from before the failure in
+    // partition 0, 8 written during the outage in partition 1.
+    fakes.lags.set("east-west", [
+      [
+        { topic: "orders", partition: 0, records: 42n, endOffset: 142n, nextSourceOffset: 100n },
+        { topic: "orders", partition: 1, records: 8n, endOffset: 58n, nextSourceOffset: 50n },
+        { topic: "orders", partition: 2, records: 0n, endOffset: 7n, nextSourceOffset: 7n },
+      ],
+    ]);
+    // The group consumed us-east.orders in eu-west: no offsets on west-east's topics.
+    fakes.groupsWithoutOffsets.add("billing");
     const back = await runner.run(
-      request({ kind: "failback", targetRegion: "us-east", expectedEpoch: 2 }),
+      request({ kind: "failback", targetRegion: "us-east", expectedEpoch: 2, copyDiverged: true }),
     );
     assert.equal(back.record.outcome, "succeeded", back.record.error);
+    assert.match(
+      back.record.steps.find((s) => s.name === "commit-offsets")?.detail ?? "",
+      /^nothing to commit: group "billing" has no committed offsets$/,
+    );
     assert.equal(back.state.activeRegion, "us-east");
     assert.equal(back.state.phase, "stable");
     assert.equal(back.state.epoch, 3);
+    const range = (partition: number, start: string, end: string, records: string) => ({
+      flow: "east-west",
+      sourceTopic: "orders",
+      partition,
+      startOffset: start,
+      endOffset: end,
+      records,
+      copiedToTopic: "orders.diverged.us-east",
+    });
+    assert.deepEqual(back.record.diverged, [
+      range(0, "100", "142", "42"),
+      range(1, "50", "58", "8"),
+    ]);
+    assert.match(
+      back.record.steps.find((s) => s.name === "divergence")?.detail ?? "",
+      /^50 records in 2 ranges; orders\/0 \[100, 142\); orders\/1 \[50, 58\)$/,
+    );
     assert.deepEqual(fakes.calls, [
+      "copy us-east:orders/0 [100, 142) to eu-west:orders.diverged.us-east",
+      "copy us-east:orders/1 [50, 58) to eu-west:orders.diverged.us-east",
       "resume west-east",
       "pause west-east",
       "commit billing over west-east",
@@ -334,8 +374,42 @@ describe("transition runner (fakes, real Redis)", () => {
     ]);
   });
 
-  it("fails over with force, and with an unknown RPO when the lag cannot be read", async () => {
+  it("a switchover of a group without committed offsets fails at commit-offsets and moves nothing", async () => {
+    fakes.groupsWithoutOffsets.add("billing");
+    const { state, record } = await runner.run(request());
+    assert.equal(record.outcome, "failed");
+    assert.equal(state.activeRegion, "us-east");
+    assert.match(record.error ?? "", /commit-offsets: group "billing" has no committed offsets/);
+  });
+
+  it("a failback whose copy of diverged records fails keeps the listed ranges and moves nothing", async () => {
+    fakes.failures.set("us-east", 3);
+    await runner.run(request({ kind: "failover" }));
+    fakes.lags.set("east-west", [
+      [{ topic: "orders", partition: 0, records: 3n, endOffset: 13n, nextSourceOffset: 10n }],
+    ]);
+    fakes.failing.add("copy");
+    const back = await runner.run(
+      request({ kind: "failback", targetRegion: "us-east", expectedEpoch: 2, copyDiverged: true }),
+    );
+    assert.equal(back.record.outcome, "failed");
+    assert.equal(back.state.activeRegion, "eu-west");
+    assert.match(back.record.error ?? "", /copy-diverged: target refused the records/);
+    assert.deepEqual(back.record.diverged, [
+      {
+        flow: "east-west",
+        sourceTopic: "orders",
+        partition: 0,
+        startOffset: "10",
+        endOffset: "13",
+        records: "3",
+      },
+    ]);
+  });
+
+  it("fails over with force, and with an unknown RPO when the lag was never measured", async () => {
     fakes.failing.add("lag");
+    fakes.failing.add("checkpoints");
     const { state, record } = await runner.run(request({ kind: "failover", force: true }));
     assert.equal(state.activeRegion, "eu-west");
     assert.equal(record.rpoRecords, undefined);
@@ -345,7 +419,35 @@ describe("transition runner (fakes, real Redis)", () => {
     );
     assert.match(
       record.steps.find((s) => s.name === "records-at-risk")?.detail ?? "",
-      /^unknown: /,
+      /unknown: lag of east-west never measured; checkpoints unknown: group billing over east-west: offsets service unavailable/,
+    );
+  });
+
+  it("reports the last lag measured before the source was lost as the records at risk", async () => {
+    fakes.failing.add("lag");
+    const measuredAtMs = Date.now() - 4000;
+    fakes.lastKnown.set("east-west", [
+      { topic: "orders", partition: 0, records: 5n, measuredAtMs },
+      { topic: "orders", partition: 1, records: 0n, measuredAtMs },
+      { topic: "orders", partition: 2, records: 7n, measuredAtMs: measuredAtMs + 2000 },
+      { topic: "heartbeats", partition: 0, records: 3n, measuredAtMs },
+    ]);
+    const { record } = await runner.run(request({ kind: "failover", force: true }));
+    assert.equal(record.outcome, "succeeded", record.error);
+    assert.equal(record.rpoRecords, "12");
+    assert.deepEqual(record.recordsAtRisk, [
+      { flow: "east-west", sourceTopic: "orders", partition: 0, records: "5", measuredAtMs },
+      {
+        flow: "east-west",
+        sourceTopic: "orders",
+        partition: 2,
+        records: "7",
+        measuredAtMs: measuredAtMs + 2000,
+      },
+    ]);
+    assert.match(
+      record.steps.find((s) => s.name === "records-at-risk")?.detail ?? "",
+      /^12 records at risk in 2 partitions \(lag measured up to 4\d\d\d ms before\); group billing over east-west: no checkpoint$/,
     );
   });
 

@@ -6,7 +6,8 @@ import type { FlowGroupConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
 import type {
-  PartitionRisk,
+  DivergedRange,
+  FinishTransition,
   RegionPhase,
   RegionState,
   RegionStore,
@@ -14,6 +15,8 @@ import type {
   TransitionRecord,
 } from "@geo/region-state";
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
+import { reportDivergence } from "./divergence";
+import { assessRecordsAtRisk, describeRisk, totalAtRisk } from "./records-at-risk";
 import { createStepRecorder, StepFailed, type StepRecorder, until } from "./step-recorder";
 import { type Plan, planTransition, type TransitionRequest } from "./transition-plan";
 
@@ -23,6 +26,9 @@ export interface TransitionResult {
   readonly state: RegionState;
   readonly record: TransitionRecord;
 }
+
+/** What a transition reports beyond its steps (kept in its record). */
+type FailoverReport = Pick<FinishTransition, "rpoRecords" | "recordsAtRisk" | "checkpointAges">;
 
 export interface TransitionRunnerOptions {
   readonly store: RegionStore;
@@ -132,34 +138,25 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     }
   }
 
-  async function recordsAtRisk(p: Plan, steps: StepRecorder): Promise<PartitionRisk[] | undefined> {
-    let risks: PartitionRisk[] | undefined;
+  /** A failover's records at risk and checkpoint ages; never fails the failover. */
+  async function recordsAtRisk(p: Plan, steps: StepRecorder): Promise<FailoverReport> {
+    let report: FailoverReport = {};
     await steps.run(
       "records-at-risk",
-      "last known lag of the flows out of the lost region",
+      "last known lag of the flows out of the lost region; checkpoint age per group",
       async () => {
-        try {
-          const lags = await Promise.all(
-            p.forward.map(async (flow) => ({ flow, lag: await deps.lag.flowLag(flow.name) })),
-          );
-          risks = lags.flatMap(({ flow, lag }) =>
-            lag.partitions
-              .filter((part) => part.records > 0n)
-              .map((part) => ({
-                flow: flow.name,
-                sourceTopic: part.topic,
-                partition: part.partition,
-                records: String(part.records),
-              })),
-          );
-          return `${risks.reduce((sum, r) => sum + BigInt(r.records), 0n)} records at risk in ${risks.length} partitions`;
-        } catch (error) {
-          // Unknown is an answer: the failover goes on, the report says the RPO is unknown.
-          return `unknown: ${(error as Error).message}`;
-        }
+        const found = await assessRecordsAtRisk(p.forward, p.consumerGroups, deps);
+        // Unknown is an answer: the failover goes on, the report says the RPO is unknown.
+        const known = found.unknownFlows.length === 0;
+        report = {
+          recordsAtRisk: found.risks,
+          checkpointAges: found.checkpointAges,
+          ...(known ? { rpoRecords: totalAtRisk(found.risks) } : {}),
+        };
+        return describeRisk(found, Date.now());
       },
     );
-    return risks;
+    return report;
   }
 
   async function commitOffsets(p: Plan, steps: StepRecorder, dryRun: boolean): Promise<void> {
@@ -178,6 +175,12 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
             });
             if (result.problems.length > 0)
               throw new Error(`not exact: ${result.problems.join("; ")}`);
+            if (result.noOffsets !== undefined) {
+              // After a failover the group consumed the remote topics of the region that comes
+              // back, which the reversed flow does not replicate: nothing to move over it.
+              if (p.request.kind !== "failback") throw new Error(result.noOffsets);
+              return `nothing to commit: ${result.noOffsets}`;
+            }
             const pending = result.notReplicatedRecords ?? 0n;
             return `${result.committed} partitions ${dryRun ? "translate exactly" : "committed"}${
               pending > 0n
@@ -217,12 +220,8 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     const steps = createStepRecorder(undefined);
     const startTimeMs = Date.now();
     await preflight(p, steps);
-    let rpo: bigint | undefined = 0n;
-    let risks: PartitionRisk[] | undefined;
-    if (p.request.kind === "failover") {
-      risks = await recordsAtRisk(p, steps);
-      rpo = risks?.reduce((sum, r) => sum + BigInt(r.records), 0n);
-    }
+    let report: FailoverReport = { rpoRecords: 0n };
+    if (p.request.kind === "failover") report = await recordsAtRisk(p, steps);
     await commitOffsets(p, steps, true);
     const passed = steps.steps.every((s) => s.ok);
     const record = await store.recordDrill({
@@ -235,8 +234,9 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
       ...(p.state.lastTransition?.rtoMs === undefined
         ? {}
         : { rtoMs: p.state.lastTransition.rtoMs }),
-      ...(rpo === undefined ? {} : { rpoRecords: String(rpo) }),
-      ...(risks === undefined ? {} : { recordsAtRisk: risks }),
+      ...(report.rpoRecords === undefined ? {} : { rpoRecords: String(report.rpoRecords) }),
+      ...(report.recordsAtRisk === undefined ? {} : { recordsAtRisk: report.recordsAtRisk }),
+      ...(report.checkpointAges === undefined ? {} : { checkpointAges: report.checkpointAges }),
       ...(steps.error === undefined ? {} : { error: steps.error }),
     });
     return { state: await store.get(p.group.name), record };
@@ -263,25 +263,22 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     for (const step of preflightSteps.steps) await store.step(p.group.name, id, step);
     steps.steps.push(...preflightSteps.steps);
     const paused: FlowInfo[] = [];
-    let risks: PartitionRisk[] | undefined;
+    let report: FailoverReport;
+    const diverged: DivergedRange[] = [];
     try {
-      risks = await runSteps(p, steps, paused);
+      report = await runSteps(p, steps, paused, diverged);
     } catch (error) {
-      return fail(p, id, steps, paused, error);
+      return fail(p, id, steps, paused, error, diverged);
     }
-    const rpo = risks?.reduce((sum, r) => sum + BigInt(r.records), 0n);
     const result = await store.finish(p.group.name, id, {
       outcome: "succeeded",
       flip: true,
       phase: p.request.kind === "failover" ? "failed-over" : "stable",
       rtoMs: Math.round(performance.now() - lockStart),
       // A drained switchover or failback loses nothing; a failover loses what was at risk.
-      ...(p.request.kind !== "failover"
-        ? { rpoRecords: 0n }
-        : rpo === undefined
-          ? {}
-          : { rpoRecords: rpo }),
-      ...(risks === undefined ? {} : { recordsAtRisk: risks }),
+      ...(p.request.kind !== "failover" ? { rpoRecords: 0n } : {}),
+      ...report,
+      ...(p.request.kind === "failback" ? { diverged } : {}),
     });
     logger.info(
       {
@@ -297,14 +294,25 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
   }
 
   /** The steps between taking the lock and the flip; returns a failover's records at risk. */
-  async function runSteps(p: Plan, steps: StepRecorder, paused: FlowInfo[]) {
-    let risks: PartitionRisk[] | undefined;
+  async function runSteps(
+    p: Plan,
+    steps: StepRecorder,
+    paused: FlowInfo[],
+    diverged: DivergedRange[],
+  ): Promise<FailoverReport> {
+    let report: FailoverReport = {};
     let forward = p.forward;
     if (p.request.kind === "failover") {
-      risks = await recordsAtRisk(p, steps);
+      report = await recordsAtRisk(p, steps);
     } else {
-      // Failback first reverses the flow (it was paused by the failover) so it catches up.
+      // Failback first reports what the returning region holds that never reached the other
+      // one, then reverses the flow (it was paused by the failover) so it catches up.
       if (p.request.kind === "failback") {
+        await reportDivergence(p, deps, steps, {
+          pollMs,
+          copy: p.request.copyDiverged ?? false,
+          out: diverged,
+        });
         await setFlows(p, steps, forward, false, []);
         forward = forward.map((flow) => ({ ...flow, paused: false }));
       }
@@ -314,7 +322,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     await setFlows(p, steps, forward, true, paused);
     await commitOffsets(p, steps, false);
     if (p.request.kind !== "failover") await setFlows(p, steps, p.reverse, false, []);
-    return risks;
+    return report;
   }
 
   /**
@@ -328,6 +336,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     steps: StepRecorder,
     paused: readonly FlowInfo[],
     error: unknown,
+    diverged: readonly DivergedRange[],
   ): Promise<TransitionResult> {
     const reason =
       error instanceof StepFailed ? (steps.error ?? error.message) : GeoError.from(error).message;
@@ -339,7 +348,13 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
       [],
     ).catch(() => undefined);
     const { state, record } = await store
-      .finish(p.group.name, id, { outcome: "failed", flip: false, error: reason })
+      .finish(p.group.name, id, {
+        outcome: "failed",
+        flip: false,
+        error: reason,
+        // Diverged records found before the failure stay on the record.
+        ...(diverged.length > 0 ? { diverged } : {}),
+      })
       .catch(() => {
         throw error;
       });

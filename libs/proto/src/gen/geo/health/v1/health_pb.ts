@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file geo/health/v1/health.proto.
  */
 export const file_geo_health_v1_health: GenFile = /*@__PURE__*/
-  fileDesc("ChpnZW8vaGVhbHRoL3YxL2hlYWx0aC5wcm90bxINZ2VvLmhlYWx0aC52MSK+AgoNQ2x1c3RlckhlYWx0aBIPCgdjbHVzdGVyGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBIUCgxicm9rZXJfY291bnQYAyABKAUSFQoNY29udHJvbGxlcl9pZBgEIAEoBRIoCiB1bmRlcl9yZXBsaWNhdGVkX3BhcnRpdGlvbl9jb3VudBgFIAEoBRIfChdvZmZsaW5lX3BhcnRpdGlvbl9jb3VudBgGIAEoBRIuCgpjaGVja190aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcm9iZV9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVlcnJvchgJIAEoCRIfChdtaW5faXNyX3Zpb2xhdGlvbl9jb3VudBgKIAEoBSIqChdHZXRDbHVzdGVySGVhbHRoUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIkgKGEdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRIsCgZoZWFsdGgYASABKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiGgoYTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0IksKGUxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USLgoIY2x1c3RlcnMYASADKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiygEKD1BhcnRpdGlvbkhlYWx0aBIUCgxzb3VyY2VfdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhQKDHJlbW90ZV90b3BpYxgDIAEoCRIdChFzb3VyY2VfZW5kX29mZnNldBgEIAEoA0ICMAESHgoSbmV4dF9zb3VyY2Vfb2Zmc2V0GAUgASgDQgIwARIkCgNsYWcYBiABKAsyFy5nZW8ucmVwbGljYXRpb24udjEuTGFnEhMKC2xhZ191bmtub3duGAcgASgIIjQKFEdldEZsb3dIZWFsdGhSZXF1ZXN0EgwKBGZsb3cYASABKAkSDgoGdG9waWNzGAIgAygJIvgEChVHZXRGbG93SGVhbHRoUmVzcG9uc2USDAoEZmxvdxgBIAEoCRIWCg5zb3VyY2VfY2x1c3RlchgCIAEoCRIWCg50YXJnZXRfY2x1c3RlchgDIAEoCRIyCgpwYXJ0aXRpb25zGAQgAygLMh4uZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25IZWFsdGgSKgoJdG90YWxfbGFnGAUgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxI0ChFoZWFydGJlYXRfbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3ChNsYXN0X2hlYXJ0YmVhdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsYWdfdW5rbm93bhgIIAEoCBIaChJsYWdfdW5rbm93bl9yZWFzb24YCSABKAkSMAoNaGVhcnRiZWF0X2FnZRgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCgZzdGF0dXMYCyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSFQoNc3RhdHVzX3JlYXNvbhgMIAEoCRIaCg5mb3JlaWduX3dyaXRlcxgNIAEoA0ICMAESGgoSc3BsaXRfYnJhaW5fcmVhc29uGA4gASgJEhkKDWtleV9jb25mbGljdHMYDyABKANCAjABEiAKGGtleV9jb25mbGljdF9zYW1wbGVfcmF0ZRgQIAEoDRI4ChRyZWNlbnRfa2V5X2NvbmZsaWN0cxgRIAMoCzIaLmdlby5oZWFsdGgudjEuS2V5Q29uZmxpY3QiegoLS2V5Q29uZmxpY3QSDQoFdG9waWMYASABKAkSCwoDa2V5GAIgASgMEiYKBWZpcnN0GAMgASgLMhcuZ2VvLmhlYWx0aC52MS5LZXlXcml0ZRInCgZzZWNvbmQYBCABKAsyFy5nZW8uaGVhbHRoLnYxLktleVdyaXRlInEKCEtleVdyaXRlEg8KB2NsdXN0ZXIYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhIKBm9mZnNldBgDIAEoA0ICMAESLQoJdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLAAQoQRmxvd0hlYWx0aENoYW5nZRIMCgRmbG93GAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmdlby5oZWFsdGgudjEuRmxvd1N0YXR1cxIyCg9wcmV2aW91c19zdGF0dXMYAyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSDgoGcmVhc29uGAQgASgJEi8KC2NoYW5nZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChJXYXRjaEhlYWx0aFJlcXVlc3QSDQoFZmxvd3MYASADKAkSEAoIY2x1c3RlcnMYAiADKAkikgEKE1dhdGNoSGVhbHRoUmVzcG9uc2USLwoHY2x1c3RlchgBIAEoCzIcLmdlby5oZWFsdGgudjEuQ2x1c3RlckhlYWx0aEgAEi8KBGZsb3cYAiABKAsyHy5nZW8uaGVhbHRoLnYxLkZsb3dIZWFsdGhDaGFuZ2VIABIPCgdpbml0aWFsGAMgASgIQggKBmNoYW5nZSLsAgoLUmVnaW9uU3RhdGUSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1hY3RpdmVfcmVnaW9uGAIgASgJEhEKBWVwb2NoGAMgASgDQgIwARIpCgVwaGFzZRgEIAEoDjIaLmdlby5oZWFsdGgudjEuUmVnaW9uUGhhc2USHgoWcHJldmlvdXNfYWN0aXZlX3JlZ2lvbhgFIAEoCRIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNdHJhbnNpdGlvbl9pZBgJIAEoCRIuCgdyZWdpb25zGAogAygLMh0uZ2VvLmhlYWx0aC52MS5SZWdpb25FbmRwb2ludBI4Cg9sYXN0X3RyYW5zaXRpb24YCyABKAsyHy5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25SZWNvcmQiTAoOUmVnaW9uRW5kcG9pbnQSDgoGcmVnaW9uGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSGQoRYm9vdHN0cmFwX3NlcnZlcnMYAyADKAkiWwoNUGFydGl0aW9uUmlzaxIMCgRmbG93GAEgASgJEhQKDHNvdXJjZV90b3BpYxgCIAEoCRIRCglwYXJ0aXRpb24YAyABKAUSEwoHcmVjb3JkcxgEIAEoA0ICMAEixQQKEFRyYW5zaXRpb25SZWNvcmQSCgoCaWQYASABKAkSEgoKZmxvd19ncm91cBgCIAEoCRIrCgRraW5kGAMgASgOMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uS2luZBITCgtmcm9tX3JlZ2lvbhgEIAEoCRIRCgl0b19yZWdpb24YBSABKAkSDQoFYWN0b3IYBiABKAkSDgoGcmVhc29uGAcgASgJEi4KCnN0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdkcnlfcnVuGAogASgIEjEKB291dGNvbWUYCyABKA4yIC5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25PdXRjb21lEhgKDGVwb2NoX2JlZm9yZRgMIAEoA0ICMAESFwoLZXBvY2hfYWZ0ZXIYDSABKANCAjABEiwKBXN0ZXBzGA4gAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBImCgNydG8YDyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoLcnBvX3JlY29yZHMYECABKANCAjABEjUKD3JlY29yZHNfYXRfcmlzaxgRIAMoCzIcLmdlby5oZWFsdGgudjEuUGFydGl0aW9uUmlzaxINCgVlcnJvchgSIAEoCRITCgtycG9fdW5rbm93bhgTIAEoCCKsAQoOVHJhbnNpdGlvblN0ZXASEwoLZGVzY3JpcHRpb24YASABKAkSKwoIZHVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SCgoCb2sYAyABKAgSDgoGZGV0YWlsGAQgASgJEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5hbWUYBiABKAkiQgoVR2V0UmVnaW9uU3RhdGVSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNaGlzdG9yeV9saW1pdBgCIAEoBSJ5ChZHZXRSZWdpb25TdGF0ZVJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRI0Cgt0cmFuc2l0aW9ucxgCIAMoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCIZChdMaXN0UmVnaW9uU3RhdGVzUmVxdWVzdCJGChhMaXN0UmVnaW9uU3RhdGVzUmVzcG9uc2USKgoGc3RhdGVzGAEgAygLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZSLVAQoRU3dpdGNob3ZlclJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIwCg1kcmFpbl90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2NvbnN1bWVyX2dyb3VwcxgFIAMoCRIPCgdkcnlfcnVuGAYgASgIEg0KBWFjdG9yGAcgASgJEg4KBnJlYXNvbhgIIAEoCSKiAQoSU3dpdGNob3ZlclJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCKwAQoPRmFpbG92ZXJSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNdGFyZ2V0X3JlZ2lvbhgCIAEoCRIaCg5leHBlY3RlZF9lcG9jaBgDIAEoA0ICMAESFwoPY29uc3VtZXJfZ3JvdXBzGAQgAygJEg8KB2RyeV9ydW4YBSABKAgSDQoFYWN0b3IYBiABKAkSDgoGcmVhc29uGAcgASgJEg0KBWZvcmNlGAggASgIIqABChBGYWlsb3ZlclJlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCLWAQoPRmFpbGJhY2tSZXF1ZXN0EhIKCmZsb3dfZ3JvdXAYASABKAkSFQoNdGFyZ2V0X3JlZ2lvbhgCIAEoCRIaCg5leHBlY3RlZF9lcG9jaBgDIAEoA0ICMAESMwoQY2F0Y2hfdXBfdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9jb25zdW1lcl9ncm91cHMYBSADKAkSDwoHZHJ5X3J1bhgGIAEoCBINCgVhY3RvchgHIAEoCRIOCgZyZWFzb24YCCABKAkioAEKEEZhaWxiYWNrUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlEiwKBXN0ZXBzGAIgAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBIzCgp0cmFuc2l0aW9uGAMgASgLMh8uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uUmVjb3JkIi4KF1dhdGNoUmVnaW9uU3RhdGVSZXF1ZXN0EhMKC2Zsb3dfZ3JvdXBzGAEgAygJIlYKGFdhdGNoUmVnaW9uU3RhdGVSZXNwb25zZRIpCgVzdGF0ZRgBIAEoCzIaLmdlby5oZWFsdGgudjEuUmVnaW9uU3RhdGUSDwoHaW5pdGlhbBgCIAEoCCqMAQoKRmxvd1N0YXR1cxIbChdGTE9XX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE0ZMT1dfU1RBVFVTX0hFQUxUSFkQARIYChRGTE9XX1NUQVRVU19ERUdSQURFRBACEhUKEUZMT1dfU1RBVFVTX1NUVUNLEAMSFwoTRkxPV19TVEFUVVNfVU5LTk9XThAEKsEBCgtSZWdpb25QaGFzZRIcChhSRUdJT05fUEhBU0VfVU5TUEVDSUZJRUQQABIXChNSRUdJT05fUEhBU0VfU1RBQkxFEAESHwobUkVHSU9OX1BIQVNFX1NXSVRDSElOR19PVkVSEAISHQoZUkVHSU9OX1BIQVNFX0ZBSUxJTkdfT1ZFUhADEhwKGFJFR0lPTl9QSEFTRV9GQUlMRURfT1ZFUhAEEh0KGVJFR0lPTl9QSEFTRV9GQUlMSU5HX0JBQ0sQBSqNAQoOVHJhbnNpdGlvbktpbmQSHwobVFJBTlNJVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaVFJBTlNJVElPTl9LSU5EX1NXSVRDSE9WRVIQARIcChhUUkFOU0lUSU9OX0tJTkRfRkFJTE9WRVIQAhIcChhUUkFOU0lUSU9OX0tJTkRfRkFJTEJBQ0sQAyrkAQoRVHJhbnNpdGlvbk91dGNvbWUSIgoeVFJBTlNJVElPTl9PVVRDT01FX1VOU1BFQ0lGSUVEEAASIAocVFJBTlNJVElPTl9PVVRDT01FX1NVQ0NFRURFRBABEh0KGVRSQU5TSVRJT05fT1VUQ09NRV9GQUlMRUQQAhIjCh9UUkFOU0lUSU9OX09VVENPTUVfRFJJTExfUEFTU0VEEAMSIwofVFJBTlNJVElPTl9PVVRDT01FX0RSSUxMX0ZBSUxFRBAEEiAKHFRSQU5TSVRJT05fT1VUQ09NRV9BQkFORE9ORUQQBTKzBwoYUmVwbGljYXRpb25IZWFsdGhTZXJ2aWNlEmMKEEdldENsdXN0ZXJIZWFsdGgSJi5nZW8uaGVhbHRoLnYxLkdldENsdXN0ZXJIZWFsdGhSZXF1ZXN0GicuZ2VvLmhlYWx0aC52MS5HZXRDbHVzdGVySGVhbHRoUmVzcG9uc2USZgoRTGlzdENsdXN0ZXJIZWFsdGgSJy5nZW8uaGVhbHRoLnYxLkxpc3RDbHVzdGVySGVhbHRoUmVxdWVzdBooLmdlby5oZWFsdGgudjEuTGlzdENsdXN0ZXJIZWFsdGhSZXNwb25zZRJaCg1HZXRGbG93SGVhbHRoEiMuZ2VvLmhlYWx0aC52MS5HZXRGbG93SGVhbHRoUmVxdWVzdBokLmdlby5oZWFsdGgudjEuR2V0Rmxvd0hlYWx0aFJlc3BvbnNlEl0KDkdldFJlZ2lvblN0YXRlEiQuZ2VvLmhlYWx0aC52MS5HZXRSZWdpb25TdGF0ZVJlcXVlc3QaJS5nZW8uaGVhbHRoLnYxLkdldFJlZ2lvblN0YXRlUmVzcG9uc2USYwoQTGlzdFJlZ2lvblN0YXRlcxImLmdlby5oZWFsdGgudjEuTGlzdFJlZ2lvblN0YXRlc1JlcXVlc3QaJy5nZW8uaGVhbHRoLnYxLkxpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRJRCgpTd2l0Y2hvdmVyEiAuZ2VvLmhlYWx0aC52MS5Td2l0Y2hvdmVyUmVxdWVzdBohLmdlby5oZWFsdGgudjEuU3dpdGNob3ZlclJlc3BvbnNlEksKCEZhaWxvdmVyEh4uZ2VvLmhlYWx0aC52MS5GYWlsb3ZlclJlcXVlc3QaHy5nZW8uaGVhbHRoLnYxLkZhaWxvdmVyUmVzcG9uc2USSwoIRmFpbGJhY2sSHi5nZW8uaGVhbHRoLnYxLkZhaWxiYWNrUmVxdWVzdBofLmdlby5oZWFsdGgudjEuRmFpbGJhY2tSZXNwb25zZRJlChBXYXRjaFJlZ2lvblN0YXRlEiYuZ2VvLmhlYWx0aC52MS5XYXRjaFJlZ2lvblN0YXRlUmVxdWVzdBonLmdlby5oZWFsdGgudjEuV2F0Y2hSZWdpb25TdGF0ZVJlc3BvbnNlMAESVgoLV2F0Y2hIZWFsdGgSIS5nZW8uaGVhbHRoLnYxLldhdGNoSGVhbHRoUmVxdWVzdBoiLmdlby5oZWFsdGgudjEuV2F0Y2hIZWFsdGhSZXNwb25zZTABYgZwcm90bzM", [file_geo_replication_v1_replication, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChpnZW8vaGVhbHRoL3YxL2hlYWx0aC5wcm90bxINZ2VvLmhlYWx0aC52MSK+AgoNQ2x1c3RlckhlYWx0aBIPCgdjbHVzdGVyGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBIUCgxicm9rZXJfY291bnQYAyABKAUSFQoNY29udHJvbGxlcl9pZBgEIAEoBRIoCiB1bmRlcl9yZXBsaWNhdGVkX3BhcnRpdGlvbl9jb3VudBgFIAEoBRIfChdvZmZsaW5lX3BhcnRpdGlvbl9jb3VudBgGIAEoBRIuCgpjaGVja190aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg5wcm9iZV9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVlcnJvchgJIAEoCRIfChdtaW5faXNyX3Zpb2xhdGlvbl9jb3VudBgKIAEoBSIqChdHZXRDbHVzdGVySGVhbHRoUmVxdWVzdBIPCgdjbHVzdGVyGAEgASgJIkgKGEdldENsdXN0ZXJIZWFsdGhSZXNwb25zZRIsCgZoZWFsdGgYASABKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiGgoYTGlzdENsdXN0ZXJIZWFsdGhSZXF1ZXN0IksKGUxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USLgoIY2x1c3RlcnMYASADKAsyHC5nZW8uaGVhbHRoLnYxLkNsdXN0ZXJIZWFsdGgiygEKD1BhcnRpdGlvbkhlYWx0aBIUCgxzb3VyY2VfdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhQKDHJlbW90ZV90b3BpYxgDIAEoCRIdChFzb3VyY2VfZW5kX29mZnNldBgEIAEoA0ICMAESHgoSbmV4dF9zb3VyY2Vfb2Zmc2V0GAUgASgDQgIwARIkCgNsYWcYBiABKAsyFy5nZW8ucmVwbGljYXRpb24udjEuTGFnEhMKC2xhZ191bmtub3duGAcgASgIIjQKFEdldEZsb3dIZWFsdGhSZXF1ZXN0EgwKBGZsb3cYASABKAkSDgoGdG9waWNzGAIgAygJIvgEChVHZXRGbG93SGVhbHRoUmVzcG9uc2USDAoEZmxvdxgBIAEoCRIWCg5zb3VyY2VfY2x1c3RlchgCIAEoCRIWCg50YXJnZXRfY2x1c3RlchgDIAEoCRIyCgpwYXJ0aXRpb25zGAQgAygLMh4uZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25IZWFsdGgSKgoJdG90YWxfbGFnGAUgASgLMhcuZ2VvLnJlcGxpY2F0aW9uLnYxLkxhZxI0ChFoZWFydGJlYXRfbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3ChNsYXN0X2hlYXJ0YmVhdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtsYWdfdW5rbm93bhgIIAEoCBIaChJsYWdfdW5rbm93bl9yZWFzb24YCSABKAkSMAoNaGVhcnRiZWF0X2FnZRgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCgZzdGF0dXMYCyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSFQoNc3RhdHVzX3JlYXNvbhgMIAEoCRIaCg5mb3JlaWduX3dyaXRlcxgNIAEoA0ICMAESGgoSc3BsaXRfYnJhaW5fcmVhc29uGA4gASgJEhkKDWtleV9jb25mbGljdHMYDyABKANCAjABEiAKGGtleV9jb25mbGljdF9zYW1wbGVfcmF0ZRgQIAEoDRI4ChRyZWNlbnRfa2V5X2NvbmZsaWN0cxgRIAMoCzIaLmdlby5oZWFsdGgudjEuS2V5Q29uZmxpY3QiegoLS2V5Q29uZmxpY3QSDQoFdG9waWMYASABKAkSCwoDa2V5GAIgASgMEiYKBWZpcnN0GAMgASgLMhcuZ2VvLmhlYWx0aC52MS5LZXlXcml0ZRInCgZzZWNvbmQYBCABKAsyFy5nZW8uaGVhbHRoLnYxLktleVdyaXRlInEKCEtleVdyaXRlEg8KB2NsdXN0ZXIYASABKAkSEQoJcGFydGl0aW9uGAIgASgFEhIKBm9mZnNldBgDIAEoA0ICMAESLQoJdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLAAQoQRmxvd0hlYWx0aENoYW5nZRIMCgRmbG93GAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmdlby5oZWFsdGgudjEuRmxvd1N0YXR1cxIyCg9wcmV2aW91c19zdGF0dXMYAyABKA4yGS5nZW8uaGVhbHRoLnYxLkZsb3dTdGF0dXMSDgoGcmVhc29uGAQgASgJEi8KC2NoYW5nZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChJXYXRjaEhlYWx0aFJlcXVlc3QSDQoFZmxvd3MYASADKAkSEAoIY2x1c3RlcnMYAiADKAkikgEKE1dhdGNoSGVhbHRoUmVzcG9uc2USLwoHY2x1c3RlchgBIAEoCzIcLmdlby5oZWFsdGgudjEuQ2x1c3RlckhlYWx0aEgAEi8KBGZsb3cYAiABKAsyHy5nZW8uaGVhbHRoLnYxLkZsb3dIZWFsdGhDaGFuZ2VIABIPCgdpbml0aWFsGAMgASgIQggKBmNoYW5nZSLsAgoLUmVnaW9uU3RhdGUSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1hY3RpdmVfcmVnaW9uGAIgASgJEhEKBWVwb2NoGAMgASgDQgIwARIpCgVwaGFzZRgEIAEoDjIaLmdlby5oZWFsdGgudjEuUmVnaW9uUGhhc2USHgoWcHJldmlvdXNfYWN0aXZlX3JlZ2lvbhgFIAEoCRIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNdHJhbnNpdGlvbl9pZBgJIAEoCRIuCgdyZWdpb25zGAogAygLMh0uZ2VvLmhlYWx0aC52MS5SZWdpb25FbmRwb2ludBI4Cg9sYXN0X3RyYW5zaXRpb24YCyABKAsyHy5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25SZWNvcmQiTAoOUmVnaW9uRW5kcG9pbnQSDgoGcmVnaW9uGAEgASgJEg8KB2NsdXN0ZXIYAiABKAkSGQoRYm9vdHN0cmFwX3NlcnZlcnMYAyADKAkijQEKDVBhcnRpdGlvblJpc2sSDAoEZmxvdxgBIAEoCRIUCgxzb3VyY2VfdG9waWMYAiABKAkSEQoJcGFydGl0aW9uGAMgASgFEhMKB3JlY29yZHMYBCABKANCAjABEjAKDG1lYXN1cmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidAoSR3JvdXBDaGVja3BvaW50QWdlEgwKBGZsb3cYASABKAkSDQoFZ3JvdXAYAiABKAkSEgoKcGFydGl0aW9ucxgDIAEoBRItCgpvbGRlc3RfYWdlGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIqYBCg1EaXZlcmdlZFJhbmdlEgwKBGZsb3cYASABKAkSFAoMc291cmNlX3RvcGljGAIgASgJEhEKCXBhcnRpdGlvbhgDIAEoBRIYCgxzdGFydF9vZmZzZXQYBCABKANCAjABEhYKCmVuZF9vZmZzZXQYBSABKANCAjABEhMKB3JlY29yZHMYBiABKANCAjABEhcKD2NvcGllZF90b190b3BpYxgHIAEoCSKxBQoQVHJhbnNpdGlvblJlY29yZBIKCgJpZBgBIAEoCRISCgpmbG93X2dyb3VwGAIgASgJEisKBGtpbmQYAyABKA4yHS5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25LaW5kEhMKC2Zyb21fcmVnaW9uGAQgASgJEhEKCXRvX3JlZ2lvbhgFIAEoCRINCgVhY3RvchgGIAEoCRIOCgZyZWFzb24YByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2RyeV9ydW4YCiABKAgSMQoHb3V0Y29tZRgLIAEoDjIgLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvbk91dGNvbWUSGAoMZXBvY2hfYmVmb3JlGAwgASgDQgIwARIXCgtlcG9jaF9hZnRlchgNIAEoA0ICMAESLAoFc3RlcHMYDiADKAsyHS5nZW8uaGVhbHRoLnYxLlRyYW5zaXRpb25TdGVwEiYKA3J0bxgPIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCgtycG9fcmVjb3JkcxgQIAEoA0ICMAESNQoPcmVjb3Jkc19hdF9yaXNrGBEgAygLMhwuZ2VvLmhlYWx0aC52MS5QYXJ0aXRpb25SaXNrEg0KBWVycm9yGBIgASgJEhMKC3Jwb191bmtub3duGBMgASgIEjoKD2NoZWNrcG9pbnRfYWdlcxgUIAMoCzIhLmdlby5oZWFsdGgudjEuR3JvdXBDaGVja3BvaW50QWdlEi4KCGRpdmVyZ2VkGBUgAygLMhwuZ2VvLmhlYWx0aC52MS5EaXZlcmdlZFJhbmdlIqwBCg5UcmFuc2l0aW9uU3RlcBITCgtkZXNjcmlwdGlvbhgBIAEoCRIrCghkdXJhdGlvbhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIKCgJvaxgDIAEoCBIOCgZkZXRhaWwYBCABKAkSLgoKc3RhcnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbmFtZRgGIAEoCSJCChVHZXRSZWdpb25TdGF0ZVJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg1oaXN0b3J5X2xpbWl0GAIgASgFInkKFkdldFJlZ2lvblN0YXRlUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlEjQKC3RyYW5zaXRpb25zGAIgAygLMh8uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uUmVjb3JkIhkKF0xpc3RSZWdpb25TdGF0ZXNSZXF1ZXN0IkYKGExpc3RSZWdpb25TdGF0ZXNSZXNwb25zZRIqCgZzdGF0ZXMYASADKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlItUBChFTd2l0Y2hvdmVyUmVxdWVzdBISCgpmbG93X2dyb3VwGAEgASgJEhUKDXRhcmdldF9yZWdpb24YAiABKAkSGgoOZXhwZWN0ZWRfZXBvY2gYAyABKANCAjABEjAKDWRyYWluX3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPY29uc3VtZXJfZ3JvdXBzGAUgAygJEg8KB2RyeV9ydW4YBiABKAgSDQoFYWN0b3IYByABKAkSDgoGcmVhc29uGAggASgJIqIBChJTd2l0Y2hvdmVyUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlEiwKBXN0ZXBzGAIgAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBIzCgp0cmFuc2l0aW9uGAMgASgLMh8uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uUmVjb3JkIrABCg9GYWlsb3ZlclJlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIXCg9jb25zdW1lcl9ncm91cHMYBCADKAkSDwoHZHJ5X3J1bhgFIAEoCBINCgVhY3RvchgGIAEoCRIOCgZyZWFzb24YByABKAkSDQoFZm9yY2UYCCABKAgioAEKEEZhaWxvdmVyUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlEiwKBXN0ZXBzGAIgAygLMh0uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uU3RlcBIzCgp0cmFuc2l0aW9uGAMgASgLMh8uZ2VvLmhlYWx0aC52MS5UcmFuc2l0aW9uUmVjb3JkIu0BCg9GYWlsYmFja1JlcXVlc3QSEgoKZmxvd19ncm91cBgBIAEoCRIVCg10YXJnZXRfcmVnaW9uGAIgASgJEhoKDmV4cGVjdGVkX2Vwb2NoGAMgASgDQgIwARIzChBjYXRjaF91cF90aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2NvbnN1bWVyX2dyb3VwcxgFIAMoCRIPCgdkcnlfcnVuGAYgASgIEg0KBWFjdG9yGAcgASgJEg4KBnJlYXNvbhgIIAEoCRIVCg1jb3B5X2RpdmVyZ2VkGAkgASgIIqABChBGYWlsYmFja1Jlc3BvbnNlEikKBXN0YXRlGAEgASgLMhouZ2VvLmhlYWx0aC52MS5SZWdpb25TdGF0ZRIsCgVzdGVwcxgCIAMoCzIdLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblN0ZXASMwoKdHJhbnNpdGlvbhgDIAEoCzIfLmdlby5oZWFsdGgudjEuVHJhbnNpdGlvblJlY29yZCIuChdXYXRjaFJlZ2lvblN0YXRlUmVxdWVzdBITCgtmbG93X2dyb3VwcxgBIAMoCSJWChhXYXRjaFJlZ2lvblN0YXRlUmVzcG9uc2USKQoFc3RhdGUYASABKAsyGi5nZW8uaGVhbHRoLnYxLlJlZ2lvblN0YXRlEg8KB2luaXRpYWwYAiABKAgqjAEKCkZsb3dTdGF0dXMSGwoXRkxPV19TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNGTE9XX1NUQVRVU19IRUFMVEhZEAESGAoURkxPV19TVEFUVVNfREVHUkFERUQQAhIVChFGTE9XX1NUQVRVU19TVFVDSxADEhcKE0ZMT1dfU1RBVFVTX1VOS05PV04QBCrBAQoLUmVnaW9uUGhhc2USHAoYUkVHSU9OX1BIQVNFX1VOU1BFQ0lGSUVEEAASFwoTUkVHSU9OX1BIQVNFX1NUQUJMRRABEh8KG1JFR0lPTl9QSEFTRV9TV0lUQ0hJTkdfT1ZFUhACEh0KGVJFR0lPTl9QSEFTRV9GQUlMSU5HX09WRVIQAxIcChhSRUdJT05fUEhBU0VfRkFJTEVEX09WRVIQBBIdChlSRUdJT05fUEhBU0VfRkFJTElOR19CQUNLEAUqjQEKDlRyYW5zaXRpb25LaW5kEh8KG1RSQU5TSVRJT05fS0lORF9VTlNQRUNJRklFRBAAEh4KGlRSQU5TSVRJT05fS0lORF9TV0lUQ0hPVkVSEAESHAoYVFJBTlNJVElPTl9LSU5EX0ZBSUxPVkVSEAISHAoYVFJBTlNJVElPTl9LSU5EX0ZBSUxCQUNLEAMq5AEKEVRyYW5zaXRpb25PdXRjb21lEiIKHlRSQU5TSVRJT05fT1VUQ09NRV9VTlNQRUNJRklFRBAAEiAKHFRSQU5TSVRJT05fT1VUQ09NRV9TVUNDRUVERUQQARIdChlUUkFOU0lUSU9OX09VVENPTUVfRkFJTEVEEAISIwofVFJBTlNJVElPTl9PVVRDT01FX0RSSUxMX1BBU1NFRBADEiMKH1RSQU5TSVRJT05fT1VUQ09NRV9EUklMTF9GQUlMRUQQBBIgChxUUkFOU0lUSU9OX09VVENPTUVfQUJBTkRPTkVEEAUyswcKGFJlcGxpY2F0aW9uSGVhbHRoU2VydmljZRJjChBHZXRDbHVzdGVySGVhbHRoEiYuZ2VvLmhlYWx0aC52MS5HZXRDbHVzdGVySGVhbHRoUmVxdWVzdBonLmdlby5oZWFsdGgudjEuR2V0Q2x1c3RlckhlYWx0aFJlc3BvbnNlEmYKEUxpc3RDbHVzdGVySGVhbHRoEicuZ2VvLmhlYWx0aC52MS5MaXN0Q2x1c3RlckhlYWx0aFJlcXVlc3QaKC5nZW8uaGVhbHRoLnYxLkxpc3RDbHVzdGVySGVhbHRoUmVzcG9uc2USWgoNR2V0Rmxvd0hlYWx0aBIjLmdlby5oZWFsdGgudjEuR2V0Rmxvd0hlYWx0aFJlcXVlc3QaJC5nZW8uaGVhbHRoLnYxLkdldEZsb3dIZWFsdGhSZXNwb25zZRJdCg5HZXRSZWdpb25TdGF0ZRIkLmdlby5oZWFsdGgudjEuR2V0UmVnaW9uU3RhdGVSZXF1ZXN0GiUuZ2VvLmhlYWx0aC52MS5HZXRSZWdpb25TdGF0ZVJlc3BvbnNlEmMKEExpc3RSZWdpb25TdGF0ZXMSJi5nZW8uaGVhbHRoLnYxLkxpc3RSZWdpb25TdGF0ZXNSZXF1ZXN0GicuZ2VvLmhlYWx0aC52MS5MaXN0UmVnaW9uU3RhdGVzUmVzcG9uc2USUQoKU3dpdGNob3ZlchIgLmdlby5oZWFsdGgudjEuU3dpdGNob3ZlclJlcXVlc3QaIS5nZW8uaGVhbHRoLnYxLlN3aXRjaG92ZXJSZXNwb25zZRJLCghGYWlsb3ZlchIeLmdlby5oZWFsdGgudjEuRmFpbG92ZXJSZXF1ZXN0Gh8uZ2VvLmhlYWx0aC52MS5GYWlsb3ZlclJlc3BvbnNlEksKCEZhaWxiYWNrEh4uZ2VvLmhlYWx0aC52MS5GYWlsYmFja1JlcXVlc3QaHy5nZW8uaGVhbHRoLnYxLkZhaWxiYWNrUmVzcG9uc2USZQoQV2F0Y2hSZWdpb25TdGF0ZRImLmdlby5oZWFsdGgudjEuV2F0Y2hSZWdpb25TdGF0ZVJlcXVlc3QaJy5nZW8uaGVhbHRoLnYxLldhdGNoUmVnaW9uU3RhdGVSZXNwb25zZTABElYKC1dhdGNoSGVhbHRoEiEuZ2VvLmhlYWx0aC52MS5XYXRjaEhlYWx0aFJlcXVlc3QaIi5nZW8uaGVhbHRoLnYxLldhdGNoSGVhbHRoUmVzcG9uc2UwAWIGcHJvdG8z", [file_geo_replication_v1_replication, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * The result of the last probe of a cluster.
@@ -778,6 +778,14 @@ export type PartitionRisk = Message<"geo.health.v1.PartitionRisk"> & {
    * @generated from field: int64 records = 4 [jstype = JS_STRING];
    */
   records: string;
+
+  /**
+   * When that lag was measured: the last successful measurement before the failover (the lost
+   * region cannot be measured any more), so records written after it are not counted.
+   *
+   * @generated from field: google.protobuf.Timestamp measure_time = 5;
+   */
+  measureTime?: Timestamp | undefined;
 };
 
 /**
@@ -786,6 +794,114 @@ export type PartitionRisk = Message<"geo.health.v1.PartitionRisk"> & {
  */
 export const PartitionRiskSchema: GenMessage<PartitionRisk> = /*@__PURE__*/
   messageDesc(file_geo_health_v1_health, 15);
+
+/**
+ * How far behind a consumer group's checkpoints were when a failover moved the active region:
+ * what the group consumed at the old region since then is delivered again at the new one.
+ *
+ * @generated from message geo.health.v1.GroupCheckpointAge
+ */
+export type GroupCheckpointAge = Message<"geo.health.v1.GroupCheckpointAge"> & {
+  /**
+   * Name of the flow.
+   *
+   * @generated from field: string flow = 1;
+   */
+  flow: string;
+
+  /**
+   * Consumer group id.
+   *
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * Partitions with a checkpoint; 0 when the group had none (it starts over by its reset policy).
+   *
+   * @generated from field: int32 partitions = 3;
+   */
+  partitions: number;
+
+  /**
+   * Age of the group's oldest partition checkpoint (written, or last found unchanged).
+   *
+   * @generated from field: google.protobuf.Duration oldest_age = 4;
+   */
+  oldestAge?: Duration | undefined;
+};
+
+/**
+ * Describes the message geo.health.v1.GroupCheckpointAge.
+ * Use `create(GroupCheckpointAgeSchema)` to create a new message.
+ */
+export const GroupCheckpointAgeSchema: GenMessage<GroupCheckpointAge> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 16);
+
+/**
+ * Records written to the old active region that never reached the new one: found by a failback
+ * once the old region answers again, from its log end and the flow's last replicated position.
+ *
+ * @generated from message geo.health.v1.DivergedRange
+ */
+export type DivergedRange = Message<"geo.health.v1.DivergedRange"> & {
+  /**
+   * Name of the flow out of the returning region.
+   *
+   * @generated from field: string flow = 1;
+   */
+  flow: string;
+
+  /**
+   * Topic in the returning region.
+   *
+   * @generated from field: string source_topic = 2;
+   */
+  sourceTopic: string;
+
+  /**
+   * Partition number.
+   *
+   * @generated from field: int32 partition = 3;
+   */
+  partition: number;
+
+  /**
+   * First offset not replicated (the flow's recorded progress).
+   *
+   * @generated from field: int64 start_offset = 4 [jstype = JS_STRING];
+   */
+  startOffset: string;
+
+  /**
+   * Log end offset at the report: the range is [start_offset, end_offset).
+   *
+   * @generated from field: int64 end_offset = 5 [jstype = JS_STRING];
+   */
+  endOffset: string;
+
+  /**
+   * Records in the range (fewer than end - start when compaction or transactions left gaps).
+   *
+   * @generated from field: int64 records = 6 [jstype = JS_STRING];
+   */
+  records: string;
+
+  /**
+   * Topic in the new active region the records were copied into (`<topic>.diverged.<region>`,
+   * same partition); empty when not copied.
+   *
+   * @generated from field: string copied_to_topic = 7;
+   */
+  copiedToTopic: string;
+};
+
+/**
+ * Describes the message geo.health.v1.DivergedRange.
+ * Use `create(DivergedRangeSchema)` to create a new message.
+ */
+export const DivergedRangeSchema: GenMessage<DivergedRange> = /*@__PURE__*/
+  messageDesc(file_geo_health_v1_health, 17);
 
 /**
  * The record of one transition (or drill): who, when, why, each step and what it cost.
@@ -928,6 +1044,21 @@ export type TransitionRecord = Message<"geo.health.v1.TransitionRecord"> & {
    * @generated from field: bool rpo_unknown = 19;
    */
   rpoUnknown: boolean;
+
+  /**
+   * Failover: per flow and consumer group, the age of the checkpoints the group resumed from.
+   *
+   * @generated from field: repeated geo.health.v1.GroupCheckpointAge checkpoint_ages = 20;
+   */
+  checkpointAges: GroupCheckpointAge[];
+
+  /**
+   * Failback: records written to the returning region that never reached the region that was
+   * active, by topic, partition and offset range.
+   *
+   * @generated from field: repeated geo.health.v1.DivergedRange diverged = 21;
+   */
+  diverged: DivergedRange[];
 };
 
 /**
@@ -935,7 +1066,7 @@ export type TransitionRecord = Message<"geo.health.v1.TransitionRecord"> & {
  * Use `create(TransitionRecordSchema)` to create a new message.
  */
 export const TransitionRecordSchema: GenMessage<TransitionRecord> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 16);
+  messageDesc(file_geo_health_v1_health, 18);
 
 /**
  * One step of a transition, for the operator's record.
@@ -991,7 +1122,7 @@ export type TransitionStep = Message<"geo.health.v1.TransitionStep"> & {
  * Use `create(TransitionStepSchema)` to create a new message.
  */
 export const TransitionStepSchema: GenMessage<TransitionStep> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 17);
+  messageDesc(file_geo_health_v1_health, 19);
 
 /**
  * Request for GetRegionState.
@@ -1020,7 +1151,7 @@ export type GetRegionStateRequest = Message<"geo.health.v1.GetRegionStateRequest
  * Use `create(GetRegionStateRequestSchema)` to create a new message.
  */
 export const GetRegionStateRequestSchema: GenMessage<GetRegionStateRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 18);
+  messageDesc(file_geo_health_v1_health, 20);
 
 /**
  * Response of GetRegionState.
@@ -1048,7 +1179,7 @@ export type GetRegionStateResponse = Message<"geo.health.v1.GetRegionStateRespon
  * Use `create(GetRegionStateResponseSchema)` to create a new message.
  */
 export const GetRegionStateResponseSchema: GenMessage<GetRegionStateResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 19);
+  messageDesc(file_geo_health_v1_health, 21);
 
 /**
  * Request for ListRegionStates.
@@ -1063,7 +1194,7 @@ export type ListRegionStatesRequest = Message<"geo.health.v1.ListRegionStatesReq
  * Use `create(ListRegionStatesRequestSchema)` to create a new message.
  */
 export const ListRegionStatesRequestSchema: GenMessage<ListRegionStatesRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 20);
+  messageDesc(file_geo_health_v1_health, 22);
 
 /**
  * Response of ListRegionStates.
@@ -1084,7 +1215,7 @@ export type ListRegionStatesResponse = Message<"geo.health.v1.ListRegionStatesRe
  * Use `create(ListRegionStatesResponseSchema)` to create a new message.
  */
 export const ListRegionStatesResponseSchema: GenMessage<ListRegionStatesResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 21);
+  messageDesc(file_geo_health_v1_health, 23);
 
 /**
  * Request for Switchover.
@@ -1156,7 +1287,7 @@ export type SwitchoverRequest = Message<"geo.health.v1.SwitchoverRequest"> & {
  * Use `create(SwitchoverRequestSchema)` to create a new message.
  */
 export const SwitchoverRequestSchema: GenMessage<SwitchoverRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 22);
+  messageDesc(file_geo_health_v1_health, 24);
 
 /**
  * Response of Switchover.
@@ -1191,7 +1322,7 @@ export type SwitchoverResponse = Message<"geo.health.v1.SwitchoverResponse"> & {
  * Use `create(SwitchoverResponseSchema)` to create a new message.
  */
 export const SwitchoverResponseSchema: GenMessage<SwitchoverResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 23);
+  messageDesc(file_geo_health_v1_health, 25);
 
 /**
  * Request for Failover.
@@ -1262,7 +1393,7 @@ export type FailoverRequest = Message<"geo.health.v1.FailoverRequest"> & {
  * Use `create(FailoverRequestSchema)` to create a new message.
  */
 export const FailoverRequestSchema: GenMessage<FailoverRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 24);
+  messageDesc(file_geo_health_v1_health, 26);
 
 /**
  * Response of Failover.
@@ -1297,7 +1428,7 @@ export type FailoverResponse = Message<"geo.health.v1.FailoverResponse"> & {
  * Use `create(FailoverResponseSchema)` to create a new message.
  */
 export const FailoverResponseSchema: GenMessage<FailoverResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 25);
+  messageDesc(file_geo_health_v1_health, 27);
 
 /**
  * Request for Failback.
@@ -1360,6 +1491,15 @@ export type FailbackRequest = Message<"geo.health.v1.FailbackRequest"> & {
    * @generated from field: string reason = 8;
    */
   reason: string;
+
+  /**
+   * Also copy the diverged records (see TransitionRecord.diverged) into
+   * `<topic>.diverged.<region>` in the region that was active, same partition, key, value,
+   * headers and timestamp.
+   *
+   * @generated from field: bool copy_diverged = 9;
+   */
+  copyDiverged: boolean;
 };
 
 /**
@@ -1367,7 +1507,7 @@ export type FailbackRequest = Message<"geo.health.v1.FailbackRequest"> & {
  * Use `create(FailbackRequestSchema)` to create a new message.
  */
 export const FailbackRequestSchema: GenMessage<FailbackRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 26);
+  messageDesc(file_geo_health_v1_health, 28);
 
 /**
  * Response of Failback.
@@ -1402,7 +1542,7 @@ export type FailbackResponse = Message<"geo.health.v1.FailbackResponse"> & {
  * Use `create(FailbackResponseSchema)` to create a new message.
  */
 export const FailbackResponseSchema: GenMessage<FailbackResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 27);
+  messageDesc(file_geo_health_v1_health, 29);
 
 /**
  * Request for WatchRegionState.
@@ -1423,7 +1563,7 @@ export type WatchRegionStateRequest = Message<"geo.health.v1.WatchRegionStateReq
  * Use `create(WatchRegionStateRequestSchema)` to create a new message.
  */
 export const WatchRegionStateRequestSchema: GenMessage<WatchRegionStateRequest> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 28);
+  messageDesc(file_geo_health_v1_health, 30);
 
 /**
  * One message of WatchRegionState.
@@ -1451,7 +1591,7 @@ export type WatchRegionStateResponse = Message<"geo.health.v1.WatchRegionStateRe
  * Use `create(WatchRegionStateResponseSchema)` to create a new message.
  */
 export const WatchRegionStateResponseSchema: GenMessage<WatchRegionStateResponse> = /*@__PURE__*/
-  messageDesc(file_geo_health_v1_health, 29);
+  messageDesc(file_geo_health_v1_health, 31);
 
 /**
  * A flow's health.

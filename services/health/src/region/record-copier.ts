@@ -1,0 +1,126 @@
+// Copies a partition's records between clusters, for a failback's divergence report: what the
+// returning region holds that the other never received goes into a side topic there, same
+// partition, key, value, headers (in wire order) and timestamp. Reads with the project's own
+// Fetch (explicit partition and offsets, no consumer group) and writes with its idempotent
+// producer, so a retried request cannot duplicate a batch.
+import { sleep } from "@geo/backoff";
+import type { GeoConfig } from "@geo/config";
+import { type ClusterAdmin, createClusterAdmin, kafkaClientOptions } from "@geo/kafka";
+import {
+  createIdempotentProducer,
+  createPartitionFetcher,
+  createWireClient,
+  type IdempotentProducer,
+  type KafkaWireClient,
+  OffsetOutOfRangeError,
+  type PartitionFetcher,
+} from "@geo/kafka-wire";
+import type { Logger } from "@geo/logging";
+import type { RecordCopier } from "./dependencies";
+
+/** A range that cannot be copied within this long fails the step (it is reported, not copied). */
+const COPY_TIMEOUT_MS = 120_000;
+/** Records per produced batch: re-encoded uncompressed, so kept well under a broker's 1 MiB. */
+const RECORDS_PER_BATCH = 200;
+
+interface ClusterClients {
+  readonly wire: KafkaWireClient;
+  readonly admin: ClusterAdmin;
+  fetcher?: PartitionFetcher;
+  producer?: IdempotentProducer;
+}
+
+export function createRecordCopier(
+  config: Pick<GeoConfig, "clusters">,
+  logger: Logger,
+): RecordCopier & { close(): Promise<void> } {
+  const clients = new Map<string, ClusterClients>();
+  const clientsOf = (alias: string): ClusterClients => {
+    let found = clients.get(alias);
+    if (found !== undefined) return found;
+    const cluster = config.clusters[alias];
+    if (cluster === undefined) throw new Error(`unknown cluster "${alias}"`);
+    const wire = createWireClient(
+      kafkaClientOptions(cluster, { clientId: "geo-health-divergence", logger }),
+      { logger, requestTimeoutMs: 10_000 },
+    );
+    found = { wire, admin: createClusterAdmin(cluster, { clientId: "geo-health", logger }) };
+    clients.set(alias, found);
+    return found;
+  };
+
+  /** Creates `toTopic` with the source topic's partition count, unless it exists. */
+  async function ensureTopic(from: string, to: string, topic: string, toTopic: string) {
+    const metadata = await clientsOf(from).admin.use((admin) =>
+      admin.fetchTopicMetadata({ topics: [topic] }),
+    );
+    const numPartitions = metadata.topics[0]?.partitions.length ?? 0;
+    if (numPartitions === 0) throw new Error(`topic ${topic} not found in ${from}`);
+    await clientsOf(to).admin.use((admin) =>
+      // Not kafkajs's waitForLeaders (it can give up early on a loaded broker): the producer
+      // waits for the new partitions itself (unknownPartitionGraceMs).
+      admin.createTopics({ topics: [{ topic: toTopic, numPartitions }], waitForLeaders: false }),
+    );
+  }
+
+  return {
+    async copy(request) {
+      const { topic, partition, endOffset, toTopic } = request;
+      await ensureTopic(request.fromCluster, request.toCluster, topic, toTopic);
+      const source = clientsOf(request.fromCluster);
+      const target = clientsOf(request.toCluster);
+      source.fetcher ??= createPartitionFetcher(source.wire, { maxWaitMs: 500 });
+      target.producer ??= createIdempotentProducer(target.wire, {
+        unknownPartitionGraceMs: 30_000,
+      });
+      const deadline = performance.now() + COPY_TIMEOUT_MS;
+      let offset = request.startOffset;
+      let copied = 0n;
+      while (offset < endOffset) {
+        if (performance.now() > deadline) {
+          throw new Error(
+            `copying ${request.fromCluster}:${topic}/${partition} took over ${COPY_TIMEOUT_MS} ms; stopped at offset ${offset} of [${request.startOffset}, ${endOffset})`,
+          );
+        }
+        const [result] = await source.fetcher.fetch(
+          [{ topic, partition, offset, maxBytes: 1024 * 1024 }],
+          { maxWaitMs: 500 },
+        );
+        if (result!.error instanceof OffsetOutOfRangeError) {
+          throw new Error(
+            `${request.fromCluster}:${topic}/${partition} no longer holds offset ${offset} (log start ${result!.error.logStartOffset}): retention removed diverged records before they were copied`,
+          );
+        }
+        if (result!.error !== null) {
+          await sleep(200);
+          continue;
+        }
+        const records = result!.batches
+          .flatMap((batch) => batch.records())
+          .filter((r) => r.offset >= offset && r.offset < endOffset);
+        for (let i = 0; i < records.length; i += RECORDS_PER_BATCH) {
+          const chunk = records.slice(i, i + RECORDS_PER_BATCH).map((r) => ({
+            timestamp: r.timestamp,
+            key: r.key,
+            value: r.value,
+            headers: r.headers.map((h) => ({ key: h.key, value: h.value })),
+          }));
+          await target.producer.send(toTopic, partition, { records: chunk });
+        }
+        copied += BigInt(records.length);
+        const next = records.length > 0 ? records.at(-1)!.offset + 1n : result!.nextOffset;
+        if (next > offset) offset = next;
+        else await sleep(200); // nothing readable yet (a leader moving): try again
+      }
+      return copied;
+    },
+    async close() {
+      for (const handles of clients.values()) {
+        await handles.producer?.close().catch(() => undefined);
+        await handles.fetcher?.close().catch(() => undefined);
+        await handles.wire.close().catch(() => undefined);
+        await handles.admin.close();
+      }
+    },
+  };
+}
