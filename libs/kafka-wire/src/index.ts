@@ -72,6 +72,10 @@ export {
   type ProduceResponsePartition,
 } from "./produce-protocol";
 export {
+  createSocketTransport,
+  type SocketTransportOptions,
+} from "./transport/socket-transport";
+export {
   createWireClient,
   type IsolationLevelName,
   type KafkaWireClient,
