@@ -95,13 +95,13 @@ export function createWireClient(
 }
 
 /**
- * kafkajs's connections; `GEO_KAFKA_WIRE_TRANSPORT=socket` selects the transport on Node's own
- * sockets, to compare the two in the benchmarks and tests before it becomes the default.
+ * The transport on Node's own sockets; `GEO_KAFKA_WIRE_TRANSPORT=kafkajs` selects the previous
+ * one over kafkajs's internals, kept one release for comparison and as a fallback.
  */
 function createTransport(config: KafkaConfig, options: { requestTimeoutMs?: number }) {
-  return process.env.GEO_KAFKA_WIRE_TRANSPORT === "socket"
-    ? createSocketTransport(config, options)
-    : createKafkajsTransport(config, options);
+  return process.env.GEO_KAFKA_WIRE_TRANSPORT === "kafkajs"
+    ? createKafkajsTransport(config, options)
+    : createSocketTransport(config, options);
 }
 
 function isTransport(x: KafkaConfig | WireTransport): x is WireTransport {
