@@ -58,7 +58,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   },
   "wire-forward": {
     file: join(__dirname, "kafka-wire-forward.js"),
-    what: "fetch + forward raw batches between topics on a real local broker [records] [partitions] [batchBytes]",
+    what: "fetch + forward raw batches between topics on a real local broker [records] [partitions] [batchBytes] [transports: socket,kafkajs,...]",
   },
 };
 

@@ -20,7 +20,7 @@ import {
   type TestPki,
 } from "@geo/harness";
 import { createKafkaClient, kafkaClientOptions } from "@geo/kafka";
-import { createWireClient } from "@geo/kafka-wire";
+import { createWireClient, KafkaWireError } from "@geo/kafka-wire";
 import { createLogger } from "@geo/logging";
 import { Kafka } from "kafkajs";
 import { createTopicsAndWaitForLeaders } from "./support/create-topics";
@@ -63,12 +63,17 @@ before(async () => {
           protocol: "SASL_SSL",
           properties: {
             ...tlsServer("sasl-broker"),
-            "listener.name.secure.sasl.enabled.mechanisms": "SCRAM-SHA-512,PLAIN",
+            "listener.name.secure.sasl.enabled.mechanisms": "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN",
             "listener.name.secure.scram-sha-512.sasl.jaas.config":
+              "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "listener.name.secure.scram-sha-256.sasl.jaas.config":
               "org.apache.kafka.common.security.scram.ScramLoginModule required;",
             "listener.name.secure.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_geo-plain="${PLAIN_PASSWORD}";`,
           },
-          scramUsers: [{ mechanism: "SCRAM-SHA-512", name: "geo", password: SCRAM_PASSWORD }],
+          scramUsers: [
+            { mechanism: "SCRAM-SHA-512", name: "geo", password: SCRAM_PASSWORD },
+            { mechanism: "SCRAM-SHA-256", name: "geo-256", password: SCRAM_PASSWORD },
+          ],
         },
       },
       {
@@ -129,10 +134,11 @@ function clusterConfig(alias: string, yaml: string, env: Record<string, string>)
   return parseConfig(yaml, { source: "kafka-security.test", env }).clusters[alias]!;
 }
 
-test("kafkajs and the wire client connect with SCRAM-SHA-512, PLAIN and client certificates", async () => {
+test("kafkajs and the wire client connect with SCRAM-SHA-512/256, PLAIN and client certificates", async () => {
   const env = { SCRAM: SCRAM_PASSWORD, PLAIN: PLAIN_PASSWORD };
   const configs = [
     clusterConfig("sasl", clustersYaml("scram-sha-512", "geo", "SCRAM"), env),
+    clusterConfig("sasl", clustersYaml("scram-sha-256", "geo-256", "SCRAM"), env),
     clusterConfig("sasl", clustersYaml("plain", "geo-plain", "PLAIN"), env),
     clusterConfig("mtls", clustersYaml("plain", "x", "PLAIN"), env),
   ];
@@ -168,6 +174,40 @@ test("kafkajs and the wire client connect with SCRAM-SHA-512, PLAIN and client c
   }).admin();
   await assert.rejects(refused.connect().then(() => refused.listTopics()));
   await refused.disconnect().catch(() => {});
+  const anonymousWire = createWireClient(
+    kafkaClientOptions(anonymous, { clientId: "anonymous", logger, requestTimeoutMs: 5000 }),
+  );
+  try {
+    await assert.rejects(anonymousWire.listOffsets(TOPIC, [0], "latest", { timeoutMs: 3000 }));
+  } finally {
+    await anonymousWire.close();
+  }
+});
+
+test("the wire client's wrong SASL password is a non-retriable AUTHENTICATION_FAILED naming the mechanism", async () => {
+  for (const [mechanism, username] of [
+    ["scram-sha-512", "geo"],
+    ["scram-sha-256", "geo-256"],
+    ["plain", "geo-plain"],
+  ] as const) {
+    const cluster = clusterConfig("sasl", clustersYaml(mechanism, username, "P"), {
+      P: WRONG_PASSWORD,
+    });
+    const wire = createWireClient(kafkaClientOptions(cluster, { clientId: "wrong", logger }));
+    try {
+      const error = await wire.listOffsets(TOPIC, [0], "latest").then(
+        () => undefined,
+        (e: KafkaWireError) => e,
+      );
+      assert.ok(error instanceof KafkaWireError, `${mechanism}: ${String(error)}`);
+      assert.equal(error.code, "AUTHENTICATION_FAILED", error.message);
+      assert.equal(error.retriable, false);
+      assert.ok(error.message.includes(mechanism.toUpperCase()), error.message);
+      assert.ok(!error.message.includes(WRONG_PASSWORD), "the password is in the message");
+    } finally {
+      await wire.close();
+    }
+  }
 });
 
 /** A config for the coordinator and agent: flow sasl -> mtls, flow store in mtls. */

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { encodeRecordBatch, RecordBatch } from "@geo/record-batch";
-import { FakeCluster } from "./fake-cluster";
 import { createIdempotentProducer, incrementSequence } from "./idempotent-producer";
 import { KafkaErrorCode } from "./kafka-error-codes";
 import {
@@ -10,6 +9,7 @@ import {
   RecordRejectedError,
   RequestTimeoutError,
 } from "./kafka-wire-error";
+import { FakeCluster } from "./testing";
 import { createWireClient } from "./wire-client";
 import type { BrokerEndpoint, WireRequest, WireTransport } from "./wire-transport";
 

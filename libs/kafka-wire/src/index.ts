@@ -1,5 +1,5 @@
-// Explicit-partition Fetch and idempotent Produce of raw record batches, over kafkajs's
-// connections (TLS, SASL, version negotiation) but with this package's own encoding.
+// Explicit-partition Fetch and idempotent Produce of raw record batches, with this package's own
+// encoding and connections (TLS, SASL, version negotiation) on Node's sockets.
 export { ApiKey, IsolationLevel } from "./api-keys";
 // Protocol codecs, for tests and tools that speak to brokers directly.
 export {
@@ -71,6 +71,10 @@ export {
   type ProduceResponse,
   type ProduceResponsePartition,
 } from "./produce-protocol";
+export {
+  createSocketTransport,
+  type SocketTransportOptions,
+} from "./transport/socket-transport";
 export {
   createWireClient,
   type IsolationLevelName,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CompressionType, encodeRecordBatch } from "@geo/record-batch";
-import { FakeCluster } from "./fake-cluster";
 import { KafkaErrorCode } from "./kafka-error-codes";
 import { ConnectionError, OffsetOutOfRangeError } from "./kafka-wire-error";
 import { createPartitionFetcher } from "./partition-fetcher";
+import { FakeCluster } from "./testing";
 import { createWireClient } from "./wire-client";
 
 const batch = (values: string[], extra: Partial<Parameters<typeof encodeRecordBatch>[0]> = {}) =>

@@ -14,6 +14,7 @@ import {
   LIST_OFFSETS_MIN_VERSION,
 } from "./list-offsets-protocol";
 import { MetadataCache } from "./metadata-cache";
+import { createSocketTransport } from "./transport/socket-transport";
 import type { WireTransport } from "./wire-transport";
 
 /** `earliest` (log start), `latest` (high watermark, or last stable offset under read_committed), or a timestamp in ms. */
@@ -82,7 +83,7 @@ export function createWireClient(
 ): KafkaWireClient {
   const transport = isTransport(source)
     ? source
-    : createKafkajsTransport(
+    : createTransport(
         source,
         options.requestTimeoutMs === undefined
           ? {}
@@ -91,6 +92,16 @@ export function createWireClient(
   const requestTimeoutMs =
     options.requestTimeoutMs ?? (isTransport(source) ? undefined : source.requestTimeout) ?? 30_000;
   return new WireClient(transport, options, requestTimeoutMs);
+}
+
+/**
+ * The transport on Node's own sockets; `GEO_KAFKA_WIRE_TRANSPORT=kafkajs` selects the previous
+ * one over kafkajs's internals, kept one release for comparison and as a fallback.
+ */
+function createTransport(config: KafkaConfig, options: { requestTimeoutMs?: number }) {
+  return process.env.GEO_KAFKA_WIRE_TRANSPORT === "kafkajs"
+    ? createKafkajsTransport(config, options)
+    : createSocketTransport(config, options);
 }
 
 function isTransport(x: KafkaConfig | WireTransport): x is WireTransport {

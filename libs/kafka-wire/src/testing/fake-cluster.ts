@@ -10,13 +10,13 @@ import {
   RecordBatch,
   rewriteBatchHeader,
 } from "@geo/record-batch";
-import { ApiKey } from "./api-keys";
-import { incrementSequence } from "./idempotent-producer";
-import { KafkaErrorCode } from "./kafka-error-codes";
-import { ConnectionError, RequestTimeoutError, WireClosedError } from "./kafka-wire-error";
-import { WireReader } from "./wire-reader";
-import type { BrokerEndpoint, WireRequest, WireTransport } from "./wire-transport";
-import { WireWriter } from "./wire-writer";
+import { ApiKey } from "../api-keys";
+import { incrementSequence } from "../index";
+import { KafkaErrorCode } from "../kafka-error-codes";
+import { ConnectionError, RequestTimeoutError, WireClosedError } from "../kafka-wire-error";
+import { WireReader } from "../wire-reader";
+import type { BrokerEndpoint, WireRequest, WireTransport } from "../wire-transport";
+import { WireWriter } from "../wire-writer";
 
 export interface FakeBatch {
   baseOffset: bigint;
