@@ -62,6 +62,9 @@ services:
 logging: { level: info }
 `,
   });
+  // A set-up that fails half-way stops what it started: a Redis client or a kafkajs admin
+  // left open would keep the test process alive.
+  const started: ServiceProcess[] = [];
   const kafkas = stack.clusters.map(
     (cluster) =>
       new Kafka({
@@ -71,35 +74,73 @@ logging: { level: info }
       }),
   );
   const admins = kafkas.map((kafka) => kafka.admin());
-  await Promise.all(admins.map((a) => a.connect()));
-  await createTopicsEverywhere([admins[0]!], [TOPIC]);
-  const [coordinator, health, offsets] = await Promise.all([
-    startService("coordinator", ["--config", stack.configPath]),
-    startService("health", ["--config", stack.configPath]),
-    startService("offsets", ["--config", stack.configPath]),
-  ]);
-  const admin = createGrpcClient(CoordinatorService, {
-    address: coordinator.endpoints.grpc!,
-    defaultTimeoutMs: 30_000,
-  });
-  // API-owned: the coordinator pauses only those.
-  await waitFor(`flow ${FLOW_NAME} created (once a coordinator leads)`, async () => {
-    await admin.createFlow({
-      flow: {
-        name: FLOW_NAME,
-        sourceCluster: "us-east",
-        targetCluster: "eu-west",
-        topics: { include: [TOPIC] },
-        syncGroupOffsets: false,
-      },
+  const grpcClients: { close(): void }[] = [];
+  const cleanUp = async () => {
+    for (const client of grpcClients) client.close();
+    await Promise.all(admins.map((a) => a.disconnect().catch(() => undefined)));
+    await Promise.all(started.map((s) => s.stop()));
+    await stack.stop();
+  };
+  // Generous: on a loaded machine a service can take a minute to log "started".
+  const start = async (service: string, args: readonly string[] = []) => {
+    const process = await startService(
+      service,
+      ["--config", stack.configPath, ...args],
+      {},
+      120_000,
+    );
+    started.push(process);
+    return process;
+  };
+  try {
+    await Promise.all(admins.map((a) => a.connect()));
+    await createTopicsEverywhere([admins[0]!], [TOPIC]);
+    const [coordinator, health, offsets] = await Promise.all([
+      start("coordinator"),
+      start("health"),
+      start("offsets"),
+    ]);
+    const admin = createGrpcClient(CoordinatorService, {
+      address: coordinator.endpoints.grpc!,
+      defaultTimeoutMs: 30_000,
     });
-    return true;
-  });
-  const client = createGrpcClient(ReplicationHealthService, {
-    address: health.endpoints.grpc!,
-    defaultTimeoutMs: 120_000,
-  });
-  const agents: ServiceProcess[] = [];
+    grpcClients.push(admin);
+    // API-owned: the coordinator pauses only those.
+    await waitFor(`flow ${FLOW_NAME} created (once a coordinator leads)`, async () => {
+      await admin.createFlow({
+        flow: {
+          name: FLOW_NAME,
+          sourceCluster: "us-east",
+          targetCluster: "eu-west",
+          topics: { include: [TOPIC] },
+          syncGroupOffsets: false,
+        },
+      });
+      return true;
+    });
+    const client = createGrpcClient(ReplicationHealthService, {
+      address: health.endpoints.grpc!,
+      defaultTimeoutMs: 120_000,
+    });
+    grpcClients.push(client);
+    return rigOf({ stack, kafkas, admins, admin, client, offsets, start, cleanUp });
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+function rigOf(parts: {
+  stack: RegionStack;
+  kafkas: readonly Kafka[];
+  admins: readonly Admin[];
+  admin: GrpcClient<typeof CoordinatorService>;
+  client: GrpcClient<typeof ReplicationHealthService>;
+  offsets: ServiceProcess;
+  start: (service: string, args?: readonly string[]) => Promise<ServiceProcess>;
+  cleanUp: () => Promise<void>;
+}): SwitchoverRig {
+  const { stack, kafkas, admins, admin, client, offsets, start, cleanUp } = parts;
   return {
     stack,
     client,
@@ -107,15 +148,7 @@ logging: { level: info }
     offsets,
     admins,
     async startAgent(id) {
-      const started = await startService("agent", [
-        "--config",
-        stack.configPath,
-        "--region",
-        "eu-west",
-        "--id",
-        id,
-      ]);
-      agents.push(started);
+      const started = await start("agent", ["--region", "eu-west", "--id", id]);
       await waitFor(
         `${id} connected`,
         async () =>
@@ -146,13 +179,7 @@ logging: { level: info }
       });
       return state!;
     },
-    async stop() {
-      client.close();
-      admin.close();
-      await Promise.all(admins.map((a) => a.disconnect().catch(() => undefined)));
-      await Promise.all([coordinator, health, offsets, ...agents].map((s) => s.stop()));
-      await stack.stop();
-    },
+    stop: cleanUp,
   };
 }
 

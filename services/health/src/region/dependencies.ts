@@ -56,6 +56,20 @@ export interface OffsetCommitter {
   }): Promise<CommitResult>;
 }
 
+/** A consumer group's checkpoints over a flow, as a failover would use them (geo.offsets.v1). */
+export interface CheckpointSummary {
+  /** Partitions with a checkpoint. */
+  readonly partitions: number;
+  /** `topic/partition` of checkpoints whose translation was not exact. */
+  readonly inexact: readonly string[];
+  /** Age of the oldest checkpoint, ms; undefined when there is none. */
+  readonly oldestAgeMs: number | undefined;
+}
+
+export interface CheckpointReader {
+  checkpoints(flow: string, group: string): Promise<CheckpointSummary>;
+}
+
 /** Live agents per region (the coordinator's ListAgents). */
 export interface AgentDirectory {
   liveAgents(region: string): Promise<string[]>;
@@ -76,6 +90,7 @@ export interface TransitionDependencies {
   readonly flows: FlowControl;
   readonly lag: LagSource;
   readonly offsets: OffsetCommitter;
+  readonly checkpoints: CheckpointReader;
   readonly agents: AgentDirectory;
   readonly probes: ClusterProbes;
   readonly consumers: ConsumerGroupProbe;

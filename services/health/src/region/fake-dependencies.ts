@@ -1,5 +1,11 @@
 // Fakes of every transition dependency, for the runner's unit tests (not exported).
-import type { CommitResult, FlowInfo, PartitionLag, TransitionDependencies } from "./dependencies";
+import type {
+  CheckpointSummary,
+  CommitResult,
+  FlowInfo,
+  PartitionLag,
+  TransitionDependencies,
+} from "./dependencies";
 
 export interface Fakes extends TransitionDependencies {
   readonly flowList: FlowInfo[];
@@ -15,6 +21,8 @@ export interface Fakes extends TransitionDependencies {
   readonly failing: Set<string>;
   readonly calls: string[];
   commitProblems: string[];
+  /** Checkpoint answers per `flow/group`; none when absent. */
+  readonly checkpointSummaries: Map<string, CheckpointSummary>;
 }
 
 export function createFakes(): Fakes {
@@ -35,6 +43,9 @@ export function createFakes(): Fakes {
     failing: new Set(),
     calls: [],
     commitProblems: [],
+    checkpointSummaries: new Map([
+      ["east-west/billing", { partitions: 3, inexact: [], oldestAgeMs: 1000 }],
+    ]),
     flows: {
       list: async () => fakes.flowList.map((f) => ({ ...f })),
       pause: async (flow) => {
@@ -66,6 +77,14 @@ export function createFakes(): Fakes {
         if (fakes.failing.has("commit")) throw new Error("offsets service unavailable");
         return { committed: 3, problems: fakes.commitProblems };
       },
+    },
+    checkpoints: {
+      checkpoints: async (flow, group) =>
+        fakes.checkpointSummaries.get(`${flow}/${group}`) ?? {
+          partitions: 0,
+          inexact: [],
+          oldestAgeMs: undefined,
+        },
     },
     agents: { liveAgents: async (region) => fakes.live.get(region) ?? [] },
     probes: {

@@ -135,6 +135,28 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
         return { committed: answer.offsets.filter((o) => o.committed).length, problems };
       },
     },
+    checkpoints: {
+      async checkpoints(flow, group) {
+        let pageToken = "";
+        const found: { exact: boolean; ageMs: number; name: string }[] = [];
+        do {
+          const page = await offsets.listCheckpoints({ flow, group, pageSize: 5000, pageToken });
+          for (const c of page.checkpoints) {
+            found.push({
+              exact: c.exact,
+              ageMs: Number(c.ageMs),
+              name: `${c.sourceTopic}/${c.partition}`,
+            });
+          }
+          pageToken = page.nextPageToken;
+        } while (pageToken !== "");
+        return {
+          partitions: found.length,
+          inexact: found.filter((c) => !c.exact).map((c) => c.name),
+          oldestAgeMs: found.length === 0 ? undefined : Math.max(...found.map((c) => c.ageMs)),
+        };
+      },
+    },
     probes,
     consumers: {
       async members(cluster, group) {

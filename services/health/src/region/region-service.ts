@@ -90,6 +90,7 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
     deps,
     groupConfigs: config.flowGroups,
     logger: logger.child({ component: "transitions" }),
+    lagIntervalMs: config.monitoring.probeIntervalMs,
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
   });
   const shape = (state: RegionState) => stateShape(state, store.groups.get(state.flowGroup));

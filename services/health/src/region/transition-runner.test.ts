@@ -365,4 +365,37 @@ describe("transition runner (fakes, real Redis)", () => {
     );
     assert.equal((await store.get("orders")).epoch, 1);
   });
+
+  it("a drill reports per group exactness and checkpoint freshness, and the expected RTO and RPO", async () => {
+    fakes.lags.set("east-west", [lagOf(7)]);
+    const drill = await runner.run(request({ kind: "failover", dryRun: true, expectedEpoch: 0 }));
+    assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
+    const detail = (name: string) => drill.record.steps.find((s) => s.name === name)?.detail ?? "";
+    assert.match(detail("check-source-down"), /0 of 3 failed probes now/);
+    assert.match(detail("commit-offsets"), /group billing: 3 partitions translate exactly/);
+    assert.match(detail("check-checkpoints"), /group billing: 3 checkpoints, exact, oldest 1\.0 s/);
+    assert.match(detail("expected-rto"), /estimated/);
+    assert.ok((drill.record.rtoMs ?? 0) > 0);
+    assert.equal(drill.record.rpoRecords, "7");
+
+    // Stale checkpoints fail a failover drill; a switchover drill only reports them.
+    fakes.checkpointSummaries.set("east-west/billing", {
+      partitions: 3,
+      inexact: [],
+      oldestAgeMs: 120_000,
+    });
+    const stale = await runner.run(request({ kind: "failover", dryRun: true, expectedEpoch: 0 }));
+    assert.equal(stale.record.outcome, "drill-failed");
+    assert.match(
+      stale.record.error ?? "",
+      /check-checkpoints: the oldest checkpoint of group billing is 120\.0 s old/,
+    );
+    const switchover = await runner.run(request({ dryRun: true, expectedEpoch: 0 }));
+    assert.equal(switchover.record.outcome, "drill-passed", switchover.record.error);
+    assert.match(
+      switchover.record.steps.find((s) => s.name === "check-checkpoints")?.detail ?? "",
+      /120\.0 s old.*\(a switchover reads live positions\)/,
+    );
+    assert.equal(switchover.record.rpoRecords, "0");
+  });
 });

@@ -14,6 +14,7 @@ import type {
   TransitionRecord,
 } from "@geo/region-state";
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
+import { type DrillContext, runDrill } from "./drill";
 import { createStepRecorder, StepFailed, type StepRecorder, until } from "./step-recorder";
 import { type Plan, planTransition, type TransitionRequest } from "./transition-plan";
 
@@ -31,6 +32,10 @@ export interface TransitionRunnerOptions {
   readonly logger: Logger;
   /** Interval of lag and consumer polls. Default 500 ms. */
   readonly pollIntervalMs?: number;
+  /** A drill finds checkpoints older than this stale. Default 60 s. */
+  readonly checkpointMaxAgeMs?: number;
+  /** How often the health monitor measures lag (a drill's RTO estimate). Default 2000 ms. */
+  readonly lagIntervalMs?: number;
 }
 
 const RUNNING_PHASE: Record<TransitionKind, RegionPhase> = {
@@ -74,6 +79,9 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
           const failures = deps.probes.consecutiveFailures(p.from.cluster);
           const needed = p.config.failoverAfterProbeFailures;
           if (failures >= needed) return `${failures} consecutive failed probes`;
+          // A drill rehearses the failover of a healthy pair: the lost region is not lost yet.
+          if (p.request.dryRun)
+            return `${failures} of ${needed} failed probes now: a real failover waits for ${needed} (or force)`;
           if (p.request.force)
             return `only ${failures} of ${needed} failed probes; forced by the request`;
           throw new Error(
@@ -208,35 +216,6 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     }
   }
 
-  async function drill(p: Plan): Promise<TransitionResult> {
-    const steps = createStepRecorder(undefined);
-    const startTimeMs = Date.now();
-    await preflight(p, steps);
-    let rpo: bigint | undefined = 0n;
-    let risks: PartitionRisk[] | undefined;
-    if (p.request.kind === "failover") {
-      risks = await recordsAtRisk(p, steps);
-      rpo = risks?.reduce((sum, r) => sum + BigInt(r.records), 0n);
-    }
-    await commitOffsets(p, steps, true);
-    const passed = steps.steps.every((s) => s.ok);
-    const record = await store.recordDrill({
-      ...baseRecord(p, startTimeMs),
-      dryRun: true,
-      outcome: passed ? "drill-passed" : "drill-failed",
-      epochAfter: p.state.epoch,
-      steps: steps.steps,
-      // The expected RTO is what the group's last real transition took, when there was one.
-      ...(p.state.lastTransition?.rtoMs === undefined
-        ? {}
-        : { rtoMs: p.state.lastTransition.rtoMs }),
-      ...(rpo === undefined ? {} : { rpoRecords: String(rpo) }),
-      ...(risks === undefined ? {} : { recordsAtRisk: risks }),
-      ...(steps.error === undefined ? {} : { error: steps.error }),
-    });
-    return { state: await store.get(p.group.name), record };
-  }
-
   async function execute(p: Plan): Promise<TransitionResult> {
     const preflightSteps = createStepRecorder(undefined);
     try {
@@ -345,24 +324,22 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     return { state, record };
   }
 
+  const drillContext: DrillContext = {
+    store,
+    deps,
+    preflight,
+    recordsAtRisk,
+    checkpointMaxAgeMs: options.checkpointMaxAgeMs ?? 60_000,
+    lagIntervalMs: options.lagIntervalMs ?? 2000,
+    pollIntervalMs: pollMs,
+  };
+
   return {
     async run(request) {
       const p = await planTransition(request, store, deps, configs);
-      return request.dryRun ? drill(p) : execute(p);
+      if (!request.dryRun) return execute(p);
+      const record = await runDrill(p, drillContext);
+      return { state: await store.get(p.group.name), record };
     },
-  };
-}
-
-function baseRecord(p: Plan, startTimeMs: number) {
-  return {
-    id: `drill-${startTimeMs}-${Math.random().toString(36).slice(2, 8)}`,
-    flowGroup: p.group.name,
-    kind: p.request.kind,
-    fromRegion: p.from.region,
-    toRegion: p.to.region,
-    actor: p.request.actor,
-    reason: p.request.reason,
-    startTimeMs,
-    epochBefore: p.state.epoch,
   };
 }
