@@ -6,7 +6,12 @@
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
 import { findFreePorts } from "@geo/harness";
 import type { Logger } from "@geo/logging";
-import { CoordinatorService, type healthV1, ReplicationHealthService } from "@geo/proto";
+import {
+  CoordinatorService,
+  type healthV1,
+  OffsetTranslationService,
+  ReplicationHealthService,
+} from "@geo/proto";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import { createTopicsEverywhere, type RegionStack, startRegionStack } from "./region-stack";
 import { type ServiceProcess, startService } from "./service-process";
@@ -23,6 +28,8 @@ export interface SwitchoverRig {
   readonly client: GrpcClient<typeof ReplicationHealthService>;
   readonly admin: GrpcClient<typeof CoordinatorService>;
   readonly offsets: ServiceProcess;
+  /** `host:port` of the health service. */
+  readonly healthAddress: string;
   /** kafkajs admins of us-east (0) and eu-west (1). */
   readonly admins: readonly Admin[];
   /** Starts an agent in eu-west and waits until the coordinator shows it connected. */
@@ -39,12 +46,24 @@ export interface SwitchoverRig {
     enough: (seen: number[]) => boolean,
     timeoutMs: number,
   ): Promise<number[]>;
+  /** Waits until the offsets service checkpointed GROUP at `consumed` records (all exact). */
+  waitForCheckpoints(consumed: number): Promise<void>;
+  /** Waits until eu-west holds `total` records of the remote topic. */
+  waitForReplicated(total: number): Promise<void>;
   /** The flow group `orders` as the health service answers it. */
   stateOf(): Promise<healthV1.RegionState>;
   stop(): Promise<void>;
 }
 
-export async function startSwitchoverRig(name: string, logger: Logger): Promise<SwitchoverRig> {
+/** The group `orders` (the flow group of every rig test) as YAML, with `extra` settings. */
+export const ordersGroup = (extra = "") =>
+  `  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}]${extra} }`;
+
+export async function startSwitchoverRig(
+  name: string,
+  logger: Logger,
+  options: { flowGroups?: string } = {},
+): Promise<SwitchoverRig> {
   const [coordinatorPort, healthPort, offsetsPort] = await findFreePorts(3);
   const stack = await startRegionStack({
     name,
@@ -53,7 +72,7 @@ export async function startSwitchoverRig(name: string, logger: Logger): Promise<
     // The coordinator's flow store in eu-west: a pause during a failover must not need us-east.
     rest: `flowStore: { cluster: eu-west }
 flowGroups:
-  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}] }
+${options.flowGroups ?? ordersGroup()}
 services:
   coordinator: { listen: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
   health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
@@ -123,7 +142,17 @@ logging: { level: info }
       defaultTimeoutMs: 120_000,
     });
     grpcClients.push(client);
-    return rigOf({ stack, kafkas, admins, admin, client, offsets, start, cleanUp });
+    return rigOf({
+      stack,
+      kafkas,
+      admins,
+      admin,
+      client,
+      offsets,
+      healthAddress: health.endpoints.grpc!,
+      start,
+      cleanUp,
+    });
   } catch (error) {
     await cleanUp();
     throw error;
@@ -137,15 +166,17 @@ function rigOf(parts: {
   admin: GrpcClient<typeof CoordinatorService>;
   client: GrpcClient<typeof ReplicationHealthService>;
   offsets: ServiceProcess;
+  healthAddress: string;
   start: (service: string, args?: readonly string[]) => Promise<ServiceProcess>;
   cleanUp: () => Promise<void>;
 }): SwitchoverRig {
-  const { stack, kafkas, admins, admin, client, offsets, start, cleanUp } = parts;
+  const { stack, kafkas, admins, admin, client, offsets, healthAddress, start, cleanUp } = parts;
   return {
     stack,
     client,
     admin,
     offsets,
+    healthAddress,
     admins,
     async startAgent(id) {
       const started = await start("agent", ["--region", "eu-west", "--id", id]);
@@ -171,6 +202,35 @@ function rigOf(parts: {
     },
     consume: (index, topic, enough, timeoutMs) =>
       consumeAsGroup(kafkas[index]!, topic, enough, timeoutMs),
+    async waitForCheckpoints(consumed) {
+      const client = createGrpcClient(OffsetTranslationService, {
+        address: offsets.endpoints.grpc!,
+        defaultTimeoutMs: 10_000,
+      });
+      try {
+        await waitFor(
+          `${GROUP}'s checkpoints at its committed positions`,
+          async () => {
+            const { checkpoints } = await client.listCheckpoints({ flow: FLOW_NAME, group: GROUP });
+            const sum = checkpoints.reduce((s, c) => s + BigInt(c.sourceOffset), 0n);
+            return sum === BigInt(consumed) && checkpoints.every((c) => c.exact);
+          },
+          { timeoutMs: 60_000, intervalMs: 1000 },
+        );
+      } finally {
+        client.close();
+      }
+    },
+    async waitForReplicated(total) {
+      await waitFor(
+        "everything replicated",
+        async () => {
+          const ends = await admins[1]!.fetchTopicOffsets(REMOTE);
+          return ends.reduce((s, p) => s + Number(p.high), 0) === total;
+        },
+        { timeoutMs: 60_000 },
+      );
+    },
     async stateOf() {
       let state: healthV1.RegionState | undefined;
       await waitFor("GetRegionState orders", async () => {
