@@ -109,9 +109,11 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
       `consumer groups ${p.consumerGroups.join(", ")} left ${p.from.cluster}`,
       () =>
         until("consumers leaving", p.timeoutMs, pollMs, async () => {
+          // A slow answer is not a refusal: keep asking until the drain timeout.
           const counts = await Promise.all(
             p.consumerGroups.map((g) => deps.consumers.members(p.from.cluster, g)),
-          );
+          ).catch((error: Error) => error);
+          if (counts instanceof Error) return { done: false, state: counts.message };
           const busy = p.consumerGroups.filter((_, i) => counts[i]! > 0);
           return busy.length === 0
             ? { done: true, detail: "no member left" }
