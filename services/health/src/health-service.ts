@@ -53,6 +53,7 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
           : { reachable: false, error: snapshot.health.error ?? "unreachable" };
       },
       consecutiveFailures: (cluster) => monitor.consecutiveFailures(cluster),
+      unreachableSinceMs: (cluster) => monitor.unreachableSinceMs(cluster),
     },
   });
   const served = await serveService({

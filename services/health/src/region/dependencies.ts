@@ -79,6 +79,8 @@ export interface AgentDirectory {
 export interface ClusterProbes {
   probe(cluster: string): Promise<{ readonly reachable: boolean; readonly error?: string }>;
   consecutiveFailures(cluster: string): number;
+  /** Since when (Date.now()) the cluster has failed every probe; undefined while it answers. */
+  unreachableSinceMs(cluster: string): number | undefined;
 }
 
 /** Members of a consumer group in a cluster (0 once the clients left). */

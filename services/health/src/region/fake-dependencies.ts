@@ -16,8 +16,9 @@ export interface Fakes extends TransitionDependencies {
   readonly live: Map<string, string[]>;
   readonly unreachable: Set<string>;
   readonly failures: Map<string, number>;
+  readonly unreachableSince: Map<string, number>;
   readonly members: Map<string, number>;
-  /** Failures to inject, by operation name: pause, resume, commit, lag. */
+  /** Failures to inject, by operation name: pause, resume, commit, lag, members. */
   readonly failing: Set<string>;
   readonly calls: string[];
   commitProblems: string[];
@@ -39,6 +40,7 @@ export function createFakes(): Fakes {
     ]),
     unreachable: new Set(),
     failures: new Map(),
+    unreachableSince: new Map(),
     members: new Map(),
     failing: new Set(),
     calls: [],
@@ -93,8 +95,15 @@ export function createFakes(): Fakes {
           ? { reachable: false, error: "connection refused" }
           : { reachable: true },
       consecutiveFailures: (cluster) => fakes.failures.get(cluster) ?? 0,
+      unreachableSinceMs: (cluster) => fakes.unreachableSince.get(cluster),
     },
-    consumers: { members: async (cluster, group) => fakes.members.get(`${cluster}/${group}`) ?? 0 },
+    consumers: {
+      members: async (cluster, group) => {
+        if (fakes.failing.has("members"))
+          throw new Error(`cluster ${cluster} did not answer within 5000 ms`);
+        return fakes.members.get(`${cluster}/${group}`) ?? 0;
+      },
+    },
   };
   const setPaused = (name: string, paused: boolean) => {
     const index = fakes.flowList.findIndex((f) => f.name === name);

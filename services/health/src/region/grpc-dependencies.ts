@@ -66,6 +66,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       : {
           probe: (cluster) => injected.probe(cluster),
           consecutiveFailures: (cluster) => injected.consecutiveFailures(cluster),
+          unreachableSinceMs: (cluster) => injected.unreachableSinceMs(cluster),
           stop: () => {},
         };
 
@@ -182,12 +183,16 @@ function createProbeTracker(
   intervalMs: number,
 ): ClusterProbes & { stop(): void } {
   const failures = new Map<string, number>();
+  const failingSince = new Map<string, number>();
   const abort = new AbortController();
   const probe = async (alias: string) => {
     const admin = admins.get(alias);
     if (admin === undefined) return { reachable: false, error: `unknown cluster "${alias}"` };
+    const startedMs = Date.now();
     const { health } = await probeCluster(admin, { timeoutMs: Math.max(1000, intervalMs) });
     failures.set(alias, health.reachable ? 0 : (failures.get(alias) ?? 0) + 1);
+    if (health.reachable) failingSince.delete(alias);
+    else if (!failingSince.has(alias)) failingSince.set(alias, startedMs);
     return health.reachable
       ? { reachable: true }
       : { reachable: false, error: health.error ?? "unreachable" };
@@ -206,6 +211,7 @@ function createProbeTracker(
   return {
     probe,
     consecutiveFailures: (alias) => failures.get(alias) ?? 0,
+    unreachableSinceMs: (alias) => failingSince.get(alias),
     stop: () => abort.abort(),
   };
 }

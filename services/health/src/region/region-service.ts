@@ -25,6 +25,7 @@ import {
   regionGroupsFromConfig,
   type TransitionKind,
 } from "@geo/region-state";
+import { startAutoFailover } from "./auto-failover";
 import type { ClusterProbes, TransitionDependencies } from "./dependencies";
 import { createGrpcDependencies } from "./grpc-dependencies";
 import { recordShape, stateShape, stepShape } from "./proto-shapes";
@@ -93,6 +94,15 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
     lagIntervalMs: config.monitoring.probeIntervalMs,
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
   });
+  const autoFailover = startAutoFailover({
+    groups: store.groups,
+    groupConfigs: config.flowGroups,
+    state: (group) => store.get(group),
+    run: (request) => runner.run(request),
+    probes: deps.probes,
+    logger: logger.child({ component: "auto-failover" }),
+    intervalMs: config.monitoring.probeIntervalMs,
+  });
   const shape = (state: RegionState) => stateShape(state, store.groups.get(state.flowGroup));
   const answer = (result: TransitionResult) => ({
     state: shape(result.state),
@@ -147,6 +157,7 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
     handlers,
     store,
     async close() {
+      await autoFailover.stop();
       await store.close();
       await log.close();
       await deps.close?.();

@@ -37,6 +37,7 @@ const CONFIG: FlowGroupConfig = {
   drainTimeoutMs: 2000,
   catchUpTimeoutMs: 2000,
   failoverAfterProbeFailures: 3,
+  autoFailover: { enabled: false, unreachableForMs: 60_000 },
 };
 
 let server: RedisServer;
@@ -117,7 +118,10 @@ describe("transition runner (fakes, real Redis)", () => {
   it("switches over: waits for consumers and lag, pauses, commits, resumes the reverse flow, flips", async () => {
     fakes.members.set("us-east/billing", 2);
     fakes.lags.set("east-west", [lagOf(5), lagOf(2), lagOf(0)]);
-    setTimeout(() => fakes.members.set("us-east/billing", 0), 60);
+    // A slow admin answer while waiting is retried, not a failed step.
+    fakes.failing.add("members");
+    setTimeout(() => fakes.failing.delete("members"), 40);
+    setTimeout(() => fakes.members.set("us-east/billing", 0), 80);
     const { state, record } = await runner.run(request());
     assert.equal(state.activeRegion, "eu-west");
     assert.equal(state.epoch, 2);
