@@ -39,8 +39,11 @@ const STATE: RegionState = {
   revision: 1,
 };
 const NOW = 1_000_000;
-const downSince = (ms: number | undefined) => (cluster: string) =>
-  cluster === "us-east" && ms !== undefined ? NOW - ms : undefined;
+const downSince = (ms: number | undefined, failures = 5) => ({
+  unreachableSinceMs: (cluster: string) =>
+    cluster === "us-east" && ms !== undefined ? NOW - ms : undefined,
+  consecutiveFailures: (cluster: string) => (cluster === "us-east" ? failures : 0),
+});
 
 describe("decideAutoFailover", () => {
   it("fails over to the other region once the active cluster was unreachable long enough", () => {
@@ -55,8 +58,9 @@ describe("decideAutoFailover", () => {
   });
 
   it("never when disabled, too early, answering, in a transition, or after a move (never twice)", () => {
-    const cases: [FlowGroupConfig, RegionState, number | undefined, RegExp][] = [
+    const cases: [FlowGroupConfig, RegionState, number | undefined, RegExp, number?][] = [
       [config(false), STATE, 60_000, /disabled/],
+      [config(true), STATE, 60_000, /us-east failed 2 of the 3 probes a failover needs/, 2],
       [config(true), STATE, 9_000, /unreachable for 9000 ms, less than 10000 ms/],
       [config(true), STATE, undefined, /us-east answers/],
       [
@@ -72,8 +76,14 @@ describe("decideAutoFailover", () => {
         /failed-over: after a move only an operator/,
       ],
     ];
-    for (const [groupConfig, state, down, why] of cases) {
-      const decision = decideAutoFailover(GROUP, groupConfig, state, downSince(down), NOW);
+    for (const [groupConfig, state, down, why, failures] of cases) {
+      const decision = decideAutoFailover(
+        GROUP,
+        groupConfig,
+        state,
+        downSince(down, failures),
+        NOW,
+      );
       assert.equal(decision.failover, false);
       assert.ok(!decision.failover);
       assert.match(decision.why, why);
@@ -99,7 +109,10 @@ describe("startAutoFailover", () => {
         runs.push(request);
         return { state, record: await answer() };
       },
-      probes: { unreachableSinceMs: (c) => (c === "us-east" ? Date.now() - 20_000 : undefined) },
+      probes: {
+        unreachableSinceMs: (c) => (c === "us-east" ? Date.now() - 20_000 : undefined),
+        consecutiveFailures: (c) => (c === "us-east" ? 10 : 0),
+      },
       logger,
       intervalMs: 3_600_000,
     });
@@ -153,7 +166,7 @@ describe("startAutoFailover", () => {
         return STATE;
       },
       run: async () => assert.fail("no failover when disabled"),
-      probes: { unreachableSinceMs: () => 0 },
+      probes: { unreachableSinceMs: () => 0, consecutiveFailures: () => 10 },
       logger,
       intervalMs: 10,
     });

@@ -26,7 +26,7 @@ export function decideAutoFailover(
   group: RegionGroup,
   config: FlowGroupConfig,
   state: RegionState,
-  unreachableSinceMs: (cluster: string) => number | undefined,
+  probes: Pick<ClusterProbes, "unreachableSinceMs" | "consecutiveFailures">,
   nowMs: number,
 ): AutoDecision {
   if (!config.autoFailover.enabled) return { failover: false, why: "autoFailover is disabled" };
@@ -42,7 +42,7 @@ export function decideAutoFailover(
   const other = group.regions.find((r) => r.region !== state.activeRegion);
   if (active === undefined || other === undefined)
     return { failover: false, why: `active region ${state.activeRegion} is not in the group` };
-  const since = unreachableSinceMs(active.cluster);
+  const since = probes.unreachableSinceMs(active.cluster);
   if (since === undefined) return { failover: false, why: `${active.cluster} answers` };
   const downMs = nowMs - since;
   const neededMs = config.autoFailover.unreachableForMs;
@@ -50,6 +50,14 @@ export function decideAutoFailover(
     return {
       failover: false,
       why: `${active.cluster} unreachable for ${downMs} ms, less than ${neededMs} ms`,
+    };
+  }
+  // The failover's own check, asked first: an attempt refused by it would only add backoff.
+  const failures = probes.consecutiveFailures(active.cluster);
+  if (failures < config.failoverAfterProbeFailures) {
+    return {
+      failover: false,
+      why: `${active.cluster} failed ${failures} of the ${config.failoverAfterProbeFailures} probes a failover needs`,
     };
   }
   return {
@@ -64,7 +72,7 @@ export interface AutoFailoverOptions {
   readonly groupConfigs: readonly FlowGroupConfig[];
   readonly state: (flowGroup: string) => Promise<RegionState>;
   readonly run: (request: TransitionRequest) => Promise<TransitionResult>;
-  readonly probes: Pick<ClusterProbes, "unreachableSinceMs">;
+  readonly probes: Pick<ClusterProbes, "unreachableSinceMs" | "consecutiveFailures">;
   readonly logger: Logger;
   /** How often the groups are looked at: the health monitor's probe interval. */
   readonly intervalMs: number;
@@ -82,7 +90,7 @@ export function startAutoFailover(options: AutoFailoverOptions): AutoFailover {
   const retry = new Map(
     enabled.map((c) => [
       c.name,
-      { backoff: createBackoff({ initialMs: 5000, maxMs: 60_000 }), atMs: 0 },
+      { backoff: createBackoff({ initialMs: 2000, maxMs: 30_000 }), atMs: 0 },
     ]),
   );
 
@@ -91,13 +99,7 @@ export function startAutoFailover(options: AutoFailoverOptions): AutoFailover {
     const pending = retry.get(config.name)!;
     if (Date.now() < pending.atMs) return;
     const state = await options.state(config.name);
-    const decision = decideAutoFailover(
-      group,
-      config,
-      state,
-      options.probes.unreachableSinceMs,
-      Date.now(),
-    );
+    const decision = decideAutoFailover(group, config, state, options.probes, Date.now());
     if (!decision.failover) return;
     const context = { flowGroup: config.name, toRegion: decision.toRegion, epoch: state.epoch };
     logger.warn({ ...context, reason: decision.reason }, "starting an automatic failover");
