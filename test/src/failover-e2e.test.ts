@@ -6,9 +6,9 @@
 // region flipped; the group continues at eu-west. (failover-risk-e2e covers a lag > 0.)
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Code, createGrpcClient, GeoError } from "@geo/grpc";
+import { Code, GeoError } from "@geo/grpc";
 import { createLogger } from "@geo/logging";
-import { healthV1, OffsetTranslationService } from "@geo/proto";
+import { healthV1 } from "@geo/proto";
 import {
   durationMs,
   FLOW_NAME,
@@ -47,31 +47,8 @@ describe("unplanned failover us-east -> eu-west with us-east's broker stopped", 
       (seen) => seen.length >= CONSUMED_AT_SOURCE,
       60_000,
     );
-    const offsets = createGrpcClient(OffsetTranslationService, {
-      address: rig.offsets.endpoints.grpc!,
-      defaultTimeoutMs: 10_000,
-    });
-    try {
-      await waitFor(
-        `${GROUP}'s checkpoints at its committed positions`,
-        async () => {
-          const { checkpoints } = await offsets.listCheckpoints({ flow: FLOW_NAME, group: GROUP });
-          const sum = checkpoints.reduce((s, c) => s + BigInt(c.sourceOffset), 0n);
-          return sum === BigInt(CONSUMED_AT_SOURCE) && checkpoints.every((c) => c.exact);
-        },
-        { timeoutMs: 60_000, intervalMs: 1000 },
-      );
-    } finally {
-      offsets.close();
-    }
-    await waitFor(
-      "everything replicated",
-      async () => {
-        const ends = await rig.admins[1]!.fetchTopicOffsets(REMOTE);
-        return ends.reduce((s, p) => s + Number(p.high), 0) === TOTAL;
-      },
-      { timeoutMs: 60_000 },
-    );
+    await rig.waitForCheckpoints(CONSUMED_AT_SOURCE);
+    await rig.waitForReplicated(TOTAL);
   });
 
   it("refuses an unforced failover until us-east failed its probes, then fails over; the group continues at eu-west", async () => {

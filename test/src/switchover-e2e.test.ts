@@ -1,7 +1,9 @@
 // A planned switchover against the real thing: two Kafka clusters, Redis, the coordinator, an
 // agent in eu-west replicating us-east->eu-west, the offsets service and the health service, all
-// processes. A consumer group stops halfway through a sequenced topic at us-east; a drill on the
-// healthy pair passes and fails (saying why) once eu-west's agent is stopped; the Switchover then
+// processes. A consumer group stops halfway through a sequenced topic at us-east; drills
+// (Switchover and Failover dry runs) on the healthy pair pass with their RTO, RPO and per-group
+// translation report kept in the history, and fail (saying why) once eu-west's agent is
+// stopped; the Switchover then
 // drains (lag 0 through GetFlowHealth), pauses the flow, commits the group's translated offsets
 // into eu-west (CommitTranslatedOffsets) and flips the active region; a consumer of the same
 // group at eu-west continues: every record once, none missing.
@@ -56,30 +58,81 @@ describe("planned switchover us-east -> eu-west (real processes, Kafka, Redis)",
     assert.equal(consumedAtSource.length, CONSUMED_AT_SOURCE);
   });
 
-  it("a drill on the healthy pair passes and moves nothing", async () => {
+  it("drills (Switchover and Failover dry runs) on the healthy pair pass, report RTO, RPO and each group's translation, move nothing, and are kept", async () => {
     const before = await rig.stateOf();
-    let answer: healthV1.SwitchoverResponse | undefined;
-    // The offsets service reads the flow's offset map before it can translate exactly.
-    await waitFor(
-      "a passing drill",
-      async () => {
-        answer = await rig.client.switchover({
-          flowGroup: "orders",
-          targetRegion: "eu-west",
-          dryRun: true,
-          actor: "drill",
-        });
-        return answer.transition?.outcome === healthV1.TransitionOutcome.DRILL_PASSED;
-      },
-      { timeoutMs: 60_000, intervalMs: 2000 },
+    const drill = async (kind: "switchover" | "failover") => {
+      let found: healthV1.TransitionRecord | undefined;
+      // The offsets service reads the flow's offset map and checkpoints the group first.
+      await waitFor(
+        `a passing ${kind} drill`,
+        async () => {
+          const request = {
+            flowGroup: "orders",
+            targetRegion: "eu-west",
+            dryRun: true,
+            actor: "drill",
+          };
+          const answer = await (kind === "switchover"
+            ? rig.client.switchover(request)
+            : rig.client.failover(request));
+          found = answer.transition;
+          return found?.outcome === healthV1.TransitionOutcome.DRILL_PASSED;
+        },
+        { timeoutMs: 90_000, intervalMs: 2000 },
+      );
+      const record = found!;
+      console.log(
+        `${kind} drill: ${record.steps.map((s) => `${s.name}: ${s.detail}`).join(" | ")}`,
+      );
+      console.log(
+        `${kind} drill figures: expected RTO ${durationMs(record.rto).toFixed(0)} ms, expected RPO ${record.rpoRecords} records`,
+      );
+      const detail = (name: string) => record.steps.find((s) => s.name === name)?.detail ?? "";
+      assert.match(detail("check-agents"), /agent-eu-1/);
+      assert.match(
+        detail("commit-offsets"),
+        /group billing: \d+ partitions translate exactly into eu-west/,
+      );
+      assert.match(
+        detail("check-checkpoints"),
+        /group billing: \d+ checkpoints, exact, oldest [\d.]+ s old \(fresh/,
+      );
+      assert.ok(
+        durationMs(record.rto) > 0 && durationMs(record.rto) < 60_000,
+        `RTO ${durationMs(record.rto)}`,
+      );
+      assert.equal(record.rpoUnknown, false);
+      assert.match(record.rpoRecords, /^\d+$/);
+      assert.equal(record.dryRun, true);
+      return record;
+    };
+    const switchoverDrill = await drill("switchover");
+    assert.equal(switchoverDrill.rpoRecords, "0");
+    const failoverDrill = await drill("failover");
+    assert.match(
+      failoverDrill.steps.find((s) => s.name === "check-source-down")!.detail,
+      /0 of 3 failed probes now: a real failover waits for 3/,
     );
-    const steps = stepNames(answer!.steps);
-    console.log(`drill (healthy pair): ${steps.join(", ")}`);
-    assert.ok(steps.includes("commit-offsets"), steps.join());
-    assert.match(answer!.steps.find((s) => s.name === "check-agents")!.detail, /agent-eu-1/);
+    assert.ok(failoverDrill.steps.some((s) => s.name === "records-at-risk" && s.ok));
+
     const after = await rig.stateOf();
     assert.equal(after.activeRegion, "us-east");
     assert.equal(after.epoch, before.epoch);
+    // Kept: readable afterwards with their steps.
+    const { transitions } = await rig.client.getRegionState({
+      flowGroup: "orders",
+      historyLimit: 50,
+    });
+    for (const drillRecord of [switchoverDrill, failoverDrill]) {
+      const kept = transitions.find((t) => t.id === drillRecord.id);
+      assert.ok(kept, `drill ${drillRecord.id} in the history`);
+      assert.equal(kept.outcome, healthV1.TransitionOutcome.DRILL_PASSED);
+      assert.deepEqual(
+        kept.steps.map((s) => s.name),
+        drillRecord.steps.map((s) => s.name),
+      );
+      assert.deepEqual(kept.rto, drillRecord.rto);
+    }
   });
 
   it("with eu-west's agent stopped, the drill fails and says why", async () => {
@@ -98,6 +151,25 @@ describe("planned switchover us-east -> eu-west (real processes, Kafka, Redis)",
     });
     assert.equal(answer.transition?.outcome, healthV1.TransitionOutcome.DRILL_FAILED);
     assert.match(answer.transition?.error ?? "", /check-agents: region eu-west has no live agent/);
+    const failoverDrill = await rig.client.failover({
+      flowGroup: "orders",
+      targetRegion: "eu-west",
+      dryRun: true,
+      actor: "drill",
+    });
+    assert.equal(failoverDrill.transition?.outcome, healthV1.TransitionOutcome.DRILL_FAILED);
+    assert.match(
+      failoverDrill.transition?.error ?? "",
+      /check-agents: region eu-west has no live agent: start agents there/,
+    );
+    const { transitions } = await rig.client.getRegionState({
+      flowGroup: "orders",
+      historyLimit: 2,
+    });
+    assert.deepEqual(
+      transitions.map((t) => [t.id, t.outcome]),
+      [failoverDrill.transition!, answer.transition!].map((t) => [t.id, t.outcome]),
+    );
     // A new agent (a restarted one keeps its id only once the old session expired).
     agent = await rig.startAgent("agent-eu-2");
   });

@@ -48,6 +48,7 @@ describe("flowGroups", () => {
         drainTimeoutMs: 60_000,
         catchUpTimeoutMs: 600_000,
         failoverAfterProbeFailures: 3,
+        autoFailover: { enabled: false, unreachableForMs: 60_000 },
       },
     ]);
   });
@@ -90,6 +91,24 @@ regionStore: { topic: ops.regions }
     assert.match(text, /flowGroups\[3\]\.initialActive: "mars" is not a region of the group/);
     assert.match(text, /flowGroups\[4\]\.name: duplicate flow group name "d"/);
     assert.match(text, /flowGroups\[5\]\.clusters: is required/);
+  });
+
+  it("takes autoFailover (off by default) and refuses bad values", () => {
+    const config = parseConfig(
+      `${BASE}flowGroups:\n  - { name: orders, clusters: [us-east, eu-west], autoFailover: { enabled: true, unreachableForMs: 8000 } }\n`,
+      { env: {} },
+    );
+    assert.deepEqual(config.flowGroups[0]?.autoFailover, { enabled: true, unreachableForMs: 8000 });
+    const text = issues(`${BASE}flowGroups:
+  - { name: a, clusters: [us-east, eu-west], autoFailover: { enabled: yes, unreachableForMs: 10 } }
+  - { name: b, clusters: [us-east, eu-west], autoFailover: { after: 5 } }
+`).join("\n");
+    assert.match(text, /flowGroups\[0\]\.autoFailover\.enabled: must be true or false/);
+    assert.match(
+      text,
+      /flowGroups\[0\]\.autoFailover\.unreachableForMs: is 10, must be between 1000 and 86400000 ms/,
+    );
+    assert.match(text, /flowGroups\[1\]\.autoFailover\.after/);
   });
 
   it("refuses two clusters of one region", () => {

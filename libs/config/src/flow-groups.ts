@@ -1,5 +1,6 @@
 // Flow groups (which region is active for a pair of clusters) and where region states persist.
 // Kept apart from parse-config.ts, which only calls in here; the checker is passed in.
+import { type AutoFailoverChecker, buildAutoFailover } from "./auto-failover";
 import type { ConfigIssue } from "./config-error";
 import { didYouMean } from "./did-you-mean";
 import type { ClusterConfig, FlowConfig, FlowGroupConfig, RegionStoreConfig } from "./geo-config";
@@ -9,7 +10,7 @@ type Seg = string | number;
 type Obj = Record<string, unknown>;
 
 /** The parts of parse-config's checker used here. */
-export interface GroupChecker {
+export interface GroupChecker extends AutoFailoverChecker {
   readonly issues: ConfigIssue[];
   issue(path: readonly Seg[], message: string, keyOnly?: boolean): void;
   record(value: unknown, path: readonly Seg[], what: string): Obj | undefined;
@@ -35,6 +36,7 @@ const GROUP_KEYS = [
   "drainTimeoutMs",
   "catchUpTimeoutMs",
   "failoverAfterProbeFailures",
+  "autoFailover",
 ];
 
 export function buildRegionStore(value: unknown, check: GroupChecker): RegionStoreConfig {
@@ -145,6 +147,7 @@ function buildFlowGroup(
       3,
       { min: 1, max: 1000 },
     ),
+    autoFailover: buildAutoFailover(raw.autoFailover, [...path, "autoFailover"], check),
   };
 }
 

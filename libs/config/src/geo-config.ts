@@ -283,6 +283,20 @@ export interface FlowGroupConfig {
   readonly catchUpTimeoutMs: number;
   /** Consecutive failed probes of the active cluster before an unforced failover is allowed. */
   readonly failoverAfterProbeFailures: number;
+  /** Failover started by the health service itself; off by default. */
+  readonly autoFailover: AutoFailoverConfig;
+}
+
+/** flowGroups[].autoFailover. */
+export interface AutoFailoverConfig {
+  /** Default false: only an operator moves the active region. */
+  readonly enabled: boolean;
+  /**
+   * How long the active cluster must have been unreachable (since the first of its failed
+   * probes) before the health service fails over; the failover's own checks still apply
+   * (failoverAfterProbeFailures, live agents in the other region...). Default 60000.
+   */
+  readonly unreachableForMs: number;
 }
 
 /** Where region states and transition records persist besides Redis. */

@@ -1,6 +1,7 @@
 export { ConfigError, type ConfigIssue } from "./config-error";
 export type {
   AgentServiceConfig,
+  AutoFailoverConfig,
   ClusterConfig,
   DiscoveryConfig,
   FlowConfig,

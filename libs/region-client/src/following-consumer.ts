@@ -63,24 +63,36 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
   let lastRegion: string | undefined;
   let closed = false;
   const history: string[] = [];
+  /** Consumers this one left: kafkajs must not restart them after a crash. */
+  const left = new WeakSet<Consumer>();
 
   const leave = async () => {
     if (running === undefined) return;
     const { consumer, topics, region } = running;
     running = undefined;
+    left.add(consumer);
     consumer.pause(topics.map((topic) => ({ topic })));
-    await handling;
+    const timeoutMs = options.leaveTimeoutMs ?? 10_000;
+    await within(timeoutMs, handling);
     const offsets = [...finished.values()];
-    const committing = offsets.length > 0 ? consumer.commitOffsets(offsets) : Promise.resolve();
     // A region that failed cannot take the commit; the failover translates its checkpoints.
-    const left = await within(
-      options.leaveTimeoutMs ?? 10_000,
-      committing.finally(() => consumer.disconnect()),
+    const committed = await within(
+      timeoutMs,
+      offsets.length > 0 ? consumer.commitOffsets(offsets) : Promise.resolve(),
     ).catch((error: Error) => {
       logger.warn({ region, err: error.message }, "could not commit before leaving");
       return false;
     });
-    logger.info({ region, committed: offsets.length, clean: left }, "left the region");
+    // Disconnected whatever the commit did: a consumer left connecting to a dead region would
+    // keep retrying (and the process alive); `left` also stops kafkajs from restarting it.
+    const disconnected = await within(
+      timeoutMs,
+      consumer.disconnect().catch(() => undefined),
+    );
+    logger.info(
+      { region, committed: committed ? offsets.length : 0, clean: committed && disconnected },
+      "left the region",
+    );
   };
 
   const translate = async (view: RegionView, from: string) => {
@@ -107,7 +119,17 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
       options.kafkaConfig,
       options.clientId ?? "geo-following-consumer",
     );
-    const consumer = kafka.consumer({ ...options.consumerConfig, groupId: options.groupId });
+    const retry = options.consumerConfig?.retry;
+    const consumer: Consumer = kafka.consumer({
+      ...options.consumerConfig,
+      groupId: options.groupId,
+      retry: {
+        ...retry,
+        // kafkajs restarts a crashed consumer (a broker gone) forever by default.
+        restartOnFailure: async (error) =>
+          !closed && !left.has(consumer) && (retry?.restartOnFailure?.(error) ?? true),
+      },
+    });
     const topics = options.topics(region);
     try {
       await consumer.connect();

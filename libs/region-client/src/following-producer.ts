@@ -126,7 +126,12 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
       following.stop();
       await following.idle();
       await Promise.allSettled([...inFlight]);
-      await connected?.producer.disconnect();
+      // Bounded like a switch: the brokers of a failed region may never answer.
+      if (connected !== undefined)
+        await within(
+          10_000,
+          connected.producer.disconnect().catch(() => undefined),
+        );
       connected = undefined;
     },
   };

@@ -56,6 +56,7 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
           : { reachable: false, error: snapshot.health.error ?? "unreachable" };
       },
       consecutiveFailures: (cluster) => monitor.consecutiveFailures(cluster),
+      unreachableSinceMs: (cluster) => monitor.unreachableSinceMs(cluster),
     },
     // A failover out of a lost region reports the lag measured before it was lost.
     lastKnownLag: {

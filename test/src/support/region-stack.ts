@@ -38,7 +38,10 @@ export async function startRegionStack(options: {
   rest: string;
 }): Promise<RegionStack> {
   const [clusters, redisServer] = await Promise.all([
-    startKafkaClusters([{ name: `${options.name}-us-east` }, { name: `${options.name}-eu-west` }]),
+    // Generous: with other suites running beside, a broker can take minutes to start.
+    startKafkaClusters([{ name: `${options.name}-us-east` }, { name: `${options.name}-eu-west` }], {
+      startTimeoutMs: 180_000,
+    }),
     startRedis(),
   ]);
   const dir = mkdtempSync(join(tmpdir(), `geo-${options.name}-`));

@@ -6,7 +6,12 @@
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
 import { findFreePorts } from "@geo/harness";
 import type { Logger } from "@geo/logging";
-import { CoordinatorService, type healthV1, ReplicationHealthService } from "@geo/proto";
+import {
+  CoordinatorService,
+  type healthV1,
+  OffsetTranslationService,
+  ReplicationHealthService,
+} from "@geo/proto";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import { createTopicsEverywhere, type RegionStack, startRegionStack } from "./region-stack";
 import { type ServiceProcess, startService } from "./service-process";
@@ -23,6 +28,8 @@ export interface SwitchoverRig {
   readonly client: GrpcClient<typeof ReplicationHealthService>;
   readonly admin: GrpcClient<typeof CoordinatorService>;
   readonly offsets: ServiceProcess;
+  /** `host:port` of the health service. */
+  readonly healthAddress: string;
   /** kafkajs admins of us-east (0) and eu-west (1). */
   readonly admins: readonly Admin[];
   /** Starts an agent in `region` (default eu-west) and waits until the coordinator shows it connected. */
@@ -39,12 +46,24 @@ export interface SwitchoverRig {
     enough: (seen: number[]) => boolean,
     timeoutMs: number,
   ): Promise<number[]>;
+  /** Waits until the offsets service checkpointed GROUP at `consumed` records (all exact). */
+  waitForCheckpoints(consumed: number): Promise<void>;
+  /** Waits until eu-west holds `total` records of the remote topic. */
+  waitForReplicated(total: number): Promise<void>;
   /** The flow group `orders` as the health service answers it. */
   stateOf(): Promise<healthV1.RegionState>;
   stop(): Promise<void>;
 }
 
-export async function startSwitchoverRig(name: string, logger: Logger): Promise<SwitchoverRig> {
+/** The group `orders` (the flow group of every rig test) as YAML, with `extra` settings. */
+export const ordersGroup = (extra = "") =>
+  `  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}]${extra} }`;
+
+export async function startSwitchoverRig(
+  name: string,
+  logger: Logger,
+  options: { flowGroups?: string } = {},
+): Promise<SwitchoverRig> {
   const [coordinatorPort, healthPort, offsetsPort] = await findFreePorts(3);
   const stack = await startRegionStack({
     name,
@@ -53,7 +72,7 @@ export async function startSwitchoverRig(name: string, logger: Logger): Promise<
     // The coordinator's flow store in eu-west: a pause during a failover must not need us-east.
     rest: `flowStore: { cluster: eu-west }
 flowGroups:
-  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}] }
+${options.flowGroups ?? ordersGroup()}
 services:
   coordinator: { listen: "127.0.0.1:${coordinatorPort}", metricsListen: "127.0.0.1:0" }
   health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
@@ -62,6 +81,9 @@ services:
 logging: { level: info }
 `,
   });
+  // A set-up that fails half-way stops what it started: a Redis client or a kafkajs admin
+  // left open would keep the test process alive.
+  const started: ServiceProcess[] = [];
   const kafkas = stack.clusters.map(
     (cluster) =>
       new Kafka({
@@ -71,62 +93,93 @@ logging: { level: info }
       }),
   );
   const admins = kafkas.map((kafka) => kafka.admin());
-  await Promise.all(admins.map((a) => a.connect()));
-  await createTopicsEverywhere([admins[0]!], [TOPIC]);
-  // When one service does not start, stop the others and the stack: a process left running
-  // would keep the test file from ever finishing.
-  const started = await Promise.allSettled(
-    ["coordinator", "health", "offsets"].map((service) =>
-      startService(service, ["--config", stack.configPath], {}, 90_000),
-    ),
-  );
-  const failed = started.find((s) => s.status === "rejected");
-  if (failed !== undefined) {
-    await Promise.all(started.map((s) => (s.status === "fulfilled" ? s.value.stop() : undefined)));
+  const grpcClients: { close(): void }[] = [];
+  const cleanUp = async () => {
+    for (const client of grpcClients) client.close();
     await Promise.all(admins.map((a) => a.disconnect().catch(() => undefined)));
+    await Promise.all(started.map((s) => s.stop()));
     await stack.stop();
-    throw failed.reason;
-  }
-  const [coordinator, health, offsets] = started.map(
-    (s) => (s as PromiseFulfilledResult<ServiceProcess>).value,
-  ) as [ServiceProcess, ServiceProcess, ServiceProcess];
-  const admin = createGrpcClient(CoordinatorService, {
-    address: coordinator.endpoints.grpc!,
-    defaultTimeoutMs: 30_000,
-  });
-  // API-owned: the coordinator pauses only those.
-  await waitFor(`flow ${FLOW_NAME} created (once a coordinator leads)`, async () => {
-    await admin.createFlow({
-      flow: {
-        name: FLOW_NAME,
-        sourceCluster: "us-east",
-        targetCluster: "eu-west",
-        topics: { include: [TOPIC] },
-        syncGroupOffsets: false,
-      },
+  };
+  // Generous: on a loaded machine a service can take a minute to log "started".
+  const start = async (service: string, args: readonly string[] = []) => {
+    const process = await startService(
+      service,
+      ["--config", stack.configPath, ...args],
+      {},
+      120_000,
+    );
+    started.push(process);
+    return process;
+  };
+  try {
+    await Promise.all(admins.map((a) => a.connect()));
+    await createTopicsEverywhere([admins[0]!], [TOPIC]);
+    const [coordinator, health, offsets] = await Promise.all([
+      start("coordinator"),
+      start("health"),
+      start("offsets"),
+    ]);
+    const admin = createGrpcClient(CoordinatorService, {
+      address: coordinator.endpoints.grpc!,
+      defaultTimeoutMs: 30_000,
     });
-    return true;
-  });
-  const client = createGrpcClient(ReplicationHealthService, {
-    address: health.endpoints.grpc!,
-    defaultTimeoutMs: 120_000,
-  });
-  const agents: ServiceProcess[] = [];
+    grpcClients.push(admin);
+    // API-owned: the coordinator pauses only those.
+    await waitFor(`flow ${FLOW_NAME} created (once a coordinator leads)`, async () => {
+      await admin.createFlow({
+        flow: {
+          name: FLOW_NAME,
+          sourceCluster: "us-east",
+          targetCluster: "eu-west",
+          topics: { include: [TOPIC] },
+          syncGroupOffsets: false,
+        },
+      });
+      return true;
+    });
+    const client = createGrpcClient(ReplicationHealthService, {
+      address: health.endpoints.grpc!,
+      defaultTimeoutMs: 120_000,
+    });
+    grpcClients.push(client);
+    return rigOf({
+      stack,
+      kafkas,
+      admins,
+      admin,
+      client,
+      offsets,
+      healthAddress: health.endpoints.grpc!,
+      start,
+      cleanUp,
+    });
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+function rigOf(parts: {
+  stack: RegionStack;
+  kafkas: readonly Kafka[];
+  admins: readonly Admin[];
+  admin: GrpcClient<typeof CoordinatorService>;
+  client: GrpcClient<typeof ReplicationHealthService>;
+  offsets: ServiceProcess;
+  healthAddress: string;
+  start: (service: string, args?: readonly string[]) => Promise<ServiceProcess>;
+  cleanUp: () => Promise<void>;
+}): SwitchoverRig {
+  const { stack, kafkas, admins, admin, client, offsets, healthAddress, start, cleanUp } = parts;
   return {
     stack,
     client,
     admin,
     offsets,
+    healthAddress,
     admins,
     async startAgent(id, region = "eu-west") {
-      // A generous start-up bound: agents start slowly on a loaded 2-core machine.
-      const started = await startService(
-        "agent",
-        ["--config", stack.configPath, "--region", region, "--id", id],
-        {},
-        90_000,
-      );
-      agents.push(started);
+      const started = await start("agent", ["--region", region, "--id", id]);
       await waitFor(
         `${id} connected`,
         async () =>
@@ -147,6 +200,35 @@ logging: { level: info }
     },
     consume: (index, topic, enough, timeoutMs) =>
       consumeAsGroup(kafkas[index]!, topic, enough, timeoutMs),
+    async waitForCheckpoints(consumed) {
+      const client = createGrpcClient(OffsetTranslationService, {
+        address: offsets.endpoints.grpc!,
+        defaultTimeoutMs: 10_000,
+      });
+      try {
+        await waitFor(
+          `${GROUP}'s checkpoints at its committed positions`,
+          async () => {
+            const { checkpoints } = await client.listCheckpoints({ flow: FLOW_NAME, group: GROUP });
+            const sum = checkpoints.reduce((s, c) => s + BigInt(c.sourceOffset), 0n);
+            return sum === BigInt(consumed) && checkpoints.every((c) => c.exact);
+          },
+          { timeoutMs: 60_000, intervalMs: 1000 },
+        );
+      } finally {
+        client.close();
+      }
+    },
+    async waitForReplicated(total) {
+      await waitFor(
+        "everything replicated",
+        async () => {
+          const ends = await admins[1]!.fetchTopicOffsets(REMOTE);
+          return ends.reduce((s, p) => s + Number(p.high), 0) === total;
+        },
+        { timeoutMs: 60_000 },
+      );
+    },
     async stateOf() {
       let state: healthV1.RegionState | undefined;
       await waitFor("GetRegionState orders", async () => {
@@ -155,13 +237,7 @@ logging: { level: info }
       });
       return state!;
     },
-    async stop() {
-      client.close();
-      admin.close();
-      await Promise.all(admins.map((a) => a.disconnect().catch(() => undefined)));
-      await Promise.all([coordinator, health, offsets, ...agents].map((s) => s.stop()));
-      await stack.stop();
-    },
+    stop: cleanUp,
   };
 }
 

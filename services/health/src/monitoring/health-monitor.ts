@@ -54,6 +54,8 @@ interface ClusterHandles {
   snapshot: ClusterSnapshot | undefined;
   /** Probes failed in a row (an unplanned failover needs N of them). */
   failures: number;
+  /** When the first of those failed probes started (automatic failover counts from it). */
+  failingSinceMs: number | undefined;
 }
 
 /**
@@ -101,6 +103,7 @@ export class HealthMonitor {
         minIsrCache: new Map(),
         snapshot: undefined,
         failures: 0,
+        failingSinceMs: undefined,
       });
     }
   }
@@ -120,6 +123,11 @@ export class HealthMonitor {
   /** Probes in a row that found `alias` unreachable; 0 for an unknown cluster. */
   consecutiveFailures(alias: string): number {
     return this.clusters.get(alias)?.failures ?? 0;
+  }
+
+  /** Since when (Date.now()) `alias` has failed every probe; undefined while it answers. */
+  unreachableSinceMs(alias: string): number | undefined {
+    return this.clusters.get(alias)?.failingSinceMs;
   }
 
   /** Probes `alias` now (counted like the background probes); undefined for an unknown cluster. */
@@ -220,12 +228,14 @@ export class HealthMonitor {
   private async probe(handles: ClusterHandles): Promise<void> {
     const previous = handles.snapshot;
     if (Math.random() < 0.05) handles.minIsrCache.clear(); // pick up changed topic configs now and then
+    const startedMs = Date.now();
     const snapshot = await probeCluster(handles.admin, {
       timeoutMs: PROBE_TIMEOUT_MS,
       minIsrCache: handles.minIsrCache,
     });
     handles.snapshot = snapshot;
     handles.failures = snapshot.reachable ? 0 : handles.failures + 1;
+    handles.failingSinceMs = snapshot.reachable ? undefined : (handles.failingSinceMs ?? startedMs);
     if (previous === undefined || previous.reachable !== snapshot.reachable) {
       this.emit({ kind: "cluster", snapshot });
     }

@@ -18,6 +18,7 @@ const CONFIG: FlowGroupConfig = {
   initialActive: "us-east",
   consumerGroups: [],
   drainTimeoutMs: 2000,
+  autoFailover: { enabled: false, unreachableForMs: 60_000 },
   catchUpTimeoutMs: 2000,
   failoverAfterProbeFailures: 3,
 };

@@ -40,18 +40,6 @@ export interface LastKnownLagSource {
   lastKnownLag(flow: string): readonly KnownPartitionLag[] | undefined;
 }
 
-/** A consumer group's checkpoints over a flow (the offsets service's latest). */
-export interface GroupCheckpoints {
-  /** Partitions with a checkpoint. */
-  readonly partitions: number;
-  /** Age of the oldest of them; undefined without any. */
-  readonly oldestAgeMs: number | undefined;
-}
-
-export interface CheckpointSource {
-  groupCheckpoints(flow: string, group: string): Promise<GroupCheckpoints>;
-}
-
 /** Copies source records [startOffset, endOffset) of a partition into a topic of another cluster. */
 export interface RecordCopier {
   /** Returns the records copied (gaps of compaction or transactions are skipped). */
@@ -105,6 +93,20 @@ export interface OffsetCommitter {
   }): Promise<CommitResult>;
 }
 
+/** A consumer group's checkpoints over a flow, as a failover would use them (geo.offsets.v1). */
+export interface CheckpointSummary {
+  /** Partitions with a checkpoint. */
+  readonly partitions: number;
+  /** `topic/partition` of checkpoints whose translation was not exact. */
+  readonly inexact: readonly string[];
+  /** Age of the oldest checkpoint, ms; undefined when there is none. */
+  readonly oldestAgeMs: number | undefined;
+}
+
+export interface CheckpointReader {
+  checkpoints(flow: string, group: string): Promise<CheckpointSummary>;
+}
+
 /** Live agents per region (the coordinator's ListAgents). */
 export interface AgentDirectory {
   liveAgents(region: string): Promise<string[]>;
@@ -114,6 +116,8 @@ export interface AgentDirectory {
 export interface ClusterProbes {
   probe(cluster: string): Promise<{ readonly reachable: boolean; readonly error?: string }>;
   consecutiveFailures(cluster: string): number;
+  /** Since when (Date.now()) the cluster has failed every probe; undefined while it answers. */
+  unreachableSinceMs(cluster: string): number | undefined;
 }
 
 /** Members of a consumer group in a cluster (0 once the clients left). */
@@ -125,9 +129,9 @@ export interface TransitionDependencies {
   readonly flows: FlowControl;
   readonly lag: LagSource;
   readonly lastKnownLag: LastKnownLagSource;
-  readonly checkpoints: CheckpointSource;
   readonly copier: RecordCopier;
   readonly offsets: OffsetCommitter;
+  readonly checkpoints: CheckpointReader;
   readonly agents: AgentDirectory;
   readonly probes: ClusterProbes;
   readonly consumers: ConsumerGroupProbe;

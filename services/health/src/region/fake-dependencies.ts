@@ -1,8 +1,8 @@
 // Fakes of every transition dependency, for the runner's unit tests (not exported).
 import type {
+  CheckpointSummary,
   CommitResult,
   FlowInfo,
-  GroupCheckpoints,
   KnownPartitionLag,
   PartitionLag,
   TransitionDependencies,
@@ -17,8 +17,9 @@ export interface Fakes extends TransitionDependencies {
   readonly live: Map<string, string[]>;
   readonly unreachable: Set<string>;
   readonly failures: Map<string, number>;
+  readonly unreachableSince: Map<string, number>;
   readonly members: Map<string, number>;
-  /** Failures to inject, by operation name: pause, resume, commit, lag. */
+  /** Failures to inject, by operation name: pause, resume, commit, lag, members, checkpoints, copy. */
   readonly failing: Set<string>;
   readonly calls: string[];
   commitProblems: string[];
@@ -26,8 +27,8 @@ export interface Fakes extends TransitionDependencies {
   readonly groupsWithoutOffsets: Set<string>;
   /** The monitor's last known lag per flow. */
   readonly lastKnown: Map<string, KnownPartitionLag[]>;
-  /** Checkpoints per `flow/group`; none when missing. */
-  readonly groupCheckpointsOf: Map<string, GroupCheckpoints>;
+  /** Checkpoint answers per `flow/group`; none when absent. */
+  readonly checkpointSummaries: Map<string, CheckpointSummary>;
 }
 
 export function createFakes(): Fakes {
@@ -44,25 +45,14 @@ export function createFakes(): Fakes {
     ]),
     unreachable: new Set(),
     failures: new Map(),
+    unreachableSince: new Map(),
     members: new Map(),
     failing: new Set(),
     calls: [],
     commitProblems: [],
     groupsWithoutOffsets: new Set(),
     lastKnown: new Map(),
-    groupCheckpointsOf: new Map(),
     lastKnownLag: { lastKnownLag: (flow) => fakes.lastKnown.get(flow) },
-    checkpoints: {
-      groupCheckpoints: async (flow, group) => {
-        if (fakes.failing.has("checkpoints")) throw new Error("offsets service unavailable");
-        return (
-          fakes.groupCheckpointsOf.get(`${flow}/${group}`) ?? {
-            partitions: 0,
-            oldestAgeMs: undefined,
-          }
-        );
-      },
-    },
     copier: {
       copy: async (request) => {
         fakes.calls.push(
@@ -72,6 +62,9 @@ export function createFakes(): Fakes {
         return request.endOffset - request.startOffset;
       },
     },
+    checkpointSummaries: new Map([
+      ["east-west/billing", { partitions: 3, inexact: [], oldestAgeMs: 1000 }],
+    ]),
     flows: {
       list: async () => fakes.flowList.map((f) => ({ ...f })),
       pause: async (flow) => {
@@ -111,6 +104,18 @@ export function createFakes(): Fakes {
         return { committed: 3, problems: fakes.commitProblems };
       },
     },
+    checkpoints: {
+      checkpoints: async (flow, group) => {
+        if (fakes.failing.has("checkpoints")) throw new Error("offsets service unavailable");
+        return (
+          fakes.checkpointSummaries.get(`${flow}/${group}`) ?? {
+            partitions: 0,
+            inexact: [],
+            oldestAgeMs: undefined,
+          }
+        );
+      },
+    },
     agents: { liveAgents: async (region) => fakes.live.get(region) ?? [] },
     probes: {
       probe: async (cluster) =>
@@ -118,8 +123,15 @@ export function createFakes(): Fakes {
           ? { reachable: false, error: "connection refused" }
           : { reachable: true },
       consecutiveFailures: (cluster) => fakes.failures.get(cluster) ?? 0,
+      unreachableSinceMs: (cluster) => fakes.unreachableSince.get(cluster),
     },
-    consumers: { members: async (cluster, group) => fakes.members.get(`${cluster}/${group}`) ?? 0 },
+    consumers: {
+      members: async (cluster, group) => {
+        if (fakes.failing.has("members"))
+          throw new Error(`cluster ${cluster} did not answer within 5000 ms`);
+        return fakes.members.get(`${cluster}/${group}`) ?? 0;
+      },
+    },
   };
   const setPaused = (name: string, paused: boolean) => {
     const index = fakes.flowList.findIndex((f) => f.name === name);

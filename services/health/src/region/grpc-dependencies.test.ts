@@ -42,13 +42,27 @@ before(async () => {
     listCheckpoints: (request) =>
       request.pageToken === ""
         ? {
-            checkpoints: [{ group: request.group, partition: 0, ageMs: "1200" }],
+            checkpoints: [
+              {
+                group: request.group,
+                sourceTopic: "orders",
+                partition: 0,
+                ageMs: "1200",
+                exact: true,
+              },
+            ],
             nextPageToken: "p2",
           }
         : {
             checkpoints: [
-              { group: request.group, partition: 1, ageMs: "5400" },
-              { group: request.group, partition: 2, ageMs: "300" },
+              { group: request.group, sourceTopic: "orders", partition: 1, ageMs: "5400" },
+              {
+                group: request.group,
+                sourceTopic: "orders",
+                partition: 2,
+                ageMs: "300",
+                exact: true,
+              },
             ],
             nextPageToken: "",
           },
@@ -126,8 +140,9 @@ describe("gRPC transition dependencies", () => {
   });
 
   it("reads a group's checkpoints over every page: how many, and the oldest one's age", async () => {
-    assert.deepEqual(await deps.checkpoints.groupCheckpoints("east-west", "billing"), {
+    assert.deepEqual(await deps.checkpoints.checkpoints("east-west", "billing"), {
       partitions: 3,
+      inexact: ["orders/1"],
       oldestAgeMs: 5400,
     });
   });

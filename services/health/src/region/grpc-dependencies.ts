@@ -82,6 +82,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       : {
           probe: (cluster) => injected.probe(cluster),
           consecutiveFailures: (cluster) => injected.consecutiveFailures(cluster),
+          unreachableSinceMs: (cluster) => injected.unreachableSinceMs(cluster),
           stop: () => {},
         };
 
@@ -144,22 +145,6 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       },
     },
     lastKnownLag: options.lastKnownLag ?? { lastKnownLag: () => undefined },
-    checkpoints: {
-      async groupCheckpoints(flow, group) {
-        let partitions = 0;
-        let oldestAgeMs: number | undefined;
-        let pageToken = "";
-        do {
-          const page = await offsets.listCheckpoints({ flow, group, pageSize: 5000, pageToken });
-          for (const checkpoint of page.checkpoints) {
-            partitions++;
-            oldestAgeMs = Math.max(oldestAgeMs ?? 0, Number(checkpoint.ageMs));
-          }
-          pageToken = page.nextPageToken;
-        } while (pageToken !== "");
-        return { partitions, oldestAgeMs };
-      },
-    },
     copier,
     offsets: {
       async commit({ flow, group, dryRun, actor }) {
@@ -206,6 +191,28 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
         };
       },
     },
+    checkpoints: {
+      async checkpoints(flow, group) {
+        let pageToken = "";
+        const found: { exact: boolean; ageMs: number; name: string }[] = [];
+        do {
+          const page = await offsets.listCheckpoints({ flow, group, pageSize: 5000, pageToken });
+          for (const c of page.checkpoints) {
+            found.push({
+              exact: c.exact,
+              ageMs: Number(c.ageMs),
+              name: `${c.sourceTopic}/${c.partition}`,
+            });
+          }
+          pageToken = page.nextPageToken;
+        } while (pageToken !== "");
+        return {
+          partitions: found.length,
+          inexact: found.filter((c) => !c.exact).map((c) => c.name),
+          oldestAgeMs: found.length === 0 ? undefined : Math.max(...found.map((c) => c.ageMs)),
+        };
+      },
+    },
     probes,
     consumers: {
       async members(cluster, group) {
@@ -232,12 +239,16 @@ function createProbeTracker(
   intervalMs: number,
 ): ClusterProbes & { stop(): void } {
   const failures = new Map<string, number>();
+  const failingSince = new Map<string, number>();
   const abort = new AbortController();
   const probe = async (alias: string) => {
     const admin = admins.get(alias);
     if (admin === undefined) return { reachable: false, error: `unknown cluster "${alias}"` };
+    const startedMs = Date.now();
     const { health } = await probeCluster(admin, { timeoutMs: Math.max(1000, intervalMs) });
     failures.set(alias, health.reachable ? 0 : (failures.get(alias) ?? 0) + 1);
+    if (health.reachable) failingSince.delete(alias);
+    else if (!failingSince.has(alias)) failingSince.set(alias, startedMs);
     return health.reachable
       ? { reachable: true }
       : { reachable: false, error: health.error ?? "unreachable" };
@@ -256,6 +267,7 @@ function createProbeTracker(
   return {
     probe,
     consecutiveFailures: (alias) => failures.get(alias) ?? 0,
+    unreachableSinceMs: (alias) => failingSince.get(alias),
     stop: () => abort.abort(),
   };
 }

@@ -3,8 +3,14 @@
 // measured before it was lost, with when), and how old each consumer group's checkpoints were
 // (what a group consumed since then is delivered again in the new region).
 import { isHeartbeatsTopic } from "@geo/config";
-import type { GroupCheckpointAge, PartitionRisk } from "@geo/region-state";
+import type { FinishTransition, GroupCheckpointAge, PartitionRisk } from "@geo/region-state";
 import type { FlowInfo, KnownPartitionLag, TransitionDependencies } from "./dependencies";
+
+/** What a failover (or its drill) reports beyond its steps, kept in its record. */
+export type FailoverReport = Pick<
+  FinishTransition,
+  "rpoRecords" | "recordsAtRisk" | "checkpointAges"
+>;
 
 export interface RiskReport {
   /** Partitions with records behind, of every flow whose lag was ever known. */
@@ -47,7 +53,7 @@ export async function assessRecordsAtRisk(
   for (const flow of flows) {
     for (const group of groups) {
       try {
-        const found = await deps.checkpoints.groupCheckpoints(flow.name, group);
+        const found = await deps.checkpoints.checkpoints(flow.name, group);
         checkpointAges.push({
           flow: flow.name,
           group,

@@ -25,6 +25,7 @@ import {
   regionGroupsFromConfig,
   type TransitionKind,
 } from "@geo/region-state";
+import { startAutoFailover } from "./auto-failover";
 import type { ClusterProbes, LastKnownLagSource, TransitionDependencies } from "./dependencies";
 import { createGrpcDependencies } from "./grpc-dependencies";
 import { recordShape, stateShape, stepShape } from "./proto-shapes";
@@ -93,7 +94,17 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
     deps,
     groupConfigs: config.flowGroups,
     logger: logger.child({ component: "transitions" }),
+    lagIntervalMs: config.monitoring.probeIntervalMs,
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  });
+  const autoFailover = startAutoFailover({
+    groups: store.groups,
+    groupConfigs: config.flowGroups,
+    state: (group) => store.get(group),
+    run: (request) => runner.run(request),
+    probes: deps.probes,
+    logger: logger.child({ component: "auto-failover" }),
+    intervalMs: config.monitoring.probeIntervalMs,
   });
   const shape = (state: RegionState) => stateShape(state, store.groups.get(state.flowGroup));
   const answer = (result: TransitionResult) => ({
@@ -150,6 +161,7 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
     handlers,
     store,
     async close() {
+      await autoFailover.stop();
       await store.close();
       await log.close();
       await deps.close?.();

@@ -37,6 +37,7 @@ const CONFIG: FlowGroupConfig = {
   drainTimeoutMs: 2000,
   catchUpTimeoutMs: 2000,
   failoverAfterProbeFailures: 3,
+  autoFailover: { enabled: false, unreachableForMs: 60_000 },
 };
 
 let server: RedisServer;
@@ -117,7 +118,10 @@ describe("transition runner (fakes, real Redis)", () => {
   it("switches over: waits for consumers and lag, pauses, commits, resumes the reverse flow, flips", async () => {
     fakes.members.set("us-east/billing", 2);
     fakes.lags.set("east-west", [lagOf(5), lagOf(2), lagOf(0)]);
-    setTimeout(() => fakes.members.set("us-east/billing", 0), 60);
+    // A slow admin answer while waiting is retried, not a failed step.
+    fakes.failing.add("members");
+    setTimeout(() => fakes.failing.delete("members"), 40);
+    setTimeout(() => fakes.members.set("us-east/billing", 0), 80);
     const { state, record } = await runner.run(request());
     assert.equal(state.activeRegion, "eu-west");
     assert.equal(state.epoch, 2);
@@ -308,7 +312,11 @@ describe("transition runner (fakes, real Redis)", () => {
     fakes.unreachable.add("us-east");
     fakes.failures.set("us-east", 3);
     fakes.lags.set("east-west", [lagOf(42)]);
-    fakes.groupCheckpointsOf.set("east-west/billing", { partitions: 3, oldestAgeMs: 1500 });
+    fakes.checkpointSummaries.set("east-west/billing", {
+      partitions: 3,
+      inexact: [],
+      oldestAgeMs: 1500,
+    });
     const over = await runner.run(request({ kind: "failover" }));
     assert.equal(over.state.activeRegion, "eu-west");
     assert.equal(over.state.phase, "failed-over");
@@ -425,6 +433,7 @@ describe("transition runner (fakes, real Redis)", () => {
 
   it("reports the last lag measured before the source was lost as the records at risk", async () => {
     fakes.failing.add("lag");
+    fakes.checkpointSummaries.clear();
     const measuredAtMs = Date.now() - 4000;
     fakes.lastKnown.set("east-west", [
       { topic: "orders", partition: 0, records: 5n, measuredAtMs },
@@ -466,5 +475,38 @@ describe("transition runner (fakes, real Redis)", () => {
       ["drill-failed", "drill-passed"],
     );
     assert.equal((await store.get("orders")).epoch, 1);
+  });
+
+  it("a drill reports per group exactness and checkpoint freshness, and the expected RTO and RPO", async () => {
+    fakes.lags.set("east-west", [lagOf(7)]);
+    const drill = await runner.run(request({ kind: "failover", dryRun: true, expectedEpoch: 0 }));
+    assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
+    const detail = (name: string) => drill.record.steps.find((s) => s.name === name)?.detail ?? "";
+    assert.match(detail("check-source-down"), /0 of 3 failed probes now/);
+    assert.match(detail("commit-offsets"), /group billing: 3 partitions translate exactly/);
+    assert.match(detail("check-checkpoints"), /group billing: 3 checkpoints, exact, oldest 1\.0 s/);
+    assert.match(detail("expected-rto"), /estimated/);
+    assert.ok((drill.record.rtoMs ?? 0) > 0);
+    assert.equal(drill.record.rpoRecords, "7");
+
+    // Stale checkpoints fail a failover drill; a switchover drill only reports them.
+    fakes.checkpointSummaries.set("east-west/billing", {
+      partitions: 3,
+      inexact: [],
+      oldestAgeMs: 120_000,
+    });
+    const stale = await runner.run(request({ kind: "failover", dryRun: true, expectedEpoch: 0 }));
+    assert.equal(stale.record.outcome, "drill-failed");
+    assert.match(
+      stale.record.error ?? "",
+      /check-checkpoints: the oldest checkpoint of group billing is 120\.0 s old/,
+    );
+    const switchover = await runner.run(request({ dryRun: true, expectedEpoch: 0 }));
+    assert.equal(switchover.record.outcome, "drill-passed", switchover.record.error);
+    assert.match(
+      switchover.record.steps.find((s) => s.name === "check-checkpoints")?.detail ?? "",
+      /120\.0 s old.*\(a switchover reads live positions\)/,
+    );
+    assert.equal(switchover.record.rpoRecords, "0");
   });
 });

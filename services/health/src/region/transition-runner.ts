@@ -7,7 +7,6 @@ import { Code, GeoError } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
 import type {
   DivergedRange,
-  FinishTransition,
   RegionPhase,
   RegionState,
   RegionStore,
@@ -16,7 +15,13 @@ import type {
 } from "@geo/region-state";
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
 import { reportDivergence } from "./divergence";
-import { assessRecordsAtRisk, describeRisk, totalAtRisk } from "./records-at-risk";
+import { type DrillContext, runDrill } from "./drill";
+import {
+  assessRecordsAtRisk,
+  describeRisk,
+  type FailoverReport,
+  totalAtRisk,
+} from "./records-at-risk";
 import { createStepRecorder, StepFailed, type StepRecorder, until } from "./step-recorder";
 import { type Plan, planTransition, type TransitionRequest } from "./transition-plan";
 
@@ -27,9 +32,6 @@ export interface TransitionResult {
   readonly record: TransitionRecord;
 }
 
-/** What a transition reports beyond its steps (kept in its record). */
-type FailoverReport = Pick<FinishTransition, "rpoRecords" | "recordsAtRisk" | "checkpointAges">;
-
 export interface TransitionRunnerOptions {
   readonly store: RegionStore;
   readonly deps: TransitionDependencies;
@@ -37,6 +39,10 @@ export interface TransitionRunnerOptions {
   readonly logger: Logger;
   /** Interval of lag and consumer polls. Default 500 ms. */
   readonly pollIntervalMs?: number;
+  /** A drill finds checkpoints older than this stale. Default 60 s. */
+  readonly checkpointMaxAgeMs?: number;
+  /** How often the health monitor measures lag (a drill's RTO estimate). Default 2000 ms. */
+  readonly lagIntervalMs?: number;
 }
 
 const RUNNING_PHASE: Record<TransitionKind, RegionPhase> = {
@@ -80,6 +86,9 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
           const failures = deps.probes.consecutiveFailures(p.from.cluster);
           const needed = p.config.failoverAfterProbeFailures;
           if (failures >= needed) return `${failures} consecutive failed probes`;
+          // A drill rehearses the failover of a healthy pair: the lost region is not lost yet.
+          if (p.request.dryRun)
+            return `${failures} of ${needed} failed probes now: a real failover waits for ${needed} (or force)`;
           if (p.request.force)
             return `only ${failures} of ${needed} failed probes; forced by the request`;
           throw new Error(
@@ -107,9 +116,11 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
       `consumer groups ${p.consumerGroups.join(", ")} left ${p.from.cluster}`,
       () =>
         until("consumers leaving", p.timeoutMs, pollMs, async () => {
+          // A slow answer is not a refusal: keep asking until the drain timeout.
           const counts = await Promise.all(
             p.consumerGroups.map((g) => deps.consumers.members(p.from.cluster, g)),
-          );
+          ).catch((error: Error) => error);
+          if (counts instanceof Error) return { done: false, state: counts.message };
           const busy = p.consumerGroups.filter((_, i) => counts[i]! > 0);
           return busy.length === 0
             ? { done: true, detail: "no member left" }
@@ -214,32 +225,6 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
         },
       );
     }
-  }
-
-  async function drill(p: Plan): Promise<TransitionResult> {
-    const steps = createStepRecorder(undefined);
-    const startTimeMs = Date.now();
-    await preflight(p, steps);
-    let report: FailoverReport = { rpoRecords: 0n };
-    if (p.request.kind === "failover") report = await recordsAtRisk(p, steps);
-    await commitOffsets(p, steps, true);
-    const passed = steps.steps.every((s) => s.ok);
-    const record = await store.recordDrill({
-      ...baseRecord(p, startTimeMs),
-      dryRun: true,
-      outcome: passed ? "drill-passed" : "drill-failed",
-      epochAfter: p.state.epoch,
-      steps: steps.steps,
-      // The expected RTO is what the group's last real transition took, when there was one.
-      ...(p.state.lastTransition?.rtoMs === undefined
-        ? {}
-        : { rtoMs: p.state.lastTransition.rtoMs }),
-      ...(report.rpoRecords === undefined ? {} : { rpoRecords: String(report.rpoRecords) }),
-      ...(report.recordsAtRisk === undefined ? {} : { recordsAtRisk: report.recordsAtRisk }),
-      ...(report.checkpointAges === undefined ? {} : { checkpointAges: report.checkpointAges }),
-      ...(steps.error === undefined ? {} : { error: steps.error }),
-    });
-    return { state: await store.get(p.group.name), record };
   }
 
   async function execute(p: Plan): Promise<TransitionResult> {
@@ -365,24 +350,22 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     return { state, record };
   }
 
+  const drillContext: DrillContext = {
+    store,
+    deps,
+    preflight,
+    recordsAtRisk,
+    checkpointMaxAgeMs: options.checkpointMaxAgeMs ?? 60_000,
+    lagIntervalMs: options.lagIntervalMs ?? 2000,
+    pollIntervalMs: pollMs,
+  };
+
   return {
     async run(request) {
       const p = await planTransition(request, store, deps, configs);
-      return request.dryRun ? drill(p) : execute(p);
+      if (!request.dryRun) return execute(p);
+      const record = await runDrill(p, drillContext);
+      return { state: await store.get(p.group.name), record };
     },
-  };
-}
-
-function baseRecord(p: Plan, startTimeMs: number) {
-  return {
-    id: `drill-${startTimeMs}-${Math.random().toString(36).slice(2, 8)}`,
-    flowGroup: p.group.name,
-    kind: p.request.kind,
-    fromRegion: p.from.region,
-    toRegion: p.to.region,
-    actor: p.request.actor,
-    reason: p.request.reason,
-    startTimeMs,
-    epochBefore: p.state.epoch,
   };
 }
