@@ -25,6 +25,11 @@ export function orInterpolated(json: JsonSchema): JsonSchema {
   return { anyOf: [json, INTERPOLATED] };
 }
 
+import { FLOW_LIMITS } from "../limits";
+
+/** Characters of a flow name, a cluster alias, an agent id. */
+export const MAX_NAME = FLOW_LIMITS.maxNameLength;
+
 const REQUIRED = "is required and missing: add it";
 export const ALLOWED = "allowed here: ";
 
