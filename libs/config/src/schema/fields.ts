@@ -10,11 +10,15 @@ import { hostPortProblem } from "../host-port";
 export type JsonSchema = Record<string, unknown>;
 
 /** JSON Schema of the fields whose zod form does not say what the file may contain. */
-export const jsonSchemaOf = new WeakMap<z.ZodType, JsonSchema>();
+export const jsonSchemaOf = new WeakMap<object, JsonSchema>();
+
+// Both are keyed by the schema's definition, which its copies (`.describe()` makes one) share.
+/** Lists that may also be written as one string (listOrString): the JSON Schema accepts both. */
+export const alsoOneString = new WeakSet<object>();
 
 /** Records the JSON Schema of a field whose input zod cannot describe (coercions, ${VAR}). */
 export function documented<T extends z.ZodType>(schema: T, json: JsonSchema): T {
-  jsonSchemaOf.set(schema, json);
+  jsonSchemaOf.set(schema._zod.def, json);
   return schema;
 }
 
@@ -182,10 +186,12 @@ export function listOrString<T extends z.ZodType>(
           )(issue),
   });
   if (options.min !== undefined) list = list.min(options.min[0], { error: options.min[1] });
-  return z.preprocess(
+  const schema = z.preprocess(
     (value) => (typeof value === "string" ? value.split(",").map((part) => part.trim()) : value),
     list,
   );
+  alsoOneString.add(schema._zod.def);
+  return schema;
 }
 
 /** A mapping with exactly these keys (unknown keys are reported with the allowed ones). */
