@@ -7,6 +7,10 @@ import { z } from "zod";
 import { didYouMean } from "../did-you-mean";
 import { hostPortProblem } from "../host-port";
 
+// Schemas are built per file (they know its clusters), so they are parsed once each: compiling
+// them to code first (zod's default) only costs time.
+z.config({ jitless: true });
+
 export type JsonSchema = Record<string, unknown>;
 
 /** JSON Schema of the fields whose zod form does not say what the file may contain. */
