@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Fails when libs/proto/src/gen differs from what `buf generate` makes of proto/ now, so a proto
-// change can never ship without its generated code (or hand edits to generated code survive).
+// change can never ship without its generated code (or hand edits to generated code survive); and
+// when config/geo.schema.json differs from what the config schema in libs/config generates.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,3 +65,14 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
+
+// The editors' JSON Schema of geo.yaml, from libs/config (built here if it is not yet).
+const bin = (name) => join(root, "node_modules", ".bin", name);
+const built = spawnSync(bin("tsc"), ["-b", "libs/config"], { cwd: root, stdio: "inherit" });
+const schema =
+  built.status === 0 &&
+  spawnSync(process.execPath, [join(root, "scripts", "config-schema.mjs"), "--check"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+if (built.status !== 0 || schema.status !== 0) process.exit(1);

@@ -44,6 +44,7 @@ export {
   validateFlows,
 } from "./parse-config";
 export { readTlsOptions } from "./read-tls-options";
+export { configJsonSchema } from "./schema/json-schema";
 export {
   anchored,
   createTopicFilter,

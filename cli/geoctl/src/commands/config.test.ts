@@ -24,6 +24,8 @@ describe("geoctl config validate", () => {
         "    target: mars",
         "    topics: { include: ['x('] }",
         "leases: { ttlMs: -1 }",
+        "logging: { levle: debug }",
+        "telemetry: { enabled: maybe }",
         "",
       ].join("\n"),
     );
@@ -42,8 +44,15 @@ describe("geoctl config validate", () => {
         ["flows[0].target", 5],
         ["flows[0].topics.include[0]", 6],
         ["leases.ttlMs", 7],
+        ["logging.levle", 8],
+        ["telemetry.enabled", 9],
       ],
     );
+    const messages = (report as unknown as { problems: { message: string }[] }).problems.map(
+      (p) => p.message,
+    );
+    assert.match(messages[3] ?? "", /unknown key "levle" \(did you mean "level"\?\)/);
+    assert.match(messages[4] ?? "", /must be true or false, found "maybe"/);
     const good = join(dir, "good.yaml");
     writeFileSync(good, "clusters:\n  a: { bootstrapServers: [a:9092] }\n");
     const ok = spawnSync(process.execPath, [bin, "config", "validate", good], { encoding: "utf8" });
