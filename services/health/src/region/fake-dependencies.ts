@@ -15,13 +15,20 @@ export interface Fakes extends TransitionDependencies {
   readonly failing: Set<string>;
   readonly calls: string[];
   commitProblems: string[];
+  /** Topics per cluster, the deny ACLs a guard holds per cluster, clusters without authorizer. */
+  readonly topicsOf: Map<string, string[]>;
+  readonly denied: Map<string, Set<string>>;
+  readonly noAuthorizer: Set<string>;
 }
+
+/** Both fake flows replicate "orders" under its own name. */
+const ORDERS = { topics: { include: ["orders"], exclude: [] }, naming: "identity" as const };
 
 export function createFakes(): Fakes {
   const fakes: Fakes = {
     flowList: [
-      { name: "east-west", source: "us-east", target: "eu-west", paused: false },
-      { name: "west-east", source: "eu-west", target: "us-east", paused: true },
+      { name: "east-west", source: "us-east", target: "eu-west", paused: false, ...ORDERS },
+      { name: "west-east", source: "eu-west", target: "us-east", paused: true, ...ORDERS },
     ],
     lags: new Map(),
     lagStalenessMs: 0,
@@ -35,6 +42,12 @@ export function createFakes(): Fakes {
     failing: new Set(),
     calls: [],
     commitProblems: [],
+    topicsOf: new Map([
+      ["us-east", ["orders", "heartbeats", "local-only"]],
+      ["eu-west", ["orders", "heartbeats", "local-only"]],
+    ]),
+    denied: new Map(),
+    noAuthorizer: new Set(),
     flows: {
       list: async () => fakes.flowList.map((f) => ({ ...f })),
       pause: async (flow) => {
@@ -75,7 +88,22 @@ export function createFakes(): Fakes {
           : { reachable: true },
       consecutiveFailures: (cluster) => fakes.failures.get(cluster) ?? 0,
     },
+    writeGuard: {
+      deny: async (cluster, select) => guard(cluster, select, true),
+      allow: async (cluster, select) => guard(cluster, select, false),
+    },
     consumers: { members: async (cluster, group) => fakes.members.get(`${cluster}/${group}`) ?? 0 },
+  };
+  const guard = async (cluster: string, select: (topic: string) => boolean, deny: boolean) => {
+    if (fakes.unreachable.has(cluster)) throw new Error(`cluster ${cluster}: connection refused`);
+    if (fakes.noAuthorizer.has(cluster)) return { authorizer: false as const };
+    const denied = fakes.denied.get(cluster) ?? new Set<string>();
+    fakes.denied.set(cluster, denied);
+    const topics = deny
+      ? (fakes.topicsOf.get(cluster) ?? []).filter(select)
+      : [...denied].filter(select);
+    for (const topic of topics) deny ? denied.add(topic) : denied.delete(topic);
+    return { authorizer: true as const, topics };
   };
   const setPaused = (name: string, paused: boolean) => {
     const index = fakes.flowList.findIndex((f) => f.name === name);

@@ -12,10 +12,12 @@ import {
   OffsetTranslationService,
   offsetsV1,
   ReplicationHealthService,
+  replicationV1,
 } from "@geo/proto";
 import { grpcClientOptions } from "@geo/service-runtime";
 import { probeCluster } from "../monitoring/cluster-probe";
 import type { ClusterProbes, FlowInfo, TransitionDependencies } from "./dependencies";
+import { createKafkaWriteGuard } from "./passive-acls";
 
 export interface GrpcDependencies extends TransitionDependencies {
   close(): Promise<void>;
@@ -87,6 +89,9 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
               source: flow.sourceCluster,
               target: flow.targetCluster,
               paused: flow.paused,
+              topics: { include: flow.topics?.include ?? [], exclude: flow.topics?.exclude ?? [] },
+              naming:
+                flow.namingPolicy === replicationV1.NamingPolicy.IDENTITY ? "identity" : "prefix",
             });
           }
           pageToken = page.nextPageToken;
@@ -161,6 +166,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       },
     },
     probes,
+    writeGuard: createKafkaWriteGuard(adminOf),
     consumers: {
       async members(cluster, group) {
         const described = await adminOf(cluster).use((admin) => admin.describeGroups([group]));

@@ -132,7 +132,14 @@ describe("transition runner (fakes, real Redis)", () => {
       "pause-flow",
       "commit-offsets",
       "resume-flow",
+      "unprotect-active",
+      "protect-passive",
     ]);
+    assert.deepEqual(
+      [...fakes.denied.get("us-east")!],
+      ["orders"],
+      "the passive side is read-only",
+    );
     assert.deepEqual(fakes.calls, [
       "pause east-west",
       "commit billing over east-west",
@@ -316,6 +323,11 @@ describe("transition runner (fakes, real Redis)", () => {
       { flow: "east-west", sourceTopic: "orders", partition: 0, records: "42" },
     ]);
     assert.deepEqual(fakes.calls, ["pause east-west", "commit billing over east-west"]);
+    // The lost region cannot be protected: recorded, and the failover goes on.
+    assert.match(
+      over.record.steps.find((s) => s.name === "protect-passive" && !s.ok)?.detail ?? "",
+      /us-east: connection refused/,
+    );
 
     fakes.unreachable.clear();
     fakes.calls.length = 0;
@@ -332,6 +344,7 @@ describe("transition runner (fakes, real Redis)", () => {
       "commit billing over west-east",
       "resume east-west",
     ]);
+    assert.deepEqual([...fakes.denied.get("eu-west")!], ["orders"], "failback protects eu-west");
   });
 
   it("fails over with force, and with an unknown RPO when the lag cannot be read", async () => {

@@ -14,6 +14,7 @@ import type {
   TransitionRecord,
 } from "@geo/region-state";
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
+import { movePassiveProtection } from "./passive-acls";
 import { createStepRecorder, StepFailed, type StepRecorder, until } from "./step-recorder";
 import { type Plan, planTransition, type TransitionRequest } from "./transition-plan";
 
@@ -314,6 +315,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     await setFlows(p, steps, forward, true, paused);
     await commitOffsets(p, steps, false);
     if (p.request.kind !== "failover") await setFlows(p, steps, p.reverse, false, []);
+    await movePassiveProtection(p, steps, deps.writeGuard);
     return risks;
   }
 
