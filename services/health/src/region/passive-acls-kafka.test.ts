@@ -15,7 +15,7 @@ import {
   ResourcePatternTypes,
 } from "@geo/kafka";
 import { createLogger } from "@geo/logging";
-import { createKafkaWriteGuard, remoteTopicSelector } from "./passive-acls";
+import { createKafkaWriteGuard, denyWriteAcl, remoteTopicSelector } from "./passive-acls";
 
 const logger = createLogger({ service: "passive-acls-test", level: "silent" });
 const PASSWORDS = { "geo-agent": "agent-Password-71c2", app: "app-Password-93fe" };
@@ -112,6 +112,13 @@ async function consumeAs(user: keyof typeof PASSWORDS, topic: string): Promise<n
   }
 }
 
+const ANY_BINDING = {
+  principal: undefined,
+  host: undefined,
+  operation: AclOperationTypes.ANY,
+  permissionType: AclPermissionTypes.ANY,
+};
+
 const flowsInto = (target: string) => [
   {
     name: `active->${target}`,
@@ -157,6 +164,39 @@ test("the passive side's replicated topics refuse applications' writes until its
     }),
   );
   assert.deepEqual(left.resources, [], "no ACL left behind: the topic is as it was");
+});
+
+test("a replicated topic with the operator's own ACLs keeps them and gets only the deny", async () => {
+  const admin = createClusterAdmin(clusterConfig(guarded, "geo-agent"), { clientId: "a", logger });
+  admins.push(admin);
+  const guard = createKafkaWriteGuard(() => admin);
+  const audited = "audited";
+  await admin.use((a) => a.createTopics({ topics: [{ topic: audited, numPartitions: 1 }] }));
+  const operatorAcl = {
+    ...denyWriteAcl(audited),
+    principal: "User:auditor",
+    operation: AclOperationTypes.READ,
+    permissionType: AclPermissionTypes.ALLOW,
+  };
+  await admin.use((a) => a.createAcls({ acl: [operatorAcl] }));
+  const select = (topic: string) => topic === audited;
+  const bindings = async () => {
+    const { resources } = await admin.use((a) =>
+      a.describeAcls({ ...denyWriteAcl(audited), ...ANY_BINDING }),
+    );
+    return resources
+      .flatMap((r) => r.acls)
+      .map((acl) => `${acl.principal} ${acl.operation} ${acl.permissionType}`)
+      .sort();
+  };
+  const operators = `User:auditor ${AclOperationTypes.READ} ${AclPermissionTypes.ALLOW}`;
+  await guard.deny("guarded", select);
+  assert.deepEqual(await bindings(), [
+    `User:* ${AclOperationTypes.WRITE} ${AclPermissionTypes.DENY}`,
+    operators,
+  ]);
+  await guard.allow("guarded", select);
+  assert.deepEqual(await bindings(), [operators]);
 });
 
 test("a cluster without an authorizer is reported, not failed", async () => {
