@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { TransitionKind } from "@geo/region-state";
 import { createFakes } from "./fake-dependencies";
 import { movePassiveProtection, remoteTopicSelector } from "./passive-acls";
 import { createStepRecorder } from "./step-recorder";
@@ -42,7 +43,8 @@ describe("remoteTopicSelector", () => {
 });
 
 describe("movePassiveProtection (fakes)", () => {
-  const plan = (fakes: ReturnType<typeof createFakes>) => ({
+  const plan = (fakes: ReturnType<typeof createFakes>, kind: TransitionKind = "switchover") => ({
+    request: { kind },
     from: { region: "us-east", cluster: "us-east" },
     to: { region: "eu-west", cluster: "eu-west" },
     forward: fakes.flowList.filter((f) => f.target === "eu-west"),
@@ -53,7 +55,7 @@ describe("movePassiveProtection (fakes)", () => {
     const fakes = createFakes();
     fakes.denied.set("eu-west", new Set(["orders", "operator-own"]));
     const steps = createStepRecorder(undefined);
-    await movePassiveProtection(plan(fakes), steps, fakes.writeGuard);
+    await movePassiveProtection(plan(fakes), steps, fakes);
     assert.deepEqual(
       steps.steps.map((s) => [s.name, s.ok, s.detail]),
       [
@@ -70,7 +72,7 @@ describe("movePassiveProtection (fakes)", () => {
     fakes.noAuthorizer.add("us-east");
     fakes.noAuthorizer.add("eu-west");
     const steps = createStepRecorder(undefined);
-    await movePassiveProtection(plan(fakes), steps, fakes.writeGuard);
+    await movePassiveProtection(plan(fakes), steps, fakes);
     assert.deepEqual(
       steps.steps.map((s) => [s.name, s.ok, s.detail]),
       [
@@ -92,7 +94,7 @@ describe("movePassiveProtection (fakes)", () => {
     const fakes = createFakes();
     fakes.unreachable.add("eu-west");
     const refused = createStepRecorder(undefined);
-    await assert.rejects(movePassiveProtection(plan(fakes), refused, fakes.writeGuard));
+    await assert.rejects(movePassiveProtection(plan(fakes), refused, fakes));
     assert.deepEqual(
       refused.steps.map((s) => s.name),
       ["unprotect-active"],
@@ -101,10 +103,18 @@ describe("movePassiveProtection (fakes)", () => {
     fakes.unreachable.clear();
     fakes.unreachable.add("us-east");
     const recorded = createStepRecorder(undefined);
-    await movePassiveProtection(plan(fakes), recorded, fakes.writeGuard);
+    await movePassiveProtection(plan(fakes), recorded, fakes);
     assert.deepEqual(
       recorded.steps.map((s) => `${s.name}${s.ok ? "" : "!"}`),
       ["unprotect-active", "protect-passive!"],
+    );
+    // A failover does not wait on a cluster that fails its probes.
+    fakes.failures.set("us-east", 3);
+    const skipped = createStepRecorder(undefined);
+    await movePassiveProtection(plan(fakes, "failover"), skipped, fakes);
+    assert.match(
+      skipped.steps[1]?.detail ?? "",
+      /not attempted: cluster us-east failed its last 3 probes/,
     );
   });
 });

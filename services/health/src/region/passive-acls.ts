@@ -22,7 +22,13 @@ import {
   type ClusterAdmin,
   ResourcePatternTypes,
 } from "@geo/kafka";
-import type { FlowInfo, TopicWriteGuard, WriteGuardOutcome } from "./dependencies";
+import type { TransitionKind } from "@geo/region-state";
+import type {
+  FlowInfo,
+  TopicWriteGuard,
+  TransitionDependencies,
+  WriteGuardOutcome,
+} from "./dependencies";
 import type { StepRecorder } from "./step-recorder";
 import type { Plan } from "./transition-plan";
 
@@ -81,13 +87,17 @@ const listed = (topics: readonly string[]) =>
 /**
  * Before the flip: lifts the protection of the promoted cluster (its applications write again;
  * a failure fails the transition, since they could not), then protects the new passive one (a
- * failure, e.g. the lost region of a failover, is recorded and the transition goes on).
+ * failure, e.g. the lost region of a failover, is recorded and the transition goes on; a
+ * failover does not even try a cluster that failed its last probe).
  */
 export async function movePassiveProtection(
-  p: Pick<Plan, "from" | "to" | "forward" | "reverse">,
+  p: Pick<Plan, "from" | "to" | "forward" | "reverse"> & {
+    readonly request: { readonly kind: TransitionKind };
+  },
   steps: StepRecorder,
-  guard: TopicWriteGuard,
+  deps: Pick<TransitionDependencies, "writeGuard" | "probes">,
 ): Promise<void> {
+  const guard = deps.writeGuard;
   await steps.must(
     "unprotect-active",
     `lift the write denial on ${p.to.cluster} (${p.to.region}), the new active side`,
@@ -101,6 +111,13 @@ export async function movePassiveProtection(
     "protect-passive",
     `deny application writes to the replicated topics of ${p.from.cluster} (${p.from.region}), the new passive side`,
     async () => {
+      // A lost cluster would hold the failover for the admin timeout, in its RTO, to fail anyway.
+      const failures = deps.probes.consecutiveFailures(p.from.cluster);
+      if (p.request.kind === "failover" && failures > 0) {
+        throw new Error(
+          `not attempted: cluster ${p.from.cluster} failed its last ${failures} probes; the failback protects it`,
+        );
+      }
       const outcome = await guard.deny(
         p.from.cluster,
         remoteTopicSelector(p.reverse, p.from.cluster),

@@ -326,7 +326,7 @@ describe("transition runner (fakes, real Redis)", () => {
     // The lost region cannot be protected: recorded, and the failover goes on.
     assert.match(
       over.record.steps.find((s) => s.name === "protect-passive" && !s.ok)?.detail ?? "",
-      /us-east: connection refused/,
+      /not attempted: cluster us-east failed its last 3 probes/,
     );
 
     fakes.unreachable.clear();

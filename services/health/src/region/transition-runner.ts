@@ -315,7 +315,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     await setFlows(p, steps, forward, true, paused);
     await commitOffsets(p, steps, false);
     if (p.request.kind !== "failover") await setFlows(p, steps, p.reverse, false, []);
-    await movePassiveProtection(p, steps, deps.writeGuard);
+    await movePassiveProtection(p, steps, deps);
     return risks;
   }
 
