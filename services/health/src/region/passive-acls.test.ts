@@ -76,11 +76,7 @@ describe("movePassiveProtection (fakes)", () => {
     assert.deepEqual(
       steps.steps.map((s) => [s.name, s.ok, s.detail]),
       [
-        [
-          "unprotect-active",
-          true,
-          "cluster eu-west has no authorizer; writes to the passive side are detected, not prevented",
-        ],
+        ["unprotect-active", true, "cluster eu-west has no authorizer: no denial to lift"],
         [
           "protect-passive",
           true,

@@ -103,7 +103,8 @@ export async function movePassiveProtection(
     `lift the write denial on ${p.to.cluster} (${p.to.region}), the new active side`,
     async () => {
       const outcome = await guard.allow(p.to.cluster, remoteTopicSelector(p.forward, p.to.cluster));
-      if (!outcome.authorizer) return noAuthorizer(p.to.cluster);
+      if (!outcome.authorizer)
+        return `cluster ${p.to.cluster} has no authorizer: no denial to lift`;
       return `applications may write again to ${listed(outcome.topics)}`;
     },
   );
