@@ -21,6 +21,7 @@ export {
   runKafkaTool,
 } from "./run-kafka-tool";
 export {
+  type AuthorizerOptions,
   type KafkaBroker,
   type KafkaCluster,
   type KafkaClusterOptions,

@@ -43,6 +43,25 @@ export interface KafkaClusterOptions {
    * harness itself and inter-broker traffic use. Its addresses are `secureBootstrapServers`.
    */
   secureListener?: SecureListenerOptions;
+  /**
+   * Turns on KRaft's StandardAuthorizer with a SASL_PLAINTEXT (PLAIN) SECURE listener for the
+   * given users; replaces `secureListener`. See `AuthorizerOptions`.
+   */
+  authorizer?: AuthorizerOptions;
+}
+
+/**
+ * An authorizer-enabled cluster: clients that authenticate on the SECURE listener (SASL PLAIN,
+ * `secureBootstrapServers`) are checked against ACLs. Topics without ACLs stay open to everyone
+ * (`allow.everyone.if.no.acl.found`), so ACLs are only needed to take rights away (e.g. a DENY).
+ * The PLAINTEXT listener the harness and the brokers use is User:ANONYMOUS, a super user: it is
+ * the operator's own door, not an application's.
+ */
+export interface AuthorizerOptions {
+  /** SASL/PLAIN users of the SECURE listener: name -> password. */
+  readonly users: Readonly<Record<string, string>>;
+  /** Those of `users` that bypass ACLs (super.users), e.g. the replication agents' principal. */
+  readonly superUsers: readonly string[];
 }
 
 export interface SecureListenerOptions {
@@ -110,6 +129,40 @@ function newClusterId(): string {
     const id = Buffer.from(randomUUID().replaceAll("-", ""), "hex").toString("base64url");
     if (!id.startsWith("-")) return id;
   }
+}
+
+/** The SECURE listener and broker entries of an authorizer-enabled cluster. */
+function authorizerSettings(authorizer: AuthorizerOptions): {
+  secure: SecureListenerOptions;
+  properties: Record<string, PropertyValue>;
+} {
+  const unknown = authorizer.superUsers.filter((name) => authorizer.users[name] === undefined);
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `authorizer.superUsers names ${unknown.join(", ")}, not in authorizer.users: add their passwords`,
+    );
+  }
+  const jaasUsers = Object.entries(authorizer.users)
+    .map(([name, password]) => `user_${name}="${password}"`)
+    .join(" ");
+  return {
+    secure: {
+      protocol: "SASL_PLAINTEXT",
+      properties: {
+        "listener.name.secure.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.secure.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required ${jaasUsers};`,
+      },
+    },
+    properties: {
+      "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      "allow.everyone.if.no.acl.found": true,
+      // ANONYMOUS: the PLAINTEXT and CONTROLLER listeners, i.e. the brokers and the harness.
+      "super.users": [
+        "User:ANONYMOUS",
+        ...authorizer.superUsers.map((name) => `User:${name}`),
+      ].join(";"),
+    },
+  };
 }
 
 /** Listener entries for the optional SECURE listener, then its own properties. */
@@ -453,7 +506,12 @@ async function startOnce(
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const deadline = Date.now() + startTimeoutMs;
   const dir = createHarnessDir(`kafka-${options.name}`);
-  const secure = options.secureListener;
+  if (options.authorizer !== undefined && options.secureListener !== undefined) {
+    throw new RangeError("give either authorizer or secureListener: authorizer makes its own");
+  }
+  const withAuthorizer =
+    options.authorizer === undefined ? undefined : authorizerSettings(options.authorizer);
+  const secure = withAuthorizer?.secure ?? options.secureListener;
   const perBroker = secure === undefined ? 2 : 3;
   const ports = await findFreePorts(perBroker * count);
   const brokers = Array.from(
@@ -491,6 +549,7 @@ async function startOnce(
         formatProperties({
           ...brokerDefaults(broker.nodeId, count, broker, voters, join(broker.dir, "data")),
           ...secureListenerProperties(broker, secure),
+          ...withAuthorizer?.properties,
           ...options.brokerProperties,
           ...options.brokerPropertiesFor?.(broker),
         }),

@@ -1,6 +1,7 @@
 // What a transition needs from the rest of the system, as small interfaces: the real ones call
 // the coordinator, the offsets service and the health service's own lag over gRPC, and probe
 // the clusters (grpc-dependencies.ts); unit tests pass fakes.
+import type { NamingPolicy, TopicFilterConfig } from "@geo/config";
 
 /** A flow as a transition sees it. */
 export interface FlowInfo {
@@ -9,6 +10,9 @@ export interface FlowInfo {
   readonly source: string;
   readonly target: string;
   readonly paused: boolean;
+  /** Which topics it replicates and how it names them (passive protection finds its topics). */
+  readonly topics?: TopicFilterConfig;
+  readonly naming?: NamingPolicy;
 }
 
 /** The coordinator's flows: list, PauseFlow, ResumeFlow. */
@@ -125,6 +129,20 @@ export interface ConsumerGroupProbe {
   members(cluster: string, group: string): Promise<number>;
 }
 
+/** What a write guard did: nothing when the cluster has no authorizer to hold ACLs. */
+export type WriteGuardOutcome =
+  | { readonly authorizer: false }
+  | { readonly authorizer: true; readonly topics: readonly string[] };
+
+/**
+ * Denies applications' writes to a cluster's topics with Kafka ACLs, and lifts that denial
+ * (passive-acls.ts). `select` picks the topics by name.
+ */
+export interface TopicWriteGuard {
+  deny(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardOutcome>;
+  allow(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardOutcome>;
+}
+
 export interface TransitionDependencies {
   readonly flows: FlowControl;
   readonly lag: LagSource;
@@ -135,4 +153,5 @@ export interface TransitionDependencies {
   readonly agents: AgentDirectory;
   readonly probes: ClusterProbes;
   readonly consumers: ConsumerGroupProbe;
+  readonly writeGuard: TopicWriteGuard;
 }

@@ -29,13 +29,20 @@ export interface Fakes extends TransitionDependencies {
   readonly lastKnown: Map<string, KnownPartitionLag[]>;
   /** Checkpoint answers per `flow/group`; none when absent. */
   readonly checkpointSummaries: Map<string, CheckpointSummary>;
+  /** Topics per cluster, the deny ACLs a guard holds per cluster, clusters without authorizer. */
+  readonly topicsOf: Map<string, string[]>;
+  readonly denied: Map<string, Set<string>>;
+  readonly noAuthorizer: Set<string>;
 }
+
+/** Both fake flows replicate "orders" under its own name. */
+const ORDERS = { topics: { include: ["orders"], exclude: [] }, naming: "identity" as const };
 
 export function createFakes(): Fakes {
   const fakes: Fakes = {
     flowList: [
-      { name: "east-west", source: "us-east", target: "eu-west", paused: false },
-      { name: "west-east", source: "eu-west", target: "us-east", paused: true },
+      { name: "east-west", source: "us-east", target: "eu-west", paused: false, ...ORDERS },
+      { name: "west-east", source: "eu-west", target: "us-east", paused: true, ...ORDERS },
     ],
     lags: new Map(),
     lagStalenessMs: 0,
@@ -65,6 +72,12 @@ export function createFakes(): Fakes {
     checkpointSummaries: new Map([
       ["east-west/billing", { partitions: 3, inexact: [], oldestAgeMs: 1000 }],
     ]),
+    topicsOf: new Map([
+      ["us-east", ["orders", "heartbeats", "local-only"]],
+      ["eu-west", ["orders", "heartbeats", "local-only"]],
+    ]),
+    denied: new Map(),
+    noAuthorizer: new Set(),
     flows: {
       list: async () => fakes.flowList.map((f) => ({ ...f })),
       pause: async (flow) => {
@@ -132,6 +145,21 @@ export function createFakes(): Fakes {
         return fakes.members.get(`${cluster}/${group}`) ?? 0;
       },
     },
+    writeGuard: {
+      deny: async (cluster, select) => guard(cluster, select, true),
+      allow: async (cluster, select) => guard(cluster, select, false),
+    },
+  };
+  const guard = async (cluster: string, select: (topic: string) => boolean, deny: boolean) => {
+    if (fakes.unreachable.has(cluster)) throw new Error(`cluster ${cluster}: connection refused`);
+    if (fakes.noAuthorizer.has(cluster)) return { authorizer: false as const };
+    const denied = fakes.denied.get(cluster) ?? new Set<string>();
+    fakes.denied.set(cluster, denied);
+    const topics = deny
+      ? (fakes.topicsOf.get(cluster) ?? []).filter(select)
+      : [...denied].filter(select);
+    for (const topic of topics) deny ? denied.add(topic) : denied.delete(topic);
+    return { authorizer: true as const, topics };
   };
   const setPaused = (name: string, paused: boolean) => {
     const index = fakes.flowList.findIndex((f) => f.name === name);

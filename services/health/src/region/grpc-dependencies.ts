@@ -12,6 +12,7 @@ import {
   OffsetTranslationService,
   offsetsV1,
   ReplicationHealthService,
+  replicationV1,
 } from "@geo/proto";
 import { grpcClientOptions } from "@geo/service-runtime";
 import { probeCluster } from "../monitoring/cluster-probe";
@@ -21,6 +22,7 @@ import type {
   LastKnownLagSource,
   TransitionDependencies,
 } from "./dependencies";
+import { createKafkaWriteGuard } from "./passive-acls";
 import { createRecordCopier } from "./record-copier";
 
 export interface GrpcDependencies extends TransitionDependencies {
@@ -101,6 +103,9 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
               source: flow.sourceCluster,
               target: flow.targetCluster,
               paused: flow.paused,
+              topics: { include: flow.topics?.include ?? [], exclude: flow.topics?.exclude ?? [] },
+              naming:
+                flow.namingPolicy === replicationV1.NamingPolicy.IDENTITY ? "identity" : "prefix",
             });
           }
           pageToken = page.nextPageToken;
@@ -214,6 +219,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       },
     },
     probes,
+    writeGuard: createKafkaWriteGuard(adminOf),
     consumers: {
       async members(cluster, group) {
         const described = await adminOf(cluster).use((admin) => admin.describeGroups([group]));

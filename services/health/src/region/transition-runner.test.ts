@@ -136,7 +136,14 @@ describe("transition runner (fakes, real Redis)", () => {
       "pause-flow",
       "commit-offsets",
       "resume-flow",
+      "unprotect-active",
+      "protect-passive",
     ]);
+    assert.deepEqual(
+      [...fakes.denied.get("us-east")!],
+      ["orders"],
+      "the passive side is read-only",
+    );
     assert.deepEqual(fakes.calls, [
       "pause east-west",
       "commit billing over east-west",
@@ -330,6 +337,11 @@ describe("transition runner (fakes, real Redis)", () => {
       { flow: "east-west", group: "billing", partitions: 3, oldestAgeMs: 1500 },
     ]);
     assert.deepEqual(fakes.calls, ["pause east-west", "commit billing over east-west"]);
+    // The lost region cannot be protected: recorded, and the failover goes on.
+    assert.match(
+      over.record.steps.find((s) => s.name === "protect-passive" && !s.ok)?.detail ?? "",
+      /not attempted: cluster us-east failed its last 3 probes/,
+    );
 
     fakes.unreachable.clear();
     fakes.calls.length = 0;
@@ -380,6 +392,7 @@ describe("transition runner (fakes, real Redis)", () => {
       "commit billing over west-east",
       "resume east-west",
     ]);
+    assert.deepEqual([...fakes.denied.get("eu-west")!], ["orders"], "failback protects eu-west");
   });
 
   it("a switchover of a group without committed offsets fails at commit-offsets and moves nothing", async () => {

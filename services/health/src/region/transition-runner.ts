@@ -16,6 +16,7 @@ import type {
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
 import { reportDivergence } from "./divergence";
 import { type DrillContext, runDrill } from "./drill";
+import { movePassiveProtection } from "./passive-acls";
 import {
   assessRecordsAtRisk,
   describeRisk,
@@ -307,6 +308,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
     await setFlows(p, steps, forward, true, paused);
     await commitOffsets(p, steps, false);
     if (p.request.kind !== "failover") await setFlows(p, steps, p.reverse, false, []);
+    await movePassiveProtection(p, steps, deps);
     return report;
   }
 

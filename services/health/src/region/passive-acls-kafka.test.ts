@@ -1,0 +1,209 @@
+// Passive protection against real Kafka: one cluster with KRaft's StandardAuthorizer plays the
+// passive side (an application user and the agents' super user on a SASL/PLAIN listener), one
+// without an authorizer shows the step saying so.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { type ClusterConfig, parseConfig } from "@geo/config";
+import { type KafkaCluster, startKafkaClusters } from "@geo/harness";
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  type ClusterAdmin,
+  createClusterAdmin,
+  createKafkaClient,
+  ResourcePatternTypes,
+} from "@geo/kafka";
+import { createLogger } from "@geo/logging";
+import { createKafkaWriteGuard, denyWriteAcl, remoteTopicSelector } from "./passive-acls";
+
+const logger = createLogger({ service: "passive-acls-test", level: "silent" });
+const PASSWORDS = { "geo-agent": "agent-Password-71c2", app: "app-Password-93fe" };
+const REPLICATED = "orders";
+const LOCAL = "local-only";
+
+let guarded: KafkaCluster;
+let open: KafkaCluster;
+const admins: ClusterAdmin[] = [];
+
+/** The guarded cluster's SECURE listener as `user`, or the open cluster's PLAINTEXT one. */
+function clusterConfig(cluster: KafkaCluster, user?: keyof typeof PASSWORDS): ClusterConfig {
+  const servers = user === undefined ? cluster.bootstrapServers : cluster.secureBootstrapServers;
+  const sasl =
+    user === undefined
+      ? ""
+      : `\n    sasl: { mechanism: plain, username: ${user}, password: "\${PW}" }`;
+  const yaml = `clusters:\n  c:\n    bootstrapServers: [${servers.join(", ")}]${sasl}\n`;
+  const env = { PW: user === undefined ? "" : PASSWORDS[user] };
+  return parseConfig(yaml, { source: "passive-acls-test", env }).clusters.c!;
+}
+
+before(async () => {
+  [guarded, open] = (await startKafkaClusters([
+    { name: "guarded", authorizer: { users: PASSWORDS, superUsers: ["geo-agent"] } },
+    { name: "open" },
+  ])) as [KafkaCluster, KafkaCluster];
+  for (const cluster of [guarded, open]) {
+    const admin = createKafkaClient(clusterConfig(cluster), { clientId: "setup", logger }).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [REPLICATED, LOCAL].map((topic) => ({ topic, numPartitions: 1 })),
+    });
+    // Produces below run without retries: wait until every partition has a leader.
+    for (;;) {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [REPLICATED, LOCAL] });
+      if (topics.every((t) => t.partitions.every((p) => p.leader >= 0))) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await admin.disconnect();
+  }
+});
+
+after(async () => {
+  await Promise.all(admins.map((admin) => admin.close()));
+  await Promise.all([guarded?.stop(), open?.stop()]);
+});
+
+/** Produces one record as `user`; resolves to the Kafka error type when refused. */
+async function produceAs(user: keyof typeof PASSWORDS, topic: string): Promise<string> {
+  const kafka = createKafkaClient(clusterConfig(guarded, user), {
+    clientId: `passive-acls-${user}`,
+    logger,
+    retry: { retries: 0 },
+  });
+  const producer = kafka.producer({ retry: { retries: 0 } });
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages: [{ value: `from ${user}` }], acks: -1 });
+    return "ok";
+  } catch (error) {
+    return errorType(error);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** The Kafka error code name of a kafkajs error, wrapped or not. */
+function errorType(error: unknown): string {
+  const e = error as {
+    type?: string;
+    cause?: unknown;
+    originalError?: unknown;
+    errors?: unknown[];
+  };
+  if (typeof e.type === "string" && e.type !== "UNKNOWN") return e.type;
+  for (const inner of [e.cause, e.originalError, ...(e.errors ?? [])]) {
+    if (inner !== undefined) return errorType(inner);
+  }
+  return String((error as Error).message);
+}
+
+async function consumeAs(user: keyof typeof PASSWORDS, topic: string): Promise<number> {
+  const admin = createKafkaClient(clusterConfig(guarded, user), {
+    clientId: "reader",
+    logger,
+  }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const ANY_BINDING = {
+  principal: undefined,
+  host: undefined,
+  operation: AclOperationTypes.ANY,
+  permissionType: AclPermissionTypes.ANY,
+};
+
+const flowsInto = (target: string) => [
+  {
+    name: `active->${target}`,
+    source: "active",
+    target,
+    paused: false,
+    topics: { include: [REPLICATED], exclude: [] },
+    naming: "identity" as const,
+  },
+];
+
+test("the passive side's replicated topics refuse applications' writes until its promotion", async () => {
+  const admin = createClusterAdmin(clusterConfig(guarded, "geo-agent"), { clientId: "g", logger });
+  admins.push(admin);
+  const guard = createKafkaWriteGuard(() => admin);
+  const select = remoteTopicSelector(flowsInto("guarded"), "guarded");
+  assert.equal(await produceAs("app", REPLICATED), "ok", "no ACL yet: everyone writes");
+
+  assert.deepEqual(await guard.deny("guarded", select), {
+    authorizer: true,
+    topics: [REPLICATED],
+  });
+  assert.equal(await produceAs("app", REPLICATED), "TOPIC_AUTHORIZATION_FAILED");
+  assert.equal(await produceAs("geo-agent", REPLICATED), "ok", "the agents are super users");
+  assert.equal(await produceAs("app", LOCAL), "ok", "topics no flow writes stay open");
+  assert.equal(await consumeAs("app", REPLICATED), 2, "applications still read and describe it");
+  assert.deepEqual(await guard.deny("guarded", select), {
+    authorizer: true,
+    topics: [REPLICATED],
+  });
+
+  assert.deepEqual(await guard.allow("guarded", select), {
+    authorizer: true,
+    topics: [REPLICATED],
+  });
+  assert.equal(await produceAs("app", REPLICATED), "ok", "promoted: applications write again");
+  const left = await admin.use((a) =>
+    a.describeAcls({
+      resourceType: AclResourceTypes.ANY,
+      resourcePatternType: ResourcePatternTypes.ANY,
+      operation: AclOperationTypes.ANY,
+      permissionType: AclPermissionTypes.ANY,
+    }),
+  );
+  assert.deepEqual(left.resources, [], "no ACL left behind: the topic is as it was");
+});
+
+test("a replicated topic with the operator's own ACLs keeps them and gets only the deny", async () => {
+  const admin = createClusterAdmin(clusterConfig(guarded, "geo-agent"), { clientId: "a", logger });
+  admins.push(admin);
+  const guard = createKafkaWriteGuard(() => admin);
+  const audited = "audited";
+  await admin.use((a) => a.createTopics({ topics: [{ topic: audited, numPartitions: 1 }] }));
+  const operatorAcl = {
+    ...denyWriteAcl(audited),
+    principal: "User:auditor",
+    operation: AclOperationTypes.READ,
+    permissionType: AclPermissionTypes.ALLOW,
+  };
+  await admin.use((a) => a.createAcls({ acl: [operatorAcl] }));
+  const select = (topic: string) => topic === audited;
+  const bindings = async () => {
+    const { resources } = await admin.use((a) =>
+      a.describeAcls({ ...denyWriteAcl(audited), ...ANY_BINDING }),
+    );
+    return resources
+      .flatMap((r) => r.acls)
+      .map((acl) => `${acl.principal} ${acl.operation} ${acl.permissionType}`)
+      .sort();
+  };
+  const operators = `User:auditor ${AclOperationTypes.READ} ${AclPermissionTypes.ALLOW}`;
+  await guard.deny("guarded", select);
+  assert.deepEqual(await bindings(), [
+    `User:* ${AclOperationTypes.WRITE} ${AclPermissionTypes.DENY}`,
+    operators,
+  ]);
+  await guard.allow("guarded", select);
+  assert.deepEqual(await bindings(), [operators]);
+});
+
+test("a cluster without an authorizer is reported, not failed", async () => {
+  const admin = createClusterAdmin(clusterConfig(open), { clientId: "o", logger });
+  admins.push(admin);
+  const guard = createKafkaWriteGuard(() => admin);
+  const select = remoteTopicSelector(flowsInto("open"), "open");
+  assert.deepEqual(await guard.deny("open", select), { authorizer: false });
+  assert.deepEqual(await guard.allow("open", select), { authorizer: false });
+});
