@@ -89,24 +89,12 @@ logging: { level: info }
       (await admin.fetchTopicOffsets(TOPIC)).length === PARTITIONS ? true : undefined,
     );
   }
-  const mm2 = startMirrorMaker({
-    source: clusters[0]!,
-    target: clusters[1]!,
-    sourceAlias: MM2_ALIAS,
-    targetAlias: "west",
-    topics: TOPIC,
-    groups: GROUP,
-    checkpointSeconds: CHECKPOINT_SECONDS,
-    dir,
-  });
   const service = (kind: "coordinator" | "health" | "offsets") =>
     startService(kind, `${name}-${kind}`, ["--config", configPath]);
-  const [translator, coordinator, health, offsets] = await Promise.all([
-    startOffsetTranslator(clusters[1]!, dir),
-    service("coordinator"),
-    service("health"),
-    service("offsets"),
-  ]);
+  // One after another: on a loaded machine, starting them together can exceed the 30 s each has.
+  const coordinator = await service("coordinator");
+  const health = await service("health");
+  const offsets = await service("offsets");
   const admin = createGrpcClient(CoordinatorService, {
     address: coordinator.endpoints.grpc!,
     defaultTimeoutMs: 30_000,
@@ -141,6 +129,17 @@ logging: { level: info }
       (await admin.listAgents({ region: "eu-west" })).agents.some((a) => a.connected) || undefined,
     { timeoutMs: 60_000, intervalMs: 500 },
   );
+  const mm2 = startMirrorMaker({
+    source: clusters[0]!,
+    target: clusters[1]!,
+    sourceAlias: MM2_ALIAS,
+    targetAlias: "west",
+    topics: TOPIC,
+    groups: GROUP,
+    checkpointSeconds: CHECKPOINT_SECONDS,
+    dir,
+  });
+  const translator = await startOffsetTranslator(clusters[1]!, dir);
   const stack: FailoverStack = {
     clusters,
     kafkas,

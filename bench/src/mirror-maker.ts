@@ -54,7 +54,9 @@ export function startMirrorMaker(options: MirrorMakerOptions): MirrorMaker {
     ...settings,
     "sync.topic.acls.enabled = false",
     // Kafka's own plugins declare themselves (KIP-898): no minute-long classpath scan at start.
+    // (top level for the driver, cluster level for the herder's worker)
     "plugin.discovery = service_load",
+    `${to}.plugin.discovery = service_load`,
     ...[
       "replication.factor",
       "checkpoints.topic.replication.factor",
