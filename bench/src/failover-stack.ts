@@ -41,6 +41,8 @@ export interface FailoverStack {
   readonly offsets: GrpcClient<typeof OffsetTranslationService>;
   readonly mm2: MirrorMaker;
   readonly translator: OffsetTranslator;
+  /** The last lines of each service, and whether it still runs (for a failed run). */
+  diagnostics(): string;
   stop(): Promise<void>;
 }
 
@@ -155,6 +157,13 @@ logging: { level: info }
     }),
     mm2,
     translator,
+    diagnostics: () =>
+      [coordinator, health, offsets, agent]
+        .map(
+          (s) =>
+            `--- ${s.name} (${s.alive() ? "running" : `exited ${s.child.exitCode ?? s.child.signalCode}`})\n${s.output.slice(-15).join("\n")}`,
+        )
+        .join("\n"),
     async stop() {
       stack.health.close();
       stack.offsets.close();

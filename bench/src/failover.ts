@@ -124,7 +124,7 @@ async function waitForCheckpoints(stack: FailoverStack): Promise<void> {
     async () =>
       (await stack.offsets.listCheckpoints({ flow: FLOW, group: GROUP })).checkpoints.length > 0 ||
       undefined,
-    { timeoutMs: 60_000, intervalMs: 1000 },
+    { timeoutMs: 180_000, intervalMs: 1000 },
   );
   // Asking before MM2 wrote its checkpoints topic costs a 60 s client timeout per call.
   await waitUntil(
@@ -207,6 +207,9 @@ async function scenario(kind: Kind): Promise<Row[]> {
       settings: stack.mm2.settings,
       seconds: (now() - startedAt) / 1000,
     });
+  } catch (error) {
+    process.stderr.write(`${stack.diagnostics()}\nMirrorMaker 2's log: ${stack.mm2.logPath}\n`);
+    throw error;
   } finally {
     await stack.stop();
   }
