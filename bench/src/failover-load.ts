@@ -51,6 +51,8 @@ export interface SequencedLoad {
 }
 
 const TICK_MS = 20;
+/** Half a second of records at most waiting for an answer. */
+const MAX_PENDING_SENDS = 25;
 
 export async function startSequencedLoad(
   stack: FailoverStack,
@@ -138,6 +140,8 @@ function startWriter(producer: FollowingProducer, perSecond: number) {
       pending.add(send);
       const wait = start + tick * TICK_MS - now();
       if (wait > 0) await sleep(wait);
+      // An application's bounded buffer: while the producer holds (a transition), stop offering.
+      while (pending.size >= MAX_PENDING_SENDS && !stop) await sleep(TICK_MS);
     }
   })();
   return {
