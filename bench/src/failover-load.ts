@@ -40,6 +40,8 @@ export interface SequencedLoad {
   /** Batches acknowledged, with the time and region. */
   readonly acks: { at: number; region: string }[];
   readonly handled: Handled[];
+  /** When the first record was offered (monotonic ms). */
+  readonly startedAt: number;
   /** Records whose send was rejected (the region died under them); not expected anywhere. */
   failed(): number;
   sent(): number;
@@ -145,6 +147,7 @@ function startWriter(producer: FollowingProducer, perSecond: number) {
     }
   })();
   return {
+    startedAt: now(),
     acked,
     acks,
     failed: () => failed,

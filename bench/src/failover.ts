@@ -286,6 +286,17 @@ function figures(kind: Kind, o: Outcome): Row[] {
     kind === "switchover" ? rpo === 0 : null,
     kind === "failover" ? `records at risk: ${record.recordsAtRisk.length} partitions listed` : "",
   );
+  const acks = o.load.acks.map((a) => a.at);
+  const rate = o.load.acked.size / ((Math.max(...acks) - o.load.startedAt) / 1000);
+  row(
+    "producer rate achieved (offered: the argument)",
+    Math.round(rate),
+    null,
+    "records/s",
+    "",
+    null,
+    "bounded by 25 batches waiting for an answer: a loaded broker slows it",
+  );
   row("records written in us-east (acknowledged)", o.writtenAtSource, o.writtenAtSource, "records");
   row(
     "records written in eu-west after the flip",
