@@ -20,6 +20,10 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
     file: join(__dirname, "discovery.js"),
     what: "issue 4: a new source topic, and an added partition, replicating in the target (contract 5 s) [rounds] [maxWaitSeconds]",
   },
+  failover: {
+    file: join(__dirname, "failover.js"),
+    what: "issue 12: planned switchover and unplanned failover (broker killed) at 5,000 records/s over 12 partitions: RTO, RPO, a following group's duplicates and misses, side by side with MirrorMaker 2's checkpoints + RemoteClusterUtils [recordsPerSecond] [warmupSeconds] [afterSeconds]",
+  },
   health: {
     file: join(__dirname, "health.js"),
     what: "issue 11: health service at 20 clusters × 5,000 partitions (aliases of one real broker): CPU per probe round, /metrics size and time [clusters] [partitions] [seconds] [partition,topic]",

@@ -1,0 +1,385 @@
+// Issue 12's benchmark: a planned switchover and an unplanned failover us-east -> eu-west under a
+// sequenced producer (12 partitions, 5,000 records/s) with the consumer group `billing`
+// mid-stream, both following the active region (@geo/region-client); each on a fresh stack
+// (failover-stack.ts). Measured: RTO (the transition record's time with no active region, and
+// what the producer and the group saw), RPO / records at risk, the group's duplicates and misses
+// over every acknowledged record. Side by side on the same clusters and the same group position:
+// MirrorMaker 2 replicating us-east -> eu-west with checkpoints; at the moment the active region
+// flips, RemoteClusterUtils.translateOffsets is asked for `billing` and the group, seeked there,
+// reads MM2's remote topic; its duplicates and misses are counted over the records written in
+// us-east the same way.
+//   node bench/dist/failover.js [recordsPerSecond=5000] [warmupSeconds=10] [afterSeconds=5]
+import { Code, GeoError } from "@geo/grpc";
+import { createLogger } from "@geo/logging";
+import { healthV1 } from "@geo/proto";
+import {
+  readAfterMm2Seek,
+  type SequencedLoad,
+  sequenceCheck,
+  startSequencedLoad,
+} from "./failover-load";
+import {
+  endOffsetSum,
+  type FailoverStack,
+  FLOW,
+  FLOW_GROUP,
+  GROUP,
+  MM2_ALIAS,
+  MM2_REMOTE,
+  settledEnd,
+  startFailoverStack,
+  TOPIC,
+} from "./failover-stack";
+import { type Figure, printReport, type Row } from "./report";
+import { now, sleep, waitUntil } from "./service-stack";
+
+const [perSecond = 5000, warmupSeconds = 10, afterSeconds = 5] = process.argv.slice(2).map(Number);
+const MM2_CHECKPOINTS = `${MM2_ALIAS}.checkpoints.internal`;
+const logger = createLogger({ service: "failover-bench", level: "warn" });
+type Kind = "switchover" | "failover";
+const benchStart = now();
+/** Where the run is, on stderr (stdout carries the report). */
+const progress = (what: string) =>
+  process.stderr.write(`[failover +${((now() - benchStart) / 1000).toFixed(0)} s] ${what}\n`);
+
+interface Moved {
+  readonly record: healthV1.TransitionRecord;
+  /** Monotonic ms: the request that succeeded was sent, it answered (the flip). */
+  readonly requestAt: number;
+  readonly flipAt: number;
+  /** Failover: when us-east's broker was killed. */
+  readonly killAt?: number;
+}
+
+const ms = (d: { seconds: bigint; nanos: number } | undefined) =>
+  d === undefined ? 0 : Number(d.seconds) * 1000 + d.nanos / 1e6;
+
+async function switchover(stack: FailoverStack): Promise<Moved> {
+  const { state } = await stack.health.getRegionState({ flowGroup: FLOW_GROUP });
+  const requestAt = now();
+  const answer = await stack.health.switchover({
+    flowGroup: FLOW_GROUP,
+    targetRegion: "eu-west",
+    expectedEpoch: state!.epoch,
+    actor: "bench",
+    reason: "failover benchmark: planned switchover",
+  });
+  return { record: answer.transition!, requestAt, flipAt: now() };
+}
+
+/** Kills us-east's broker, then asks for an unforced failover until the health service agrees. */
+async function failover(stack: FailoverStack): Promise<Moved> {
+  const { state } = await stack.health.getRegionState({ flowGroup: FLOW_GROUP });
+  const source = stack.clusters[0]!;
+  const killAt = now();
+  await source.killBroker(source.brokers[0]!.nodeId);
+  const deadline = killAt + 60_000;
+  for (;;) {
+    const requestAt = now();
+    try {
+      const answer = await stack.health.failover({
+        flowGroup: FLOW_GROUP,
+        targetRegion: "eu-west",
+        expectedEpoch: state!.epoch,
+        actor: "bench",
+        reason: "failover benchmark: us-east's broker killed",
+      });
+      return { record: answer.transition!, requestAt, flipAt: now(), killAt };
+    } catch (error) {
+      const refused = error instanceof GeoError && error.code === Code.FAILED_PRECONDITION;
+      if (!refused || now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+/** The group's next offset per partition in us-east (what it handled there), and their sum. */
+function positionsAtSource(load: SequencedLoad): Map<number, bigint> {
+  const positions = new Map<number, bigint>();
+  for (const h of load.handled) {
+    if (h.region !== "us-east") continue;
+    const next = h.offset + 1n;
+    if (next > (positions.get(h.partition) ?? 0n)) positions.set(h.partition, next);
+  }
+  return positions;
+}
+
+/** Records the group handled in us-east after the newest checkpoint of our offsets service. */
+async function consumedSinceCheckpoint(stack: FailoverStack, load: SequencedLoad) {
+  const { checkpoints } = await stack.offsets.listCheckpoints({ flow: FLOW, group: GROUP });
+  let since = 0n;
+  for (const [partition, next] of positionsAtSource(load)) {
+    const checkpoint = checkpoints.find(
+      (c) => c.sourceTopic === TOPIC && c.partition === partition,
+    );
+    since += next - BigInt(checkpoint?.sourceOffset ?? "0");
+  }
+  const ageMs = Math.max(0, ...checkpoints.map((c) => Number(c.ageMs)));
+  return { since: Number(since), ageMs };
+}
+
+async function waitForCheckpoints(stack: FailoverStack): Promise<void> {
+  await waitUntil(
+    `our offsets service's checkpoints of ${GROUP}`,
+    async () =>
+      (await stack.offsets.listCheckpoints({ flow: FLOW, group: GROUP })).checkpoints.length > 0 ||
+      undefined,
+    { timeoutMs: 180_000, intervalMs: 1000 },
+  );
+  // Asking before MM2 wrote its checkpoints topic costs a 60 s client timeout per call.
+  await waitUntil(
+    `MirrorMaker 2's ${MM2_CHECKPOINTS}`,
+    async () => ((await endOffsetSum(stack.admins[1]!, MM2_CHECKPOINTS)) > 0 ? true : undefined),
+    { timeoutMs: 300_000, intervalMs: 1000 },
+  );
+  await waitUntil(
+    `MirrorMaker 2's checkpoints of ${GROUP}`,
+    async () =>
+      (await stack.translator.translate(MM2_ALIAS, GROUP)).offsets.length > 0 || undefined,
+    { timeoutMs: 60_000, intervalMs: 1000 },
+  );
+}
+
+async function scenario(kind: Kind): Promise<Row[]> {
+  const startedAt = now();
+  progress(`${kind}: starting the stack (2 clusters, Redis, services, agent, MirrorMaker 2)`);
+  const stack = await startFailoverStack(`failover-bench-${kind}`);
+  try {
+    progress(`${kind}: stack up; producer and group start`);
+    const load = await startSequencedLoad(stack, perSecond, logger);
+    await sleep(warmupSeconds * 1000);
+    progress(`${kind}: waiting until both have checkpointed ${GROUP}`);
+    await waitForCheckpoints(stack);
+    progress(`${kind}: moving the active region to eu-west`);
+    const moved = kind === "switchover" ? await switchover(stack) : await failover(stack);
+    // MirrorMaker 2's answer at the same moment the group is moved.
+    const mm2Answer = await stack.translator.translate(MM2_ALIAS, GROUP);
+    const since = kind === "failover" ? await consumedSinceCheckpoint(stack, load) : undefined;
+    if (moved.record.outcome !== healthV1.TransitionOutcome.SUCCEEDED) {
+      throw new Error(`${kind} did not succeed: ${moved.record.error}`);
+    }
+    await waitUntil(
+      "a record acknowledged by eu-west",
+      () => load.acks.some((a) => a.region === "eu-west") || undefined,
+      { timeoutMs: 180_000, intervalMs: 100 },
+    );
+    progress(`${kind}: eu-west active (${ms(moved.record.rto).toFixed(0)} ms RTO); writing there`);
+    await sleep(afterSeconds * 1000);
+    await load.stopWriting(30_000);
+    progress(`${kind}: producer stopped; the group reads to the end in eu-west`);
+    await load.finishReading(180_000);
+    progress(`${kind}: MirrorMaker 2's procedure: seek to RemoteClusterUtils' answer, read`);
+    const writtenAtSource = new Set(
+      [...load.acked].filter(([, region]) => region === "us-east").map(([seq]) => seq),
+    );
+    if (kind === "switchover") {
+      const total = await endOffsetSum(stack.admins[0]!, TOPIC);
+      await waitUntil(
+        `MirrorMaker 2 replicating all ${total} records`,
+        async () =>
+          (await endOffsetSum(stack.admins[1]!, MM2_REMOTE)) >= total ? true : undefined,
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+    } else {
+      await settledEnd(stack.admins[1]!, MM2_REMOTE, 5000);
+    }
+    const mm2Read = await readAfterMm2Seek(stack.kafkas[1]!, stack, mm2Answer.offsets, 180_000);
+    await load.close();
+    const atSource = load.handled.filter((h) => h.region === "us-east").map((h) => h.seq);
+    const geo = sequenceCheck(
+      load.handled.map((h) => h.seq),
+      new Set(load.acked.keys()),
+    );
+    const geoSource = sequenceCheck(
+      load.handled.map((h) => h.seq),
+      writtenAtSource,
+    );
+    const mm2 = sequenceCheck([...atSource, ...mm2Read], writtenAtSource);
+    return figures(kind, {
+      moved,
+      load,
+      geo,
+      geoSource,
+      mm2,
+      mm2Answer,
+      since,
+      writtenAtSource: writtenAtSource.size,
+      settings: stack.mm2.settings,
+      seconds: (now() - startedAt) / 1000,
+    });
+  } catch (error) {
+    process.stderr.write(`${stack.diagnostics()}\nMirrorMaker 2's log: ${stack.mm2.logPath}\n`);
+    throw error;
+  } finally {
+    await stack.stop();
+  }
+}
+
+interface Outcome {
+  readonly moved: Moved;
+  readonly load: SequencedLoad;
+  readonly geo: { duplicates: number; misses: number };
+  readonly geoSource: { duplicates: number; misses: number };
+  readonly mm2: { duplicates: number; misses: number };
+  readonly mm2Answer: { offsets: readonly unknown[]; ms: number };
+  readonly since?: { since: number; ageMs: number };
+  readonly writtenAtSource: number;
+  readonly settings: string;
+  readonly seconds: number;
+}
+
+function figures(kind: Kind, o: Outcome): Row[] {
+  const { record } = o.moved;
+  const rows: Row[] = [];
+  const row = (
+    measure: string,
+    geo: Figure,
+    mm2: Figure,
+    unit: string,
+    goal = "",
+    met: Figure = null,
+    note = "",
+  ) => rows.push({ scenario: kind, measure, geo, mm2, unit, goal, met, note });
+  const rtoMs = ms(record.rto);
+  row(
+    "RTO: no active region (transition record)",
+    rtoMs,
+    null,
+    "ms",
+    "<= 10000",
+    rtoMs <= 10_000,
+    "MM2: no such step, a runbook",
+  );
+  for (const step of record.steps) {
+    row(`  step ${step.name}`, ms(step.duration), null, "ms", "", null, step.detail.slice(0, 90));
+  }
+  const lastAt = (region: string, times: readonly { at: number; region: string }[]) =>
+    Math.max(...times.filter((t) => t.region === region).map((t) => t.at));
+  const firstAt = (region: string, times: readonly { at: number; region: string }[]) =>
+    Math.min(...times.filter((t) => t.region === region).map((t) => t.at));
+  const since = o.moved.killAt ?? undefined;
+  if (since !== undefined) {
+    row(
+      "detection: broker killed -> failover accepted",
+      o.moved.requestAt - since,
+      null,
+      "ms",
+      "",
+      null,
+      "3 failed probes at 2 s (flowGroups[].failoverAfterProbeFailures)",
+    );
+    row("broker killed -> eu-west active (flip)", o.moved.flipAt - since, null, "ms");
+  }
+  const writePause = firstAt("eu-west", o.load.acks) - (since ?? lastAt("us-east", o.load.acks));
+  const readPause =
+    firstAt("eu-west", o.load.handled) - (since ?? lastAt("us-east", o.load.handled));
+  const from = since === undefined ? "last in us-east" : "kill";
+  row(`producer: ${from} -> first ack by eu-west`, writePause, null, "ms");
+  row(`group: ${from} -> first record handled in eu-west`, readPause, null, "ms");
+  const rpo = record.rpoUnknown ? "unknown" : Number(record.rpoRecords);
+  row(
+    "RPO: records not replicated (transition record)",
+    rpo,
+    null,
+    "records",
+    kind === "switchover" ? "0" : "",
+    kind === "switchover" ? rpo === 0 : null,
+    kind === "failover" ? `records at risk: ${record.recordsAtRisk.length} partitions listed` : "",
+  );
+  const acks = o.load.acks.map((a) => a.at);
+  const rate = o.load.acked.size / ((Math.max(...acks) - o.load.startedAt) / 1000);
+  row(
+    "producer rate achieved (offered: the argument)",
+    Math.round(rate),
+    null,
+    "records/s",
+    "",
+    null,
+    "bounded by 25 batches waiting for an answer: a loaded broker slows it",
+  );
+  row("records written in us-east (acknowledged)", o.writtenAtSource, o.writtenAtSource, "records");
+  row(
+    "records written in eu-west after the flip",
+    o.load.acked.size - o.writtenAtSource,
+    null,
+    "records",
+    "",
+    null,
+    `${o.load.failed()} records' sends rejected (not counted)`,
+  );
+  row(
+    "group duplicates (records written in us-east)",
+    o.geoSource.duplicates,
+    o.mm2.duplicates,
+    "records",
+    kind === "switchover" ? "0" : "< MM2",
+    kind === "switchover"
+      ? o.geoSource.duplicates === 0
+      : o.geoSource.duplicates < o.mm2.duplicates,
+  );
+  row(
+    "group misses (records written in us-east)",
+    o.geoSource.misses,
+    o.mm2.misses,
+    "records",
+    kind === "switchover" ? "0" : "= RPO",
+    kind === "switchover" ? o.geoSource.misses === 0 : null,
+  );
+  row(
+    "group duplicates / misses, all acknowledged records",
+    `${o.geo.duplicates} / ${o.geo.misses}`,
+    null,
+    "records",
+    "",
+    null,
+    "ours: us-east then eu-west's own writes",
+  );
+  if (o.since !== undefined) {
+    row(
+      "consumed in us-east since the last checkpoint",
+      o.since.since,
+      null,
+      "records",
+      ">= geo duplicates",
+      o.geoSource.duplicates <= o.since.since,
+      `newest checkpoint ${o.since.ageMs} ms old at the failover`,
+    );
+  }
+  row(
+    "RemoteClusterUtils.translateOffsets at the flip",
+    null,
+    o.mm2Answer.ms,
+    "ms",
+    "",
+    null,
+    `${o.mm2Answer.offsets.length} partitions answered; ${o.settings}`,
+  );
+  row("scenario wall time (stack start to report)", o.seconds, null, "s");
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const report = () =>
+    printReport("failover", rows, {
+      columns: ["scenario", "measure", "geo", "mm2", "unit", "goal", "met", "note"],
+    });
+  try {
+    for (const kind of ["switchover", "failover"] as const) {
+      rows.push(...(await scenario(kind)));
+      if (kind === "switchover") report();
+    }
+  } catch (error) {
+    // What was measured before the failure is still worth seeing.
+    if (rows.length > 0) report();
+    throw error;
+  }
+  report();
+  // kafkajs clients of the killed region may still be retrying: they must not keep us alive.
+  process.exit(0);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).stack}\n`);
+  process.exit(1);
+});
