@@ -129,6 +129,43 @@ describe("region store (real Redis)", () => {
     }
   });
 
+  it("answers a failover within a bound while the lost region's brokers hang; its copy follows later", async () => {
+    const memory = createMemoryRegionLog();
+    let release: () => void = () => {};
+    const hung = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // us-east's brokers accept the connection and never answer, as a lost region's may.
+    const log: RegionLog = {
+      ...memory,
+      append: async (alias, added) => {
+        if (alias === "us-east") await hung;
+        await memory.append(alias, added);
+      },
+    };
+    const store = await openStore(uniquePrefix("hung"), log);
+    const locked = await store.begin(
+      { ...switchover(1), kind: "failover" as const },
+      "failing-over",
+    );
+    const started = performance.now();
+    const { state } = await store.finish("orders", locked.transition!.id, {
+      outcome: "succeeded",
+      flip: true,
+      phase: "failed-over",
+    });
+    const tookMs = performance.now() - started;
+    assert.equal(state.activeRegion, "eu-west");
+    assert.ok(tookMs < 5000, `finish took ${Math.round(tookMs)} ms with us-east hanging`);
+    const eastStates = () =>
+      (memory.entries.get("us-east") ?? []).filter((e) => e.type === "state").length;
+    const before = eastStates();
+    release();
+    await waitFor("the new state written to us-east once it answers", () =>
+      eastStates() > before ? true : undefined,
+    );
+  });
+
   it("refuses bad transitions clearly and changes nothing", async () => {
     const store = await openStore(uniquePrefix("refuse"), createMemoryRegionLog());
     const before = await store.get("orders");

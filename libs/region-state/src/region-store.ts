@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { runLoop } from "@geo/backoff";
+import { runLoop, sleep } from "@geo/backoff";
 import { Code, GeoError } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
 import type { Redis } from "ioredis";
@@ -23,6 +23,8 @@ import {
   type TransitionRecord,
 } from "./types";
 
+/** Longest wait in finish() for the region topics to take the new state. */
+const FINISH_PERSIST_WAIT_MS = 2000;
 export interface RegionStoreOptions {
   /** A client of the project's Redis; the store duplicates it for its blocking reads. */
   readonly redis: Redis;
@@ -312,7 +314,10 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
       const state = parse(json);
       const record = normalizeRecord(JSON.parse(recordJson));
       persistState(state, record);
-      await persister.flush();
+      // Redis holds the flip; the region topics are its copy for an empty Redis. Wait a moment
+      // for them, not for a lost region's brokers: the persister keeps retrying those, and a
+      // failover's caller must not wait out their timeouts.
+      await Promise.race([persister.flush(), sleep(FINISH_PERSIST_WAIT_MS)]);
       return { state, record };
     },
 
