@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Metadata } from "@grpc/grpc-js";
-import { Code, codeName, isRetriableCode } from "./code.js";
+import { Code, codeName, codeOfStatus, isRetriableCode, statusNumber } from "./code.js";
 import { GeoError, toGrpcStatus } from "./geo-error.js";
 
 test("codes mirror gRPC's numbers, and the retriable default follows the code", () => {
-  assert.equal(Code.INVALID_ARGUMENT, 3);
-  assert.equal(Code.UNAVAILABLE, 14);
-  assert.equal(Code.UNAUTHENTICATED, 16);
+  assert.equal(statusNumber(Code.INVALID_ARGUMENT), 3);
+  assert.equal(statusNumber(Code.UNAVAILABLE), 14);
+  assert.equal(statusNumber(Code.UNAUTHENTICATED), 16);
+  assert.equal(codeOfStatus(9), Code.FAILED_PRECONDITION);
+  assert.equal(codeOfStatus(17), undefined);
   assert.equal(codeName(Code.FAILED_PRECONDITION), "FAILED_PRECONDITION");
   assert.equal(isRetriableCode(Code.UNAVAILABLE), true);
   assert.equal(isRetriableCode(Code.INVALID_ARGUMENT), false);

@@ -1,5 +1,6 @@
+import { CodedError } from "@geo/errors";
 import { Metadata } from "@grpc/grpc-js";
-import { Code, codeName, isCode, isRetriableCode } from "./code.js";
+import { Code, codeOfStatus, isRetriableCode, statusNumber } from "./code.js";
 
 /** JSON-safe extra facts about an error, e.g. `{ field: "flow.name" }`. */
 export type ErrorDetails = Readonly<Record<string, unknown>>;
@@ -19,24 +20,23 @@ const errorTrailer = "geo-error-bin";
 
 /**
  * The one error type of gRPC calls, on both sides: a status code, a message meant for people, a
- * `retriable` flag and optional details. Handlers throw it; clients receive it.
+ * `retriable` flag and optional details. Handlers throw it; clients receive it. A
+ * {@link CodedError} whose code is the gRPC status name.
  */
-export class GeoError extends Error {
-  override name = "GeoError";
-  readonly code: Code;
-  readonly retriable: boolean;
+export class GeoError extends CodedError<Code> {
   readonly details: ErrorDetails | undefined;
 
   constructor(code: Code, message: string, options: GeoErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.retriable = options.retriable ?? isRetriableCode(code);
+    super(code, message, {
+      retriable: options.retriable ?? isRetriableCode(code),
+      cause: options.cause,
+    });
     this.details = options.details;
   }
 
   /** The code's name, e.g. `INVALID_ARGUMENT`. */
   get codeName(): string {
-    return codeName(this.code);
+    return this.code;
   }
 
   override toString(): string {
@@ -79,7 +79,7 @@ export function toGrpcStatus(error: GeoError): {
   const metadata = new Metadata();
   const extra = { retriable: error.retriable, details: error.details };
   metadata.set(errorTrailer, Buffer.from(JSON.stringify(extra), "utf8"));
-  return { code: error.code, details: error.message, metadata };
+  return { code: statusNumber(error.code), details: error.message, metadata };
 }
 
 interface StatusError {
@@ -91,7 +91,11 @@ interface StatusError {
 function isStatusError(value: unknown): value is StatusError {
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as Partial<StatusError>;
-  return isCode(candidate.code) && typeof candidate.details === "string";
+  return (
+    typeof candidate.code === "number" &&
+    codeOfStatus(candidate.code) !== undefined &&
+    typeof candidate.details === "string"
+  );
 }
 
 function fromStatus(status: StatusError): GeoError {
@@ -110,6 +114,6 @@ function fromStatus(status: StatusError): GeoError {
       // A malformed trailer only loses the extras; code and message still stand.
     }
   }
-  const code = status.code as Code;
+  const code = codeOfStatus(status.code) ?? Code.UNKNOWN;
   return new GeoError(code, status.details, { retriable, details, cause: status });
 }

@@ -13,7 +13,14 @@ export {
   requireAgentIdentity,
   requiredRole,
 } from "./authorization.js";
-export { Code, codeName, isCode, isRetriableCode } from "./code.js";
+export {
+  Code,
+  codeName,
+  codeOfStatus,
+  isCode,
+  isRetriableCode,
+  statusNumber,
+} from "./code.js";
 export { type ErrorDetails, GeoError, type GeoErrorOptions } from "./geo-error.js";
 export {
   type CallOptions,

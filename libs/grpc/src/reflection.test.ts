@@ -14,7 +14,7 @@ import {
   ServerReflection,
   ServerReflectionV1alpha,
 } from "@geo/proto";
-import { Code } from "./code.js";
+import { Code, statusNumber } from "./code.js";
 import { clientFor, createQueue, startServer } from "./test-support.js";
 
 const run = promisify(execFile);
@@ -115,7 +115,7 @@ test("reflection answers a symbol with its file and every file it imports", asyn
     "google/protobuf/timestamp.proto",
   ]);
   assert.equal(missing?.case, "errorResponse");
-  assert.equal(missing.value.errorCode, Code.NOT_FOUND);
+  assert.equal(missing.value.errorCode, statusNumber(Code.NOT_FOUND));
 });
 
 test("reflection v1alpha answers like v1 for older clients", async (t) => {

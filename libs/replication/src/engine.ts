@@ -1,5 +1,6 @@
 import { createBackoff } from "@geo/backoff";
 import type { ClusterConfig } from "@geo/config";
+import { CodedError } from "@geo/errors";
 import { type ClusterAdmin, createClusterAdmin, kafkaClientOptions } from "@geo/kafka";
 import {
   createIdempotentProducer,
@@ -41,8 +42,10 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /** A flow names a cluster the engine was not given. Not retriable. */
-export class UnknownClusterError extends Error {
-  override readonly name = "UnknownClusterError";
+export class UnknownClusterError extends CodedError<"UNKNOWN_CLUSTER"> {
+  constructor(message: string) {
+    super("UNKNOWN_CLUSTER", message);
+  }
 }
 
 type OffsetsLoader = BatchLoader<
