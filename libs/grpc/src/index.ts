@@ -21,7 +21,12 @@ export {
   isRetriableCode,
   statusNumber,
 } from "./code.js";
-export { type ErrorDetails, GeoError, type GeoErrorOptions } from "./geo-error.js";
+export {
+  DEFAULT_RETRY_DELAY_MS,
+  type ErrorDetails,
+  GeoError,
+  type GeoErrorOptions,
+} from "./geo-error.js";
 export {
   type CallOptions,
   type ClientMethod,
@@ -47,6 +52,14 @@ export type {
 export { type GrpcLogger, silentLogger } from "./logger.js";
 export { paginate } from "./paginate.js";
 export { createRequestQueue } from "./request-queue.js";
+export {
+  decodeStatusDetails,
+  ERROR_DOMAIN,
+  encodeStatusDetails,
+  type FieldViolation,
+  STATUS_DETAILS_TRAILER,
+  type StatusDetails,
+} from "./rich-status.js";
 export { createServiceDefinition, methodPath } from "./service-definition.js";
 export type {
   BidiStreamingImpl,
