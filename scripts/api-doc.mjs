@@ -71,6 +71,16 @@ const lines = [
   "Generated from `proto/` by `node scripts/api-doc.mjs` (the protos' comments are the documentation;",
   "change them there). Every server also offers `grpc.health.v1` and server reflection.",
   "",
+  "## Errors",
+  "",
+  "A failed call ends with a gRPC status code and a message for people, plus the standard rich error",
+  "model (`google.rpc.Status`, https://google.aip.dev/193) in the `grpc-status-details-bin` trailer:",
+  "`google.rpc.ErrorInfo` always (`reason`: the stable upper-snake-case cause, e.g. `INVALID_ARGUMENT`",
+  "or `REDIS_UNAVAILABLE`; `domain`: `geo-replication`; `metadata`: facts such as `field` or `flow`),",
+  "`google.rpc.BadRequest` field violations for an invalid request field, and `google.rpc.RetryInfo`",
+  "(the delay before retrying) only when the same call may succeed later. Reflection serves these types;",
+  "`buf curl` prints each detail's type and wire bytes (base64); `@geo/grpc` clients decode them into `GeoError`.",
+  "",
 ];
 for (const file of set.file.filter((f) => f.package.startsWith("geo."))) {
   const comment = commentsOf(file);

@@ -1,5 +1,6 @@
 // geoctl's exit codes: distinct per kind of failure, so scripts can tell "no such flow" from
 // "server down" without parsing messages. Documented in the README and `geoctl --help`.
+import { CodedError } from "@geo/errors";
 import { Code, GeoError } from "@geo/grpc";
 
 export const ExitCode = {
@@ -45,14 +46,17 @@ const BY_CODE = new Map<Code, ExitCode>([
   [Code.PERMISSION_DENIED, ExitCode.DENIED],
 ]);
 
-/** An error geoctl reports as one line and exits with `exitCode`. */
-export class CliError extends Error {
+const EXIT_CODE_NAMES = new Map<number, string>(
+  Object.entries(ExitCode).map(([name, value]) => [value, name]),
+);
+
+/** An error geoctl reports as one line and exits with `exitCode`; its code is the exit code's name. */
+export class CliError extends CodedError {
   constructor(
     message: string,
     readonly exitCode: ExitCode,
   ) {
-    super(message);
-    this.name = "CliError";
+    super(EXIT_CODE_NAMES.get(exitCode) ?? "FAILURE", message);
   }
 }
 

@@ -1,3 +1,5 @@
+import { CodedError } from "@geo/errors";
+
 export type AssignmentErrorCode =
   | "INVALID_UNIT"
   | "DUPLICATE_UNIT"
@@ -6,12 +8,8 @@ export type AssignmentErrorCode =
   | "INVALID_OPTION";
 
 /** Refusal of an input the algorithm cannot assign without guessing. */
-export class AssignmentError extends Error {
-  readonly code: AssignmentErrorCode;
-
+export class AssignmentError extends CodedError<AssignmentErrorCode> {
   constructor(code: AssignmentErrorCode, message: string) {
-    super(message);
-    this.name = "AssignmentError";
-    this.code = code;
+    super(code, message);
   }
 }

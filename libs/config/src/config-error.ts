@@ -1,3 +1,5 @@
+import { CodedError } from "@geo/errors";
+
 /** One problem found in a configuration. */
 export interface ConfigIssue {
   /** Where, e.g. "flows[1].topics.include[0]"; "" for the file as a whole. */
@@ -14,16 +16,13 @@ export interface ConfigIssue {
  * A configuration that cannot be used. Carries every issue found, not only the first, so an
  * operator fixes the file in one round. Not retriable: the same input fails the same way.
  */
-export class ConfigError extends Error {
-  readonly code = "INVALID_CONFIG";
-  readonly retriable = false;
+export class ConfigError extends CodedError<"INVALID_CONFIG"> {
   readonly issues: readonly ConfigIssue[];
   /** The file (or source label) the issues refer to. */
   readonly source: string;
 
   constructor(source: string, issues: readonly ConfigIssue[]) {
-    super(formatIssues(source, issues));
-    this.name = "ConfigError";
+    super("INVALID_CONFIG", formatIssues(source, issues));
     this.source = source;
     this.issues = Object.freeze(issues.map((issue) => Object.freeze({ ...issue })));
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { parseConfig } from "@geo/config";
-import { GeoError } from "@geo/grpc";
+import { Code, GeoError } from "@geo/grpc";
 import { createLogger } from "@geo/logging";
 import { coordinatorV1, replicationV1 } from "@geo/proto";
 import { createFlowCatalog } from "./flow-catalog";
@@ -36,7 +36,8 @@ function fakeCoordinator(pages: coordinatorV1.Flow[][]) {
   const client = {
     async listFlows(request: { pageToken?: string }) {
       state.calls += 1;
-      if (state.failing) throw new GeoError(14, "coordinator away", { retriable: true });
+      if (state.failing)
+        throw new GeoError(Code.UNAVAILABLE, "coordinator away", { retriable: true });
       const index = request.pageToken ? Number(request.pageToken) : 0;
       const next = index + 1 < state.pages.length ? String(index + 1) : "";
       return create(coordinatorV1.ListFlowsResponseSchema, {

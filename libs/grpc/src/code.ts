@@ -1,35 +1,69 @@
 /**
- * gRPC status codes, with the numbers of the gRPC specification, so that services never import
- * grpc-js to say what went wrong.
+ * gRPC status codes by name, so that services never import grpc-js to say what went wrong. The
+ * value is the name (`Code.INVALID_ARGUMENT === "INVALID_ARGUMENT"`): the same upper-snake-case
+ * code scheme as every other error of the system (`@geo/errors`). The wire numbers of the gRPC
+ * specification are converted in one place, {@link statusNumber} and {@link codeOfStatus}.
  */
 export enum Code {
-  OK = 0,
-  CANCELLED = 1,
-  UNKNOWN = 2,
-  INVALID_ARGUMENT = 3,
-  DEADLINE_EXCEEDED = 4,
-  NOT_FOUND = 5,
-  ALREADY_EXISTS = 6,
-  PERMISSION_DENIED = 7,
-  RESOURCE_EXHAUSTED = 8,
-  FAILED_PRECONDITION = 9,
-  ABORTED = 10,
-  OUT_OF_RANGE = 11,
-  UNIMPLEMENTED = 12,
-  INTERNAL = 13,
-  UNAVAILABLE = 14,
-  DATA_LOSS = 15,
-  UNAUTHENTICATED = 16,
+  OK = "OK",
+  CANCELLED = "CANCELLED",
+  UNKNOWN = "UNKNOWN",
+  INVALID_ARGUMENT = "INVALID_ARGUMENT",
+  DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED",
+  NOT_FOUND = "NOT_FOUND",
+  ALREADY_EXISTS = "ALREADY_EXISTS",
+  PERMISSION_DENIED = "PERMISSION_DENIED",
+  RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED",
+  FAILED_PRECONDITION = "FAILED_PRECONDITION",
+  ABORTED = "ABORTED",
+  OUT_OF_RANGE = "OUT_OF_RANGE",
+  UNIMPLEMENTED = "UNIMPLEMENTED",
+  INTERNAL = "INTERNAL",
+  UNAVAILABLE = "UNAVAILABLE",
+  DATA_LOSS = "DATA_LOSS",
+  UNAUTHENTICATED = "UNAUTHENTICATED",
 }
 
-/** `INVALID_ARGUMENT` for 3; `CODE_<n>` for numbers outside the specification. */
+// Index = the status number of the gRPC specification.
+const byNumber: readonly Code[] = [
+  Code.OK,
+  Code.CANCELLED,
+  Code.UNKNOWN,
+  Code.INVALID_ARGUMENT,
+  Code.DEADLINE_EXCEEDED,
+  Code.NOT_FOUND,
+  Code.ALREADY_EXISTS,
+  Code.PERMISSION_DENIED,
+  Code.RESOURCE_EXHAUSTED,
+  Code.FAILED_PRECONDITION,
+  Code.ABORTED,
+  Code.OUT_OF_RANGE,
+  Code.UNIMPLEMENTED,
+  Code.INTERNAL,
+  Code.UNAVAILABLE,
+  Code.DATA_LOSS,
+  Code.UNAUTHENTICATED,
+];
+const numbers = new Map(byNumber.map((code, index) => [code, index]));
+
+/** The wire number of `code` (3 for INVALID_ARGUMENT). */
+export function statusNumber(code: Code): number {
+  return numbers.get(code) ?? 2;
+}
+
+/** The code of a wire status number; undefined outside the specification. */
+export function codeOfStatus(status: number): Code | undefined {
+  return byNumber[status];
+}
+
+/** The code's name, `INVALID_ARGUMENT`. */
 export function codeName(code: Code): string {
-  return Code[code] ?? `CODE_${code}`;
+  return code;
 }
 
-/** Whether `value` is one of the specified status code numbers. */
+/** Whether `value` is one of the specified status codes (a name, as Code values are). */
 export function isCode(value: unknown): value is Code {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 16;
+  return typeof value === "string" && numbers.has(value as Code);
 }
 
 // Transient conditions that the same call can succeed after: the server or a dependency is

@@ -1,7 +1,18 @@
+import { CodedError, ERROR_CODE_PATTERN, isCodedError } from "@geo/errors";
 import { Metadata } from "@grpc/grpc-js";
-import { Code, codeName, isCode, isRetriableCode } from "./code.js";
+import { Code, codeOfStatus, isRetriableCode, statusNumber } from "./code.js";
+import {
+  decodeStatusDetails,
+  ERROR_DOMAIN,
+  encodeStatusDetails,
+  type FieldViolation,
+  STATUS_DETAILS_TRAILER,
+} from "./rich-status.js";
 
-/** JSON-safe extra facts about an error, e.g. `{ field: "flow.name" }`. */
+/**
+ * Extra facts about an error, e.g. `{ flow: "orders" }`. Sent as `ErrorInfo.metadata`, whose
+ * values are strings: a string goes as is, anything else as JSON; clients receive strings.
+ */
 export type ErrorDetails = Readonly<Record<string, unknown>>;
 
 /** Options of {@link GeoError}. */
@@ -10,33 +21,50 @@ export interface GeoErrorOptions {
   retriable?: boolean;
   /** Facts a client can act on, sent with the status (never the cause). */
   details?: ErrorDetails;
+  /**
+   * `ErrorInfo.reason`, upper snake case: the specific cause. Default: the code of a
+   * {@link CodedError} cause (`REDIS_UNAVAILABLE`), else the status code's name.
+   */
+  reason?: string;
+  /** Invalid request fields, sent as `BadRequest` (INVALID_ARGUMENT). */
+  fieldViolations?: readonly FieldViolation[];
+  /** How long a client should wait before retrying, sent as `RetryInfo` when retriable. */
+  retryDelayMs?: number;
   /** The underlying error, kept for logs on this side only. */
   cause?: unknown;
 }
 
-// Trailer carrying what a gRPC status cannot: the retriable flag and details, as UTF-8 JSON.
-const errorTrailer = "geo-error-bin";
+/** `RetryInfo.retry_delay` of a retriable error that does not say how long to wait. */
+export const DEFAULT_RETRY_DELAY_MS = 1000;
 
 /**
  * The one error type of gRPC calls, on both sides: a status code, a message meant for people, a
- * `retriable` flag and optional details. Handlers throw it; clients receive it.
+ * `retriable` flag and optional details. Handlers throw it; clients receive it. A
+ * {@link CodedError} whose code is the gRPC status name.
  */
-export class GeoError extends Error {
-  override name = "GeoError";
-  readonly code: Code;
-  readonly retriable: boolean;
+export class GeoError extends CodedError<Code> {
+  /** `ErrorInfo.reason`: the specific cause, upper snake case. */
+  readonly reason: string;
   readonly details: ErrorDetails | undefined;
+  /** The invalid request fields (`BadRequest`); empty for other errors. */
+  readonly fieldViolations: readonly FieldViolation[];
+  /** `RetryInfo.retry_delay`, when the server (or the thrower) said. */
+  readonly retryDelayMs: number | undefined;
 
   constructor(code: Code, message: string, options: GeoErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.retriable = options.retriable ?? isRetriableCode(code);
+    super(code, message, {
+      retriable: options.retriable ?? isRetriableCode(code),
+      cause: options.cause,
+    });
+    this.reason = options.reason ?? reasonOf(options.cause) ?? code;
     this.details = options.details;
+    this.fieldViolations = options.fieldViolations ?? [];
+    this.retryDelayMs = options.retryDelayMs;
   }
 
   /** The code's name, e.g. `INVALID_ARGUMENT`. */
   get codeName(): string {
-    return codeName(this.code);
+    return this.code;
   }
 
   override toString(): string {
@@ -70,16 +98,48 @@ export class GeoError extends Error {
   }
 }
 
-/** What grpc-js needs to send `error` as a status, with flag and details in a trailer. */
+// The code of a CodedError cause, when it has the shape ErrorInfo.reason requires.
+function reasonOf(cause: unknown): string | undefined {
+  if (cause instanceof GeoError) return cause.reason;
+  return isCodedError(cause) && ERROR_CODE_PATTERN.test(cause.code) ? cause.code : undefined;
+}
+
+function metadataOf(details: ErrorDetails | undefined): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(details ?? {})) {
+    if (value === undefined) continue;
+    metadata[key] =
+      typeof value === "string"
+        ? value
+        : JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v));
+  }
+  return metadata;
+}
+
+/**
+ * What grpc-js needs to send `error` as a status, with the standard rich error model in the
+ * `grpc-status-details-bin` trailer: ErrorInfo always, BadRequest for field violations,
+ * RetryInfo when retriable.
+ */
 export function toGrpcStatus(error: GeoError): {
   code: number;
   details: string;
   metadata: Metadata;
 } {
+  const code = statusNumber(error.code);
+  const encoded = encodeStatusDetails(
+    { code, message: error.message },
+    {
+      reason: error.reason,
+      domain: ERROR_DOMAIN,
+      metadata: metadataOf(error.details),
+      fieldViolations: error.fieldViolations,
+      retryDelayMs: error.retriable ? (error.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) : undefined,
+    },
+  );
   const metadata = new Metadata();
-  const extra = { retriable: error.retriable, details: error.details };
-  metadata.set(errorTrailer, Buffer.from(JSON.stringify(extra), "utf8"));
-  return { code: error.code, details: error.message, metadata };
+  metadata.set(STATUS_DETAILS_TRAILER, Buffer.from(encoded));
+  return { code, details: error.message, metadata };
 }
 
 interface StatusError {
@@ -91,25 +151,28 @@ interface StatusError {
 function isStatusError(value: unknown): value is StatusError {
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as Partial<StatusError>;
-  return isCode(candidate.code) && typeof candidate.details === "string";
+  return (
+    typeof candidate.code === "number" &&
+    codeOfStatus(candidate.code) !== undefined &&
+    typeof candidate.details === "string"
+  );
 }
 
+// A status without the trailer (a foreign server, a transport failure) maps by code alone.
 function fromStatus(status: StatusError): GeoError {
-  let retriable: boolean | undefined;
-  let details: ErrorDetails | undefined;
+  const code = codeOfStatus(status.code) ?? Code.UNKNOWN;
   const raw =
-    status.metadata instanceof Metadata ? status.metadata.get(errorTrailer)[0] : undefined;
-  if (Buffer.isBuffer(raw)) {
-    try {
-      const extra = JSON.parse(raw.toString("utf8")) as { retriable?: unknown; details?: unknown };
-      if (typeof extra.retriable === "boolean") retriable = extra.retriable;
-      if (typeof extra.details === "object" && extra.details !== null) {
-        details = extra.details as ErrorDetails;
-      }
-    } catch {
-      // A malformed trailer only loses the extras; code and message still stand.
-    }
-  }
-  const code = status.code as Code;
-  return new GeoError(code, status.details, { retriable, details, cause: status });
+    status.metadata instanceof Metadata
+      ? status.metadata.get(STATUS_DETAILS_TRAILER)[0]
+      : undefined;
+  const decoded = Buffer.isBuffer(raw) ? decodeStatusDetails(raw) : undefined;
+  if (decoded === undefined) return new GeoError(code, status.details, { cause: status });
+  return new GeoError(code, status.details, {
+    retriable: decoded.retryDelayMs !== undefined,
+    retryDelayMs: decoded.retryDelayMs,
+    reason: decoded.reason === "" ? undefined : decoded.reason,
+    details: Object.keys(decoded.metadata).length === 0 ? undefined : decoded.metadata,
+    fieldViolations: decoded.fieldViolations,
+    cause: status,
+  });
 }

@@ -13,8 +13,20 @@ export {
   requireAgentIdentity,
   requiredRole,
 } from "./authorization.js";
-export { Code, codeName, isCode, isRetriableCode } from "./code.js";
-export { type ErrorDetails, GeoError, type GeoErrorOptions } from "./geo-error.js";
+export {
+  Code,
+  codeName,
+  codeOfStatus,
+  isCode,
+  isRetriableCode,
+  statusNumber,
+} from "./code.js";
+export {
+  DEFAULT_RETRY_DELAY_MS,
+  type ErrorDetails,
+  GeoError,
+  type GeoErrorOptions,
+} from "./geo-error.js";
 export {
   type CallOptions,
   type ClientMethod,
@@ -40,6 +52,14 @@ export type {
 export { type GrpcLogger, silentLogger } from "./logger.js";
 export { paginate } from "./paginate.js";
 export { createRequestQueue } from "./request-queue.js";
+export {
+  decodeStatusDetails,
+  ERROR_DOMAIN,
+  encodeStatusDetails,
+  type FieldViolation,
+  STATUS_DETAILS_TRAILER,
+  type StatusDetails,
+} from "./rich-status.js";
 export { createServiceDefinition, methodPath } from "./service-definition.js";
 export type {
   BidiStreamingImpl,

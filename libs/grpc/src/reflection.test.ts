@@ -9,13 +9,15 @@ import {
   AgentService,
   AgentSessionService,
   CoordinatorService,
+  googleRpc,
   OffsetTranslationService,
   ReplicationHealthService,
   ServerReflection,
   ServerReflectionV1alpha,
 } from "@geo/proto";
-import { Code } from "./code.js";
+import { Code, statusNumber } from "./code.js";
 import { clientFor, createQueue, startServer } from "./test-support.js";
+import { requireNonEmpty } from "./validate.js";
 
 const run = promisify(execFile);
 const buf = join(__dirname, "..", "..", "..", "node_modules", ".bin", "buf");
@@ -77,6 +79,58 @@ test("buf curl lists our services and grpc.health.v1.Health, and calls them by n
   assert.deepEqual(updated, { flow: { name: "orders", version: "9007199254740993" } });
 });
 
+test("buf curl prints a failed call's ErrorInfo and BadRequest details", async (t) => {
+  const { server, address } = await startServer((server) => {
+    server.addService(CoordinatorService, {
+      updateFlow: (request) => {
+        requireNonEmpty(request.flow?.name ?? "", "flow.name");
+        return {};
+      },
+    });
+  });
+  t.after(() => server.stop());
+
+  const failed = await run(
+    buf,
+    [
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "--data",
+      JSON.stringify({ flow: { name: "" } }),
+      `http://${address}/geo.coordinator.v1.CoordinatorService/UpdateFlow`,
+    ],
+    { timeout: 30_000 },
+  ).then(
+    () => assert.fail("UpdateFlow without a name succeeded"),
+    (error: { stderr: string }) => error.stderr,
+  );
+  // buf curl prints the status as Connect's JSON: each detail's type, and its wire bytes in
+  // base64 (it renders as JSON only the detail types compiled into buf itself).
+  const printed = JSON.parse(failed) as {
+    code: string;
+    message: string;
+    details: { type: string; value: string }[];
+  };
+  assert.equal(printed.code, "invalid_argument");
+  assert.equal(printed.message, "flow.name: is required");
+  assert.deepEqual(
+    printed.details.map((detail) => detail.type),
+    ["google.rpc.ErrorInfo", "google.rpc.BadRequest"],
+  );
+  const bytesOf = (index: number) => Buffer.from(printed.details[index]?.value ?? "", "base64");
+  const info = fromBinary(googleRpc.ErrorInfoSchema, bytesOf(0));
+  assert.equal(info.reason, "INVALID_ARGUMENT");
+  assert.equal(info.domain, "geo-replication");
+  assert.deepEqual(info.metadata, { field: "flow.name" });
+  const badRequest = fromBinary(googleRpc.BadRequestSchema, bytesOf(1));
+  assert.deepEqual(
+    badRequest.fieldViolations.map(({ field, description }) => ({ field, description })),
+    [{ field: "flow.name", description: "is required" }],
+  );
+});
+
 test("reflection answers a symbol with its file and every file it imports", async (t) => {
   const { server, address } = await startAllServices();
   const client = clientFor(ServerReflection, address);
@@ -98,12 +152,16 @@ test("reflection answers a symbol with its file and every file it imports", asyn
   requests.push({
     messageRequest: { case: "fileContainingSymbol", value: "geo.nothing.v1.Missing" },
   });
+  // The rich error model's detail types, for clients that render them (grpcurl, Postman).
+  requests.push({
+    messageRequest: { case: "fileContainingSymbol", value: "google.rpc.BadRequest.FieldViolation" },
+  });
   requests.end();
   const responses = [];
   for await (const response of client.serverReflectionInfo(requests.iterable))
     responses.push(response);
 
-  const [found, missing] = responses.map((response) => response.messageResponse);
+  const [found, missing, errorDetails] = responses.map((response) => response.messageResponse);
   assert.equal(found?.case, "fileDescriptorResponse");
   const names = found.value.fileDescriptorProto.map(
     (bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name,
@@ -115,7 +173,14 @@ test("reflection answers a symbol with its file and every file it imports", asyn
     "google/protobuf/timestamp.proto",
   ]);
   assert.equal(missing?.case, "errorResponse");
-  assert.equal(missing.value.errorCode, Code.NOT_FOUND);
+  assert.equal(missing.value.errorCode, statusNumber(Code.NOT_FOUND));
+  assert.equal(errorDetails?.case, "fileDescriptorResponse");
+  assert.deepEqual(
+    errorDetails.value.fileDescriptorProto.map(
+      (bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name,
+    ),
+    ["google/rpc/error_details.proto", "google/protobuf/duration.proto"],
+  );
 });
 
 test("reflection v1alpha answers like v1 for older clients", async (t) => {

@@ -7,7 +7,7 @@ import {
   type ServerReflection,
   type ServerReflectionV1alpha,
 } from "@geo/proto";
-import { Code } from "./code.js";
+import { Code, statusNumber } from "./code.js";
 import type { ServiceImpl } from "./service-impl.js";
 
 type Request = grpcReflectionV1.ServerReflectionRequest;
@@ -90,7 +90,7 @@ function withDependencies(index: ReflectionIndex, file: DescFile): Uint8Array[] 
 function notFound(message: string): Response["messageResponse"] {
   return {
     case: "errorResponse",
-    value: { errorCode: Code.NOT_FOUND, errorMessage: message },
+    value: { errorCode: statusNumber(Code.NOT_FOUND), errorMessage: message },
   };
 }
 
@@ -143,7 +143,10 @@ function answer(
     default:
       messageResponse = {
         case: "errorResponse",
-        value: { errorCode: Code.INVALID_ARGUMENT, errorMessage: "empty reflection request" },
+        value: {
+          errorCode: statusNumber(Code.INVALID_ARGUMENT),
+          errorMessage: "empty reflection request",
+        },
       };
   }
   return { validHost: request.host, originalRequest: request, messageResponse };

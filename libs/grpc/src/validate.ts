@@ -4,10 +4,13 @@ import { GeoError } from "./geo-error.js";
 
 /**
  * INVALID_ARGUMENT naming the offending request field (`flow.topics.include[2]`), with the field
- * in the details so clients can point at it.
+ * in the details and as a `BadRequest` field violation so clients can point at it.
  */
 export function invalidArgument(field: string, problem: string): GeoError {
-  return new GeoError(Code.INVALID_ARGUMENT, `${field}: ${problem}`, { details: { field } });
+  return new GeoError(Code.INVALID_ARGUMENT, `${field}: ${problem}`, {
+    details: { field },
+    fieldViolations: [{ field, description: problem }],
+  });
 }
 
 /** The string, unless empty (proto3 cannot tell empty from unset). */

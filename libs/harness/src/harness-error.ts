@@ -1,3 +1,5 @@
+import { CodedError } from "@geo/errors";
+
 /** Why a harness operation failed; stable so callers can branch without parsing messages. */
 export type HarnessErrorCode =
   | "JARS_UNAVAILABLE"
@@ -12,12 +14,5 @@ export type HarnessErrorCode =
   | "PROMETHEUS_UNAVAILABLE"
   | "TOOL_TIMEOUT";
 
-export class HarnessError extends Error {
-  readonly code: HarnessErrorCode;
-
-  constructor(code: HarnessErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "HarnessError";
-    this.code = code;
-  }
-}
+/** Not retriable by default: the harness retries what it can (ports, locks) itself. */
+export class HarnessError extends CodedError<HarnessErrorCode> {}

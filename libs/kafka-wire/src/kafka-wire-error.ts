@@ -1,3 +1,4 @@
+import { CodedError } from "@geo/errors";
 import { isRetriableKafkaError, kafkaErrorName } from "./kafka-error-codes";
 
 /** Where an error happened, when it concerns one partition. */
@@ -16,9 +17,7 @@ export interface ErrorLocation {
  * `AUTHENTICATION_FAILED`, `CLOSED`, `UNKNOWN`). `retriable` says whether the same
  * operation may succeed if tried again, as in kafkajs.
  */
-export class KafkaWireError extends Error {
-  readonly code: string;
-  readonly retriable: boolean;
+export class KafkaWireError extends CodedError {
   /** Kafka's numeric error code when a broker returned one. */
   readonly kafkaErrorCode: number | undefined;
   readonly topic: string | undefined;
@@ -34,10 +33,7 @@ export class KafkaWireError extends Error {
       cause?: unknown;
     } & ErrorLocation,
   ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.retriable = opts.retriable;
+    super(code, message, { retriable: opts.retriable, cause: opts.cause });
     this.kafkaErrorCode = opts.kafkaErrorCode;
     this.topic = opts.topic;
     this.partition = opts.partition;

@@ -1,4 +1,5 @@
 import type { ClusterConfig } from "@geo/config";
+import { CodedError } from "@geo/errors";
 import type { Logger } from "@geo/logging";
 import type { Admin } from "kafkajs";
 import { createKafkaClient } from "./create-kafka-client";
@@ -15,9 +16,10 @@ export interface ClusterAdmin {
 }
 
 /** Thrown when a cluster does not answer an admin request in time; worth retrying later. */
-export class ClusterUnavailableError extends Error {
-  readonly code = "CLUSTER_UNAVAILABLE";
-  readonly retriable = true;
+export class ClusterUnavailableError extends CodedError<"CLUSTER_UNAVAILABLE"> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("CLUSTER_UNAVAILABLE", message, { retriable: true, cause: options.cause });
+  }
 }
 
 /**

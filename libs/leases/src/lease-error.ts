@@ -1,3 +1,5 @@
+import { CodedError } from "@geo/errors";
+
 export type LeaseErrorCode =
   /** A caller passed a value the lease protocol cannot use (empty id, bad TTL...). */
   | "INVALID_ARGUMENT"
@@ -9,20 +11,17 @@ export type LeaseErrorCode =
   | "UNEXPECTED_REPLY";
 
 /** Why a lease operation failed. Refusals (unit held, lease lost) are results, not errors. */
-export class LeaseError extends Error {
-  readonly code: LeaseErrorCode;
-  /** True when retrying the same call later can succeed. */
-  readonly retriable: boolean;
-
+export class LeaseError extends CodedError<LeaseErrorCode> {
+  /** Retriable by default when Redis was unreachable. */
   constructor(
     code: LeaseErrorCode,
     message: string,
     options?: { cause?: unknown; retriable?: boolean },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "LeaseError";
-    this.code = code;
-    this.retriable = options?.retriable ?? code === "REDIS_UNAVAILABLE";
+    super(code, message, {
+      cause: options?.cause,
+      retriable: options?.retriable ?? code === "REDIS_UNAVAILABLE",
+    });
   }
 }
 

@@ -1,12 +1,15 @@
 // Wire format of the records in __geo.progress and __geo.offset-map (see README.md): UTF-8 JSON
 // keys and values, 64-bit numbers as decimal strings, a version field "v" in every value.
+import { CodedError } from "@geo/errors";
 import type { OffsetMapSegment, SegmentKey, UnitKey, UnitProgress } from "./unit";
 
 export const FORMAT_VERSION = 1;
 
 /** Thrown for a record this version cannot read; readers skip such records and count them. */
-export class ProgressFormatError extends Error {
-  override readonly name = "ProgressFormatError";
+export class ProgressFormatError extends CodedError<"PROGRESS_FORMAT"> {
+  constructor(message: string) {
+    super("PROGRESS_FORMAT", message);
+  }
 }
 
 // Keys are JSON arrays: deterministic bytes (compaction compares bytes) without any escaping

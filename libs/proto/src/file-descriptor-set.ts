@@ -7,6 +7,8 @@ import { file_geo_coordinator_v1_coordinator } from "./gen/geo/coordinator/v1/co
 import { file_geo_health_v1_health } from "./gen/geo/health/v1/health_pb.js";
 import { file_geo_offsets_v1_offsets } from "./gen/geo/offsets/v1/offsets_pb.js";
 import { file_geo_replication_v1_replication } from "./gen/geo/replication/v1/replication_pb.js";
+import { file_google_rpc_error_details } from "./gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "./gen/google/rpc/status_pb.js";
 import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "./gen/grpc/reflection/v1/reflection_pb.js";
 import { file_grpc_reflection_v1alpha_reflection } from "./gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -22,6 +24,9 @@ const generatedFiles: readonly DescFile[] = [
   file_grpc_health_v1_health,
   file_grpc_reflection_v1_reflection,
   file_grpc_reflection_v1alpha_reflection,
+  // The rich error model: reflection serves them so clients can print a failed call's details.
+  file_google_rpc_status,
+  file_google_rpc_error_details,
 ];
 
 /**

@@ -23,3 +23,4 @@ export * as grpcReflectionV1 from "./gen/grpc/reflection/v1/reflection_pb.js";
 export { ServerReflection } from "./gen/grpc/reflection/v1/reflection_pb.js";
 export * as grpcReflectionV1alpha from "./gen/grpc/reflection/v1alpha/reflection_pb.js";
 export { ServerReflection as ServerReflectionV1alpha } from "./gen/grpc/reflection/v1alpha/reflection_pb.js";
+export * as googleRpc from "./google-rpc.js";

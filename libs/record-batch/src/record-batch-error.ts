@@ -1,3 +1,5 @@
+import { CodedError } from "@geo/errors";
+
 export type RecordBatchErrorCode =
   | "CORRUPT_RECORD"
   | "INVALID_RECORD"
@@ -9,9 +11,7 @@ export type RecordBatchErrorCode =
  * `retriable` says whether fetching the same bytes again could succeed: a CRC
  * mismatch may be damage in transit, a well-formed but invalid batch is not.
  */
-export class RecordBatchError extends Error {
-  readonly code: RecordBatchErrorCode;
-  readonly retriable: boolean;
+export class RecordBatchError extends CodedError<RecordBatchErrorCode> {
   /** Base offset of the batch concerned, when it was readable. */
   readonly baseOffset: bigint | undefined;
 
@@ -20,10 +20,7 @@ export class RecordBatchError extends Error {
     message: string,
     opts: { retriable: boolean; baseOffset?: bigint | undefined; cause?: unknown },
   ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.retriable = opts.retriable;
+    super(code, message, { retriable: opts.retriable, cause: opts.cause });
     this.baseOffset = opts.baseOffset;
   }
 }

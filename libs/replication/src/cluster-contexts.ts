@@ -1,4 +1,5 @@
 import type { ClusterConfig } from "@geo/config";
+import { CodedError } from "@geo/errors";
 import { kafkaClientOptions } from "@geo/kafka";
 import {
   createIdempotentProducer,
@@ -26,8 +27,10 @@ import type { ReplicationEngineOptions } from "./types";
 import type { UnitContext } from "./unit-context";
 
 /** A flow names a cluster the engine was not given. Not retriable. */
-export class UnknownClusterError extends Error {
-  override readonly name = "UnknownClusterError";
+export class UnknownClusterError extends CodedError<"UNKNOWN_CLUSTER"> {
+  constructor(message: string) {
+    super("UNKNOWN_CLUSTER", message);
+  }
 }
 
 /** What the engine reads from one source cluster with. */

@@ -1,3 +1,4 @@
+import { CodedError } from "@geo/errors";
 import type { ClusterAdmin } from "@geo/kafka";
 import { BatchLoader } from "./batch-loader";
 
@@ -6,10 +7,10 @@ const TOPIC_RESOURCE = 2;
 const MAX_MESSAGE_BYTES = "max.message.bytes";
 
 /** A topic's config could not be read (missing topic, no DescribeConfigs permission, timeout). */
-export class TopicConfigError extends Error {
-  override readonly name = "TopicConfigError";
-  readonly code = "TOPIC_CONFIG_UNREADABLE";
-  readonly retriable = true;
+export class TopicConfigError extends CodedError<"TOPIC_CONFIG_UNREADABLE"> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("TOPIC_CONFIG_UNREADABLE", message, { retriable: true, cause: options.cause });
+  }
 }
 
 /** Topic → its effective max.message.bytes, or why it could not be read. */

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { CodedError } from "@geo/errors";
 
 export interface ServiceArgs {
   /** Path of the YAML configuration (`--config`, else GEO_CONFIG). */
@@ -10,9 +11,10 @@ export interface ServiceArgs {
 }
 
 /** Thrown for a command line the service cannot run with; the message says how to call it. */
-export class UsageError extends Error {
-  readonly code = "USAGE";
-  readonly retriable = false;
+export class UsageError extends CodedError<"USAGE"> {
+  constructor(message: string) {
+    super("USAGE", message);
+  }
 }
 
 export function usage(service: string): string {

@@ -4,6 +4,8 @@
 //   key   = group: string, topic: string (the TARGET-side name), partition: int32
 //   value = version: int16 (0), upstreamOffset: int64, offset: int64, metadata: string
 
+import { CodedError } from "@geo/errors";
+
 export interface Mm2Checkpoint {
   group: string;
   /** Remote (target-side) topic name. */
@@ -15,8 +17,10 @@ export interface Mm2Checkpoint {
 }
 
 /** A record that is not a version-0 checkpoint. */
-export class CheckpointFormatError extends Error {
-  override readonly name = "CheckpointFormatError";
+export class CheckpointFormatError extends CodedError<"CHECKPOINT_FORMAT"> {
+  constructor(message: string) {
+    super("CHECKPOINT_FORMAT", message);
+  }
 }
 
 function stringSize(s: string): number {

@@ -4,6 +4,8 @@
 // current version, so every coordinator that reads the same log arrives at the same flows, and a
 // change written by a deposed leader that lost a race is ignored by everyone alike.
 
+import { CodedError } from "@geo/errors";
+
 export type FlowChangeKind = "created" | "updated" | "deleted" | "paused" | "resumed" | "refused";
 
 /**
@@ -49,8 +51,10 @@ export interface FlowChange {
 /** Bumped when the stored format changes incompatibly; older readers skip newer records. */
 export const FLOW_CHANGE_FORMAT = 1;
 
-export class FlowChangeFormatError extends Error {
-  override readonly name = "FlowChangeFormatError";
+export class FlowChangeFormatError extends CodedError<"FLOW_CHANGE_FORMAT"> {
+  constructor(message: string) {
+    super("FLOW_CHANGE_FORMAT", message);
+  }
 }
 
 export function encodeFlowChange(change: FlowChange): Buffer {

@@ -1,10 +1,13 @@
 // Runs the steps of one transition and records each (name, description, duration, outcome):
 // into the group's lock in Redis for a real transition, in memory for a drill.
+import { CodedError } from "@geo/errors";
 import { GeoError } from "@geo/grpc";
 import type { RegionPhase, RegionStore, StepRecord } from "@geo/region-state";
 
-export class StepFailed extends Error {
-  override name = "StepFailed";
+export class StepFailed extends CodedError<"STEP_FAILED"> {
+  constructor(message: string | undefined) {
+    super("STEP_FAILED", message ?? "");
+  }
 }
 
 export interface StepRecorder {
