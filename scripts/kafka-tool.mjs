@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Developer CLI over the harness (build first: npx tsc -b libs/harness).
+// Developer CLI over the harness (build first: npx tsc -b libs/local-runtime).
 //   node scripts/kafka-tool.mjs fetch                       fetch/check the Kafka jars, print where
 //   node scripts/kafka-tool.mjs cluster [--brokers N] [--name NAME] [--redis]
 //                                                           start a cluster (and Redis), print the
@@ -10,7 +10,7 @@
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const harness = require("../libs/harness/dist/index.js");
+const harness = require("../libs/local-runtime/dist/index.js");
 
 function option(args, name, fallback) {
   const at = args.indexOf(name);

@@ -9,7 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
-import { findFreePorts, type KafkaCluster, startKafkaClusters, startRedis } from "@geo/harness";
+import {
+  findFreePorts,
+  type KafkaCluster,
+  startKafkaClusters,
+  startRedis,
+} from "@geo/local-runtime";
 import { CoordinatorService, OffsetTranslationService, ReplicationHealthService } from "@geo/proto";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import {

@@ -9,9 +9,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findFreePorts, startKafkaCluster, startRedis, stopAll } from "@geo/harness";
 import { createKafkaClient, kafkaClientOptions } from "@geo/kafka";
 import { createWireClient } from "@geo/kafka-wire";
+import { findFreePorts, startKafkaCluster, startRedis, stopAll } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { printReport, type Row } from "./report";
 import { initProducer, sleep, startService } from "./service-stack";

@@ -6,7 +6,7 @@
 // `transports` (comma-separated, `socket` or `kafkajs`) forwards the same source once per entry,
 // each into a fresh target topic, on the same broker: `kafkajs,socket,kafkajs,socket` compares
 // the two transports under the same load.
-import { startKafkaCluster } from "@geo/harness";
+
 import {
   createIdempotentProducer,
   createKafkajsTransport,
@@ -15,6 +15,7 @@ import {
   createWireClient,
   type ProduceResult,
 } from "@geo/kafka-wire";
+import { startKafkaCluster } from "@geo/local-runtime";
 import type { KafkaConfig } from "kafkajs";
 import { createTopic, preload } from "./replication-rig";
 

@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { type KafkaCluster, trackProcess } from "@geo/harness";
+import { type KafkaCluster, trackProcess } from "@geo/local-runtime";
 
 const execFileAsync = promisify(execFile);
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "@geo/config";
-import { findFreePorts, startKafkaClusters, startRedis } from "@geo/harness";
+import { findFreePorts, startKafkaClusters, startRedis } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { createRedisClient } from "@geo/redis";
 import { createFollowingProducer, createRegionFollower } from "@geo/region-client";

@@ -5,7 +5,7 @@
 //   node bench/dist/replication-engine.js [records=1000000] [partitions=12] [provenance=0]
 //     [compression=none] [liveRecordsPerSecond=5000] [liveSeconds=20]
 // provenance=1 makes the flow append the provenance header, so every batch is re-encoded.
-import { stopAll } from "@geo/harness";
+import { stopAll } from "@geo/local-runtime";
 import {
   type AgentProcess,
   checkCopied,

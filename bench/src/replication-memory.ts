@@ -5,7 +5,7 @@
 // bytes while it copies. See bench/README.md for the definitions.
 //   node bench/dist/replication-memory.js [records=1000000] [partitions=1000] [compareWith=12]
 //     [heapSnapshotAt=0]: e.g. 0.5 writes a heap snapshot of each agent half-way, 1 at caught-up (slows that run)
-import { stopAll } from "@geo/harness";
+import { stopAll } from "@geo/local-runtime";
 import {
   type AgentProcess,
   checkCopied,

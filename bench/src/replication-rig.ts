@@ -5,7 +5,6 @@ import { type ChildProcess, fork, spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { ClusterConfig } from "@geo/config";
-import { type KafkaCluster, runKafkaTool, startKafkaClusters } from "@geo/harness";
 import {
   createIdempotentProducer,
   createPartitionFetcher,
@@ -14,6 +13,7 @@ import {
   type KafkaWireClient,
   type PartitionFetcher,
 } from "@geo/kafka-wire";
+import { type KafkaCluster, runKafkaTool, startKafkaClusters } from "@geo/local-runtime";
 import { CompressionType } from "@geo/record-batch";
 import type { ReplicationEngineOptions } from "@geo/replication";
 

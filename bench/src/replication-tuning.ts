@@ -3,7 +3,7 @@
 // fresh agent process and into a fresh target topic. Settings are run in interleaved rounds so
 // that other work on the machine weighs on all of them alike; the table gives medians.
 //   node bench/dist/replication-tuning.js [records=400000] [partitions=12] [rounds=3]
-import { stopAll } from "@geo/harness";
+import { stopAll } from "@geo/local-runtime";
 import {
   type AgentSnapshot,
   checkCopied,

@@ -10,6 +10,13 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { type ClusterConfig, type GeoConfig, type LeasesConfig, parseConfig } from "@geo/config";
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
+import { type Admin, createKafkaClient } from "@geo/kafka";
+import {
+  createIdempotentProducer,
+  createWireClient,
+  type IdempotentProducer,
+  type KafkaWireClient,
+} from "@geo/kafka-wire";
 import {
   findFreePorts,
   type KafkaCluster,
@@ -18,14 +25,7 @@ import {
   startRedis,
   stopAll,
   trackProcess,
-} from "@geo/harness";
-import { type Admin, createKafkaClient } from "@geo/kafka";
-import {
-  createIdempotentProducer,
-  createWireClient,
-  type IdempotentProducer,
-  type KafkaWireClient,
-} from "@geo/kafka-wire";
+} from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { AgentService, CoordinatorService, replicationV1 } from "@geo/proto";
 

@@ -18,6 +18,7 @@ import {
   type GeoError,
   type GrpcClient,
 } from "@geo/grpc";
+import { createLeaseStore, type LeaseStore } from "@geo/leases";
 import {
   findFreePorts,
   type KafkaCluster,
@@ -25,8 +26,7 @@ import {
   startKafkaClusters,
   startRedis,
   stopAll,
-} from "@geo/harness";
-import { createLeaseStore, type LeaseStore } from "@geo/leases";
+} from "@geo/local-runtime";
 import { AgentSessionService, type agentV1, CoordinatorService, replicationV1 } from "@geo/proto";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";

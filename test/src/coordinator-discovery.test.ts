@@ -15,7 +15,7 @@ import {
   startKafkaClusters,
   startRedis,
   stopAll,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import { CoordinatorService, replicationV1 } from "@geo/proto";
 import { type Admin, ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { createTopicsAndWaitForLeaders } from "./support/create-topics";

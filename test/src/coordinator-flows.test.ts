@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { GEO_TOPICS } from "@geo/config";
 import { Code, createGrpcClient, type GeoError } from "@geo/grpc";
-import { findFreePorts, type RedisServer, startRedis } from "@geo/harness";
+import { findFreePorts, type RedisServer, startRedis } from "@geo/local-runtime";
 import { CoordinatorService, coordinatorV1, replicationV1 } from "@geo/proto";
 import { createTopic, type Pair, SOURCE, startPair, TARGET } from "./support/replication-fixtures";
 import { type ServiceProcess, spawnService, startService } from "./support/service-process";

@@ -17,7 +17,7 @@ import {
   startRedis,
   stopAll,
   trackProcess,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import { CoordinatorService, ReplicationHealthService, replicationV1 } from "@geo/proto";
 import { waitFor } from "./support/wait-for";
 

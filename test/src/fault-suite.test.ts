@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { trackProcess } from "@geo/harness";
+import { trackProcess } from "@geo/local-runtime";
 
 const root = join(__dirname, "..", "..");
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { findFreePorts, processRssBytes, type RedisServer, startRedis } from "@geo/harness";
+import { findFreePorts, processRssBytes, type RedisServer, startRedis } from "@geo/local-runtime";
 import {
   AgentService,
   AgentSessionService,

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { findFreePorts, type RedisServer, startRedis } from "@geo/harness";
+import { findFreePorts, type RedisServer, startRedis } from "@geo/local-runtime";
 import { createTopic, endOffset, type Pair, startPair } from "./support/replication-fixtures";
 import { type ServiceProcess, startService } from "./support/service-process";
 import { waitFor } from "./support/wait-for";

@@ -12,7 +12,7 @@ import {
   runKafkaTool,
   startKafkaCluster,
   startKafkaClusters,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 
 let cluster: KafkaCluster;

@@ -1,6 +1,6 @@
 // Fixture for harness.test.ts (not a test): starts Redis, prints its pid and dir as one JSON line,
 // then idles until the test kills this process, leaving the reaper to stop Redis.
-import { startRedis } from "@geo/harness";
+import { startRedis } from "@geo/local-runtime";
 
 async function main(): Promise<void> {
   const redis = await startRedis();

@@ -18,7 +18,7 @@ import {
   startKafkaCluster,
   startRedis,
   stopAll,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import { Redis } from "ioredis";
 import { type IHeaders, Kafka, logLevel } from "kafkajs";
 

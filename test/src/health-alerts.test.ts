@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ensurePromtool } from "@geo/harness";
+import { ensurePromtool } from "@geo/local-runtime";
 
 const dir = join(__dirname, "..", "..", "deploy", "prometheus");
 

@@ -13,7 +13,7 @@ import {
   startKafkaCluster,
   startPrometheus,
   startRedis,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import { Kafka, logLevel } from "kafkajs";
 import { createTopicsAndWaitForLeaders } from "./support/create-topics";
 import { type ServiceProcess, startService } from "./support/service-process";

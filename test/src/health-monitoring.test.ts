@@ -8,7 +8,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
-import { ensureKafkaDistribution, type PrometheusServer, startPrometheus } from "@geo/harness";
+import {
+  ensureKafkaDistribution,
+  type PrometheusServer,
+  startPrometheus,
+} from "@geo/local-runtime";
 import { ReplicationHealthService } from "@geo/proto";
 import {
   FLOW,

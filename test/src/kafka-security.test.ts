@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type ClusterConfig, parseConfig } from "@geo/config";
+import { createKafkaClient, kafkaClientOptions } from "@geo/kafka";
+import { createWireClient, KafkaWireError } from "@geo/kafka-wire";
 import {
   createTestPki,
   findFreePorts,
@@ -18,9 +20,7 @@ import {
   startKafkaClusters,
   startRedis,
   type TestPki,
-} from "@geo/harness";
-import { createKafkaClient, kafkaClientOptions } from "@geo/kafka";
-import { createWireClient, KafkaWireError } from "@geo/kafka-wire";
+} from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { Kafka } from "kafkajs";
 import { createTopicsAndWaitForLeaders } from "./support/create-topics";

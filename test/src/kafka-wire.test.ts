@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
-import { type KafkaCluster, runKafkaTool, startKafkaCluster } from "@geo/harness";
 import { kafkaClientOptions } from "@geo/kafka";
 import {
   createIdempotentProducer,
@@ -18,6 +17,7 @@ import {
   type PartitionFetchResult,
   RecordRejectedError,
 } from "@geo/kafka-wire";
+import { type KafkaCluster, runKafkaTool, startKafkaCluster } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import {
   CompressionType,

@@ -4,7 +4,7 @@
 // clusters, with every record written once and handled once.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { findFreePorts } from "@geo/harness";
+import { findFreePorts } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import {
   createFollowingConsumer,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code, createGrpcClient, GeoError, type GrpcClient } from "@geo/grpc";
-import { findFreePorts } from "@geo/harness";
+import { findFreePorts } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { CoordinatorService, coordinatorV1, healthV1, ReplicationHealthService } from "@geo/proto";
 import { createKafkaRegionLog, type RegionLog, type RegionStore } from "@geo/region-state";

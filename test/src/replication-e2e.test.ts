@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createGrpcClient } from "@geo/grpc";
-import { findFreePorts, type RedisServer, startRedis } from "@geo/harness";
+import { findFreePorts, type RedisServer, startRedis } from "@geo/local-runtime";
 import { CoordinatorService, replicationV1 } from "@geo/proto";
 import { compareReplica } from "./support/replica-check";
 import { createTopic, type Pair, startPair } from "./support/replication-fixtures";

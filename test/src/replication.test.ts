@@ -4,7 +4,7 @@
 // restart without duplicates; a higher epoch ignores a stale lower-epoch progress record.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { runKafkaTool } from "@geo/harness";
+import { runKafkaTool } from "@geo/local-runtime";
 import { Registry } from "@geo/metrics";
 import { createProgressStore, type ProgressStore, translateOffset, unitId } from "@geo/progress";
 import { CompressionType, encodeRecordBatch, type RecordBatch } from "@geo/record-batch";

@@ -16,7 +16,7 @@ import {
   type RedisServer,
   startRedis,
   type TestPki,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import {
   AgentService,
   CoordinatorService,

@@ -22,7 +22,7 @@ import {
   type RedisServer,
   startRedis,
   type TestPki,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import { AgentSessionService, type agentV1, CoordinatorService, coordinatorV1 } from "@geo/proto";
 import { credentials } from "@grpc/grpc-js";
 import {

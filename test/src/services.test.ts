@@ -17,7 +17,7 @@ import {
   startKafkaClusters,
   startRedis,
   stopAll,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import {
   AgentService,
   AgentSessionService,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Code, createGrpcClient, GeoError, type GrpcClient } from "@geo/grpc";
-import { findFreePorts } from "@geo/harness";
+import { findFreePorts } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { healthV1, ReplicationHealthService } from "@geo/proto";
 import { type ServiceProcess, startService } from "./support/service-process";

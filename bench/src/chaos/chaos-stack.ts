@@ -14,7 +14,7 @@ import {
   startKafkaCluster,
   startRedis,
   stopAll,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import { type ServiceProcess, sleep, startBalancer, startService } from "../service-stack";
 
 export const SOURCE = "us-east";

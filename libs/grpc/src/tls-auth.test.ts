@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createTestPki, type TestPki } from "@geo/harness";
+import { createTestPki, type TestPki } from "@geo/local-runtime";
 import { Health, ReplicationHealthService } from "@geo/proto";
 import { createAuthorizer, type Principal } from "./authorization.js";
 import { Code } from "./code.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type RedisServer, startRedis } from "@geo/harness";
+import { type RedisServer, startRedis } from "@geo/local-runtime";
 import type { Redis } from "@geo/redis";
 import { LeaseError } from "./lease-error";
 import { type AgentInfo, createLeaseStore, type LeaseStore } from "./lease-store";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type RedisServer, startRedis } from "@geo/harness";
+import { type RedisServer, startRedis } from "@geo/local-runtime";
 import type { Redis } from "@geo/redis";
 import { createLeaseClock } from "./lease-clock";
 import { type AgentInfo, createLeaseStore } from "./lease-store";

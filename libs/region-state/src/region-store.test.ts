@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code, GeoError } from "@geo/grpc";
-import { type RedisServer, startRedis } from "@geo/harness";
+import { type RedisServer, startRedis } from "@geo/local-runtime";
 import type { Redis } from "@geo/redis";
 import { createMemoryRegionLog, type RegionLog } from "./region-log";
 import { createRegionStore, type RegionStore, type RegionStoreOptions } from "./region-store";

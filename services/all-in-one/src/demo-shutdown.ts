@@ -5,7 +5,7 @@
 // process if stopping takes longer than SHUTDOWN_BOUND_MS whatever hangs; the harness's reaper
 // then ends what this process started.
 import type { ChildProcess } from "node:child_process";
-import { stopAll } from "@geo/harness";
+import { stopAll } from "@geo/local-runtime";
 import { killChild, stopChild } from "./demo-child";
 
 /** How long the services get to stop after SIGTERM before they are killed. */

@@ -34,7 +34,7 @@ import {
   startKafkaClusters,
   startRedis,
   trackProcess,
-} from "@geo/harness";
+} from "@geo/local-runtime";
 import { DEMO_USAGE, type DemoArgs, parseDemoArgs } from "./demo-args";
 import { runDrill } from "./demo-drill";
 import { INVENTORY, type InventoryPair, startInventoryPair } from "./demo-inventory";

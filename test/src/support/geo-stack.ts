@@ -6,7 +6,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "node:test";
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
-import { findFreePorts, type RedisServer, startRedis } from "@geo/harness";
+import { findFreePorts, type RedisServer, startRedis } from "@geo/local-runtime";
 import { CoordinatorService, replicationV1 } from "@geo/proto";
 import { Redis } from "ioredis";
 import { lossCheck } from "./replica-check";

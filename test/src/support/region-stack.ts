@@ -5,7 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type GeoConfig, loadConfig } from "@geo/config";
-import { type KafkaCluster, type RedisServer, startKafkaClusters, startRedis } from "@geo/harness";
+import {
+  type KafkaCluster,
+  type RedisServer,
+  startKafkaClusters,
+  startRedis,
+} from "@geo/local-runtime";
 import type { Logger } from "@geo/logging";
 import { createRedisClient, type Redis } from "@geo/redis";
 import {

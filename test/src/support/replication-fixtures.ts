@@ -2,7 +2,6 @@
 // them back, and the comparisons that decide byte-exactness.
 import assert from "node:assert/strict";
 import type { ClusterConfig } from "@geo/config";
-import { type KafkaCluster, runKafkaTool, startKafkaClusters } from "@geo/harness";
 import { kafkaClientOptions } from "@geo/kafka";
 import {
   createIdempotentProducer,
@@ -12,6 +11,7 @@ import {
   type KafkaWireClient,
   type PartitionFetcher,
 } from "@geo/kafka-wire";
+import { type KafkaCluster, runKafkaTool, startKafkaClusters } from "@geo/local-runtime";
 import { createLogger, type Logger } from "@geo/logging";
 import type { KafkaRecord } from "@geo/record-batch";
 import type { FlowSpecLike, UnitAssignment, UnitStatus } from "@geo/replication";

@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { trackProcess } from "@geo/harness";
+import { trackProcess } from "@geo/local-runtime";
 
 const root = join(__dirname, "..", "..", "..");
 

@@ -4,7 +4,7 @@
 // position in eu-west comes from the transition's CommitTranslatedOffsets only), agents in
 // eu-west, a sequenced producer and a consumer of group `billing` that commits what it read.
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
-import { findFreePorts } from "@geo/harness";
+import { findFreePorts } from "@geo/local-runtime";
 import type { Logger } from "@geo/logging";
 import {
   CoordinatorService,

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { ClusterConfig } from "@geo/config";
-import { type KafkaCluster, startKafkaClusters } from "@geo/harness";
 import { createKafkaClient, type Kafka } from "@geo/kafka";
+import { type KafkaCluster, startKafkaClusters } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { Registry } from "@geo/metrics";
 import { createReplicationEngine, type ReplicationEngine } from "@geo/replication";

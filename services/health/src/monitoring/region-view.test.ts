@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import type { FlowGroupConfig } from "@geo/config";
-import { type RedisServer, startRedis } from "@geo/harness";
+import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { createRedisClient, type Redis } from "@geo/redis";
 import { createMemoryRegionLog, createRegionStore, type RegionStore } from "@geo/region-state";

@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type ClusterConfig, parseConfig } from "@geo/config";
-import { type KafkaCluster, startKafkaClusters } from "@geo/harness";
 import {
   AclOperationTypes,
   AclPermissionTypes,
@@ -14,6 +13,7 @@ import {
   createKafkaClient,
   ResourcePatternTypes,
 } from "@geo/kafka";
+import { type KafkaCluster, startKafkaClusters } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { createKafkaWriteGuard, denyWriteAcl, remoteTopicSelector } from "./passive-acls";
 

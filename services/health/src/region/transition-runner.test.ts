@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { FlowGroupConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
-import { type RedisServer, startRedis } from "@geo/harness";
+import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { createRedisClient, type Redis } from "@geo/redis";
 import {

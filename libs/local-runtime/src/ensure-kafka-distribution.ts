@@ -57,7 +57,7 @@ function distribution(version: string, dir: string): KafkaDistribution {
 }
 
 /**
- * Apache Kafka's jars, fetched from Maven Central once per machine with libs/harness/maven/pom.xml
+ * Apache Kafka's jars, fetched from Maven Central once per machine with libs/local-runtime/maven/pom.xml
  * and kept in a cache folder. Safe when several processes (parallel test files) call it at once:
  * one fetches under a lock file into a temp folder and renames it into place with a completion
  * marker inside; the others wait for the lock and find the marker.
