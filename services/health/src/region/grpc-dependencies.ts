@@ -4,7 +4,7 @@
 // through Kafka's admin API.
 import { runLoop } from "@geo/backoff";
 import { type GeoConfig, isHeartbeatsTopic } from "@geo/config";
-import { createGrpcClient } from "@geo/grpc";
+import { Code, createGrpcClient, GeoError } from "@geo/grpc";
 import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
 import {
@@ -129,8 +129,14 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       },
     },
     offsets: {
-      async commit({ flow, group, dryRun, actor }) {
-        const answer = await offsets.commitTranslatedOffsets({ flow, group, dryRun, actor });
+      async commit({ flow, group, dryRun, actor, toOrigin = false }) {
+        const answer = await offsets
+          .commitTranslatedOffsets({ flow, group, dryRun, actor, toOrigin })
+          .catch((error: unknown) => {
+            // Mapping home: a group that never read the flow's remote topics has nothing to move.
+            if (toOrigin && GeoError.from(error).code === Code.NOT_FOUND) return { offsets: [] };
+            throw error;
+          });
         // A rehearsal under live traffic finds the group ahead of replication by the flow's lag;
         // the switchover drains that first, so a dry run reports it apart from real problems.
         type Entry = (typeof answer.offsets)[number];

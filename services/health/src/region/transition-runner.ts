@@ -14,6 +14,7 @@ import type {
   TransitionRecord,
 } from "@geo/region-state";
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
+import { commitOriginOffsets } from "./origin-offsets";
 import { createStepRecorder, StepFailed, type StepRecorder, until } from "./step-recorder";
 import { type Plan, planTransition, type TransitionRequest } from "./transition-plan";
 
@@ -188,6 +189,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
         );
       }
     }
+    await commitOriginOffsets(deps, p, steps, dryRun);
   }
 
   async function setFlows(
