@@ -145,7 +145,11 @@ export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
       async (request: Req<offsetsV1.CommitTranslatedOffsetsRequest>, context: HandlerContext) => {
         const group = requireNonEmpty(request.group, "group");
         const topics = topicList(request.topics);
-        const flow = requireReplicated(request.flow);
+        // Mapping home needs no replicated record up front: a group that read none of the flow's
+        // remote topics gets NOT_FOUND, a partition the index lacks is NOT_YET_REPLICATED.
+        const flow = request.toOrigin
+          ? core.flow(requireNonEmpty(request.flow, "flow"))
+          : requireReplicated(request.flow);
         const actor = resolveActor(request.actor, context);
         const answer = request.toOrigin
           ? await originGroup(core, flow, group, topics)

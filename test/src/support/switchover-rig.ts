@@ -16,6 +16,8 @@ export const GROUP = "billing";
 export const TOPIC = "orders";
 export const REMOTE = `us-east.${TOPIC}`;
 export const FLOW_NAME = "east-west";
+/** The flow back, eu-west->us-east, made (paused) with `withReverseFlow`. */
+export const REVERSE_FLOW_NAME = "west-east";
 const PARTITIONS = 3;
 
 export interface SwitchoverRig {
@@ -25,17 +27,20 @@ export interface SwitchoverRig {
   readonly offsets: ServiceProcess;
   /** kafkajs admins of us-east (0) and eu-west (1). */
   readonly admins: readonly Admin[];
-  /** Starts an agent in eu-west and waits until the coordinator shows it connected. */
-  startAgent(id: string): Promise<ServiceProcess>;
-  /** Records `from..to-1` at us-east: value = the sequence number, partition = seq mod 3. */
-  produce(from: number, to: number): Promise<void>;
+  /** Starts an agent in `region` (default eu-west) and waits until the coordinator shows it connected. */
+  startAgent(id: string, region?: string): Promise<ServiceProcess>;
   /**
-   * Consumes `topic` as GROUP in cluster `index` until `enough`; commits exactly what it
-   * processed (records delivered after that are not counted) and leaves the group.
+   * Records `from..to-1` into `orders` of cluster `index` (default 0, us-east): value = the
+   * sequence number, partition = seq mod 3.
+   */
+  produce(from: number, to: number, index?: number): Promise<void>;
+  /**
+   * Consumes `topic` (or several) as GROUP in cluster `index` until `enough`; commits exactly
+   * what it processed (records delivered after that are not counted) and leaves the group.
    */
   consume(
     index: number,
-    topic: string,
+    topic: string | readonly string[],
     enough: (seen: number[]) => boolean,
     timeoutMs: number,
   ): Promise<number[]>;
@@ -44,7 +49,19 @@ export interface SwitchoverRig {
   stop(): Promise<void>;
 }
 
-export async function startSwitchoverRig(name: string, logger: Logger): Promise<SwitchoverRig> {
+export interface SwitchoverRigOptions {
+  /**
+   * Also the flow back, eu-west->us-east of `orders` (paused until a transition, as the demo's
+   * pair), and `orders` in eu-west too: for round trips.
+   */
+  readonly withReverseFlow?: boolean;
+}
+
+export async function startSwitchoverRig(
+  name: string,
+  logger: Logger,
+  options: SwitchoverRigOptions = {},
+): Promise<SwitchoverRig> {
   const [coordinatorPort, healthPort, offsetsPort] = await findFreePorts(3);
   const stack = await startRegionStack({
     name,
@@ -72,7 +89,7 @@ logging: { level: info }
   );
   const admins = kafkas.map((kafka) => kafka.admin());
   await Promise.all(admins.map((a) => a.connect()));
-  await createTopicsEverywhere([admins[0]!], [TOPIC]);
+  await createTopicsEverywhere(options.withReverseFlow ? admins : [admins[0]!], [TOPIC]);
   const [coordinator, health, offsets] = await Promise.all([
     startService("coordinator", ["--config", stack.configPath]),
     startService("health", ["--config", stack.configPath]),
@@ -95,6 +112,7 @@ logging: { level: info }
     });
     return true;
   });
+  if (options.withReverseFlow) await createPausedReverseFlow(admin);
   const client = createGrpcClient(ReplicationHealthService, {
     address: health.endpoints.grpc!,
     defaultTimeoutMs: 120_000,
@@ -106,12 +124,12 @@ logging: { level: info }
     admin,
     offsets,
     admins,
-    async startAgent(id) {
+    async startAgent(id, region = "eu-west") {
       const started = await startService("agent", [
         "--config",
         stack.configPath,
         "--region",
-        "eu-west",
+        region,
         "--id",
         id,
       ]);
@@ -119,15 +137,13 @@ logging: { level: info }
       await waitFor(
         `${id} connected`,
         async () =>
-          (await admin.listAgents({ region: "eu-west" })).agents.some(
-            (a) => a.connected && a.id === id,
-          ),
+          (await admin.listAgents({ region })).agents.some((a) => a.connected && a.id === id),
         { timeoutMs: 60_000 },
       );
       return started;
     },
-    async produce(from, to) {
-      const producer = kafkas[0]!.producer();
+    async produce(from, to, index = 0) {
+      const producer = kafkas[index]!.producer();
       await producer.connect();
       const messages = [];
       for (let seq = from; seq < to; seq++) {
@@ -156,35 +172,57 @@ logging: { level: info }
   };
 }
 
+async function createPausedReverseFlow(admin: GrpcClient<typeof CoordinatorService>) {
+  await admin.createFlow({
+    flow: {
+      name: REVERSE_FLOW_NAME,
+      sourceCluster: "eu-west",
+      targetCluster: "us-east",
+      topics: { include: [TOPIC] },
+      syncGroupOffsets: false,
+    },
+  });
+  await admin.pauseFlow({
+    name: REVERSE_FLOW_NAME,
+    actor: "test",
+    reason: "passive until a transition",
+  });
+}
+
 async function consumeAsGroup(
   kafka: Kafka,
-  topic: string,
+  topic: string | readonly string[],
   enough: (seen: number[]) => boolean,
   timeoutMs: number,
 ): Promise<number[]> {
   const seen: number[] = [];
-  const positions = new Map<number, string>();
+  const positions = new Map<string, { topic: string; partition: number; offset: string }>();
   const consumer = kafka.consumer({ groupId: GROUP });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.subscribe({
+    topics: typeof topic === "string" ? [topic] : [...topic],
+    fromBeginning: true,
+  });
   let done = false;
   await consumer.run({
     autoCommit: false,
-    eachMessage: async ({ partition, message }) => {
+    eachMessage: async ({ topic, partition, message }) => {
       if (done) return;
       seen.push(Number(message.value!.toString()));
-      positions.set(partition, String(BigInt(message.offset) + 1n));
+      positions.set(`${topic}/${partition}`, {
+        topic,
+        partition,
+        offset: String(BigInt(message.offset) + 1n),
+      });
       if (enough(seen)) done = true;
     },
   });
   try {
-    await waitFor(`${GROUP} consumed enough of ${topic}`, () => done, { timeoutMs });
+    await waitFor(`${GROUP} consumed enough of ${String(topic)}`, () => done, { timeoutMs });
   } catch (error) {
     throw new Error(`${(error as Error).message}: ${seen.length} records read`);
   } finally {
-    await consumer.commitOffsets(
-      [...positions].map(([partition, offset]) => ({ topic, partition, offset })),
-    );
+    await consumer.commitOffsets([...positions.values()]);
     await consumer.disconnect();
   }
   return seen;
