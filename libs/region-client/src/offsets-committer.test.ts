@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createGrpcServer, type GrpcServer } from "@geo/grpc";
+import { Code, createGrpcServer, GeoError, type GrpcServer } from "@geo/grpc";
 import { OffsetTranslationService, type offsetsV1 } from "@geo/proto";
 import { offsetsServiceCommitter } from "./offsets-committer";
 
@@ -11,12 +11,16 @@ let server: GrpcServer;
 let address: string;
 const requests: offsetsV1.CommitTranslatedOffsetsRequest[] = [];
 let answer: { committed: boolean; exact: boolean; reason: string }[] = [];
+/** Flows the fake service does not know (NOT_FOUND). */
+const missingFlows = new Set<string>();
 
 before(async () => {
   server = createGrpcServer({ reflection: false });
   server.addService(OffsetTranslationService, {
     commitTranslatedOffsets: (request) => {
       requests.push(request);
+      if (missingFlows.has(request.flow))
+        throw new GeoError(Code.NOT_FOUND, `no flow "${request.flow}"`);
       return {
         offsets: answer.map((a, partition) => ({
           translation: { sourceTopic: "orders", partition, exact: a.exact },
@@ -41,12 +45,39 @@ describe("offsetsServiceCommitter (geo.offsets.v1 over a real gRPC server)", () 
       // Already committed further by the orchestrator: fine.
       { committed: false, exact: true, reason: "target commit already ahead" },
     ];
+    requests.length = 0;
     await commit({ groupId: "billing", flowGroup: "orders", from: US, to: EU });
-    assert.equal(requests.at(-1)?.flow, "us-east->eu-west");
-    assert.equal(requests.at(-1)?.group, "billing");
-    assert.equal(requests.at(-1)?.actor, "region-client:billing");
-    assert.equal(requests.at(-1)?.dryRun, false);
+    assert.deepEqual(
+      requests.map((r) => [r.flow, r.group, r.actor, r.dryRun, r.toOrigin]),
+      [
+        ["us-east->eu-west", "billing", "region-client:billing", false, false],
+        // Then what it read in us-east of eu-west's topics goes home to them.
+        ["eu-west->us-east", "billing", "region-client:billing", false, true],
+      ],
+    );
     commit.close();
+  });
+
+  it("brings nothing home when the flow back does not exist (NOT_FOUND)", async () => {
+    const commit = offsetsServiceCommitter({ offsetsAddress: address });
+    answer = [{ committed: true, exact: true, reason: "" }];
+    missingFlows.add("eu-west->us-east");
+    try {
+      requests.length = 0;
+      await commit({ groupId: "billing", flowGroup: "orders", from: US, to: EU });
+      assert.deepEqual(
+        requests.map((r) => r.flow),
+        ["us-east->eu-west", "eu-west->us-east"],
+      );
+      // The forward flow missing is an error still.
+      await assert.rejects(
+        commit({ groupId: "billing", flowGroup: "orders", from: EU, to: US }),
+        /no flow "eu-west->us-east"/,
+      );
+    } finally {
+      missingFlows.clear();
+      commit.close();
+    }
   });
 
   it("names the flow as told, and refuses offsets that cannot be translated", async () => {
@@ -68,6 +99,7 @@ describe("offsetsServiceCommitter (geo.offsets.v1 over a real gRPC server)", () 
       },
     );
     assert.equal(requests.at(-1)?.flow, "orders-eu-west-to-us-east");
+    assert.equal(requests.at(-1)?.toOrigin, false);
     commit.close();
   });
 });

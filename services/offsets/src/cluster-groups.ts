@@ -66,7 +66,8 @@ export class ClusterGroups {
     return out.sort((a, b) => compareStrings(a.topic, b.topic) || a.partition - b.partition);
   }
 
-  private wire(alias: string): KafkaWireClient {
+  /** The connection to `alias` (for commits into a cluster no tailer reads). */
+  wire(alias: string): KafkaWireClient {
     let client = this.wires.get(alias);
     if (client === undefined) {
       const cluster = this.clusters[alias];

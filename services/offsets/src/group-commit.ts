@@ -17,6 +17,7 @@ export interface CommitOutcome {
  * Commits translated offsets into the same group in the flow's target, only where it moves the
  * group forward and only while the group has no members there (FAILED_PRECONDITION otherwise:
  * the broker would let active members overwrite the commit). Commit metadata is carried over.
+ * `into` is the cluster committed in: the flow's target, or its source when mapping home.
  */
 export async function commitTranslations(
   flow: OffsetsFlow,
@@ -24,17 +25,18 @@ export async function commitTranslations(
   translations: readonly Translation[],
   deps: { groups: ClusterGroups; targets: TargetReaders },
   dryRun: boolean,
+  into: string = flow.target,
 ): Promise<CommitOutcome[]> {
-  const state = (await deps.groups.describe(flow.target, [group])).get(group);
+  const state = (await deps.groups.describe(into, [group])).get(group);
   if (state !== undefined && state.members > 0) {
     throw new GeoError(
       Code.FAILED_PRECONDITION,
-      `group "${group}" has ${state.members} active member(s) in cluster "${flow.target}" (state ${state.state}); stop its consumers there first, since they would overwrite the commit`,
-      { details: { group, cluster: flow.target, members: state.members } },
+      `group "${group}" has ${state.members} active member(s) in cluster "${into}" (state ${state.state}); stop its consumers there first, since they would overwrite the commit`,
+      { details: { group, cluster: into, members: state.members } },
     );
   }
   const previous = new Map<string, bigint>();
-  for (const p of await deps.groups.committedOffsets(flow.target, group)) {
+  for (const p of await deps.groups.committedOffsets(into, group)) {
     previous.set(`${p.topic}\u0000${p.partition}`, p.offset);
   }
   const outcomes = translations.map((t) => {
@@ -51,10 +53,7 @@ export async function commitTranslations(
   });
   const toCommit = outcomes.filter((o) => o.committed);
   if (dryRun || toCommit.length === 0) return outcomes;
-  const client = deps.targets.client(flow.target);
-  if (client === undefined) {
-    throw new GeoError(Code.UNAVAILABLE, `no connection to cluster "${flow.target}" yet`);
-  }
+  const client = deps.targets.client(into) ?? deps.groups.wire(into);
   const results = await commitGroupOffsets(
     client,
     group,

@@ -13,6 +13,7 @@ import type { offsetsV1 } from "@geo/proto";
 import { commitTranslations } from "./group-commit";
 import { MAX_POSITIONS, type OffsetsCore } from "./offsets-core";
 import type { OffsetsMetrics } from "./offsets-metrics";
+import { originGroup } from "./to-origin";
 import { type SourcePosition, translationMessage } from "./translate";
 
 const MAX_TOPICS = 1000;
@@ -144,15 +145,22 @@ export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
       async (request: Req<offsetsV1.CommitTranslatedOffsetsRequest>, context: HandlerContext) => {
         const group = requireNonEmpty(request.group, "group");
         const topics = topicList(request.topics);
-        const flow = requireReplicated(request.flow);
+        // Mapping home needs no replicated record up front: a group that read none of the flow's
+        // remote topics gets NOT_FOUND, a partition the index lacks is NOT_YET_REPLICATED.
+        const flow = request.toOrigin
+          ? core.flow(requireNonEmpty(request.flow, "flow"))
+          : requireReplicated(request.flow);
         const actor = resolveActor(request.actor, context);
-        const answer = await core.translateGroup(flow, group, topics);
+        const answer = request.toOrigin
+          ? await originGroup(core, flow, group, topics)
+          : await core.translateGroup(flow, group, topics);
         const outcomes = await commitTranslations(
           flow,
           group,
           answer.translations,
           core,
           request.dryRun,
+          request.toOrigin ? flow.source : flow.target,
         );
         const committed = outcomes.filter((o) => o.committed).length;
         if (!request.dryRun && committed > 0) {
@@ -164,6 +172,7 @@ export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
             group,
             actor,
             dryRun: request.dryRun,
+            toOrigin: request.toOrigin,
             committed,
             partitions: outcomes.length,
           },

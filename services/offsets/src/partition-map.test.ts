@@ -118,3 +118,67 @@ test("agrees with translateOffset of @geo/progress on random takeover histories"
     }
   }
 });
+
+test("toOrigin: inside a run, in a gap, at and past the end", () => {
+  // Source 0..9 → target 0..9; source 10 is a marker; 11..19 → 10..18.
+  const map = mapOf(seg(1, 0, 0, 10), seg(1, 11, 10, 9));
+  assert.deepEqual(map.toOrigin(0n), { kind: "exact", sourceOffset: 0n });
+  assert.deepEqual(map.toOrigin(9n), { kind: "exact", sourceOffset: 9n });
+  // Target 10 is the copy of source 11: the marker at 10 is skipped, nothing the group read.
+  assert.deepEqual(map.toOrigin(10n), { kind: "exact", sourceOffset: 11n });
+  assert.deepEqual(map.toOrigin(18n), { kind: "exact", sourceOffset: 19n });
+  assert.deepEqual(map.toOrigin(19n), { kind: "end", sourceOffset: 20n });
+  map.addProgress(1n, 21n);
+  assert.deepEqual(map.toOrigin(19n), { kind: "end", sourceOffset: 21n });
+  assert.deepEqual(map.toOrigin(500n), { kind: "end", sourceOffset: 21n });
+  assert.deepEqual(new PartitionMap().toOrigin(3n), { kind: "empty" });
+});
+
+test("toOrigin: a target gap (records outside the map) resumes at the next mapped source", () => {
+  // Target 10..14 hold records the map does not know (another writer, or pruned copies).
+  const map = mapOf(seg(1, 0, 0, 10), seg(1, 10, 15, 10));
+  assert.deepEqual(map.toOrigin(12n), { kind: "exact", sourceOffset: 10n });
+  assert.deepEqual(map.toOrigin(15n), { kind: "exact", sourceOffset: 10n });
+  assert.deepEqual(map.toOrigin(16n), { kind: "exact", sourceOffset: 11n });
+});
+
+test("toOrigin: after a takeover (two epochs) maps back through the newer copy", () => {
+  // Epoch 1 copied 0..99 to 0..99; epoch 2 started again at 80: 80..149 to 100..169.
+  for (const map of [
+    mapOf(seg(1, 0, 0, 100), seg(2, 80, 100, 70)),
+    mapOf(seg(2, 80, 100, 70), seg(1, 0, 0, 100)),
+  ]) {
+    assert.deepEqual(map.toOrigin(50n), { kind: "exact", sourceOffset: 50n });
+    // Target 80..99 are epoch 1's copies of 80..99, superseded: resume at 80, skipping nothing.
+    assert.deepEqual(map.toOrigin(90n), { kind: "exact", sourceOffset: 80n });
+    assert.deepEqual(map.toOrigin(100n), { kind: "exact", sourceOffset: 80n });
+    assert.deepEqual(map.toOrigin(120n), { kind: "exact", sourceOffset: 100n });
+    assert.deepEqual(map.toOrigin(170n), { kind: "end", sourceOffset: 150n });
+    // Round trip: forward then back lands where it started.
+    for (const s of [0n, 79n, 80n, 99n, 149n]) {
+      const forward = map.translate(s);
+      assert.equal(forward.kind, "exact");
+      assert.deepEqual(map.toOrigin((forward as { targetOffset: bigint }).targetOffset), {
+        kind: "exact",
+        sourceOffset: s,
+      });
+    }
+  }
+});
+
+test("toOrigin: a run whose copy lies before a newer one's never makes the group skip", () => {
+  // A zombie of epoch 1 copied 150..159 to 145..154 while epoch 2 copied 121..149 to 141..144 and
+  // then 155..179: in source order the epoch 1 run follows, but its copy lies earlier.
+  const map = mapOf(seg(2, 121, 141, 4), seg(1, 150, 145, 10), seg(2, 125, 155, 25));
+  assert.deepEqual(
+    map.runs.map((r) => [r.sourceStart, r.targetStart, r.count]),
+    [
+      [121, 141, 4],
+      [125, 155, 25],
+      [150, 145, 10],
+    ],
+  );
+  // Read up to target 150: source 121..124 and 150..154 read, 125.. not: resume at 125.
+  assert.deepEqual(map.toOrigin(150n), { kind: "exact", sourceOffset: 125n });
+  assert.deepEqual(map.toOrigin(160n), { kind: "exact", sourceOffset: 130n });
+});

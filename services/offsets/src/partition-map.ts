@@ -25,6 +25,12 @@ export type PartitionAnswer =
   | { kind: "ahead"; targetOffset: bigint; notReplicated: bigint; replicatedTo: bigint }
   | { kind: "empty" };
 
+/** Where a position on the remote copy goes home to in the source (see `PartitionMap.toOrigin`). */
+export type OriginAnswer =
+  | { kind: "exact"; sourceOffset: bigint }
+  | { kind: "end"; sourceOffset: bigint }
+  | { kind: "empty" };
+
 /**
  * The source→target offset map of one replicated partition, resolved: non-overlapping runs
  * sorted by source offset, where each source offset keeps the newest copy of its record (the
@@ -144,6 +150,34 @@ export class PartitionMap {
       notReplicated: BigInt(offset - copiedTo),
       replicatedTo: BigInt(copiedTo),
     };
+  }
+
+  /**
+   * The reverse of `translate`, for failback: where a group whose next offset on the remote copy
+   * is `targetOffset` resumes on the origin topic. Inside a run → that record's source offset;
+   * in a gap (a target record outside the map: a copy an older epoch wrote twice) → the first
+   * source record whose copy lies at or after it; past every copy → the end of what the owner
+   * copied. Runs are sorted by source offset, and after takeovers and overlays their target
+   * offsets usually grow with them, but a zombie owner of an older epoch can leave a run whose
+   * copy lies before a newer one's: so this takes the lowest source offset whose copy the group
+   * has not read, over all runs (one scan, done once per partition and transition), and never
+   * skips a record the group did not read.
+   */
+  toOrigin(targetOffsetBig: bigint): OriginAnswer {
+    const t = Number(targetOffsetBig);
+    const runs = this.runs;
+    if (runs.length === 0) return { kind: "empty" };
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const r of runs) {
+      if (r.sourceStart >= lowest) break;
+      const targetEnd = r.targetStart + r.count;
+      if (t >= targetEnd) continue;
+      lowest = r.sourceStart + Math.max(0, t - r.targetStart);
+    }
+    if (lowest !== Number.POSITIVE_INFINITY) return { kind: "exact", sourceOffset: BigInt(lowest) };
+    const last = runs[runs.length - 1]!;
+    const copiedTo = Math.max(this.replicatedTo, last.sourceStart + last.count);
+    return { kind: "end", sourceOffset: BigInt(copiedTo) };
   }
 
   /** Index of the last run with sourceStart <= offset; -1 when none. */

@@ -21,6 +21,8 @@ export const GROUP = "billing";
 export const TOPIC = "orders";
 export const REMOTE = `us-east.${TOPIC}`;
 export const FLOW_NAME = "east-west";
+/** The flow back, eu-west->us-east, made (paused) with `withReverseFlow`. */
+export const REVERSE_FLOW_NAME = "west-east";
 const PARTITIONS = 3;
 
 export interface SwitchoverRig {
@@ -34,15 +36,18 @@ export interface SwitchoverRig {
   readonly admins: readonly Admin[];
   /** Starts an agent in `region` (default eu-west) and waits until the coordinator shows it connected. */
   startAgent(id: string, region?: string): Promise<ServiceProcess>;
-  /** Records `from..to-1` at us-east: value = the sequence number, partition = seq mod 3. */
-  produce(from: number, to: number): Promise<void>;
   /**
-   * Consumes `topic` as GROUP in cluster `index` until `enough`; commits exactly what it
-   * processed (records delivered after that are not counted) and leaves the group.
+   * Records `from..to-1` into `orders` of cluster `index` (default 0, us-east): value = the
+   * sequence number, partition = seq mod 3.
+   */
+  produce(from: number, to: number, index?: number): Promise<void>;
+  /**
+   * Consumes `topic` (or several) as GROUP in cluster `index` until `enough`; commits exactly
+   * what it processed (records delivered after that are not counted) and leaves the group.
    */
   consume(
     index: number,
-    topic: string,
+    topic: string | readonly string[],
     enough: (seen: number[]) => boolean,
     timeoutMs: number,
   ): Promise<number[]>;
@@ -59,10 +64,20 @@ export interface SwitchoverRig {
 export const ordersGroup = (extra = "") =>
   `  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}]${extra} }`;
 
+export interface SwitchoverRigOptions {
+  /** The flowGroups section (default: `orders` alone). */
+  readonly flowGroups?: string;
+  /**
+   * Also the flow back, eu-west->us-east of `orders` (paused until a transition, as the demo's
+   * pair), and `orders` in eu-west too: for round trips.
+   */
+  readonly withReverseFlow?: boolean;
+}
+
 export async function startSwitchoverRig(
   name: string,
   logger: Logger,
-  options: { flowGroups?: string } = {},
+  options: SwitchoverRigOptions = {},
 ): Promise<SwitchoverRig> {
   const [coordinatorPort, healthPort, offsetsPort] = await findFreePorts(3);
   const stack = await startRegionStack({
@@ -113,7 +128,7 @@ logging: { level: info }
   };
   try {
     await Promise.all(admins.map((a) => a.connect()));
-    await createTopicsEverywhere([admins[0]!], [TOPIC]);
+    await createTopicsEverywhere(options.withReverseFlow ? admins : [admins[0]!], [TOPIC]);
     const [coordinator, health, offsets] = await Promise.all([
       start("coordinator"),
       start("health"),
@@ -137,6 +152,7 @@ logging: { level: info }
       });
       return true;
     });
+    if (options.withReverseFlow) await createPausedReverseFlow(admin);
     const client = createGrpcClient(ReplicationHealthService, {
       address: health.endpoints.grpc!,
       defaultTimeoutMs: 120_000,
@@ -188,8 +204,8 @@ function rigOf(parts: {
       );
       return started;
     },
-    async produce(from, to) {
-      const producer = kafkas[0]!.producer();
+    async produce(from, to, index = 0) {
+      const producer = kafkas[index]!.producer();
       await producer.connect();
       const messages = [];
       for (let seq = from; seq < to; seq++) {
@@ -241,35 +257,57 @@ function rigOf(parts: {
   };
 }
 
+async function createPausedReverseFlow(admin: GrpcClient<typeof CoordinatorService>) {
+  await admin.createFlow({
+    flow: {
+      name: REVERSE_FLOW_NAME,
+      sourceCluster: "eu-west",
+      targetCluster: "us-east",
+      topics: { include: [TOPIC] },
+      syncGroupOffsets: false,
+    },
+  });
+  await admin.pauseFlow({
+    name: REVERSE_FLOW_NAME,
+    actor: "test",
+    reason: "passive until a transition",
+  });
+}
+
 async function consumeAsGroup(
   kafka: Kafka,
-  topic: string,
+  topic: string | readonly string[],
   enough: (seen: number[]) => boolean,
   timeoutMs: number,
 ): Promise<number[]> {
   const seen: number[] = [];
-  const positions = new Map<number, string>();
+  const positions = new Map<string, { topic: string; partition: number; offset: string }>();
   const consumer = kafka.consumer({ groupId: GROUP });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.subscribe({
+    topics: typeof topic === "string" ? [topic] : [...topic],
+    fromBeginning: true,
+  });
   let done = false;
   await consumer.run({
     autoCommit: false,
-    eachMessage: async ({ partition, message }) => {
+    eachMessage: async ({ topic, partition, message }) => {
       if (done) return;
       seen.push(Number(message.value!.toString()));
-      positions.set(partition, String(BigInt(message.offset) + 1n));
+      positions.set(`${topic}/${partition}`, {
+        topic,
+        partition,
+        offset: String(BigInt(message.offset) + 1n),
+      });
       if (enough(seen)) done = true;
     },
   });
   try {
-    await waitFor(`${GROUP} consumed enough of ${topic}`, () => done, { timeoutMs });
+    await waitFor(`${GROUP} consumed enough of ${String(topic)}`, () => done, { timeoutMs });
   } catch (error) {
     throw new Error(`${(error as Error).message}: ${seen.length} records read`);
   } finally {
-    await consumer.commitOffsets(
-      [...positions].map(([partition, offset]) => ({ topic, partition, offset })),
-    );
+    await consumer.commitOffsets([...positions.values()]);
     await consumer.disconnect();
   }
   return seen;

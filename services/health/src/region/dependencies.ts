@@ -94,6 +94,11 @@ export interface OffsetCommitter {
     readonly group: string;
     readonly dryRun: boolean;
     readonly actor: string;
+    /**
+     * Failback: map the group's offsets on the flow's remote topics (in its target) home to the
+     * origin topics (in its source). A group with no such offsets commits nothing (no error).
+     */
+    readonly toOrigin?: boolean;
   }): Promise<CommitResult>;
 }
 

@@ -5,6 +5,7 @@
 // is kept in the group's history like a transition's.
 import type { RegionStore, TransitionRecord } from "@geo/region-state";
 import type { TransitionDependencies } from "./dependencies";
+import { commitOriginOffsets } from "./origin-offsets";
 import type { FailoverReport } from "./records-at-risk";
 import { createStepRecorder, type StepRecorder } from "./step-recorder";
 import type { Plan } from "./transition-plan";
@@ -87,6 +88,8 @@ async function checkTranslations(
       );
     }
   }
+  // Positions on the other region's remote copies go home too (switchover and failback).
+  await commitOriginOffsets(deps, p, steps, true);
   return performance.now() - started;
 }
 

@@ -104,8 +104,10 @@ export function createFakes(): Fakes {
       },
     },
     offsets: {
-      commit: async ({ flow, group, dryRun }): Promise<CommitResult> => {
-        fakes.calls.push(`${dryRun ? "check" : "commit"} ${group} over ${flow}`);
+      commit: async ({ flow, group, dryRun, toOrigin }): Promise<CommitResult> => {
+        fakes.calls.push(
+          `${dryRun ? "check" : "commit"} ${group} over ${flow}${toOrigin ? " to origin" : ""}`,
+        );
         if (fakes.failing.has("commit")) throw new Error("offsets service unavailable");
         if (fakes.groupsWithoutOffsets.has(group)) {
           return {

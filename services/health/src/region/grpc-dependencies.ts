@@ -152,18 +152,19 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     lastKnownLag: options.lastKnownLag ?? { lastKnownLag: () => undefined },
     copier,
     offsets: {
-      async commit({ flow, group, dryRun, actor }) {
+      async commit({ flow, group, dryRun, actor, toOrigin = false }) {
         const answer = await offsets
-          .commitTranslatedOffsets({ flow, group, dryRun, actor })
+          .commitTranslatedOffsets({ flow, group, dryRun, actor, toOrigin })
           .catch((error: unknown) => error as Error);
         // The offsets service answers NOT_FOUND for an unknown flow too: only this one is data.
         if (answer instanceof Error) {
-          if (
-            answer instanceof GeoError &&
-            answer.code === Code.NOT_FOUND &&
-            answer.message.includes("has no committed offsets")
-          ) {
-            return { committed: 0, problems: [], noOffsets: answer.message };
+          const geo = GeoError.from(answer);
+          // Mapping home: a group that never read the flow's remote topics has nothing to move.
+          if (toOrigin && geo.code === Code.NOT_FOUND) {
+            return { committed: 0, problems: [], notReplicatedRecords: 0n };
+          }
+          if (geo.code === Code.NOT_FOUND && geo.message.includes("has no committed offsets")) {
+            return { committed: 0, problems: [], noOffsets: geo.message };
           }
           throw answer;
         }

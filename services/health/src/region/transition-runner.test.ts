@@ -135,6 +135,7 @@ describe("transition runner (fakes, real Redis)", () => {
       "drain",
       "pause-flow",
       "commit-offsets",
+      "commit-origin-offsets",
       "resume-flow",
       "unprotect-active",
       "protect-passive",
@@ -147,6 +148,8 @@ describe("transition runner (fakes, real Redis)", () => {
     assert.deepEqual(fakes.calls, [
       "pause east-west",
       "commit billing over east-west",
+      // What billing read in us-east of eu-west's topics (remote copies) goes home to them.
+      "commit billing over west-east to origin",
       "resume west-east",
     ]);
     assert.equal(record.rpoRecords, "0");
@@ -390,6 +393,7 @@ describe("transition runner (fakes, real Redis)", () => {
       "resume west-east",
       "pause west-east",
       "commit billing over west-east",
+      "commit billing over east-west to origin",
       "resume east-west",
     ]);
     assert.deepEqual([...fakes.denied.get("eu-west")!], ["orders"], "failback protects eu-west");
@@ -478,7 +482,10 @@ describe("transition runner (fakes, real Redis)", () => {
     assert.equal(passed.record.outcome, "drill-passed");
     assert.equal(passed.state.epoch, 1);
     assert.equal(passed.state.activeRegion, "us-east");
-    assert.deepEqual(fakes.calls, ["check billing over east-west"]);
+    assert.deepEqual(fakes.calls, [
+      "check billing over east-west",
+      "check billing over west-east to origin",
+    ]);
     fakes.live.set("eu-west", []);
     const failed = await runner.run(request({ kind: "failover", dryRun: true }));
     assert.equal(failed.record.outcome, "drill-failed");

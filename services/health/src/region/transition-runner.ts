@@ -16,6 +16,7 @@ import type {
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
 import { reportDivergence } from "./divergence";
 import { type DrillContext, runDrill } from "./drill";
+import { commitOriginOffsets } from "./origin-offsets";
 import { movePassiveProtection } from "./passive-acls";
 import {
   assessRecordsAtRisk,
@@ -203,6 +204,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
         );
       }
     }
+    await commitOriginOffsets(deps, p, steps, dryRun);
   }
 
   async function setFlows(
