@@ -4,6 +4,7 @@
 // reverses the pair. A producer and a consumer of group "inventory-reader" follow the active
 // region through @geo/region-client, and every record carries a sequence number so the demo can
 // show that each one was read exactly once, whichever region it was written to and read from.
+import { createBackoff, sleep } from "@geo/backoff";
 import { Code, createGrpcClient, GeoError, type GrpcClientOptions } from "@geo/grpc";
 import { CoordinatorService } from "@geo/proto";
 import {
@@ -53,6 +54,23 @@ export interface InventoryOptions {
   readonly grpc: Omit<GrpcClientOptions, "address">;
 }
 
+/**
+ * Retries `call` while the coordinators answer UNAVAILABLE: right after start, none leads yet
+ * (its election takes a moment), and only the leader changes flows. Gives up after a minute.
+ */
+async function whileNoLeader<T>(call: () => Promise<T>): Promise<T> {
+  const backoff = createBackoff({ initialMs: 250, maxMs: 2000 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (GeoError.from(error).code !== Code.UNAVAILABLE || Date.now() > deadline) throw error;
+      await sleep(backoff.next());
+    }
+  }
+}
+
 /** Creates the pair's API flows; an existing flow of the same name (a restarted demo) is kept. */
 async function createPairFlows(options: InventoryOptions): Promise<void> {
   const coordinator = createGrpcClient(CoordinatorService, {
@@ -70,16 +88,20 @@ async function createPairFlows(options: InventoryOptions): Promise<void> {
       [flow(INVENTORY.active, INVENTORY.passive), false],
       [flow(INVENTORY.passive, INVENTORY.active), true],
     ] as const) {
-      await coordinator
-        .createFlow({ flow: definition, actor: "demo" }, { timeoutMs: 15_000 })
-        .catch((error: unknown) => {
-          if (GeoError.from(error).code !== Code.ALREADY_EXISTS) throw error;
-        });
+      await whileNoLeader(() =>
+        coordinator
+          .createFlow({ flow: definition, actor: "demo" }, { timeoutMs: 15_000 })
+          .catch((error: unknown) => {
+            if (GeoError.from(error).code !== Code.ALREADY_EXISTS) throw error;
+          }),
+      );
       // CreateFlow starts a flow running; the passive side's flow waits for a transition.
       if (paused) {
-        await coordinator.pauseFlow(
-          { name: definition.name, actor: "demo", reason: "passive until a transition" },
-          { timeoutMs: 15_000 },
+        await whileNoLeader(() =>
+          coordinator.pauseFlow(
+            { name: definition.name, actor: "demo", reason: "passive until a transition" },
+            { timeoutMs: 15_000 },
+          ),
         );
       }
     }
