@@ -49,6 +49,17 @@ describe("unplanned failover us-east -> eu-west with us-east's broker stopped", 
     );
     await rig.waitForCheckpoints(CONSUMED_AT_SOURCE);
     await rig.waitForReplicated(TOTAL);
+    // The records at risk come from the health service's last lag measurement before the loss:
+    // wait until it has measured the replicated state (a round may be slow on a loaded machine).
+    await waitFor(
+      "the health service measuring the flow at lag 0",
+      async () => {
+        const health = await rig.client.getFlowHealth({ flow: FLOW_NAME });
+        const orders = health.partitions.filter((p) => p.sourceTopic === TOPIC);
+        return orders.length > 0 && orders.every((p) => BigInt(p.lag?.records ?? "1") === 0n);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
   });
 
   it("refuses an unforced failover until us-east failed its probes, then fails over; the group continues at eu-west", async () => {
