@@ -30,6 +30,7 @@ export {
   type GroupCheckpointAge,
   isNewer,
   type PartitionRisk,
+  type PassiveProtectionReport,
   type RegionPhase,
   type RegionState,
   type StepRecord,

@@ -66,6 +66,20 @@ export interface DivergedRange {
   readonly copiedToTopic?: string;
 }
 
+/** A drill's reading of one region's passive protection (ACLs on its replicated topics). */
+export interface PassiveProtectionReport {
+  readonly region: string;
+  readonly cluster: string;
+  /** The region passive now (the target); false: the one the transition would make passive. */
+  readonly passiveNow: boolean;
+  /** Whether the cluster has an authorizer; false when not read (`error`). */
+  readonly authorizer: boolean;
+  readonly protectedTopics: readonly string[];
+  readonly unprotectedTopics: readonly string[];
+  /** Why it was not read. */
+  readonly error?: string;
+}
+
 /** A transition (or drill), running or finished. */
 export interface TransitionRecord {
   readonly id: string;
@@ -89,6 +103,8 @@ export interface TransitionRecord {
   readonly recordsAtRisk?: readonly PartitionRisk[];
   readonly checkpointAges?: readonly GroupCheckpointAge[];
   readonly diverged?: readonly DivergedRange[];
+  /** Drills only. */
+  readonly passiveProtection?: readonly PassiveProtectionReport[];
   readonly error?: string;
 }
 
@@ -145,11 +161,17 @@ export function normalizeRecord(raw: unknown): TransitionRecord {
   const recordsAtRisk = list(record.recordsAtRisk);
   const checkpointAges = list(record.checkpointAges);
   const diverged = list(record.diverged);
+  const passiveProtection = list(record.passiveProtection)?.map((report) => ({
+    ...report,
+    protectedTopics: list(report.protectedTopics) ?? [],
+    unprotectedTopics: list(report.unprotectedTopics) ?? [],
+  }));
   return {
     ...record,
     steps: Array.isArray(record.steps) ? record.steps : [],
     ...(recordsAtRisk === undefined ? {} : { recordsAtRisk }),
     ...(checkpointAges === undefined ? {} : { checkpointAges }),
     ...(diverged === undefined ? {} : { diverged }),
+    ...(passiveProtection === undefined ? {} : { passiveProtection }),
   };
 }
