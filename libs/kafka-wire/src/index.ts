@@ -78,4 +78,5 @@ export {
   type OffsetSpec,
   type WireClientOptions,
 } from "./wire-client";
+export { WireReader } from "./wire-reader";
 export type { BrokerEndpoint, WireRequest, WireTransport } from "./wire-transport";
