@@ -39,4 +39,5 @@ export {
 } from "./start-prometheus";
 export { ensureRedisServer, type RedisOptions, type RedisServer, startRedis } from "./start-redis";
 export { stopAll } from "./stop-all";
+export { uniquePrefix, waitFor } from "./test-helpers";
 export { createTestPki, type TestCertificate, type TestPki } from "./test-pki";

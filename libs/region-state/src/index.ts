@@ -34,6 +34,7 @@ export {
   type RegionPhase,
   type RegionState,
   type StepRecord,
+  type TransitionFindings,
   type TransitionKind,
   type TransitionLock,
   type TransitionOutcome,

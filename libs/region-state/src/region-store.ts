@@ -10,14 +10,12 @@ import { restoreGroups } from "./restore-groups";
 import { scriptRunner } from "./scripts";
 import { createStateWatcher, type StateListener } from "./state-watcher";
 import {
-  type DivergedRange,
-  type GroupCheckpointAge,
   normalizeRecord,
   normalizeState,
-  type PartitionRisk,
   type RegionPhase,
   type RegionState,
   type StepRecord,
+  type TransitionFindings,
   type TransitionKind,
   type TransitionOutcome,
   type TransitionRecord,
@@ -50,7 +48,7 @@ export interface BeginTransition {
   readonly reason: string;
 }
 
-export interface FinishTransition {
+export interface FinishTransition extends TransitionFindings {
   readonly outcome: Exclude<
     TransitionOutcome,
     "running" | "abandoned" | "drill-passed" | "drill-failed"
@@ -58,12 +56,8 @@ export interface FinishTransition {
   /** Make the lock's target the active region (new epoch), entering `phase`. */
   readonly flip: boolean;
   readonly phase?: RegionPhase;
-  readonly rtoMs?: number;
+  /** Records written to the old region and not replicated. */
   readonly rpoRecords?: bigint;
-  readonly recordsAtRisk?: readonly PartitionRisk[];
-  readonly checkpointAges?: readonly GroupCheckpointAge[];
-  readonly diverged?: readonly DivergedRange[];
-  readonly error?: string;
 }
 
 export interface RegionStore {

@@ -80,8 +80,18 @@ export interface PassiveProtectionReport {
   readonly error?: string;
 }
 
+/** What a finished transition found, as `finish` is given it and its record keeps it. */
+export interface TransitionFindings {
+  /** Time with no region accepting writes (expected, for a drill). */
+  readonly rtoMs?: number;
+  readonly recordsAtRisk?: readonly PartitionRisk[];
+  readonly checkpointAges?: readonly GroupCheckpointAge[];
+  readonly diverged?: readonly DivergedRange[];
+  readonly error?: string;
+}
+
 /** A transition (or drill), running or finished. */
-export interface TransitionRecord {
+export interface TransitionRecord extends TransitionFindings {
   readonly id: string;
   readonly flowGroup: string;
   readonly kind: TransitionKind;
@@ -96,16 +106,10 @@ export interface TransitionRecord {
   readonly epochBefore: number;
   readonly epochAfter: number;
   readonly steps: readonly StepRecord[];
-  /** Time with no region accepting writes (expected, for a drill). */
-  readonly rtoMs?: number;
   /** Decimal string: records written to the old region and not replicated. */
   readonly rpoRecords?: string;
-  readonly recordsAtRisk?: readonly PartitionRisk[];
-  readonly checkpointAges?: readonly GroupCheckpointAge[];
-  readonly diverged?: readonly DivergedRange[];
   /** Drills only. */
   readonly passiveProtection?: readonly PassiveProtectionReport[];
-  readonly error?: string;
 }
 
 /** The lock of a transition in progress, kept inside the state. */

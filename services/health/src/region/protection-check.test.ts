@@ -15,7 +15,7 @@ import {
   type RegionStore,
   type TransitionKind,
 } from "@geo/region-state";
-import { createFakes, type Fakes } from "./fake-dependencies";
+import { createFakes, type Fakes } from "../testing";
 import { createTransitionRunner, type TransitionRunner } from "./transition-runner";
 
 const logger = createLogger({ service: "protection-check-test", level: "silent" });

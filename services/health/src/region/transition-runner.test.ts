@@ -12,7 +12,7 @@ import {
   type RegionGroup,
   type RegionStore,
 } from "@geo/region-state";
-import { createFakes, type Fakes, lagOf } from "./fake-dependencies";
+import { createFakes, type Fakes, lagOf } from "../testing";
 import {
   createTransitionRunner,
   type TransitionRequest,

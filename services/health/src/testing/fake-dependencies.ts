@@ -1,4 +1,4 @@
-// Fakes of every transition dependency, for the runner's unit tests (not exported).
+// Fakes of every transition dependency, for the region unit tests.
 import type {
   CheckpointSummary,
   CommitResult,
@@ -6,7 +6,7 @@ import type {
   KnownPartitionLag,
   PartitionLag,
   TransitionDependencies,
-} from "./dependencies";
+} from "../region/dependencies";
 
 export interface Fakes extends TransitionDependencies {
   readonly flowList: FlowInfo[];
