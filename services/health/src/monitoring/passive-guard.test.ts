@@ -45,7 +45,7 @@ const group: GroupView = {
   name: "orders",
   activeCluster: "us-east",
   passiveCluster: "eu-west",
-  epoch: 1,
+  epoch: toEpoch(1),
   stable: true,
   includes: () => true,
 };
