@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { runLoop, sleep } from "@geo/backoff";
 import { Code, GeoError } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
+import { type Epoch, epochToScript, NO_EPOCH } from "@geo/positions";
 import type { Redis } from "ioredis";
 import { createPersister } from "./persister";
 import { type RegionGroup, requireGroup, requireRegion } from "./region-groups";
@@ -14,6 +15,7 @@ import {
   normalizeState,
   type RegionPhase,
   type RegionState,
+  regionJson,
   type StepRecord,
   type TransitionFindings,
   type TransitionKind,
@@ -43,7 +45,7 @@ export interface BeginTransition {
   readonly flowGroup: string;
   readonly kind: TransitionKind;
   readonly toRegion: string;
-  readonly expectedEpoch: number;
+  readonly expectedEpoch: Epoch;
   readonly actor: string;
   readonly reason: string;
 }
@@ -118,9 +120,9 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
     signal: abort.signal,
     // Redis lost a group (restarted empty): put back the newest state this process has seen.
     refill: async (state) => {
-      await run("geoRegionRestore", keysOf(state.flowGroup), [JSON.stringify(state)]);
+      await run("geoRegionRestore", keysOf(state.flowGroup), [regionJson(state)]);
       logger.warn(
-        { flowGroup: state.flowGroup, epoch: state.epoch },
+        { flowGroup: state.flowGroup, epoch: String(state.epoch) },
         "Redis lost the region state; restored it",
       );
     },
@@ -241,7 +243,7 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
       const group = requireGroup(groups, request.flowGroup);
       requireRegion(group, request.toRegion);
       requireReady();
-      if (!(request.expectedEpoch > 0)) {
+      if (!(request.expectedEpoch > NO_EPOCH)) {
         throw new GeoError(
           Code.INVALID_ARGUMENT,
           "expected_epoch is required: read the group's epoch with GetRegionState and pass it, so a transition never acts on a state that moved on",
@@ -258,7 +260,7 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
         steps: [],
       };
       const [status, json, abandoned] = (await run("geoRegionBegin", keysOf(group.name), [
-        request.expectedEpoch,
+        epochToScript(request.expectedEpoch, "expected_epoch"),
         JSON.stringify(lock),
         phase,
         lockTtlMs,
@@ -318,7 +320,7 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
     async recordDrill(record) {
       requireGroup(groups, record.flowGroup);
       const json = (await run("geoRegionRecord", keysOf(record.flowGroup), [
-        JSON.stringify(record),
+        regionJson(record),
         historyMax,
       ])) as string;
       const kept = normalizeRecord(JSON.parse(json));
