@@ -17,7 +17,12 @@ import { abortable, abortableIterable, onceOf } from "./abortable.js";
 import { Code } from "./code.js";
 import { GeoError, toGrpcStatus } from "./geo-error.js";
 import type { GrpcLogger } from "./logger.js";
-import { type CallTracking, createCallContext, methodName } from "./server-call-context.js";
+import {
+  type CallTracking,
+  createCallContext,
+  methodName,
+  type ServerCall,
+} from "./server-call-context.js";
 import type { HandlerContext, ServiceImpl } from "./service-impl.js";
 
 /** What every handler shares with its server. */
@@ -55,38 +60,24 @@ function methodHandler(
   method: DescMethod,
   fn: Method,
 ): UntypedHandleCall {
-  switch (method.methodKind) {
-    case "unary":
-      return unaryHandler(env, service, method, async (call, context) =>
-        fn((call as ServerUnaryCall<unknown, unknown>).request, context),
-      );
-    case "client_streaming":
-      return unaryHandler(env, service, method, async (call, context) =>
-        fn(requestsOf(call as Readable, context.signal), context),
-      );
-    case "server_streaming":
-      return streamingHandler(
+  const run = (call: ServerCall, context: HandlerContext) =>
+    fn(inputOf(method, call, context.signal), context);
+  // Unary and client-streaming calls are answered once, the others with a stream.
+  return method.methodKind === "unary" || method.methodKind === "client_streaming"
+    ? unaryHandler(env, service, method, async (call, context) => run(call, context))
+    : streamingHandler(
         env,
         service,
         method,
-        (call, context) =>
-          fn(
-            (call as ServerWritableStream<unknown, unknown>).request,
-            context,
-          ) as AsyncIterable<unknown>,
+        (call, context) => run(call, context) as AsyncIterable<unknown>,
       );
-    case "bidi_streaming":
-      return streamingHandler(
-        env,
-        service,
-        method,
-        (call, context) =>
-          fn(
-            requestsOf(call as ServerDuplexStream<unknown, unknown>, context.signal),
-            context,
-          ) as AsyncIterable<unknown>,
-      );
-  }
+}
+
+/** What the method's implementation is given: the request, or the stream of requests. */
+function inputOf(method: DescMethod, call: ServerCall, signal: AbortSignal): unknown {
+  return method.methodKind === "unary" || method.methodKind === "server_streaming"
+    ? (call as ServerUnaryCall<unknown, unknown>).request
+    : requestsOf(call as Readable, signal);
 }
 
 function unaryHandler(
