@@ -13,16 +13,10 @@ import {
   requireNonEmpty,
   requirePresent,
   resolveActor,
-  type ServiceImpl,
 } from "@geo/grpc";
 import type { CoordinatorService } from "@geo/proto";
-import type { AdminApiOptions, AdminViews } from "./admin-views";
+import type { AdminApiOptions, AdminHandlers, AdminViews } from "./admin-views";
 import { draftFromFlow, flowChangeView, updatedDraft } from "./flows/flow-messages";
-
-type Handlers<M extends keyof ServiceImpl<typeof CoordinatorService>> = Pick<
-  ServiceImpl<typeof CoordinatorService>,
-  M
->;
 
 /** Longest `actor` a request may name, and longest pause/resume reason, both kept in the history. */
 const MAX_ACTOR_LENGTH = 256;
@@ -44,7 +38,7 @@ function actorOf(request: { actor: string }, context: HandlerContext): string {
 export function flowReadHandlers(
   { config, configPath, forwarder }: AdminApiOptions,
   views: AdminViews,
-): Handlers<"listFlows" | "getFlow" | "listFlowChanges"> {
+): AdminHandlers<"listFlows" | "getFlow" | "listFlowChanges"> {
   return {
     listFlows: async (request, context) => {
       const forwarded = await forwarder?.forward("listFlows", request, context);
@@ -104,7 +98,7 @@ export function flowReadHandlers(
 export function flowWriteHandlers(
   options: AdminApiOptions,
   views: AdminViews,
-): Handlers<"createFlow" | "updateFlow" | "deleteFlow" | "pauseFlow" | "resumeFlow"> {
+): AdminHandlers<"createFlow" | "updateFlow" | "deleteFlow" | "pauseFlow" | "resumeFlow"> {
   const { registry, forwarder } = options;
   return {
     createFlow: async (request, context) => {

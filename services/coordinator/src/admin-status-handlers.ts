@@ -9,23 +9,17 @@ import {
   requireEnum,
   requireNonEmpty,
   requirePresent,
-  type ServiceImpl,
 } from "@geo/grpc";
-import { type CoordinatorService, type coordinatorV1, replicationV1 } from "@geo/proto";
-import type { AdminApiOptions, AdminViews, UnitStatusInit } from "./admin-views";
+import { type coordinatorV1, replicationV1 } from "@geo/proto";
+import type { AdminApiOptions, AdminHandlers, AdminViews, UnitStatusInit } from "./admin-views";
 import { assignmentSummary } from "./assignment/unit-status";
 import { clusterView, sortedClusters } from "./cluster-and-flow-views";
 import type { DesiredUnit } from "./discovery";
 
-type Handlers<M extends keyof ServiceImpl<typeof CoordinatorService>> = Pick<
-  ServiceImpl<typeof CoordinatorService>,
-  M
->;
-
 export function clusterHandlers(
   { config, registry }: AdminApiOptions,
   views: AdminViews,
-): Handlers<"listClusters" | "getCluster"> {
+): AdminHandlers<"listClusters" | "getCluster"> {
   return {
     listClusters: () => ({
       clusters: sortedClusters(config).map((c) => clusterView(c, registry.flows())),
@@ -48,7 +42,7 @@ export function clusterHandlers(
 export function unitHandlers(
   options: AdminApiOptions,
   views: AdminViews,
-): Handlers<"listAgents" | "listUnits" | "getUnit" | "getAssignment"> {
+): AdminHandlers<"listAgents" | "listUnits" | "getUnit" | "getAssignment"> {
   const { registry, sessions, assignment, forwarder } = options;
   const requireKnownFlow = (flow: string) => {
     if (flow !== "" && registry.get(flow) === undefined) {

@@ -3,9 +3,9 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { GeoConfig } from "@geo/config";
-import { Code, GeoError } from "@geo/grpc";
+import { Code, GeoError, type ServiceImpl } from "@geo/grpc";
 import { unitId as unitIdOf } from "@geo/progress";
-import { coordinatorV1, replicationV1 } from "@geo/proto";
+import { type CoordinatorService, coordinatorV1, replicationV1 } from "@geo/proto";
 import type { AgentSessions } from "./agent-sessions";
 import type { AssignmentView } from "./assignment/assignment-loop";
 import type { LeaderForwarder } from "./assignment/leader-forwarding";
@@ -26,6 +26,12 @@ export interface AdminApiOptions {
   /** A standby's way to the leader for status reads. */
   forwarder?: LeaderForwarder;
 }
+
+/** The handlers of some of CoordinatorService's methods. */
+export type AdminHandlers<M extends keyof ServiceImpl<typeof CoordinatorService>> = Pick<
+  ServiceImpl<typeof CoordinatorService>,
+  M
+>;
 
 export type UnitStatusInit = MessageInitShape<typeof coordinatorV1.UnitStatusSchema>;
 
