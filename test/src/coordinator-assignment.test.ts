@@ -366,13 +366,18 @@ logging: { level: debug }
   it("gives three agents a balanced, complete assignment with epochs from Redis", async (t) => {
     const started = Date.now();
     const three = await Promise.all(["a1", "a2", "a3"].map(startAgent));
-    await waitFor("a complete assignment on a1..a3", () => settledOn(three), {
-      timeoutMs: 20_000,
-      intervalMs: 50,
-    });
-    t.diagnostic(`first complete assignment ${Date.now() - started} ms after the agents started`);
-    const counts = three.map((agent) => agent.units.size).sort();
-    assert.deepEqual(counts, [2, 3, 3]);
+    // On a loaded machine one agent's session can open a round before the others': the first
+    // complete assignment is then all on it, and balance comes by moves. The contract is that a
+    // complete, balanced assignment is reached, soon.
+    const counts = () => three.map((agent) => agent.units.size).sort();
+    await waitFor(
+      "a complete, balanced assignment on a1..a3",
+      async () => (await settledOn(three)) && counts().join() === "2,3,3",
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+    t.diagnostic(
+      `complete, balanced assignment ${Date.now() - started} ms after the agents started`,
+    );
     const firstLeader = await leader();
     assert.ok(firstLeader, "one coordinator leads");
 
