@@ -100,8 +100,8 @@ export function checkRisk(
 
 /** The producer's rate and its requests (how many records each carried, their round trips). */
 export function producerFigures(load: SequencedLoad) {
-  const answered = load.sends.map((s) => s.doneAt);
-  const seconds = (Math.max(load.startedAt, ...answered) - load.startedAt) / 1000;
+  const lastAnswer = load.sends.reduce((last, s) => Math.max(last, s.doneAt), load.startedAt);
+  const seconds = (lastAnswer - load.startedAt) / 1000;
   const acked = load.sends.filter((s) => s.region !== undefined);
   const trips = acked.map((s) => s.doneAt - s.startAt).sort((a, b) => a - b);
   const sizes = acked.map((s) => s.records).sort((a, b) => a - b);

@@ -86,10 +86,17 @@ function transitionRows(o: Outcome, row: AddRow): void {
   for (const step of record.steps) {
     row(`  step ${step.name}`, ms(step.duration), null, "ms", "", null, step.detail.slice(0, 90));
   }
+  // Loops, not Math.max(...list): hundreds of thousands of handled records overflow the stack.
+  const extreme = (
+    region: string,
+    times: readonly { at: number; region: string }[],
+    pick: (a: number, b: number) => number,
+    start: number,
+  ) => times.reduce((best, t) => (t.region === region ? pick(best, t.at) : best), start);
   const lastAt = (region: string, times: readonly { at: number; region: string }[]) =>
-    Math.max(...times.filter((t) => t.region === region).map((t) => t.at));
+    extreme(region, times, Math.max, -Infinity);
   const firstAt = (region: string, times: readonly { at: number; region: string }[]) =>
-    Math.min(...times.filter((t) => t.region === region).map((t) => t.at));
+    extreme(region, times, Math.min, Infinity);
   const since = o.moved.killAt;
   if (since !== undefined) {
     row(

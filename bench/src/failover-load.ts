@@ -154,7 +154,7 @@ function startWriter(producer: FollowingProducer, perSecond: number) {
     unsent = end;
     const messages = [];
     for (let seq = first; seq < end; seq++) {
-      messages.push({ partition: seq % PARTITIONS, key: String(seq), value: String(seq) });
+      messages.push({ partition: seq % PARTITIONS, value: String(seq) });
     }
     const startAt = now();
     sending = producer.send({ topic: TOPIC, messages }).then(
