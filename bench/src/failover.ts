@@ -9,6 +9,7 @@
 // reads MM2's remote topic; its duplicates and misses are counted over the records written in
 // us-east the same way.
 //   node bench/dist/failover.js [recordsPerSecond=5000] [warmupSeconds=10] [afterSeconds=5]
+//                               [scenarios=switchover,failover]
 import { Code, GeoError } from "@geo/grpc";
 import { createLogger } from "@geo/logging";
 import { healthV1 } from "@geo/proto";
@@ -36,9 +37,17 @@ import {
 import { printReport, type Row } from "./report";
 import { now, sleep, waitUntil } from "./service-stack";
 
-const [perSecond = 5000, warmupSeconds = 10, afterSeconds = 5] = process.argv.slice(2).map(Number);
+const [perSecond = 5000, warmupSeconds = 10, afterSeconds = 5] = process.argv
+  .slice(2, 5)
+  .map(Number);
+const kinds = (process.argv[5] ?? "switchover,failover").split(",") as Kind[];
 const MM2_CHECKPOINTS = `${MM2_ALIAS}.checkpoints.internal`;
-const logger = createLogger({ service: "failover-bench", level: "warn" });
+/** The applications' region switches (holding, reconnecting), with times, on stderr. */
+const logger = createLogger({
+  service: "failover-bench-clients",
+  level: "info",
+  destination: process.stderr,
+});
 const benchStart = now();
 /** Where the run is, on stderr (stdout carries the report). */
 const progress = (what: string) =>
@@ -229,9 +238,9 @@ async function main(): Promise<void> {
       columns: ["scenario", "measure", "geo", "mm2", "unit", "goal", "met", "note"],
     });
   try {
-    for (const kind of ["switchover", "failover"] as const) {
+    for (const kind of kinds) {
       rows.push(...(await scenario(kind)));
-      if (kind === "switchover") report();
+      if (kind !== kinds.at(-1)) report();
     }
   } catch (error) {
     // What was measured before the failure is still worth seeing.
