@@ -4,6 +4,7 @@
 import { runLoop } from "@geo/backoff";
 import { createGrpcClient, type GrpcClientOptions } from "@geo/grpc";
 import { createLogger, type Logger } from "@geo/logging";
+import { type Epoch, epochFromProto } from "@geo/positions";
 import { healthV1, ReplicationHealthService } from "@geo/proto";
 
 export interface RegionEndpoint {
@@ -16,7 +17,7 @@ export interface RegionEndpoint {
 export interface RegionView {
   readonly flowGroup: string;
   readonly activeRegion: string;
-  readonly epoch: bigint;
+  readonly epoch: Epoch;
   readonly phase: healthV1.RegionPhase;
   readonly regions: ReadonlyMap<string, RegionEndpoint>;
   /**
@@ -54,7 +55,7 @@ export function toView(state: healthV1.RegionState): RegionView {
   return {
     flowGroup: state.flowGroup,
     activeRegion: state.activeRegion,
-    epoch: BigInt(state.epoch),
+    epoch: epochFromProto(state.epoch, "region_state.epoch"),
     phase: state.phase,
     regions: new Map(
       state.regions.map((r) => [
@@ -66,10 +67,16 @@ export function toView(state: healthV1.RegionState): RegionView {
   };
 }
 
+/** The caller's logger (silent when none was given), bound to one of this package's parts. */
+export function componentLogger(
+  given: Logger | undefined,
+  bindings: { component: string } & Record<string, unknown>,
+): Logger {
+  return (given ?? createLogger({ service: "region-client", level: "silent" })).child(bindings);
+}
+
 export function createRegionFollower(options: RegionFollowerOptions): RegionFollower {
-  const logger = (
-    options.logger ?? createLogger({ service: "region-client", level: "silent" })
-  ).child({
+  const logger = componentLogger(options.logger, {
     component: "region-follower",
     flowGroup: options.flowGroup,
   });

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { runLoop, sleep } from "@geo/backoff";
 import { Code, GeoError } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
+import { type Epoch, epochToScript, NO_EPOCH } from "@geo/positions";
 import type { Redis } from "ioredis";
 import { createPersister } from "./persister";
 import { type RegionGroup, requireGroup, requireRegion } from "./region-groups";
@@ -10,14 +11,13 @@ import { restoreGroups } from "./restore-groups";
 import { scriptRunner } from "./scripts";
 import { createStateWatcher, type StateListener } from "./state-watcher";
 import {
-  type DivergedRange,
-  type GroupCheckpointAge,
   normalizeRecord,
   normalizeState,
-  type PartitionRisk,
   type RegionPhase,
   type RegionState,
+  regionJson,
   type StepRecord,
+  type TransitionFindings,
   type TransitionKind,
   type TransitionOutcome,
   type TransitionRecord,
@@ -45,12 +45,12 @@ export interface BeginTransition {
   readonly flowGroup: string;
   readonly kind: TransitionKind;
   readonly toRegion: string;
-  readonly expectedEpoch: number;
+  readonly expectedEpoch: Epoch;
   readonly actor: string;
   readonly reason: string;
 }
 
-export interface FinishTransition {
+export interface FinishTransition extends TransitionFindings {
   readonly outcome: Exclude<
     TransitionOutcome,
     "running" | "abandoned" | "drill-passed" | "drill-failed"
@@ -58,12 +58,8 @@ export interface FinishTransition {
   /** Make the lock's target the active region (new epoch), entering `phase`. */
   readonly flip: boolean;
   readonly phase?: RegionPhase;
-  readonly rtoMs?: number;
+  /** Records written to the old region and not replicated. */
   readonly rpoRecords?: bigint;
-  readonly recordsAtRisk?: readonly PartitionRisk[];
-  readonly checkpointAges?: readonly GroupCheckpointAge[];
-  readonly diverged?: readonly DivergedRange[];
-  readonly error?: string;
 }
 
 export interface RegionStore {
@@ -124,9 +120,9 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
     signal: abort.signal,
     // Redis lost a group (restarted empty): put back the newest state this process has seen.
     refill: async (state) => {
-      await run("geoRegionRestore", keysOf(state.flowGroup), [JSON.stringify(state)]);
+      await run("geoRegionRestore", keysOf(state.flowGroup), [regionJson(state)]);
       logger.warn(
-        { flowGroup: state.flowGroup, epoch: state.epoch },
+        { flowGroup: state.flowGroup, epoch: String(state.epoch) },
         "Redis lost the region state; restored it",
       );
     },
@@ -247,7 +243,7 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
       const group = requireGroup(groups, request.flowGroup);
       requireRegion(group, request.toRegion);
       requireReady();
-      if (!(request.expectedEpoch > 0)) {
+      if (!(request.expectedEpoch > NO_EPOCH)) {
         throw new GeoError(
           Code.INVALID_ARGUMENT,
           "expected_epoch is required: read the group's epoch with GetRegionState and pass it, so a transition never acts on a state that moved on",
@@ -264,7 +260,7 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
         steps: [],
       };
       const [status, json, abandoned] = (await run("geoRegionBegin", keysOf(group.name), [
-        request.expectedEpoch,
+        epochToScript(request.expectedEpoch, "expected_epoch"),
         JSON.stringify(lock),
         phase,
         lockTtlMs,
@@ -324,7 +320,7 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
     async recordDrill(record) {
       requireGroup(groups, record.flowGroup);
       const json = (await run("geoRegionRecord", keysOf(record.flowGroup), [
-        JSON.stringify(record),
+        regionJson(record),
         historyMax,
       ])) as string;
       const kept = normalizeRecord(JSON.parse(json));

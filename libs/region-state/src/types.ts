@@ -1,5 +1,6 @@
 // The region state of a flow group as the store keeps it (JSON in Redis and in the region topic).
 // Times are milliseconds since the epoch, taken from Redis's clock by the scripts.
+import { type Epoch, epochFromScript, epochToScriptNumber } from "@geo/positions";
 
 export type RegionPhase =
   | "stable"
@@ -66,8 +67,32 @@ export interface DivergedRange {
   readonly copiedToTopic?: string;
 }
 
+/** A drill's reading of one region's passive protection (ACLs on its replicated topics). */
+export interface PassiveProtectionReport {
+  readonly region: string;
+  readonly cluster: string;
+  /** The region passive now (the target); false: the one the transition would make passive. */
+  readonly passiveNow: boolean;
+  /** Whether the cluster has an authorizer; false when not read (`error`). */
+  readonly authorizer: boolean;
+  readonly protectedTopics: readonly string[];
+  readonly unprotectedTopics: readonly string[];
+  /** Why it was not read. */
+  readonly error?: string;
+}
+
+/** What a finished transition found, as `finish` is given it and its record keeps it. */
+export interface TransitionFindings {
+  /** Time with no region accepting writes (expected, for a drill). */
+  readonly rtoMs?: number;
+  readonly recordsAtRisk?: readonly PartitionRisk[];
+  readonly checkpointAges?: readonly GroupCheckpointAge[];
+  readonly diverged?: readonly DivergedRange[];
+  readonly error?: string;
+}
+
 /** A transition (or drill), running or finished. */
-export interface TransitionRecord {
+export interface TransitionRecord extends TransitionFindings {
   readonly id: string;
   readonly flowGroup: string;
   readonly kind: TransitionKind;
@@ -79,17 +104,13 @@ export interface TransitionRecord {
   readonly endTimeMs?: number;
   readonly dryRun: boolean;
   readonly outcome: TransitionOutcome;
-  readonly epochBefore: number;
-  readonly epochAfter: number;
+  readonly epochBefore: Epoch;
+  readonly epochAfter: Epoch;
   readonly steps: readonly StepRecord[];
-  /** Time with no region accepting writes (expected, for a drill). */
-  readonly rtoMs?: number;
   /** Decimal string: records written to the old region and not replicated. */
   readonly rpoRecords?: string;
-  readonly recordsAtRisk?: readonly PartitionRisk[];
-  readonly checkpointAges?: readonly GroupCheckpointAge[];
-  readonly diverged?: readonly DivergedRange[];
-  readonly error?: string;
+  /** Drills only. */
+  readonly passiveProtection?: readonly PassiveProtectionReport[];
 }
 
 /** The lock of a transition in progress, kept inside the state. */
@@ -105,7 +126,7 @@ export interface RegionState {
   readonly flowGroup: string;
   readonly activeRegion: string;
   /** Incremented by every move of the active region. */
-  readonly epoch: number;
+  readonly epoch: Epoch;
   readonly phase: RegionPhase;
   /** Empty when never moved. */
   readonly previousActiveRegion: string;
@@ -126,11 +147,23 @@ export function isNewer(a: RegionState, b: RegionState | undefined): boolean {
   return a.epoch > b.epoch || (a.epoch === b.epoch && a.revision > b.revision);
 }
 
-// Lua's cjson writes an empty array as {}; everything read back goes through here.
+/**
+ * A state or a record as the scripts and the region topics keep it: JSON, epochs as numbers
+ * (the scripts compare and increment them). The one way states and records are written.
+ */
+export function regionJson(value: RegionState | TransitionRecord | object): string {
+  return JSON.stringify(value, (key, v) =>
+    typeof v === "bigint" ? epochToScriptNumber(v as Epoch, key) : v,
+  );
+}
+
+// Lua's cjson writes an empty array as {}; everything read back goes through here, and so do
+// its epochs.
 export function normalizeState(raw: unknown): RegionState {
   const state = raw as RegionState & { transition?: unknown; lastTransition?: unknown };
   return {
     ...state,
+    epoch: epochFromScript(state.epoch, "region state epoch"),
     ...(state.transition
       ? { transition: normalizeRecord(state.transition) as TransitionLock }
       : {}),
@@ -145,11 +178,19 @@ export function normalizeRecord(raw: unknown): TransitionRecord {
   const recordsAtRisk = list(record.recordsAtRisk);
   const checkpointAges = list(record.checkpointAges);
   const diverged = list(record.diverged);
+  const passiveProtection = list(record.passiveProtection)?.map((report) => ({
+    ...report,
+    protectedTopics: list(report.protectedTopics) ?? [],
+    unprotectedTopics: list(report.unprotectedTopics) ?? [],
+  }));
   return {
     ...record,
+    epochBefore: epochFromScript(record.epochBefore, "transition epochBefore"),
+    epochAfter: epochFromScript(record.epochAfter, "transition epochAfter"),
     steps: Array.isArray(record.steps) ? record.steps : [],
     ...(recordsAtRisk === undefined ? {} : { recordsAtRisk }),
     ...(checkpointAges === undefined ? {} : { checkpointAges }),
     ...(diverged === undefined ? {} : { diverged }),
+    ...(passiveProtection === undefined ? {} : { passiveProtection }),
   };
 }

@@ -17,9 +17,11 @@ import {
   type HandlerContext,
   invalidArgument,
   requireAgentIdentity,
+  requireEpoch,
   requireNonEmpty,
 } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
+import type { Epoch } from "@geo/positions";
 import { unitId as unitIdOf } from "@geo/progress";
 import { type agentV1, type coordinatorV1, replicationV1 } from "@geo/proto";
 import type { AgentDirectory, ConnectedAgent } from "./assignment/assignment-loop";
@@ -52,7 +54,7 @@ export type SessionEvent =
       readonly kind: "released";
       readonly agentId: string;
       readonly unitId: string;
-      readonly epoch: string;
+      readonly epoch: Epoch;
     };
 
 /** Whether this coordinator may hold sessions (it leads); see ./assignment/leadership. */
@@ -250,12 +252,13 @@ export function createAgentSessions(options: AgentSessionsOptions): AgentSession
             const unit = message.value.unit;
             if (unit === undefined) break;
             const unitId = unitIdOf(unit);
+            const epoch = requireEpoch(message.value.epoch, "released.epoch");
             dropReport(record, unitId);
             log.info(
               { unit: unitId, epoch: message.value.epoch, reason: message.value.reason },
               "unit released",
             );
-            emit({ kind: "released", agentId: record.id, unitId, epoch: message.value.epoch });
+            emit({ kind: "released", agentId: record.id, unitId, epoch });
             break;
           }
           case "hello":
