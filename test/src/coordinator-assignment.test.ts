@@ -54,6 +54,8 @@ interface Event {
   unitId?: string;
   epoch?: Epoch;
   generation?: bigint;
+  /** Why a unit was released (Revoke, renewal refused, left out of a snapshot). */
+  reason?: string;
 }
 
 /** A stand-in for a region agent, speaking the session protocol and renewing its leases. */
@@ -146,7 +148,7 @@ class FakeAgent {
     if (epoch === undefined) return;
     this.units.delete(unitId);
     await this.store.releaseUnit(unitId, this.id, epoch);
-    this.events.push({ at: Date.now(), kind: "released", unitId, epoch });
+    this.events.push({ at: Date.now(), kind: "released", unitId, epoch, reason });
     this.send({
       message: { case: "released", value: { unit: keyOf(unitId), epoch: String(epoch), reason } },
     });
@@ -525,7 +527,10 @@ logging: { level: debug }
       );
       const granted = newcomer.events.find((e) => e.kind === "snapshot" && e.unitId === unitId);
       assert.ok(revoke && released && granted, `${unitId}: revoke, release and grant seen`);
-      assert.ok(revoke.at <= released.at && released.at <= granted.at, `${unitId}: in that order`);
+      assert.ok(
+        revoke.at <= released.at && released.at <= granted.at,
+        `${unitId}: in that order (after the join: revoke ${revoke.at - joinedAt} ms, released ${released.at - joinedAt} ms (${released.reason}), granted ${granted.at - joinedAt} ms)`,
+      );
       assert.ok(after.get(unitId)!.epoch > before.get(unitId)!.epoch, `${unitId}: higher epoch`);
     }
   });

@@ -455,6 +455,26 @@ describe("assignment loop", () => {
     await loop.stop();
   });
 
+  it("a term that ends as its round finishes leaves the standby view and no round due", async () => {
+    const { store, directory, loop, join } = setUp();
+    join("a1");
+    // The term ends in the microtask right after the round's last send, before the promise of
+    // the round settles: the round's leading view must not overwrite the standby one.
+    const send = directory.send.bind(directory);
+    directory.send = (agentId, sessionId, message) => {
+      queueMicrotask(() => loop.endTerm());
+      return send(agentId, sessionId, message);
+    };
+    loop.startTerm(term(1));
+    await loop.runOnce();
+    assert.equal(loop.view().leading, false);
+    assert.equal(loop.view().units.size, 0);
+    store.calls.length = 0;
+    await loop.runOnce();
+    assert.deepEqual(store.calls, [], "no round runs without a term");
+    await loop.stop();
+  });
+
   it("revokes the units of a flow that gets paused", async () => {
     let paused = false;
     const { directory, loop, join } = setUp({
