@@ -76,7 +76,12 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
       pending.abandon(outcomeUnknown(from, switchWaitMs));
     }
     logger.warn(
-      { region: from, activeRegion: view.activeRegion, abandoned: left.length, switchWaitMs },
+      {
+        region: from,
+        phase: healthV1.RegionPhase[view.phase],
+        abandoned: left.length,
+        switchWaitMs,
+      },
       "the old region did not answer the sends in flight; rejected them as outcome unknown",
     );
   };
