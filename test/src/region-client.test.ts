@@ -1,7 +1,8 @@
 // The region client helper against a real region-state change: the health service process
 // streams the state, another store on the same Redis moves the active region, and kafkajs
 // producers and consumers wrapped by @geo/region-client follow it between two real Kafka
-// clusters, with every record written once and handled once.
+// clusters, with every record written once and handled once; and a producer leaving a region
+// whose broker was killed within its bound, the send in flight there rejected as outcome unknown.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { findFreePorts } from "@geo/local-runtime";
@@ -10,6 +11,7 @@ import {
   createFollowingConsumer,
   createFollowingProducer,
   createRegionFollower,
+  REGION_SWITCHED_OUTCOME_UNKNOWN,
   type RegionFollower,
   type TranslateRequest,
 } from "@geo/region-client";
@@ -41,6 +43,7 @@ before(async () => {
     rest: `flowGroups:
   - { name: events, clusters: [us-east, eu-west] }
   - { name: orders, clusters: [us-east, eu-west] }
+  - { name: payments, clusters: [us-east, eu-west] }
 services:
   health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
 `,
@@ -62,7 +65,7 @@ services:
     Object.entries(kafkas).map(([alias, kafka]) => [alias, kafka.admin()]),
   );
   await Promise.all(Object.values(admins).map((admin) => admin.connect()));
-  await createTopicsEverywhere(Object.values(admins), ["events", "orders"]);
+  await createTopicsEverywhere(Object.values(admins), ["events", "orders", "payments"]);
 });
 
 after(async () => {
@@ -219,5 +222,59 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
     assert.equal(translations[0]?.to.cluster, "eu-west");
     const atB = handled.filter((h) => h.region === "eu-west").length;
     assert.ok(atB > 0 && atB < total, `${total - atB} handled at us-east, ${atB} at eu-west`);
+  });
+
+  // Last: it kills us-east's broker (started again before it ends).
+  it("a producer fails over from a dead broker within switchWaitMs: the send in flight there rejects as outcome unknown", async () => {
+    const switchWaitMs = 2000;
+    const producer = createFollowingProducer({
+      follower: follower("payments"),
+      logger,
+      switchWaitMs,
+    });
+    await producer.start();
+    await producer.send({ topic: "payments", messages: [{ value: "before" }] });
+    assert.equal(producer.region(), "us-east");
+    await stack.clusters[0]!.killBroker(1);
+    try {
+      const started = performance.now();
+      // kafkajs retries this send for ~10 s before rejecting it; the switch must not wait that.
+      const outcome = producer.send({ topic: "payments", messages: [{ value: "in-flight" }] }).then(
+        () => ({ error: undefined as unknown, ms: performance.now() - started }),
+        (error: unknown) => ({ error, ms: performance.now() - started }),
+      );
+      await waitFor("the send in flight to the dead broker", () => producer.inFlight() === 1);
+      const lost = performance.now();
+      await movePeer(
+        peer,
+        "payments",
+        "eu-west",
+        () =>
+          waitFor("the producer holding", () => producer.region() === undefined, {
+            timeoutMs: 20_000,
+          }),
+        "failing-over",
+      );
+      await producer.send({ topic: "payments", messages: [{ value: "after" }] });
+      const backMs = performance.now() - lost;
+      const { error, ms } = await outcome;
+      const coded = error as { code?: unknown; retriable?: unknown } | undefined;
+      assert.ok(
+        coded?.code === REGION_SWITCHED_OUTCOME_UNKNOWN && coded.retriable === true,
+        `the send in flight rejected as outcome unknown, not ${String(error)}`,
+      );
+      assert.ok(ms < switchWaitMs + 3000, `the send in flight settled after ${Math.round(ms)} ms`);
+      assert.ok(backMs < switchWaitMs + 5000, `written in eu-west ${Math.round(backMs)} ms after`);
+      assert.deepEqual(producer.history, ["us-east", "eu-west"]);
+      assert.equal(producer.region(), "eu-west");
+      assert.deepEqual(await readAll("eu-west", "payments"), ["after"]);
+      logger.warn(
+        { inFlightSettledMs: Math.round(ms), writtenInEuWestMs: Math.round(backMs) },
+        "failover with the send in flight to a dead broker",
+      );
+      await producer.close();
+    } finally {
+      await stack.clusters[0]!.startBroker(1);
+    }
   });
 });

@@ -1,47 +1,99 @@
 // A kafkajs producer that follows the active region: while the region drains it holds new
 // records (sends wait), lets those in flight finish, and after the flip reconnects to the new
 // region's bootstrap servers and lets the held records go there. A record is written once, to
-// one region: nothing is lost or repeated by the switch.
+// one region: nothing is lost or repeated by a planned switch. In a failover the old region may
+// never answer: its sends in flight are waited for at most `switchWaitMs`, then rejected to the
+// caller with REGION_SWITCHED_OUTCOME_UNKNOWN.
+import { CodedError } from "@geo/errors";
+import { healthV1 } from "@geo/proto";
 import type { Producer, ProducerConfig, ProducerRecord, RecordMetadata } from "kafkajs";
 import type { FollowingClient, FollowingClientOptions } from "./following-client";
 import { componentLogger, type RegionView } from "./region-follower";
 import { deferred, followInOrder, kafkaFor, untilDone, within } from "./region-switch";
 
+/** A send in flight when the active region moved away without answering it. */
+export const REGION_SWITCHED_OUTCOME_UNKNOWN = "REGION_SWITCHED_OUTCOME_UNKNOWN";
+
 export interface FollowingProducerOptions extends FollowingClientOptions {
   /** Default: idempotent with 1 request in flight per connection (ordered, no duplicates). */
   readonly producerConfig?: ProducerConfig;
+  /**
+   * How long a failover (or a move of the active region) waits for the sends in flight to the
+   * old region before rejecting them with REGION_SWITCHED_OUTCOME_UNKNOWN and resuming in the
+   * new one. A planned drain (switchover, failback) waits for them without a bound. Default 3 s.
+   */
+  readonly switchWaitMs?: number;
 }
 
 /** `region()` is where it writes now; undefined while it holds records. */
 export interface FollowingProducer extends FollowingClient {
-  /** Sends to the active region; waits while a transition drains. */
+  /**
+   * Sends to the active region; waits while a transition drains. Rejects with a retriable
+   * CodedError REGION_SWITCHED_OUTCOME_UNKNOWN when the region moved away without answering.
+   */
   send(record: ProducerRecord): Promise<RecordMetadata[]>;
   /** Sends started and not yet answered (while holding, they finish in the old region). */
   inFlight(): number;
 }
 
+interface PendingSend {
+  readonly settled: Promise<unknown>;
+  abandon(error: Error): void;
+}
+
+const DEFAULT_SWITCH_WAIT_MS = 3000;
+
+function outcomeUnknown(region: string, waitMs: number): CodedError {
+  return new CodedError(
+    REGION_SWITCHED_OUTCOME_UNKNOWN,
+    `the active region moved away from ${region}, which did not answer this send within ${waitMs} ms: whether ${region} wrote the record is unknown (it may be among the failover's records at risk); sending it again writes it in the new active region`,
+    { retriable: true },
+  );
+}
+
 export function createFollowingProducer(options: FollowingProducerOptions): FollowingProducer {
   const logger = componentLogger(options.logger, { component: "following-producer" });
+  const switchWaitMs = options.switchWaitMs ?? DEFAULT_SWITCH_WAIT_MS;
   let connected: { region: string; producer: Producer } | undefined;
   let gate = deferred();
   let open = false;
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = new Set<PendingSend>();
   const history: string[] = [];
   let closed = false;
 
-  const hold = async () => {
+  /** Holds new sends; waits for those in flight, at most `switchWaitMs` when `bounded`. */
+  const hold = async (view: RegionView, bounded: boolean): Promise<void> => {
     if (open) gate = deferred();
     open = false;
-    await Promise.allSettled([...inFlight]);
+    const settled = Promise.allSettled([...inFlight].map((p) => p.settled));
+    if (!bounded) await settled;
+    if (!bounded || (await within(switchWaitMs, settled))) return;
+    const left = [...inFlight];
+    const from = connected?.region ?? "the old region";
+    for (const pending of left) {
+      // Removed now, not when the caller's await resumes: the next change must not wait for it.
+      inFlight.delete(pending);
+      pending.abandon(outcomeUnknown(from, switchWaitMs));
+    }
+    logger.warn(
+      {
+        region: from,
+        phase: healthV1.RegionPhase[view.phase],
+        abandoned: left.length,
+        switchWaitMs,
+      },
+      "the old region did not answer the sends in flight; rejected them as outcome unknown",
+    );
   };
   const apply = async (view: RegionView) => {
     if (!view.open) {
-      await hold();
+      // A failover leaves a region that may never answer; a planned drain waits for it.
+      await hold(view, view.phase === healthV1.RegionPhase.FAILING_OVER);
       logger.info({ activeRegion: view.activeRegion }, "holding records while the region drains");
       return;
     }
     if (connected?.region !== view.activeRegion) {
-      await hold();
+      await hold(view, true);
       // Bounded: the brokers of a region that failed may never answer.
       if (connected !== undefined)
         await within(
@@ -84,11 +136,17 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
         if (open && connected !== undefined) break;
       }
       const sending = connected.producer.send(record);
-      inFlight.add(sending);
+      let abandon!: (error: Error) => void;
+      const abandoned = new Promise<never>((_, reject) => {
+        abandon = reject;
+      });
+      // The race handles both: a send abandoned, then rejected by kafkajs, is no unhandled error.
+      const pending: PendingSend = { settled: sending, abandon };
+      inFlight.add(pending);
       try {
-        return await sending;
+        return await Promise.race([sending, abandoned]);
       } finally {
-        inFlight.delete(sending);
+        inFlight.delete(pending);
       }
     },
     region: () => (open ? connected?.region : undefined),
@@ -98,7 +156,7 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
       closed = true;
       following.stop();
       await following.idle();
-      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...inFlight].map((p) => p.settled));
       // Bounded like a switch: the brokers of a failed region may never answer.
       if (connected !== undefined)
         await within(

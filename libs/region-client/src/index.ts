@@ -13,6 +13,7 @@ export {
   createFollowingProducer,
   type FollowingProducer,
   type FollowingProducerOptions,
+  REGION_SWITCHED_OUTCOME_UNKNOWN,
 } from "./following-producer";
 export { type OffsetsCommitterOptions, offsetsServiceCommitter } from "./offsets-committer";
 export {
