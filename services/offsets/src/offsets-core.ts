@@ -1,6 +1,7 @@
 import type { GeoConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
+import { ErrorReason } from "@geo/proto";
 import { CheckpointCache, type StoredCheckpoint } from "./checkpoint-cache";
 import { CheckpointWriter } from "./checkpoint-writer";
 import { ClusterGroups } from "./cluster-groups";
@@ -89,7 +90,7 @@ export class OffsetsCore {
       throw new GeoError(
         Code.NOT_FOUND,
         `group "${group}" has no committed offsets in cluster "${flow.source}" for topics flow "${flow.name}" replicates${topics.length > 0 ? ` (asked for: ${topics.join(", ")})` : ""}`,
-        { details: { group, cluster: flow.source } },
+        { reason: ErrorReason.NO_COMMITTED_OFFSETS, details: { group, cluster: flow.source } },
       );
     }
     return {
