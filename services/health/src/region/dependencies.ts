@@ -83,7 +83,10 @@ export interface CommitResult {
    * replicated end): a drain brings them over, a failover loses them. Not counted in `problems`.
    */
   readonly notReplicatedRecords?: bigint;
-  /** Set (with why) when the group has no committed offsets on the flow's source topics. */
+  /**
+   * Set (with why) when the group has no committed offsets on the flow's source topics (with
+   * `toOrigin`: on its remote topics): it never consumed them, so there is nothing to translate.
+   */
   readonly noOffsets?: string;
 }
 
@@ -96,7 +99,7 @@ export interface OffsetCommitter {
     readonly actor: string;
     /**
      * Failback: map the group's offsets on the flow's remote topics (in its target) home to the
-     * origin topics (in its source). A group with no such offsets commits nothing (no error).
+     * origin topics (in its source). A group with no such offsets commits nothing (`noOffsets`).
      */
     readonly toOrigin?: boolean;
   }): Promise<CommitResult>;

@@ -11,6 +11,7 @@ import {
   createRegionStore,
   type RegionGroup,
   type RegionStore,
+  type StepRecord,
 } from "@geo/region-state";
 import { createFakes, type Fakes, lagOf } from "./fake-dependencies";
 import {
@@ -113,6 +114,10 @@ async function refused(
 
 const stepNames = (steps: readonly { name: string; ok: boolean }[]) =>
   steps.map((s) => `${s.name}${s.ok ? "" : "!"}`);
+
+/** `name: detail` of the steps skipped (ok, and nothing done). */
+const skippedSteps = (steps: readonly StepRecord[]) =>
+  steps.filter((s) => s.skipped === true && s.ok).map((s) => `${s.name}: ${s.detail}`);
 
 describe("transition runner (fakes, real Redis)", () => {
   it("switches over: waits for consumers and lag, pauses, commits, resumes the reverse flow, flips", async () => {
@@ -399,12 +404,45 @@ describe("transition runner (fakes, real Redis)", () => {
     assert.deepEqual([...fakes.denied.get("eu-west")!], ["orders"], "failback protects eu-west");
   });
 
-  it("a switchover of a group without committed offsets fails at commit-offsets and moves nothing", async () => {
+  it("a group that never committed offsets is skipped by a switchover and its drill: nothing to translate", async () => {
     fakes.groupsWithoutOffsets.add("billing");
+    // Nor has it checkpoints: there is nothing of it to checkpoint.
+    fakes.checkpointSummaries.clear();
+    const drill = await runner.run(request({ dryRun: true, expectedEpoch: 0 }));
+    assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
+    assert.deepEqual(skippedSteps(drill.record.steps), [
+      'commit-offsets: nothing to commit: group "billing" has no committed offsets',
+      'commit-origin-offsets: nothing to commit: group "billing" has no committed offsets',
+      "check-checkpoints: group billing has no committed offsets to checkpoint",
+    ]);
     const { state, record } = await runner.run(request());
-    assert.equal(record.outcome, "failed");
-    assert.equal(state.activeRegion, "us-east");
-    assert.match(record.error ?? "", /commit-offsets: group "billing" has no committed offsets/);
+    assert.equal(record.outcome, "succeeded", record.error);
+    assert.equal(state.activeRegion, "eu-west");
+    assert.deepEqual(skippedSteps(record.steps), [
+      'commit-offsets: nothing to commit: group "billing" has no committed offsets',
+      'commit-origin-offsets: nothing to commit: group "billing" has no committed offsets',
+    ]);
+    // The kept record says so too.
+    const kept = await store.history("orders", 1);
+    assert.equal(kept[0]?.steps.filter((s) => s.skipped === true).length, 2);
+  });
+
+  it("a group that never committed offsets is skipped by a failover and its drill", async () => {
+    fakes.groupsWithoutOffsets.add("billing");
+    fakes.checkpointSummaries.clear();
+    const drill = await runner.run(request({ kind: "failover", dryRun: true, expectedEpoch: 0 }));
+    assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
+    assert.deepEqual(skippedSteps(drill.record.steps), [
+      'commit-offsets: nothing to commit: group "billing" has no committed offsets',
+      "check-checkpoints: group billing has no committed offsets to checkpoint",
+    ]);
+    fakes.failures.set("us-east", 3);
+    const { state, record } = await runner.run(request({ kind: "failover" }));
+    assert.equal(record.outcome, "succeeded", record.error);
+    assert.equal(state.activeRegion, "eu-west");
+    assert.deepEqual(skippedSteps(record.steps), [
+      'commit-offsets: nothing to commit: group "billing" has no committed offsets',
+    ]);
   });
 
   it("a failback whose copy of diverged records fails keeps the listed ranges and moves nothing", async () => {

@@ -16,7 +16,7 @@ import type {
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
 import { reportDivergence } from "./divergence";
 import { type DrillContext, runDrill } from "./drill";
-import { commitOriginOffsets } from "./origin-offsets";
+import { commitOriginOffsets, nothingToCommit } from "./origin-offsets";
 import { movePassiveProtection } from "./passive-acls";
 import {
   assessRecordsAtRisk,
@@ -188,12 +188,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
             });
             if (result.problems.length > 0)
               throw new Error(`not exact: ${result.problems.join("; ")}`);
-            if (result.noOffsets !== undefined) {
-              // After a failover the group consumed the remote topics of the region that comes
-              // back, which the reversed flow does not replicate: nothing to move over it.
-              if (p.request.kind !== "failback") throw new Error(result.noOffsets);
-              return `nothing to commit: ${result.noOffsets}`;
-            }
+            if (result.noOffsets !== undefined) return nothingToCommit(result.noOffsets);
             const pending = result.notReplicatedRecords ?? 0n;
             return `${result.committed} partitions ${dryRun ? "translate exactly" : "committed"}${
               pending > 0n
