@@ -9,10 +9,12 @@ import { createRedisClient, type Redis } from "@geo/redis";
 import {
   createMemoryRegionLog,
   createRegionStore,
+  type DivergedRange,
   type RegionGroup,
   type RegionStore,
   type StepRecord,
 } from "@geo/region-state";
+import { CopyInterruptedError, type RecordCopier } from "./dependencies";
 import { createFakes, type Fakes, lagOf } from "./fake-dependencies";
 import {
   createTransitionRunner,
@@ -468,6 +470,86 @@ describe("transition runner (fakes, real Redis)", () => {
         records: "3",
       },
     ]);
+  });
+
+  it("a retried failback copies only what earlier attempts did not: whole ranges, and the rest of one cut short", async () => {
+    fakes.failures.set("us-east", 3);
+    await runner.run(request({ kind: "failover" }));
+    const diverged = (partition: number, start: bigint, end: bigint) => ({
+      topic: "orders",
+      partition,
+      records: end - start,
+      endOffset: end,
+      nextSourceOffset: start,
+    });
+    fakes.lags.set("east-west", [
+      [diverged(0, 100n, 142n), diverged(1, 50n, 58n), diverged(2, 20n, 25n)],
+    ]);
+    // The first attempt copies partition 0, then the target goes away 4 records into partition 1.
+    let cut = true;
+    const copier: RecordCopier = {
+      copy: async (range) => {
+        if (range.partition !== 1 || !cut) return fakes.copier.copy(range);
+        cut = false;
+        fakes.calls.push(`copy cut short at orders/1 54`);
+        throw new CopyInterruptedError("target went away", 54n, 4n);
+      },
+    };
+    const retrying = createTransitionRunner({
+      store,
+      deps: { ...fakes, copier },
+      groupConfigs: [CONFIG],
+      logger,
+      pollIntervalMs: 20,
+    });
+    const failback = request({
+      kind: "failback",
+      targetRegion: "us-east",
+      expectedEpoch: 2,
+      copyDiverged: true,
+    });
+    const brief = (ranges: readonly DivergedRange[] | undefined) =>
+      (ranges ?? []).map(
+        (r) =>
+          `${r.partition} [${r.startOffset}, ${r.endOffset}) ${r.records}${r.copiedToTopic ? ` in ${r.copiedToTopic}` : ""}`,
+      );
+    fakes.calls.length = 0;
+    const first = await retrying.run(failback);
+    assert.equal(first.record.outcome, "failed");
+    assert.deepEqual(brief(first.record.diverged), [
+      "0 [100, 142) 42 in orders.diverged.us-east",
+      "1 [50, 54) 4 in orders.diverged.us-east",
+      "1 [54, 58) 4",
+      "2 [20, 25) 5",
+    ]);
+
+    // Retried after more writes at us-east (partition 2 grew): only what is missing is copied.
+    fakes.lags.set("east-west", [
+      [diverged(0, 100n, 142n), diverged(1, 50n, 58n), diverged(2, 20n, 27n)],
+    ]);
+    fakes.calls.length = 0;
+    const second = await retrying.run(failback);
+    assert.equal(second.record.outcome, "succeeded", second.record.error);
+    assert.deepEqual(
+      fakes.calls.filter((call) => call.startsWith("copy")),
+      [
+        "copy us-east:orders/1 [54, 58) to eu-west:orders.diverged.us-east",
+        "copy us-east:orders/2 [20, 27) to eu-west:orders.diverged.us-east",
+      ],
+    );
+    assert.deepEqual(brief(second.record.diverged), [
+      "0 [100, 142) 42 in orders.diverged.us-east",
+      "1 [50, 54) 4 in orders.diverged.us-east",
+      "1 [54, 58) 4 in orders.diverged.us-east",
+      "2 [20, 27) 7 in orders.diverged.us-east",
+    ]);
+    assert.deepEqual(
+      skippedSteps(second.record.steps).filter((step) => step.startsWith("copy-diverged")),
+      [
+        "copy-diverged: copied by an earlier attempt: 42 records",
+        "copy-diverged: copied by an earlier attempt: 4 records",
+      ],
+    );
   });
 
   it("fails over with force, and with an unknown RPO when the lag was never measured", async () => {

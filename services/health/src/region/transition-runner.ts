@@ -14,7 +14,7 @@ import type {
   TransitionRecord,
 } from "@geo/region-state";
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
-import { reportDivergence } from "./divergence";
+import { copiedEarlier, reportDivergence } from "./divergence";
 import { type DrillContext, runDrill } from "./drill";
 import { commitOriginOffsets, nothingToCommit } from "./origin-offsets";
 import { movePassiveProtection } from "./passive-acls";
@@ -295,6 +295,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
           pollMs,
           copy: p.request.copyDiverged ?? false,
           out: diverged,
+          copied: await copiedEarlier(store, p),
         });
         await setFlows(p, steps, forward, false, []);
         forward = forward.map((flow) => ({ ...flow, paused: false }));
