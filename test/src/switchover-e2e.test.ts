@@ -17,6 +17,8 @@ import {
   durationMs,
   FLOW_NAME,
   GROUP,
+  IDLE_GROUP,
+  ordersGroup,
   REMOTE,
   type SwitchoverRig,
   sequenceCheck,
@@ -29,15 +31,13 @@ const logger = createLogger({ service: "switchover-e2e-test", level: "warn" });
 const FIRST_BATCH = 1500;
 const CONSUMED_AT_SOURCE = 700;
 const TOTAL = 2000;
-/** Configured for the flow group, never consumes: it has no committed offsets anywhere. */
-const IDLE_GROUP = "reports";
 
 let rig: SwitchoverRig;
 let agent: ServiceProcess;
 
 before(async () => {
   rig = await startSwitchoverRig("switchover", logger, {
-    flowGroups: `  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}, ${IDLE_GROUP}] }`,
+    flowGroups: ordersGroup("", [GROUP, IDLE_GROUP]),
   });
   await rig.produce(0, FIRST_BATCH);
   agent = await rig.startAgent("agent-eu-1");
