@@ -253,10 +253,11 @@ function figures(kind: Kind, o: Outcome): Row[] {
   for (const step of record.steps) {
     row(`  step ${step.name}`, ms(step.duration), null, "ms", "", null, step.detail.slice(0, 90));
   }
+  // A loop, not Math.min(...times): a spread of a few hundred thousand acks overflows the stack.
   const lastAt = (region: string, times: readonly { at: number; region: string }[]) =>
-    Math.max(...times.filter((t) => t.region === region).map((t) => t.at));
+    times.reduce((last, t) => (t.region === region ? Math.max(last, t.at) : last), -Infinity);
   const firstAt = (region: string, times: readonly { at: number; region: string }[]) =>
-    Math.min(...times.filter((t) => t.region === region).map((t) => t.at));
+    times.reduce((first, t) => (t.region === region ? Math.min(first, t.at) : first), Infinity);
   const since = o.moved.killAt ?? undefined;
   if (since !== undefined) {
     row(
@@ -287,7 +288,8 @@ function figures(kind: Kind, o: Outcome): Row[] {
     kind === "failover" ? `records at risk: ${record.recordsAtRisk.length} partitions listed` : "",
   );
   const acks = o.load.acks.map((a) => a.at);
-  const rate = o.load.acked.size / ((Math.max(...acks) - o.load.startedAt) / 1000);
+  const lastAck = acks.reduce((last, at) => Math.max(last, at), -Infinity);
+  const rate = o.load.acked.size / ((lastAck - o.load.startedAt) / 1000);
   row(
     "producer rate achieved (offered: the argument)",
     Math.round(rate),

@@ -18,6 +18,7 @@ import {
   startKafkaCluster,
   startRedis,
   stopAll,
+  waitFor,
 } from "@geo/local-runtime";
 import { Redis } from "ioredis";
 import { type IHeaders, Kafka, logLevel } from "kafkajs";
@@ -26,21 +27,6 @@ let cluster: KafkaCluster;
 let kafka: Kafka;
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;
-
-/** Poll `check` until it returns a value other than undefined; fail naming what was awaited. */
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 before(async () => {
   const started = Date.now();

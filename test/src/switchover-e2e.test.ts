@@ -103,6 +103,19 @@ describe("planned switchover us-east -> eu-west (real processes, Kafka, Redis)",
       );
       const detail = (name: string) => record.steps.find((s) => s.name === name)?.detail ?? "";
       assert.match(detail("check-agents"), /agent-eu-1/);
+      // These clusters have no authorizer: said, not failed (passive-protection-e2e has one).
+      assert.match(
+        detail("check-passive-protection"),
+        /^cluster eu-west has no authorizer: .* detected \(geo_passive_foreign_writes_total\), not prevented$/,
+      );
+      assert.match(detail("check-protectable"), /^cluster us-east has no authorizer: after the /);
+      assert.deepEqual(
+        record.passiveProtection.map((p) => [p.region, p.passiveNow, p.authorizer, p.error]),
+        [
+          ["eu-west", true, false, ""],
+          ["us-east", false, false, ""],
+        ],
+      );
       assert.match(
         detail("commit-offsets"),
         /group billing: \d+ partitions translate exactly into eu-west/,

@@ -88,14 +88,7 @@ export function computeAssignment(
   input: AssignmentInput,
   options: AssignmentOptions = {},
 ): AssignmentResult {
-  const maxLoadRatio = options.maxLoadRatio ?? DEFAULT_MAX_LOAD_RATIO;
-  if (typeof maxLoadRatio !== "number" || !Number.isFinite(maxLoadRatio) || maxLoadRatio < 1) {
-    throw new AssignmentError(
-      "INVALID_OPTION",
-      `maxLoadRatio must be a finite number >= 1, got ${String(maxLoadRatio)}`,
-    );
-  }
-  const previous = input.previous ?? NO_PREVIOUS;
+  const maxLoadRatio = checkedMaxLoadRatio(options.maxLoadRatio);
   const unitIds = validateUnits(input.units);
   const loads = new Float64Array(unitIds.length);
   for (let i = 0; i < loads.length; i++) loads[i] = input.units[i]!.load;
@@ -114,8 +107,72 @@ export function computeAssignment(
     };
   }
 
+  const ranked = rankUnits(unitIds, loads, agentIds, input.previous ?? NO_PREVIOUS);
+  const owner = new Int32Array(n).fill(-1);
+  const unitCount = new Int32Array(agents);
+  const previous = ranked.previousAgent;
+  spreadByCount({ from: ranked.loadedEnd, to: n, previous, owner, capacity, unitCount });
+  const { unitLoad, loadedEnd: end } = ranked;
+  const balanced = balanceByLoad({
+    end,
+    unitLoad,
+    previous,
+    owner,
+    capacity,
+    unitCount,
+    maxLoadRatio,
+  });
+  const placed = collectPlacement(unitIds, agentIds, ranked, owner);
+  const stats = placementStats({ capacity, unitCount, totalLoad, maxLoadRatio }, placed, balanced);
+  return {
+    assignment: placed.assignment,
+    moves: placed.moves,
+    unassigned: [],
+    stats: {
+      ...stats,
+      units: n,
+      moved: placed.moves.length,
+      oversizeUnits: balanced.oversize.map((r) => unitIds[ranked.byRank[r]!]!),
+      passes: balanced.passes,
+    },
+  };
+}
+
+function checkedMaxLoadRatio(value: number | undefined): number {
+  const maxLoadRatio = value ?? DEFAULT_MAX_LOAD_RATIO;
+  if (typeof maxLoadRatio !== "number" || !Number.isFinite(maxLoadRatio) || maxLoadRatio < 1) {
+    throw new AssignmentError(
+      "INVALID_OPTION",
+      `maxLoadRatio must be a finite number >= 1, got ${String(maxLoadRatio)}`,
+    );
+  }
+  return maxLoadRatio;
+}
+
+/** Units by rank (descending load), with each rank's load and previous agent index. */
+interface RankedUnits {
+  /** Per rank: the input index of the unit. */
+  readonly byRank: number[];
+  /** Per input index: the unit's rank. */
+  readonly rankOf: Int32Array;
+  readonly unitLoad: Float64Array;
+  /** Per rank: the index of the live agent that held the unit, or -1. */
+  readonly previousAgent: Int32Array;
+  /** Per input index: the agent id that held the unit, live or not. */
+  readonly previousId: (string | undefined)[];
+  /** Ranks from here on carry no load. */
+  readonly loadedEnd: number;
+}
+
+function rankUnits(
+  unitIds: readonly string[],
+  loads: Float64Array,
+  agentIds: readonly string[],
+  previous: ReadonlyMap<string, string>,
+): RankedUnits {
+  const n = unitIds.length;
   const agentIndex = new Map<string, number>();
-  for (let a = 0; a < agents; a++) agentIndex.set(agentIds[a]!, a);
+  for (let a = 0; a < agentIds.length; a++) agentIndex.set(agentIds[a]!, a);
 
   // Equal loads (all idle units, typically) are ordered by a hash of the id: comparing numbers
   // is several times faster than comparing ids that share a long prefix, and the scrambled
@@ -140,34 +197,50 @@ export function computeAssignment(
     previousId[i] = held;
     previousAgent[r] = held === undefined ? -1 : (agentIndex.get(held) ?? -1);
   }
+  return { byRank, rankOf, unitLoad, previousAgent, previousId, loadedEnd };
+}
 
-  const owner = new Int32Array(n).fill(-1);
-  const unitCount = new Int32Array(agents);
-  spreadByCount({ from: loadedEnd, to: n, previous: previousAgent, owner, capacity, unitCount });
-  const { oversize, pinned, passes } = balanceByLoad({
-    end: loadedEnd,
-    unitLoad,
-    previous: previousAgent,
-    owner,
-    capacity,
-    unitCount,
-    maxLoadRatio,
-  });
+interface Placement {
+  readonly assignment: Map<string, string>;
+  readonly moves: Move[];
+  readonly agentLoad: Float64Array;
+}
 
+function collectPlacement(
+  unitIds: readonly string[],
+  agentIds: readonly string[],
+  ranked: RankedUnits,
+  owner: Int32Array,
+): Placement {
   const assignment = new Map<string, string>();
   const moves: Move[] = [];
-  const agentLoad = new Float64Array(agents);
-  for (let i = 0; i < n; i++) {
-    const r = rankOf[i]!;
+  const agentLoad = new Float64Array(agentIds.length);
+  for (let i = 0; i < unitIds.length; i++) {
+    const r = ranked.rankOf[i]!;
     const a = owner[r]!;
     const unitId = unitIds[i]!;
     const to = agentIds[a]!;
-    agentLoad[a]! += unitLoad[r]!;
+    agentLoad[a]! += ranked.unitLoad[r]!;
     assignment.set(unitId, to);
-    const from = previousId[i];
+    const from = ranked.previousId[i];
     if (from !== to) moves.push(from === undefined ? { unitId, to } : { unitId, from, to });
   }
+  return { assignment, moves, agentLoad };
+}
 
+interface StatsInput {
+  readonly capacity: Float64Array;
+  readonly unitCount: Int32Array;
+  readonly totalLoad: number;
+  readonly maxLoadRatio: number;
+}
+
+function placementStats(
+  { capacity, unitCount, totalLoad, maxLoadRatio }: StatsInput,
+  { agentLoad }: Placement,
+  { pinned }: { readonly pinned: Uint8Array },
+): Omit<AssignmentStats, "units" | "moved" | "oversizeUnits" | "passes"> {
+  const agents = capacity.length;
   let totalCapacity = 0;
   for (let a = 0; a < agents; a++) totalCapacity += capacity[a]!;
   let maxLoad = 0;
@@ -186,27 +259,18 @@ export function computeAssignment(
     if (fair > 0) maxOverMean = Math.max(maxOverMean, load / fair);
     if (pinned[a] === 0 && load > fair * maxLoadRatio * (1 + 1e-9)) withinBound = false;
   }
-
+  const meanLoad = totalLoad / agents;
   return {
-    assignment,
-    moves,
-    unassigned: [],
-    stats: {
-      units: n,
-      agents,
-      totalLoad,
-      meanLoad: totalLoad / agents,
-      maxLoad,
-      minLoad,
-      maxOverMean,
-      maxUnits,
-      minUnits,
-      moved: moves.length,
-      unassigned: 0,
-      oversizeUnits: oversize.map((r) => unitIds[byRank[r]!]!),
-      withinBound,
-      passes,
-    },
+    agents,
+    totalLoad,
+    meanLoad,
+    maxLoad,
+    minLoad,
+    maxOverMean,
+    maxUnits,
+    minUnits,
+    unassigned: 0,
+    withinBound,
   };
 }
 

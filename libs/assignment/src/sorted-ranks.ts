@@ -1,16 +1,24 @@
 // Per-agent unit lists hold unit ranks in ascending order; ranks are numbered by descending
 // load, so each list is also ordered heaviest first and binary searches can select by load.
 
-/** Index of `rank` in `list`, or where it would go. */
-export function rankPosition(list: readonly number[], rank: number): number {
+/**
+ * Index of the first entry of `list` for which `before` is false, where `before` holds for a
+ * head of the list and fails for the rest (a binary search); `list.length` if it holds for all.
+ */
+function partitionPoint(list: readonly number[], before: (entry: number) => boolean): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid]! < rank) lo = mid + 1;
+    if (before(list[mid]!)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+/** Index of `rank` in `list`, or where it would go. */
+export function rankPosition(list: readonly number[], rank: number): number {
+  return partitionPoint(list, (r) => r < rank);
 }
 
 export function insertRank(list: number[], rank: number): void {
@@ -30,14 +38,7 @@ export function firstAtMost(
   unitLoad: Float64Array,
   bound: number,
 ): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (unitLoad[list[mid]!]! > bound) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(list, (r) => unitLoad[r]! > bound);
 }
 
 /** How many units in `list` weigh at least `bound` (they form its head). */
@@ -46,12 +47,5 @@ export function countAtLeast(
   unitLoad: Float64Array,
   bound: number,
 ): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (unitLoad[list[mid]!]! >= bound) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(list, (r) => unitLoad[r]! >= bound);
 }

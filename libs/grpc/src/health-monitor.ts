@@ -86,26 +86,13 @@ export function createHealthMonitor(
   }
 
   function compute(): Map<string, ServingStatus> {
-    const next = new Map<string, ServingStatus>();
-    for (const service of services) {
-      const failing =
-        !started ||
-        shutDown ||
-        probes.some(
-          (probe) =>
-            !resultOf(probe).ok &&
-            (service === "" || probe.services === undefined || probe.services.includes(service)),
-        );
-      next.set(service, failing ? "NOT_SERVING" : "SERVING");
-    }
-    return next;
+    const failing = probes.filter((probe) => !resultOf(probe).ok);
+    return servingStatuses(services, failing, started && !shutDown);
   }
 
   function publish(): void {
     const next = compute();
-    const changed =
-      next.size !== current.size ||
-      [...next].some(([service, status]) => current.get(service) !== status);
+    const changed = !sameStatuses(next, current);
     const overallBefore = current.get("");
     current = next;
     if (!changed) return;
@@ -133,26 +120,7 @@ export function createHealthMonitor(
   }
 
   async function runProbe(probe: HealthProbe, myRound: number): Promise<void> {
-    const controller = new AbortController();
-    const timeout = new GeoError(
-      Code.DEADLINE_EXCEEDED,
-      `probe ${probe.name} did not answer within ${probeTimeoutMs} ms`,
-    );
-    const timer = setTimeout(() => controller.abort(timeout), probeTimeoutMs);
-    let result: ProbeResult;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        controller.signal.addEventListener("abort", () => reject(controller.signal.reason), {
-          once: true,
-        });
-        probe.check(controller.signal).then(resolve, reject);
-      });
-      result = { ok: true };
-    } catch (error) {
-      result = { ok: false, message: error instanceof Error ? error.message : String(error) };
-    } finally {
-      clearTimeout(timer);
-    }
+    const result = await checkWithin(probe, probeTimeoutMs);
     // A slow older round must not overwrite what a newer round already found.
     const previous = results.get(probe.name);
     if (previous === undefined || previous.round <= myRound) {
@@ -216,4 +184,53 @@ export function createHealthMonitor(
       publish();
     },
   };
+}
+
+// A probe that ignores its abort signal still fails at the timeout: the race does not wait for it.
+async function checkWithin(probe: HealthProbe, timeoutMs: number): Promise<ProbeResult> {
+  const controller = new AbortController();
+  const timeout = new GeoError(
+    Code.DEADLINE_EXCEEDED,
+    `probe ${probe.name} did not answer within ${timeoutMs} ms`,
+  );
+  const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), {
+        once: true,
+      });
+      probe.check(controller.signal).then(resolve, reject);
+    });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// The overall "" fails with any probe; a service, with the probes that name it (or name none).
+function servingStatuses(
+  services: Iterable<string>,
+  failing: readonly HealthProbe[],
+  running: boolean,
+): Map<string, ServingStatus> {
+  const next = new Map<string, ServingStatus>();
+  for (const service of services) {
+    const down =
+      !running ||
+      failing.some(
+        (probe) =>
+          service === "" || probe.services === undefined || probe.services.includes(service),
+      );
+    next.set(service, down ? "NOT_SERVING" : "SERVING");
+  }
+  return next;
+}
+
+function sameStatuses(
+  a: ReadonlyMap<string, ServingStatus>,
+  b: ReadonlyMap<string, ServingStatus>,
+): boolean {
+  return a.size === b.size && [...a].every(([service, status]) => b.get(service) === status);
 }

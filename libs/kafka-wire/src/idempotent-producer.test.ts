@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { encodeRecordBatch, RecordBatch } from "@geo/record-batch";
-import { createIdempotentProducer, incrementSequence } from "./idempotent-producer";
+import { createIdempotentProducer } from "./idempotent-producer";
 import { KafkaErrorCode } from "./kafka-error-codes";
 import {
   DeliveryTimeoutError,
@@ -9,6 +9,7 @@ import {
   RecordRejectedError,
   RequestTimeoutError,
 } from "./kafka-wire-error";
+import { incrementSequence } from "./producer-partition";
 import { FakeCluster } from "./testing";
 import { createWireClient } from "./wire-client";
 import type { BrokerEndpoint, WireRequest, WireTransport } from "./wire-transport";

@@ -23,17 +23,6 @@ import { sendProduceRequest } from "./producer-requests";
 import { SendRound } from "./producer-send-round";
 import type { KafkaWireClient } from "./wire-client";
 
-export type {
-  IdempotentProducer,
-  IdempotentProducerOptions,
-  PartitionProducerState,
-  ProduceInput,
-  ProduceOptions,
-  ProduceResult,
-  RecordsInput,
-} from "./produce-types";
-export { incrementSequence } from "./producer-partition";
-
 const MiB = 1024 * 1024;
 
 export function createIdempotentProducer(

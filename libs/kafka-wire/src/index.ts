@@ -10,17 +10,7 @@ export {
   type FetchResponse,
   type FetchResponsePartition,
 } from "./fetch-protocol";
-export {
-  createIdempotentProducer,
-  type IdempotentProducer,
-  type IdempotentProducerOptions,
-  incrementSequence,
-  type PartitionProducerState,
-  type ProduceInput,
-  type ProduceOptions,
-  type ProduceResult,
-  type RecordsInput,
-} from "./idempotent-producer";
+export { createIdempotentProducer } from "./idempotent-producer";
 export {
   isRetriableKafkaError,
   isStaleMetadataError,
@@ -71,6 +61,9 @@ export {
   type ProduceResponse,
   type ProduceResponsePartition,
 } from "./produce-protocol";
+// The idempotent producer's types: that file holds nothing else.
+export type * from "./produce-types";
+export { incrementSequence } from "./producer-partition";
 export {
   createSocketTransport,
   type SocketTransportOptions,
@@ -85,4 +78,5 @@ export {
   type OffsetSpec,
   type WireClientOptions,
 } from "./wire-client";
+export { WireReader } from "./wire-reader";
 export type { BrokerEndpoint, WireRequest, WireTransport } from "./wire-transport";

@@ -121,12 +121,7 @@ export interface PartitionFetcher {
     options?: FetchCallOptions,
   ): Promise<PartitionFetchResult[]>;
   /** ListOffsets with this fetcher's isolation level (so `latest` is the LSO under read_committed). */
-  listOffsets(
-    topic: string,
-    partitions: readonly number[],
-    spec: OffsetSpec,
-    options?: ListOffsetsOptions,
-  ): Promise<ListedOffset[]>;
+  listOffsets: KafkaWireClient["listOffsets"];
   /** The leader node the next fetch of this partition goes to, if metadata knows it. */
   leaderOf(topic: string, partition: number): number | undefined;
   /** Stops further fetches; the client stays open. */

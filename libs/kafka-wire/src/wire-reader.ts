@@ -1,10 +1,13 @@
 import { MalformedResponseError } from "./kafka-wire-error";
 
+const malformedResponse = (message: string): Error => new MalformedResponseError(message);
+
 /**
- * Big-endian reader for Kafka's classic (non-flexible) response encoding. Every read is
- * bounds-checked and a short buffer throws {@link MalformedResponseError}: a response
- * that does not parse must fail its request, never yield half-read values. BYTES fields
- * are returned as views into the response buffer (zero copy).
+ * Big-endian reader for Kafka's classic (non-flexible) encoding, that of responses and of
+ * records Kafka's own tools write with it (MirrorMaker 2's checkpoints). Every read is
+ * bounds-checked and a short buffer throws `malformed` ({@link MalformedResponseError} by
+ * default): a response that does not parse must fail its request, never yield half-read
+ * values. BYTES fields are returned as views into the buffer (zero copy).
  */
 export class WireReader {
   pos = 0;
@@ -12,12 +15,13 @@ export class WireReader {
   constructor(
     readonly buf: Buffer,
     private readonly what: string,
+    private readonly malformed: (message: string) => Error = malformedResponse,
   ) {}
 
   private need(n: number): void {
     if (n < 0 || this.pos + n > this.buf.length) {
-      throw new MalformedResponseError(
-        `${this.what}: needs ${n} bytes at byte ${this.pos} but the response has ${this.buf.length}`,
+      throw this.malformed(
+        `${this.what}: needs ${n} bytes at byte ${this.pos} but has ${this.buf.length}`,
       );
     }
   }
@@ -69,7 +73,7 @@ export class WireReader {
 
   string(): string {
     const v = this.nullableString();
-    if (v === null) throw new MalformedResponseError(`${this.what}: null where a string belongs`);
+    if (v === null) throw this.malformed(`${this.what}: null where a string belongs`);
     return v;
   }
 
@@ -90,7 +94,7 @@ export class WireReader {
     // Each element takes at least one byte: a count beyond the remaining bytes is corrupt,
     // and checking it first keeps a bad count from allocating a huge array.
     if (count > this.remaining) {
-      throw new MalformedResponseError(
+      throw this.malformed(
         `${this.what}: array of ${count} elements in ${this.remaining} remaining bytes`,
       );
     }

@@ -10,7 +10,7 @@ export { type FaultProxy, startFaultProxy } from "./fault-proxy";
 export { findFreePorts } from "./free-ports";
 export { harnessRunId } from "./harness-dir";
 export { HarnessError, type HarnessErrorCode } from "./harness-error";
-export { isProcessAlive, processRssBytes } from "./process-state";
+export { isProcessAlive, processRssBytes, progressWatch } from "./process-state";
 // Other child processes (the demo's services, a test's service processes) can be reaped too.
 export { trackProcess, untrackProcess } from "./reaper";
 export {
@@ -39,4 +39,5 @@ export {
 } from "./start-prometheus";
 export { ensureRedisServer, type RedisOptions, type RedisServer, startRedis } from "./start-redis";
 export { stopAll } from "./stop-all";
+export { uniquePrefix, waitFor } from "./test-helpers";
 export { createTestPki, type TestCertificate, type TestPki } from "./test-pki";

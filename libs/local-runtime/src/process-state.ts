@@ -42,3 +42,40 @@ export function processRssBytes(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** CPU time (user + system) a process used, in clock ticks; undefined when it is gone. */
+export function processCpuTicks(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Tells a starved process from a stuck one, for start-up bounds on a loaded machine: the
+ * returned function samples the CPU time of `pids()` and is true while it grew within the last
+ * `stallMs`. Call it on every poll. A process that only gets a sliver of the CPU still starts,
+ * later; one waiting for something that never comes uses (almost) none.
+ */
+export function progressWatch(
+  pids: () => readonly (number | undefined)[],
+  stallMs = 30_000,
+): () => boolean {
+  let last: number | undefined;
+  let changedAt = Date.now();
+  return () => {
+    const ticks = pids().reduce<number>((sum, pid) => {
+      const used = pid === undefined ? undefined : processCpuTicks(pid);
+      return sum + (used ?? 0);
+    }, 0);
+    if (ticks !== last) {
+      last = ticks;
+      changedAt = Date.now();
+    }
+    return Date.now() - changedAt < stallMs;
+  };
+}

@@ -10,6 +10,7 @@ import { brokerLog4jFile, formatProperties, writeClusterFiles } from "./kafka-fi
 import { logFileSize, readLogFrom, readLogTail } from "./log-file";
 import { describeExit, type ManagedProcess, spawnManaged } from "./managed-process";
 import { probeBrokers } from "./probe-brokers";
+import { progressWatch } from "./process-state";
 import { registerStoppable } from "./stop-all";
 
 export type PropertyValue = string | number | boolean;
@@ -34,7 +35,10 @@ export interface KafkaClusterOptions {
   heapMb?: number;
   /** Kafka version of the jars. Default 3.9.2. */
   version?: string;
-  /** Deadline for all brokers to be ready. Default 60 s. */
+  /**
+   * Bound for all brokers to be ready. Default 60 s. Past it, brokers whose JVMs still use CPU
+   * (starved on a loaded machine, not stuck) get up to three times as long in all.
+   */
   startTimeoutMs?: number;
   /** Extra JVM flags for the brokers. */
   jvmArgs?: string[];
@@ -122,6 +126,9 @@ const BROKER_STOP_GRACE_MS = 30_000;
 // peers are already gone waits 5 s for them before giving up.
 const CLUSTER_STOP_GRACE_MS = 3_000;
 const PORT_ATTEMPTS = 3;
+// Past its start bound a broker whose JVM still uses CPU is starved (a loaded machine), not
+// stuck: it gets up to this many bounds in all. One that used no CPU for 30 s fails at the bound.
+const STARVED_BOUNDS = 3;
 
 /** A v4 UUID as Kafka writes cluster ids: base64url without padding, never starting with "-". */
 function newClusterId(): string {
@@ -379,6 +386,8 @@ class Cluster implements KafkaCluster {
       closeSync(log);
     }
     const jvm = broker.process;
+    const working = progressWatch(() => [jvm.pid]);
+    const limit = deadline + (STARVED_BOUNDS - 1) * this.startTimeoutMs;
     let exited = false;
     void jvm.exited.then((exit) => {
       exited = true;
@@ -406,14 +415,20 @@ class Cluster implements KafkaCluster {
         const exit = await jvm.exited;
         throw failure("START_FAILED", `exited during start-up (${describeExit(exit)})`);
       }
-      if (Date.now() > deadline) {
+      if (this.pastBound(deadline, limit, working())) {
         throw failure(
           "START_TIMEOUT",
-          `did not log "Kafka Server started" within ${Math.round(this.startTimeoutMs / 1000)} s`,
+          `did not log "Kafka Server started" within ${Math.round((Date.now() - deadline + this.startTimeoutMs) / 1000)} s (bound ${Math.round(this.startTimeoutMs / 1000)} s, longer while its JVM uses CPU)`,
         );
       }
       await sleep(100);
     }
+  }
+
+  /** Past the start bound, and either past the starved limit or not working any more. */
+  private pastBound(deadline: number, limit: number, working: boolean): boolean {
+    const now = Date.now();
+    return now > deadline && (now > limit || !working);
   }
 
   /**
@@ -422,6 +437,8 @@ class Cluster implements KafkaCluster {
    */
   async awaitBrokersVisible(nodeIds: number[], deadline: number): Promise<void> {
     let seen = "";
+    const working = progressWatch(() => this.brokers.map((b) => b.pid));
+    const limit = deadline + (STARVED_BOUNDS - 1) * this.startTimeoutMs;
     for (;;) {
       const running = this.brokers.filter((b) => b.running);
       const views = await Promise.all(
@@ -438,7 +455,7 @@ class Cluster implements KafkaCluster {
           (v) => `broker ${v.nodeId} sees [${v.ids.join(", ")}]${v.error ? ` (${v.error})` : ""}`,
         )
         .join("; ");
-      if (Date.now() > deadline) {
+      if (this.pastBound(deadline, limit, working())) {
         const first = running[0] ?? this.brokers[0]!;
         throw new HarnessError(
           "START_TIMEOUT",

@@ -26,6 +26,7 @@ import {
   TIMESTAMP_TYPE_MASK,
   TRANSACTIONAL_FLAG_MASK,
 } from "./record-batch-layout";
+import type { BatchHeaderPatch } from "./rewrite-batch-header";
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from "./varint";
 
 export interface HeaderInput {
@@ -46,19 +47,13 @@ export interface RecordInput {
   attributes?: number;
 }
 
-/** Defaults are what a Java producer writes for a non-idempotent batch. */
-export interface EncodeRecordBatchInput {
-  /** Default 0n; a broker assigns the real offsets on produce. */
-  baseOffset?: bigint;
-  /** Default -1 (no epoch), what producers send. */
-  partitionLeaderEpoch?: number;
-  /** Default -1n (no producer id). */
-  producerId?: bigint;
-  /** Default -1. */
-  producerEpoch?: number;
-  /** Default -1 (no sequence). */
-  baseSequence?: number;
-  isTransactional?: boolean;
+/**
+ * The header fields of {@link BatchHeaderPatch}; those left undefined take what a Java producer
+ * writes for a non-idempotent batch: baseOffset 0n (a broker assigns the real offsets on
+ * produce), partitionLeaderEpoch -1 (no epoch), producerId -1n, producerEpoch -1, baseSequence
+ * -1 (no sequence), not transactional.
+ */
+export interface EncodeRecordBatchInput extends BatchHeaderPatch {
   isControl?: boolean;
   /** Default CreateTime. */
   timestampType?: TimestampType;

@@ -1,11 +1,14 @@
 import type { Redis } from "ioredis";
 
-/** Runs one of the scripts given to {@link defineScripts} with its keys and arguments. */
-export type ScriptRunner<Name extends string> = (
-  name: Name,
-  keys: readonly string[],
-  args: readonly (string | number)[],
-) => Promise<unknown>;
+/**
+ * Runs one of the scripts given to {@link defineScripts} with its keys and arguments. A library
+ * whose scripts all take the same keys or answer alike narrows `Keys` and `Reply`.
+ */
+export type ScriptRunner<
+  Name extends string,
+  Keys extends readonly string[] = readonly string[],
+  Reply = unknown,
+> = (name: Name, keys: Keys, args: readonly (string | number)[]) => Promise<Reply>;
 
 /**
  * Defines Lua scripts on the client once (as ioredis commands named after the keys of

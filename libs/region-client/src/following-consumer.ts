@@ -2,16 +2,10 @@
 // records, commits exactly what its handler finished and leaves the group; after the flip it
 // has the group's offsets translated into the new region (geo.offsets.v1, or a function given)
 // and joins there, so every record is handled once.
-import { createLogger, type Logger } from "@geo/logging";
 import type { Consumer, ConsumerConfig, EachMessagePayload } from "kafkajs";
-import type { RegionEndpoint, RegionFollower, RegionView } from "./region-follower";
-import {
-  followInOrder,
-  type KafkaConfigForRegion,
-  kafkaFor,
-  untilDone,
-  within,
-} from "./region-switch";
+import type { FollowingClient, FollowingClientOptions } from "./following-client";
+import { componentLogger, type RegionEndpoint, type RegionView } from "./region-follower";
+import { followInOrder, kafkaFor, untilDone, within } from "./region-switch";
 
 export interface TranslateRequest {
   readonly groupId: string;
@@ -23,36 +17,25 @@ export interface TranslateRequest {
 /** Commits the group's offsets of `from`, translated, into `to` before the consumer joins there. */
 export type CommitTranslated = (request: TranslateRequest) => Promise<void>;
 
-export interface FollowingConsumerOptions {
-  readonly follower: RegionFollower;
+export interface FollowingConsumerOptions extends FollowingClientOptions {
   readonly groupId: string;
   /** Topics to read in a region (with prefix naming, the remote topics differ by region). */
   readonly topics: (region: string) => readonly string[];
   readonly eachMessage: (payload: EachMessagePayload & { region: string }) => Promise<void>;
   /** See offsets-committer.ts for the geo.offsets.v1 one. */
   readonly commitTranslated: CommitTranslated;
-  readonly kafkaConfig?: KafkaConfigForRegion;
   readonly consumerConfig?: Omit<ConsumerConfig, "groupId">;
   /** Longest wait for the last commit and leaving the old region. Default 10 s. */
   readonly leaveTimeoutMs?: number;
   /** Where a partition without a committed offset starts. Default true (earliest). */
   readonly fromBeginning?: boolean;
-  readonly clientId?: string;
-  readonly logger?: Logger;
 }
 
-export interface FollowingConsumer {
-  /** Resolves once running in the active region (or waiting, when it drains). */
-  start(): Promise<void>;
-  region(): string | undefined;
-  readonly history: readonly string[];
-  close(): Promise<void>;
-}
+/** `region()` is where it consumes now; undefined between leaving a region and joining the next. */
+export type FollowingConsumer = FollowingClient;
 
 export function createFollowingConsumer(options: FollowingConsumerOptions): FollowingConsumer {
-  const logger = (
-    options.logger ?? createLogger({ service: "region-client", level: "silent" })
-  ).child({
+  const logger = componentLogger(options.logger, {
     component: "following-consumer",
     group: options.groupId,
   });
@@ -179,12 +162,7 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
     );
     if (joined) lastRegion = view.activeRegion;
   };
-  const following = followInOrder(options.follower, apply, (error) =>
-    logger.error(
-      { err: (error as Error).message },
-      "could not switch the consumer; waiting for the next change",
-    ),
-  );
+  const following = followInOrder(options.follower, apply, logger, "consumer");
 
   return {
     start: () => following.started,

@@ -2,48 +2,26 @@
 // records (sends wait), lets those in flight finish, and after the flip reconnects to the new
 // region's bootstrap servers and lets the held records go there. A record is written once, to
 // one region: nothing is lost or repeated by the switch.
-import { createLogger, type Logger } from "@geo/logging";
 import type { Producer, ProducerConfig, ProducerRecord, RecordMetadata } from "kafkajs";
-import type { RegionFollower, RegionView } from "./region-follower";
-import {
-  deferred,
-  followInOrder,
-  type KafkaConfigForRegion,
-  kafkaFor,
-  untilDone,
-  within,
-} from "./region-switch";
+import type { FollowingClient, FollowingClientOptions } from "./following-client";
+import { componentLogger, type RegionView } from "./region-follower";
+import { deferred, followInOrder, kafkaFor, untilDone, within } from "./region-switch";
 
-export interface FollowingProducerOptions {
-  readonly follower: RegionFollower;
-  /** kafkajs settings per region (ssl, sasl, clientId...). */
-  readonly kafkaConfig?: KafkaConfigForRegion;
+export interface FollowingProducerOptions extends FollowingClientOptions {
   /** Default: idempotent with 1 request in flight per connection (ordered, no duplicates). */
   readonly producerConfig?: ProducerConfig;
-  readonly clientId?: string;
-  readonly logger?: Logger;
 }
 
-export interface FollowingProducer {
-  /** Resolves once connected to the active region (or holding, when it drains). */
-  start(): Promise<void>;
+/** `region()` is where it writes now; undefined while it holds records. */
+export interface FollowingProducer extends FollowingClient {
   /** Sends to the active region; waits while a transition drains. */
   send(record: ProducerRecord): Promise<RecordMetadata[]>;
-  /** Region the producer writes to now; undefined while it holds records. */
-  region(): string | undefined;
   /** Sends started and not yet answered (while holding, they finish in the old region). */
   inFlight(): number;
-  /** Regions written to so far, in order (for operators and tests). */
-  readonly history: readonly string[];
-  close(): Promise<void>;
 }
 
 export function createFollowingProducer(options: FollowingProducerOptions): FollowingProducer {
-  const logger = (
-    options.logger ?? createLogger({ service: "region-client", level: "silent" })
-  ).child({
-    component: "following-producer",
-  });
+  const logger = componentLogger(options.logger, { component: "following-producer" });
   let connected: { region: string; producer: Producer } | undefined;
   let gate = deferred();
   let open = false;
@@ -94,12 +72,7 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
     open = true;
     gate.resolve();
   };
-  const following = followInOrder(options.follower, apply, (error) =>
-    logger.error(
-      { err: (error as Error).message },
-      "could not switch the producer; waiting for the next change",
-    ),
-  );
+  const following = followInOrder(options.follower, apply, logger, "producer");
 
   return {
     start: () => following.started,

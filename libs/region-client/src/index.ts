@@ -1,5 +1,7 @@
 // kafkajs producers and consumers that follow a flow group's active region (geo.health.v1
 // WatchRegionState): drain, switch bootstrap servers, resume from translated offsets.
+
+export type { FollowingClient, FollowingClientOptions } from "./following-client";
 export {
   type CommitTranslated,
   createFollowingConsumer,

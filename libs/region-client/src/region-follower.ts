@@ -66,10 +66,16 @@ export function toView(state: healthV1.RegionState): RegionView {
   };
 }
 
+/** The caller's logger (silent when none was given), bound to one of this package's parts. */
+export function componentLogger(
+  given: Logger | undefined,
+  bindings: { component: string } & Record<string, unknown>,
+): Logger {
+  return (given ?? createLogger({ service: "region-client", level: "silent" })).child(bindings);
+}
+
 export function createRegionFollower(options: RegionFollowerOptions): RegionFollower {
-  const logger = (
-    options.logger ?? createLogger({ service: "region-client", level: "silent" })
-  ).child({
+  const logger = componentLogger(options.logger, {
     component: "region-follower",
     flowGroup: options.flowGroup,
   });

@@ -30,14 +30,21 @@ export function kafkaFor(
 
 /**
  * Calls `apply` for the first state and every change, strictly one after another, so that a
- * switch finishes (drained, reconnected) before the next change is looked at.
+ * switch finishes (drained, reconnected) before the next change is looked at. A switch that
+ * fails is logged as the `client`'s; the next change is applied all the same.
  */
 export function followInOrder(
   follower: RegionFollower,
   apply: (view: RegionView) => Promise<void>,
-  onError: (error: unknown) => void,
+  logger: Logger,
+  client: "consumer" | "producer",
 ): { started: Promise<void>; idle(): Promise<void>; stop(): void } {
   let chain: Promise<void> = Promise.resolve();
+  const onError = (error: unknown) =>
+    logger.error(
+      { err: (error as Error).message },
+      `could not switch the ${client}; waiting for the next change`,
+    );
   const enqueue = (view: RegionView) => {
     chain = chain.then(() => apply(view)).catch(onError);
   };

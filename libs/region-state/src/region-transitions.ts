@@ -7,14 +7,12 @@ import { Code, GeoError } from "@geo/grpc";
 import { requireGroup, requireRegion } from "./region-groups";
 import type { StoreContext } from "./store-context";
 import {
-  type DivergedRange,
-  type GroupCheckpointAge,
   normalizeRecord,
   normalizeState,
-  type PartitionRisk,
   type RegionPhase,
   type RegionState,
   type StepRecord,
+  type TransitionFindings,
   type TransitionKind,
   type TransitionOutcome,
   type TransitionRecord,
@@ -32,7 +30,7 @@ export interface BeginTransition {
   readonly reason: string;
 }
 
-export interface FinishTransition {
+export interface FinishTransition extends TransitionFindings {
   readonly outcome: Exclude<
     TransitionOutcome,
     "running" | "abandoned" | "drill-passed" | "drill-failed"
@@ -40,12 +38,8 @@ export interface FinishTransition {
   /** Make the lock's target the active region (new epoch), entering `phase`. */
   readonly flip: boolean;
   readonly phase?: RegionPhase;
-  readonly rtoMs?: number;
+  /** Records written to the old region and not replicated. */
   readonly rpoRecords?: bigint;
-  readonly recordsAtRisk?: readonly PartitionRisk[];
-  readonly checkpointAges?: readonly GroupCheckpointAge[];
-  readonly diverged?: readonly DivergedRange[];
-  readonly error?: string;
 }
 
 /** Takes the group's lock: ABORTED on a stale epoch, FAILED_PRECONDITION when one runs. */

@@ -71,8 +71,32 @@ export interface DivergedRange {
   readonly copiedToTopic?: string;
 }
 
+/** A drill's reading of one region's passive protection (ACLs on its replicated topics). */
+export interface PassiveProtectionReport {
+  readonly region: string;
+  readonly cluster: string;
+  /** The region passive now (the target); false: the one the transition would make passive. */
+  readonly passiveNow: boolean;
+  /** Whether the cluster has an authorizer; false when not read (`error`). */
+  readonly authorizer: boolean;
+  readonly protectedTopics: readonly string[];
+  readonly unprotectedTopics: readonly string[];
+  /** Why it was not read. */
+  readonly error?: string;
+}
+
+/** What a finished transition found, as `finish` is given it and its record keeps it. */
+export interface TransitionFindings {
+  /** Time with no region accepting writes (expected, for a drill). */
+  readonly rtoMs?: number;
+  readonly recordsAtRisk?: readonly PartitionRisk[];
+  readonly checkpointAges?: readonly GroupCheckpointAge[];
+  readonly diverged?: readonly DivergedRange[];
+  readonly error?: string;
+}
+
 /** A transition (or drill), running or finished. */
-export interface TransitionRecord {
+export interface TransitionRecord extends TransitionFindings {
   readonly id: string;
   readonly flowGroup: string;
   readonly kind: TransitionKind;
@@ -87,14 +111,10 @@ export interface TransitionRecord {
   readonly epochBefore: number;
   readonly epochAfter: number;
   readonly steps: readonly StepRecord[];
-  /** Time with no region accepting writes (expected, for a drill). */
-  readonly rtoMs?: number;
   /** Decimal string: records written to the old region and not replicated. */
   readonly rpoRecords?: string;
-  readonly recordsAtRisk?: readonly PartitionRisk[];
-  readonly checkpointAges?: readonly GroupCheckpointAge[];
-  readonly diverged?: readonly DivergedRange[];
-  readonly error?: string;
+  /** Drills only. */
+  readonly passiveProtection?: readonly PassiveProtectionReport[];
 }
 
 /** The lock of a transition in progress, kept inside the state. */
@@ -150,11 +170,17 @@ export function normalizeRecord(raw: unknown): TransitionRecord {
   const recordsAtRisk = list(record.recordsAtRisk);
   const checkpointAges = list(record.checkpointAges);
   const diverged = list(record.diverged);
+  const passiveProtection = list(record.passiveProtection)?.map((report) => ({
+    ...report,
+    protectedTopics: list(report.protectedTopics) ?? [],
+    unprotectedTopics: list(report.unprotectedTopics) ?? [],
+  }));
   return {
     ...record,
     steps: Array.isArray(record.steps) ? record.steps : [],
     ...(recordsAtRisk === undefined ? {} : { recordsAtRisk }),
     ...(checkpointAges === undefined ? {} : { checkpointAges }),
     ...(diverged === undefined ? {} : { diverged }),
+    ...(passiveProtection === undefined ? {} : { passiveProtection }),
   };
 }

@@ -26,157 +26,115 @@ export interface EngineMetrics {
   resumeDuplicates: Counter<UnitLabel>;
 }
 
-function get<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+// One set per registry, whatever the engine count: an engine reuses the series another created.
+function shared<T>(registry: Registry, name: string, make: (registers: Registry[]) => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make([registry]);
+}
+
+function counter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Counter<L> {
+  return shared(registry, name, (registers) => new Counter({ name, help, labelNames, registers }));
+}
+
+function gauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Gauge<L> {
+  return shared(registry, name, (registers) => new Gauge({ name, help, labelNames, registers }));
+}
+
+function latencyHistogram(registry: Registry, name: string, help: string): Histogram<UnitLabel> {
+  return shared(
+    registry,
+    name,
+    (registers) =>
+      new Histogram({ name, help, labelNames: UNIT_LABELS, buckets: LATENCY_BUCKETS, registers }),
+  );
 }
 
 export function createEngineMetrics(registry: Registry): EngineMetrics {
-  const registers = [registry];
   return {
-    records: get(
+    records: counter(
       registry,
       "geo_agent_replicated_records_total",
-      () =>
-        new Counter({
-          name: "geo_agent_replicated_records_total",
-          help: "Records written to the target and acknowledged, per unit.",
-          labelNames: UNIT_LABELS,
-          registers,
-        }),
+      "Records written to the target and acknowledged, per unit.",
+      UNIT_LABELS,
     ),
-    bytes: get(
+    bytes: counter(
       registry,
       "geo_agent_replicated_bytes_total",
-      () =>
-        new Counter({
-          name: "geo_agent_replicated_bytes_total",
-          help: "Source batch bytes written to the target and acknowledged, per unit.",
-          labelNames: UNIT_LABELS,
-          registers,
-        }),
+      "Source batch bytes written to the target and acknowledged, per unit.",
+      UNIT_LABELS,
     ),
-    latency: get(
+    latency: latencyHistogram(
       registry,
       "geo_agent_replication_latency_seconds",
-      () =>
-        new Histogram({
-          name: "geo_agent_replication_latency_seconds",
-          help: "Target acknowledgement time minus record timestamp, per batch (its newest record).",
-          labelNames: UNIT_LABELS,
-          buckets: LATENCY_BUCKETS,
-          registers,
-        }),
+      "Target acknowledgement time minus record timestamp, per batch (its newest record).",
     ),
-    ageAtRead: get(
+    ageAtRead: latencyHistogram(
       registry,
       "geo_agent_record_age_at_read_seconds",
-      () =>
-        new Histogram({
-          name: "geo_agent_record_age_at_read_seconds",
-          help: "Fetch time minus record timestamp, per batch (its newest record).",
-          labelNames: UNIT_LABELS,
-          buckets: LATENCY_BUCKETS,
-          registers,
-        }),
+      "Fetch time minus record timestamp, per batch (its newest record).",
     ),
-    lagRecords: get(
+    lagRecords: gauge(
       registry,
       "geo_agent_lag_records",
-      () =>
-        new Gauge({
-          name: "geo_agent_lag_records",
-          help: "Source high watermark minus the next source offset the target acknowledged.",
-          labelNames: UNIT_LABELS,
-          registers,
-        }),
+      "Source high watermark minus the next source offset the target acknowledged.",
+      UNIT_LABELS,
     ),
-    lagSeconds: get(
+    lagSeconds: gauge(
       registry,
       "geo_agent_lag_seconds",
-      () =>
-        new Gauge({
-          name: "geo_agent_lag_seconds",
-          help: "Age of the oldest source record not yet acknowledged by the target; 0 when caught up.",
-          labelNames: UNIT_LABELS,
-          registers,
-        }),
+      "Age of the oldest source record not yet acknowledged by the target; 0 when caught up.",
+      UNIT_LABELS,
     ),
-    offsetResets: get(
+    offsetResets: counter(
       registry,
       "geo_agent_offset_resets_total",
-      () =>
-        new Counter({
-          name: "geo_agent_offset_resets_total",
-          help: "Jumps of a unit's source position after OffsetOutOfRange (policy earliest/latest).",
-          labelNames: [...UNIT_LABELS, "policy"],
-          registers,
-        }),
+      "Jumps of a unit's source position after OffsetOutOfRange (policy earliest/latest).",
+      [...UNIT_LABELS, "policy"],
     ),
-    skipped: get(
+    skipped: counter(
       registry,
       "geo_agent_loop_skipped_records_total",
-      () =>
-        new Counter({
-          name: "geo_agent_loop_skipped_records_total",
-          help: "Source records not written because their provenance header names the target.",
-          labelNames: UNIT_LABELS,
-          registers,
-        }),
+      "Source records not written because their provenance header names the target.",
+      UNIT_LABELS,
     ),
-    unitErrors: get(
+    unitErrors: counter(
       registry,
       "geo_agent_unit_errors_total",
-      () =>
-        new Counter({
-          name: "geo_agent_unit_errors_total",
-          help: "Units stopped by an error, by reason code.",
-          labelNames: [...UNIT_LABELS, "reason"],
-          registers,
-        }),
+      "Units stopped by an error, by reason code.",
+      [...UNIT_LABELS, "reason"],
     ),
-    progressWriteErrors: get(
+    progressWriteErrors: counter(
       registry,
       "geo_agent_progress_write_errors_total",
-      () =>
-        new Counter({
-          name: "geo_agent_progress_write_errors_total",
-          help: "Failed writes of progress or offset-map records, per target cluster.",
-          labelNames: ["cluster"],
-          registers,
-        }),
+      "Failed writes of progress or offset-map records, per target cluster.",
+      ["cluster"],
     ),
-    bufferedBytes: get(
+    bufferedBytes: gauge(
       registry,
       "geo_agent_buffered_bytes",
-      () =>
-        new Gauge({
-          name: "geo_agent_buffered_bytes",
-          help: "Bytes fetched from sources and not yet acknowledged by targets.",
-          labelNames: ["engine"],
-          registers,
-        }),
+      "Bytes fetched from sources and not yet acknowledged by targets.",
+      ["engine"],
     ),
-    maxMessageBytesMismatch: get(
+    maxMessageBytesMismatch: gauge(
       registry,
       "geo_agent_max_message_bytes_mismatch",
-      () =>
-        new Gauge({
-          name: "geo_agent_max_message_bytes_mismatch",
-          help: "1 when the source topic's max.message.bytes exceeds the remote topic's (a batch between the two will be refused by the target and stop the unit); 0 when checked and not.",
-          labelNames: UNIT_LABELS,
-          registers,
-        }),
+      "1 when the source topic's max.message.bytes exceeds the remote topic's (a batch between the two will be refused by the target and stop the unit); 0 when checked and not.",
+      UNIT_LABELS,
     ),
-    resumeDuplicates: get(
+    resumeDuplicates: counter(
       registry,
       "geo_agent_resume_duplicate_records_total",
-      () =>
-        new Counter({
-          name: "geo_agent_resume_duplicate_records_total",
-          help: "Records a remote partition already held past the progress its unit resumed from (written after the previous owner's last progress record), which the unit writes again.",
-          labelNames: UNIT_LABELS,
-          registers,
-        }),
+      "Records a remote partition already held past the progress its unit resumed from (written after the previous owner's last progress record), which the unit writes again.",
+      UNIT_LABELS,
     ),
   };
 }

@@ -5,7 +5,7 @@
 // reads to the leader, which holds the agents' sessions, and answers them itself when the leader
 // cannot be reached; flow changes only the leader makes, so a standby forwards them or refuses.
 
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { FLOW_LIMITS, type GeoConfig } from "@geo/config";
 import {
@@ -138,6 +138,22 @@ export function createAdminApi(options: {
     request.actor = actor;
     return actor;
   };
+  /** PauseFlow and ResumeFlow: the same checks and forwarding, one flag apart. */
+  const setPaused = async <M extends "pauseFlow" | "resumeFlow">(
+    method: M,
+    paused: boolean,
+    request: MessageShape<(typeof CoordinatorService)["method"][M]["input"]>,
+    context: HandlerContext,
+  ) => {
+    requireName(request.name, "name");
+    requireMaxLength(request.reason, "reason", MAX_REASON_LENGTH);
+    const actor = actorOf(request, context);
+    const forwarded = await forwarder?.forwardWrite(method, request, context);
+    if (forwarded !== undefined) return forwarded;
+    return {
+      flow: flowView(await registry.setPaused(request.name, paused, request.reason, { actor })),
+    };
+  };
 
   return {
     listClusters: () => ({
@@ -227,27 +243,8 @@ export function createAdminApi(options: {
       return { flow: flowView(await registry.remove(request.name, expected, { actor }), false) };
     },
 
-    pauseFlow: async (request, context) => {
-      requireName(request.name, "name");
-      requireMaxLength(request.reason, "reason", MAX_REASON_LENGTH);
-      const actor = actorOf(request, context);
-      const forwarded = await forwarder?.forwardWrite("pauseFlow", request, context);
-      if (forwarded !== undefined) return forwarded;
-      return {
-        flow: flowView(await registry.setPaused(request.name, true, request.reason, { actor })),
-      };
-    },
-
-    resumeFlow: async (request, context) => {
-      requireName(request.name, "name");
-      requireMaxLength(request.reason, "reason", MAX_REASON_LENGTH);
-      const actor = actorOf(request, context);
-      const forwarded = await forwarder?.forwardWrite("resumeFlow", request, context);
-      if (forwarded !== undefined) return forwarded;
-      return {
-        flow: flowView(await registry.setPaused(request.name, false, request.reason, { actor })),
-      };
-    },
+    pauseFlow: (request, context) => setPaused("pauseFlow", true, request, context),
+    resumeFlow: (request, context) => setPaused("resumeFlow", false, request, context),
 
     listFlowChanges: async (request, context) => {
       const forwarded = await forwarder?.forward("listFlowChanges", request, context);

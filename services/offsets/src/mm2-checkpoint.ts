@@ -5,6 +5,7 @@
 //   value = version: int16 (0), upstreamOffset: int64, offset: int64, metadata: string
 
 import { CodedError } from "@geo/errors";
+import { WireReader } from "@geo/kafka-wire";
 
 export interface Mm2Checkpoint {
   group: string;
@@ -54,47 +55,18 @@ export function encodeCheckpointValue(
   return buf;
 }
 
-class Reader {
-  private at = 0;
-  constructor(private readonly buf: Buffer) {}
-  need(n: number): void {
-    if (this.at + n > this.buf.length) throw new CheckpointFormatError("record is truncated");
-  }
-  int16(): number {
-    this.need(2);
-    const v = this.buf.readInt16BE(this.at);
-    this.at += 2;
-    return v;
-  }
-  int32(): number {
-    this.need(4);
-    const v = this.buf.readInt32BE(this.at);
-    this.at += 4;
-    return v;
-  }
-  int64(): bigint {
-    this.need(8);
-    const v = this.buf.readBigInt64BE(this.at);
-    this.at += 8;
-    return v;
-  }
-  string(): string {
-    const len = this.int16();
-    if (len < 0) throw new CheckpointFormatError("null string");
-    this.need(len);
-    const v = this.buf.toString("utf8", this.at, this.at + len);
-    this.at += len;
-    return v;
-  }
+/** Kafka's classic encoding, the one MM2's Struct schemas write. */
+function reader(buf: Buffer, what: string): WireReader {
+  return new WireReader(buf, what, (message) => new CheckpointFormatError(message));
 }
 
 export function decodeCheckpoint(key: Buffer | null, value: Buffer | null): Mm2Checkpoint {
   if (key === null || value === null) throw new CheckpointFormatError("null key or value");
-  const k = new Reader(key);
+  const k = reader(key, "checkpoint key");
   const group = k.string();
   const topic = k.string();
   const partition = k.int32();
-  const v = new Reader(value);
+  const v = reader(value, "checkpoint value");
   const version = v.int16();
   if (version !== 0) throw new CheckpointFormatError(`unknown checkpoint version ${version}`);
   return {

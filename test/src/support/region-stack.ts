@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type GeoConfig, loadConfig } from "@geo/config";
 import {
+  type AuthorizerOptions,
   type KafkaCluster,
   type RedisServer,
   startKafkaClusters,
@@ -30,6 +31,8 @@ export interface RegionStack {
   readonly redis: Redis;
   readonly configPath: string;
   readonly config: GeoConfig;
+  /** What the services need in their environment for `configPath` (the Kafka password). */
+  readonly env: Readonly<Record<string, string>>;
   /** Opens the peer store on `log` (the real region topics, or memory). */
   openPeer(log: RegionLog): Promise<RegionStore>;
   stop(): Promise<void>;
@@ -41,25 +44,40 @@ export async function startRegionStack(options: {
   keyPrefix: string;
   logger: Logger;
   rest: string;
+  /**
+   * Both clusters with KRaft's StandardAuthorizer; the config (so every service and agent)
+   * connects through the SASL/PLAIN listener as `servicesUser`, which must be a super user.
+   */
+  authorizer?: AuthorizerOptions & { readonly servicesUser: string };
 }): Promise<RegionStack> {
+  const authorizer = options.authorizer;
   const [clusters, redisServer] = await Promise.all([
     // Generous: with other suites running beside, a broker can take minutes to start.
     startKafkaClusters([{ name: `${options.name}-us-east` }, { name: `${options.name}-eu-west` }], {
       startTimeoutMs: 180_000,
+      ...(authorizer === undefined ? {} : { authorizer }),
     }),
-    startRedis(),
+    startRedis({ startTimeoutMs: 60_000 }),
   ]);
   const dir = mkdtempSync(join(tmpdir(), `geo-${options.name}-`));
   const configPath = join(dir, "geo.yaml");
+  const env: Record<string, string> =
+    authorizer === undefined
+      ? {}
+      : { GEO_TEST_KAFKA_PASSWORD: authorizer.users[authorizer.servicesUser]! };
+  const clusterYaml = (cluster: KafkaCluster) =>
+    authorizer === undefined
+      ? `{ bootstrapServers: [${cluster.bootstrapServers.join(", ")}] }`
+      : `{ bootstrapServers: [${cluster.secureBootstrapServers.join(", ")}], sasl: { mechanism: plain, username: ${authorizer.servicesUser}, password: "\${GEO_TEST_KAFKA_PASSWORD}" } }`;
   writeFileSync(
     configPath,
     `clusters:
-  us-east: { bootstrapServers: [${clusters[0]!.bootstrapServers.join(", ")}] }
-  eu-west: { bootstrapServers: [${clusters[1]!.bootstrapServers.join(", ")}] }
+  us-east: ${clusterYaml(clusters[0]!)}
+  eu-west: ${clusterYaml(clusters[1]!)}
 redis: { url: "${redisServer.url}", keyPrefix: "${options.keyPrefix}" }
 ${options.rest}`,
   );
-  const config = loadConfig({ path: configPath });
+  const config = loadConfig({ path: configPath, env: { ...process.env, ...env } });
   const redis = createRedisClient(config.redis, {
     logger: options.logger,
     name: `${options.name}-test`,
@@ -71,6 +89,7 @@ ${options.rest}`,
     redis,
     configPath,
     config,
+    env,
     async openPeer(log) {
       const peer = createRegionStore({
         redis,

@@ -4,7 +4,7 @@
 // position in eu-west comes from the transition's CommitTranslatedOffsets only), agents in
 // eu-west, a sequenced producer and a consumer of group `billing` that commits what it read.
 import { createGrpcClient, type GrpcClient } from "@geo/grpc";
-import { findFreePorts } from "@geo/local-runtime";
+import { type AuthorizerOptions, findFreePorts } from "@geo/local-runtime";
 import type { Logger } from "@geo/logging";
 import {
   CoordinatorService,
@@ -30,6 +30,7 @@ export interface SwitchoverRig {
   readonly client: GrpcClient<typeof ReplicationHealthService>;
   readonly admin: GrpcClient<typeof CoordinatorService>;
   readonly offsets: ServiceProcess;
+  readonly health: ServiceProcess;
   /** `host:port` of the health service. */
   readonly healthAddress: string;
   /** kafkajs admins of us-east (0) and eu-west (1). */
@@ -75,6 +76,12 @@ export interface SwitchoverRigOptions {
    * pair), and `orders` in eu-west too: for round trips.
    */
   readonly withReverseFlow?: boolean;
+  /**
+   * Both clusters with KRaft's StandardAuthorizer; the services and agents connect as
+   * `servicesUser` (a super user) on the SASL listener. The test's own clients (`admins`,
+   * `produce`, `consume`) keep the PLAINTEXT listener, the harness's super user.
+   */
+  readonly authorizer?: AuthorizerOptions & { readonly servicesUser: string };
 }
 
 export async function startSwitchoverRig(
@@ -87,6 +94,7 @@ export async function startSwitchoverRig(
     name,
     keyPrefix: `geo-${name}:`,
     logger,
+    ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }),
     // The coordinator's flow store in eu-west: a pause during a failover must not need us-east.
     rest: `flowStore: { cluster: eu-west }
 flowGroups:
@@ -118,12 +126,13 @@ logging: { level: info }
     await Promise.all(started.map((s) => s.stop()));
     await stack.stop();
   };
-  // Generous: on a loaded machine a service can take a minute to log "started".
+  // Generous: on a loaded machine a service can take a minute to log "started" (and up to three
+  // times the bound while it still uses CPU: service-process.ts).
   const start = async (service: string, args: readonly string[] = []) => {
     const process = await startService(
       service,
       ["--config", stack.configPath, ...args],
-      {},
+      stack.env,
       120_000,
     );
     started.push(process);
@@ -143,18 +152,23 @@ logging: { level: info }
     });
     grpcClients.push(admin);
     // API-owned: the coordinator pauses only those.
-    await waitFor(`flow ${FLOW_NAME} created (once a coordinator leads)`, async () => {
-      await admin.createFlow({
-        flow: {
-          name: FLOW_NAME,
-          sourceCluster: "us-east",
-          targetCluster: "eu-west",
-          topics: { include: [TOPIC] },
-          syncGroupOffsets: false,
-        },
-      });
-      return true;
-    });
+    await waitFor(
+      `flow ${FLOW_NAME} created (once a coordinator leads)`,
+      async () => {
+        await admin.createFlow({
+          flow: {
+            name: FLOW_NAME,
+            sourceCluster: "us-east",
+            targetCluster: "eu-west",
+            topics: { include: [TOPIC] },
+            syncGroupOffsets: false,
+          },
+        });
+        return true;
+        // A coordinator leads once it holds its lease: slow to come on a loaded machine.
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
     if (options.withReverseFlow) await createPausedReverseFlow(admin);
     const client = createGrpcClient(ReplicationHealthService, {
       address: health.endpoints.grpc!,
@@ -168,6 +182,7 @@ logging: { level: info }
       admin,
       client,
       offsets,
+      health,
       healthAddress: health.endpoints.grpc!,
       start,
       cleanUp,
@@ -185,16 +200,19 @@ function rigOf(parts: {
   admin: GrpcClient<typeof CoordinatorService>;
   client: GrpcClient<typeof ReplicationHealthService>;
   offsets: ServiceProcess;
+  health: ServiceProcess;
   healthAddress: string;
   start: (service: string, args?: readonly string[]) => Promise<ServiceProcess>;
   cleanUp: () => Promise<void>;
 }): SwitchoverRig {
-  const { stack, kafkas, admins, admin, client, offsets, healthAddress, start, cleanUp } = parts;
+  const { stack, kafkas, admins, admin, client, offsets, health, healthAddress, start, cleanUp } =
+    parts;
   return {
     stack,
     client,
     admin,
     offsets,
+    health,
     healthAddress,
     admins,
     async startAgent(id, region = "eu-west") {
@@ -203,7 +221,7 @@ function rigOf(parts: {
         `${id} connected`,
         async () =>
           (await admin.listAgents({ region })).agents.some((a) => a.connected && a.id === id),
-        { timeoutMs: 60_000 },
+        { timeoutMs: 120_000, intervalMs: 500 },
       );
       return started;
     },

@@ -1,4 +1,4 @@
-import { defineScripts, type Redis } from "@geo/redis";
+import { defineScripts, type Redis, type ScriptRunner } from "@geo/redis";
 import { toLeaseError } from "../lease-error";
 import { AGENT_HEARTBEAT } from "./agent-heartbeat";
 import { GRANT_UNIT } from "./grant-unit";
@@ -21,11 +21,7 @@ const SCRIPTS = {
 
 export type ScriptName = keyof typeof SCRIPTS;
 
-export type RunScript = (
-  name: ScriptName,
-  keys: readonly string[],
-  args: readonly (string | number)[],
-) => Promise<unknown>;
+export type RunScript = ScriptRunner<ScriptName>;
 
 /** Defines the lease scripts on the client (once per client) and returns a runner. */
 export function scriptRunner(redis: Redis): RunScript {

@@ -1,3 +1,4 @@
+import { HEARTBEAT_STEP } from "./agent-heartbeat";
 import { LUA_PRELUDE } from "./lua-prelude";
 
 /** Per-unit answers of RENEW_UNITS, one character each. */
@@ -22,12 +23,7 @@ export const RENEW_CODES = {
  * renewed), else {1, created, codes} with one RENEW_CODES character per unit.
  */
 export const RENEW_UNITS = `${LUA_PRELUDE}
-local now = now_ms()
-mark_era(KEYS[3], now)
-local ok, a, b = heartbeat(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
-if not ok then
-  return {0, a, b}
-end
+${HEARTBEAT_STEP}
 local agent = ARGV[1]
 local codes = {}
 for i = 4, #KEYS do

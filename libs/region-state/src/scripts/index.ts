@@ -1,5 +1,5 @@
 import { Code, GeoError } from "@geo/grpc";
-import { defineScripts, type Redis } from "@geo/redis";
+import { defineScripts, type Redis, type ScriptRunner } from "@geo/redis";
 import { BEGIN } from "./begin";
 import { FINISH, RECORD } from "./finish";
 import { RESTORE } from "./restore";
@@ -16,11 +16,12 @@ const SCRIPTS = {
 
 export type ScriptName = keyof typeof SCRIPTS;
 
-export type RunScript = (
-  name: ScriptName,
-  keys: readonly [string, string, string],
-  args: readonly (string | number)[],
-) => Promise<string[] | string>;
+/** Every script takes the group's state, change stream and history keys. */
+export type RunScript = ScriptRunner<
+  ScriptName,
+  readonly [string, string, string],
+  string[] | string
+>;
 
 /** Defines the scripts on the client once and returns a runner. */
 export function scriptRunner(redis: Redis): RunScript {

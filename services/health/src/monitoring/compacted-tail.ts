@@ -90,3 +90,26 @@ export function createCompactedTail(
     close: () => fetcher.close(),
   };
 }
+
+/**
+ * Keeps one record of a compacted topic in a per-unit map: `value` under `key` in the unit's
+ * entries, or a tombstone (null) removing it, and with it the unit once it has none left.
+ */
+export function applyRecord<K, V>(
+  units: Map<string, Map<K, V>>,
+  unit: string,
+  key: K,
+  value: V | null,
+): void {
+  let entries = units.get(unit);
+  if (value === null) {
+    entries?.delete(key);
+    if (entries?.size === 0) units.delete(unit);
+    return;
+  }
+  if (entries === undefined) {
+    entries = new Map();
+    units.set(unit, entries);
+  }
+  entries.set(key, value);
+}

@@ -2,7 +2,7 @@ import { GEO_TOPICS } from "@geo/config";
 import type { KafkaWireClient } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
 import { decodeProgressRecord, type UnitProgress, unitId } from "@geo/progress";
-import { createCompactedTail } from "./compacted-tail";
+import { applyRecord, createCompactedTail } from "./compacted-tail";
 
 /**
  * The agents' recorded progress in one target cluster, kept current by tailing `__geo.progress`
@@ -34,18 +34,7 @@ export function createProgressTail(
     reset: () => units.clear(),
     apply(key, value) {
       const { unit, epoch, progress } = decodeProgressRecord(key, value);
-      const id = unitId(unit);
-      let epochs = units.get(id);
-      if (progress === null) {
-        epochs?.delete(epoch);
-        if (epochs?.size === 0) units.delete(id);
-        return;
-      }
-      if (epochs === undefined) {
-        epochs = new Map();
-        units.set(id, epochs);
-      }
-      epochs.set(epoch, progress);
+      applyRecord(units, unitId(unit), epoch, progress);
     },
   });
 

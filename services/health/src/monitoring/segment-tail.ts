@@ -2,7 +2,7 @@ import { GEO_TOPICS } from "@geo/config";
 import type { KafkaWireClient } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
 import { decodeSegmentRecord, type OffsetMapSegment, unitId } from "@geo/progress";
-import { type CompactedTail, createCompactedTail } from "./compacted-tail";
+import { applyRecord, type CompactedTail, createCompactedTail } from "./compacted-tail";
 
 /**
  * The agents' offset-map segments in one target cluster (`__geo.offset-map`), kept current by
@@ -32,19 +32,8 @@ export function createSegmentTail(
     apply(key, value) {
       const decoded = decodeSegmentRecord(key, value);
       const id = unitId(decoded.key.unit);
-      const runKey = `${decoded.key.epoch}/${decoded.key.sourceStart}`;
       sorted.delete(id);
-      let runs = units.get(id);
-      if (decoded.segment === null) {
-        runs?.delete(runKey);
-        if (runs?.size === 0) units.delete(id);
-        return;
-      }
-      if (runs === undefined) {
-        runs = new Map();
-        units.set(id, runs);
-      }
-      runs.set(runKey, decoded.segment);
+      applyRecord(units, id, `${decoded.key.epoch}/${decoded.key.sourceStart}`, decoded.segment);
     },
   });
   return {

@@ -161,6 +161,15 @@ export type WriteGuardOutcome =
   | { readonly authorizer: false }
   | { readonly authorizer: true; readonly topics: readonly string[] };
 
+/** Which of the selected topics deny applications' writes now (a drill's reading). */
+export type WriteGuardReading =
+  | { readonly authorizer: false }
+  | {
+      readonly authorizer: true;
+      readonly denied: readonly string[];
+      readonly open: readonly string[];
+    };
+
 /**
  * Denies applications' writes to a cluster's topics with Kafka ACLs, and lifts that denial
  * (passive-acls.ts). `select` picks the topics by name.
@@ -168,6 +177,8 @@ export type WriteGuardOutcome =
 export interface TopicWriteGuard {
   deny(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardOutcome>;
   allow(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardOutcome>;
+  /** Reads the denial of the selected topics, changing nothing. */
+  read(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardReading>;
 }
 
 export interface TransitionDependencies {

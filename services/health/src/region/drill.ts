@@ -1,11 +1,13 @@
 // A DR drill: Switchover or Failover with dry_run. It moves nothing and runs every check a real
-// transition would (records each failure instead of stopping at it), then proves per consumer
+// transition would (records each failure instead of stopping at it), reads the passive
+// protection of both regions (protection-check.ts), then proves per consumer
 // group that the group could resume exactly in the new region (translation exact) from fresh
 // positions (the checkpoints a failover would use), and estimates the RTO and RPO. The report
 // is kept in the group's history like a transition's.
 import type { RegionStore, TransitionRecord } from "@geo/region-state";
 import type { TransitionDependencies } from "./dependencies";
 import { commitOriginOffsets, nothingToCommit } from "./origin-offsets";
+import { checkPassiveProtection } from "./protection-check";
 import type { FailoverReport } from "./records-at-risk";
 import { createStepRecorder, type StepRecorder, skipped } from "./step-recorder";
 import type { Plan } from "./transition-plan";
@@ -28,6 +30,7 @@ export async function runDrill(p: Plan, context: DrillContext): Promise<Transiti
   const steps = createStepRecorder(undefined);
   const startTimeMs = Date.now();
   await context.preflight(p, steps);
+  const passiveProtection = await checkPassiveProtection(p, steps, context.deps);
   let report: FailoverReport = { rpoRecords: 0n };
   if (p.request.kind === "failover") report = await context.recordsAtRisk(p, steps);
   // `flow/group` pairs without committed offsets: nothing to translate, so no checkpoint to need.
@@ -54,6 +57,7 @@ export async function runDrill(p: Plan, context: DrillContext): Promise<Transiti
     ...(report.rpoRecords === undefined ? {} : { rpoRecords: String(report.rpoRecords) }),
     ...(report.recordsAtRisk === undefined ? {} : { recordsAtRisk: report.recordsAtRisk }),
     ...(report.checkpointAges === undefined ? {} : { checkpointAges: report.checkpointAges }),
+    passiveProtection,
     ...(steps.error === undefined ? {} : { error: steps.error }),
   });
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { TransitionKind } from "@geo/region-state";
-import { createFakes } from "./fake-dependencies";
+import { createFakes } from "../testing";
 import { movePassiveProtection, remoteTopicSelector } from "./passive-acls";
 import { createStepRecorder } from "./step-recorder";
 

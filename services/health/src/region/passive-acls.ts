@@ -28,6 +28,7 @@ import type {
   TopicWriteGuard,
   TransitionDependencies,
   WriteGuardOutcome,
+  WriteGuardReading,
 } from "./dependencies";
 import type { StepRecorder } from "./step-recorder";
 import type { Plan } from "./transition-plan";
@@ -204,6 +205,17 @@ export function createKafkaWriteGuard(
         const topics = denied.filter(select).sort();
         for (const topic of topics) await allowTopic(admin, topic);
         return { authorizer: true, topics };
+      }, timeoutMs),
+    read: (cluster, select) =>
+      adminOf(cluster).use(async (admin): Promise<WriteGuardReading> => {
+        const denied = await deniedTopics(admin);
+        if (denied === undefined) return { authorizer: false };
+        const topics = (await admin.listTopics()).filter(select).sort();
+        return {
+          authorizer: true,
+          denied: topics.filter((t) => denied.includes(t)),
+          open: topics.filter((t) => !denied.includes(t)),
+        };
       }, timeoutMs),
   };
 }

@@ -85,6 +85,12 @@ export function recordShape(record: TransitionRecord): RecordShape {
       ...range,
       copiedToTopic: range.copiedToTopic ?? "",
     })),
+    passiveProtection: (record.passiveProtection ?? []).map((report) => ({
+      ...report,
+      protectedTopics: [...report.protectedTopics],
+      unprotectedTopics: [...report.unprotectedTopics],
+      error: report.error ?? "",
+    })),
     error: record.error ?? "",
   };
 }

@@ -14,7 +14,7 @@ import {
   type ServiceImpl,
 } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
-import type { ReplicationHealthService } from "@geo/proto";
+import type { healthV1, ReplicationHealthService } from "@geo/proto";
 import type { Redis } from "@geo/redis";
 import {
   createKafkaRegionLog,
@@ -169,17 +169,13 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
   };
 }
 
-interface TransitionFields {
-  flowGroup: string;
-  targetRegion: string;
-  expectedEpoch: string;
-  consumerGroups: string[];
-  dryRun: boolean;
-  actor: string;
-  reason: string;
-  force?: boolean;
-  copyDiverged?: boolean;
-}
+/** What the Switchover, Failover and Failback requests share, and what only one of them carries. */
+type TransitionFields = Pick<
+  healthV1.SwitchoverRequest,
+  "flowGroup" | "targetRegion" | "expectedEpoch" | "consumerGroups" | "dryRun" | "actor" | "reason"
+> &
+  Partial<Pick<healthV1.FailoverRequest, "force">> &
+  Partial<Pick<healthV1.FailbackRequest, "copyDiverged">>;
 
 async function* watchStates(
   store: RegionStore,

@@ -14,8 +14,8 @@ import {
   type RegionStore,
   type StepRecord,
 } from "@geo/region-state";
+import { createFakes, type Fakes, lagOf } from "../testing";
 import { CopyInterruptedError, type RecordCopier } from "./dependencies";
-import { createFakes, type Fakes, lagOf } from "./fake-dependencies";
 import {
   createTransitionRunner,
   type TransitionRequest,

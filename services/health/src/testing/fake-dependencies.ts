@@ -1,4 +1,4 @@
-// Fakes of every transition dependency, for the runner's unit tests (not exported).
+// Fakes of every transition dependency, for the region unit tests.
 import type {
   CheckpointSummary,
   CommitResult,
@@ -6,7 +6,7 @@ import type {
   KnownPartitionLag,
   PartitionLag,
   TransitionDependencies,
-} from "./dependencies";
+} from "../region/dependencies";
 
 export interface Fakes extends TransitionDependencies {
   readonly flowList: FlowInfo[];
@@ -150,6 +150,18 @@ export function createFakes(): Fakes {
     writeGuard: {
       deny: async (cluster, select) => guard(cluster, select, true),
       allow: async (cluster, select) => guard(cluster, select, false),
+      read: async (cluster, select) => {
+        if (fakes.unreachable.has(cluster))
+          throw new Error(`cluster ${cluster}: connection refused`);
+        if (fakes.noAuthorizer.has(cluster)) return { authorizer: false as const };
+        const denied = fakes.denied.get(cluster) ?? new Set<string>();
+        const topics = (fakes.topicsOf.get(cluster) ?? []).filter(select);
+        return {
+          authorizer: true as const,
+          denied: topics.filter((t) => denied.has(t)),
+          open: topics.filter((t) => !denied.has(t)),
+        };
+      },
     },
   };
   const guard = async (cluster: string, select: (topic: string) => boolean, deny: boolean) => {

@@ -1,0 +1,191 @@
+// Drills read the passive protection of both regions (protection-check.ts): the runner with fakes
+// for its dependencies and a real region store on Redis, so the report is also read back from
+// the history (Lua's cjson turns empty lists into objects on the way).
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, beforeEach, describe, it } from "node:test";
+import type { FlowGroupConfig } from "@geo/config";
+import { type RedisServer, startRedis } from "@geo/local-runtime";
+import { createLogger } from "@geo/logging";
+import { createRedisClient, type Redis } from "@geo/redis";
+import {
+  createMemoryRegionLog,
+  createRegionStore,
+  type RegionGroup,
+  type RegionStore,
+  type TransitionKind,
+} from "@geo/region-state";
+import { createFakes, type Fakes } from "../testing";
+import { createTransitionRunner, type TransitionRunner } from "./transition-runner";
+
+const logger = createLogger({ service: "protection-check-test", level: "silent" });
+const GROUP: RegionGroup = {
+  name: "orders",
+  regions: [
+    { region: "us-east", cluster: "us-east", bootstrapServers: ["127.0.0.1:1"] },
+    { region: "eu-west", cluster: "eu-west", bootstrapServers: ["127.0.0.1:2"] },
+  ],
+  initialActive: "us-east",
+};
+const CONFIG: FlowGroupConfig = {
+  name: "orders",
+  clusters: ["us-east", "eu-west"],
+  flows: [],
+  initialActive: "us-east",
+  consumerGroups: [],
+  drainTimeoutMs: 2000,
+  catchUpTimeoutMs: 2000,
+  failoverAfterProbeFailures: 3,
+  autoFailover: { enabled: false, unreachableForMs: 60_000 },
+};
+
+let server: RedisServer;
+let redis: Redis;
+let store: RegionStore;
+let fakes: Fakes;
+let runner: TransitionRunner;
+const stores: RegionStore[] = [];
+
+before(async () => {
+  server = await startRedis();
+  redis = createRedisClient({ url: server.url, keyPrefix: "" }, { logger, name: "check-test" });
+});
+after(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  redis?.disconnect();
+  await server?.stop();
+});
+beforeEach(async () => {
+  store = createRegionStore({
+    redis,
+    keyPrefix: `p-${randomBytes(4).toString("hex")}:`,
+    groups: [GROUP],
+    log: createMemoryRegionLog(),
+    logger,
+  });
+  stores.push(store);
+  store.start();
+  await store.whenReady();
+  fakes = createFakes();
+  runner = createTransitionRunner({ store, deps: fakes, groupConfigs: [CONFIG], logger });
+});
+
+const drill = (kind: TransitionKind = "switchover") =>
+  runner.run({
+    kind,
+    flowGroup: "orders",
+    targetRegion: "eu-west",
+    expectedEpoch: 0,
+    consumerGroups: [],
+    dryRun: true,
+    actor: "drill",
+    reason: "rehearsal",
+    timeoutMs: 0,
+    force: false,
+  });
+
+const detailOf = (record: Awaited<ReturnType<typeof drill>>["record"], name: string) => {
+  const step = record.steps.find((s) => s.name === name);
+  assert.ok(step, `${name} in ${record.steps.map((s) => s.name).join()}`);
+  return { ok: step.ok, detail: step.detail };
+};
+
+const region = (name: string, passiveNow: boolean) => ({ region: name, cluster: name, passiveNow });
+
+describe("drills read the passive protection", () => {
+  it("report the passive region's missing denial without failing, and what the move would protect", async () => {
+    const { record } = await drill();
+    assert.equal(record.outcome, "drill-passed", record.error);
+    assert.deepEqual(detailOf(record, "check-passive-protection"), {
+      ok: true,
+      detail:
+        "applications may write to orders (no write denial: a transition that makes a region passive adds it)",
+    });
+    assert.deepEqual(detailOf(record, "check-protectable"), {
+      ok: true,
+      detail: "authorizer present: the switchover makes orders read-only for applications",
+    });
+    const expected = [
+      {
+        ...region("eu-west", true),
+        authorizer: true,
+        protectedTopics: [],
+        unprotectedTopics: ["orders"],
+      },
+      {
+        ...region("us-east", false),
+        authorizer: true,
+        protectedTopics: [],
+        unprotectedTopics: ["orders"],
+      },
+    ];
+    assert.deepEqual(record.passiveProtection, expected);
+    const [kept] = await store.history("orders", 1);
+    assert.deepEqual(kept?.passiveProtection, expected, "read back from the history");
+    assert.deepEqual([...fakes.denied.keys()], [], "a drill changes no ACL");
+  });
+
+  it("report the passive region's denial where it is in place", async () => {
+    fakes.denied.set("eu-west", new Set(["orders"]));
+    fakes.topicsOf.set("eu-west", ["orders", "audit", "heartbeats"]);
+    fakes.flowList[0] = {
+      ...fakes.flowList[0]!,
+      topics: { include: ["orders", "audit"], exclude: [] },
+    };
+    const { record } = await drill();
+    assert.equal(record.outcome, "drill-passed", record.error);
+    assert.match(
+      detailOf(record, "check-passive-protection").detail,
+      /^read-only for applications: orders; applications may write to audit \(/,
+    );
+    assert.deepEqual(record.passiveProtection?.[0], {
+      ...region("eu-west", true),
+      authorizer: true,
+      protectedTopics: ["orders"],
+      unprotectedTopics: ["audit"],
+    });
+    assert.deepEqual([...fakes.denied.get("eu-west")!], ["orders"]);
+  });
+
+  it("pass where the clusters have no authorizer, and say that writes are detected, not prevented", async () => {
+    fakes.noAuthorizer.add("eu-west");
+    fakes.noAuthorizer.add("us-east");
+    const { record } = await drill("failover");
+    assert.equal(record.outcome, "drill-passed", record.error);
+    assert.deepEqual(detailOf(record, "check-passive-protection"), {
+      ok: true,
+      detail:
+        "cluster eu-west has no authorizer: its replicated topics cannot be made read-only; writes there are detected (geo_passive_foreign_writes_total), not prevented",
+    });
+    assert.deepEqual(detailOf(record, "check-protectable"), {
+      ok: true,
+      detail:
+        "cluster us-east has no authorizer: after the failover its replicated topics stay writable; writes there are detected (geo_passive_foreign_writes_total), not prevented",
+    });
+    const noAuthorizer = { authorizer: false, protectedTopics: [], unprotectedTopics: [] };
+    assert.deepEqual(record.passiveProtection, [
+      { ...region("eu-west", true), ...noAuthorizer },
+      { ...region("us-east", false), ...noAuthorizer },
+    ]);
+  });
+
+  it("fail when a side's ACLs cannot be read; a failover drill does not try a region failing its probes", async () => {
+    fakes.unreachable.add("us-east");
+    const failed = await drill("failover");
+    assert.equal(failed.record.outcome, "drill-failed");
+    assert.match(
+      failed.record.error ?? "",
+      /check-protectable: could not read the ACLs of cluster us-east: cluster us-east: connection refused/,
+    );
+    assert.match(failed.record.passiveProtection?.[1]?.error ?? "", /could not read the ACLs/);
+
+    fakes.failures.set("us-east", 3);
+    const { record } = await drill("failover");
+    assert.deepEqual(detailOf(record, "check-protectable"), {
+      ok: true,
+      detail:
+        "not checked: cluster us-east failed its last 3 probes; a real failover does not try to protect it, the failback does",
+    });
+    assert.match(record.passiveProtection?.[1]?.error ?? "", /^not checked/);
+  });
+});

@@ -1,0 +1,341 @@
+// Passive protection end to end: two KRaft clusters with StandardAuthorizer (a SASL/PLAIN
+// listener; the coordinator, agents, offsets and health services connect as `geo`, a super
+// user; `app` is an application), Redis, and every service as a process, with the flow group
+// `orders` over us-east <-> eu-west (the flow back paused until the switchover, as the demo's
+// pair). Drills report whether the passive region's replicated topics are read-only for
+// applications and whether the region a move would make passive can be protected. The
+// switchover lifts the denial on eu-west (put there by the operator, as services/health/README.md describes)
+// and makes us-east's replicated topic read-only: the application's produce there fails with
+// TOPIC_AUTHORIZATION_FAILED while the agents keep replicating into it; a super user's write
+// there (not an agent's) shows up as foreign writes in /metrics and GetFlowHealth.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createLogger } from "@geo/logging";
+import { healthV1 } from "@geo/proto";
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  Kafka,
+  logLevel,
+  ResourcePatternTypes,
+} from "kafkajs";
+import {
+  REMOTE,
+  REVERSE_FLOW_NAME,
+  type SwitchoverRig,
+  startSwitchoverRig,
+  TOPIC,
+} from "./support/switchover-rig";
+import { waitFor } from "./support/wait-for";
+
+const logger = createLogger({ service: "passive-protection-e2e-test", level: "warn" });
+const PASSWORDS = { geo: "geo-Password-5d1e90", app: "app-Password-27c4b3" };
+/** What us-east holds of eu-west's `orders`: its replicated topic while it is passive. */
+const REMOTE_OF_EU_WEST = `eu-west.${TOPIC}`;
+const AT_US_EAST = 200;
+const AT_EU_WEST = 60;
+const FOREIGN = 5;
+
+let rig: SwitchoverRig;
+const kafkas: { app: Kafka[] } = { app: [] };
+
+before(async () => {
+  rig = await startSwitchoverRig("passive", logger, {
+    withReverseFlow: true,
+    // No consumer group: the moves here are about the topics' ACLs.
+    flowGroups: "  - { name: orders, clusters: [us-east, eu-west] }",
+    authorizer: { users: PASSWORDS, superUsers: ["geo"], servicesUser: "geo" },
+  });
+  kafkas.app = rig.stack.clusters.map(
+    (cluster) =>
+      new Kafka({
+        clientId: "passive-app",
+        brokers: [...cluster.secureBootstrapServers],
+        sasl: { mechanism: "plain", username: "app", password: PASSWORDS.app },
+        logLevel: logLevel.NOTHING,
+      }),
+  );
+  await rig.produce(0, AT_US_EAST);
+  await rig.startAgent("agent-eu-1", "eu-west");
+  await rig.startAgent("agent-us-1", "us-east");
+  // The coordinator creates the remote topics of both flows, the paused one's too.
+  await waitFor(
+    "the remote topics in both clusters",
+    async () =>
+      (await rig.admins[0]!.listTopics()).includes(REMOTE_OF_EU_WEST) &&
+      (await rig.admins[1]!.listTopics()).includes(REMOTE),
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
+  await rig.waitForReplicated(AT_US_EAST);
+});
+
+after(async () => {
+  await rig?.stop();
+});
+
+/** `count` records into `topic` of cluster `index` as the application: "ok" or the Kafka error. */
+async function produceAsApp(index: number, topic: string, count = 1): Promise<string> {
+  const producer = kafkas.app[index]!.producer({ retry: { retries: 5 } });
+  await producer.connect();
+  try {
+    const messages = Array.from({ length: count }, (_, i) => ({ key: String(i), value: "app" }));
+    await producer.send({ topic, messages, acks: -1 });
+    return "ok";
+  } catch (error) {
+    return errorType(error);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** The Kafka error code name of a kafkajs error, wrapped or not. */
+function errorType(error: unknown): string {
+  const e = error as {
+    type?: string;
+    cause?: unknown;
+    originalError?: unknown;
+    errors?: unknown[];
+  };
+  if (typeof e.type === "string" && e.type !== "UNKNOWN") return e.type;
+  for (const inner of [e.cause, e.originalError, ...(e.errors ?? [])]) {
+    if (inner !== undefined) return errorType(inner);
+  }
+  return String((error as Error).message);
+}
+
+const records = async (index: number, topic: string) =>
+  (await rig.admins[index]!.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+
+/** A drill until it passes (the services see the agents and flows first); returns its record. */
+async function passingDrill(kind: "switchover" | "failover", targetRegion: string) {
+  let record: healthV1.TransitionRecord | undefined;
+  await waitFor(
+    `a passing ${kind} drill to ${targetRegion}`,
+    async () => {
+      const request = { flowGroup: "orders", targetRegion, dryRun: true, actor: "drill" };
+      const answer = await (kind === "switchover"
+        ? rig.client.switchover(request)
+        : rig.client.failover(request));
+      record = answer.transition;
+      return record?.outcome === healthV1.TransitionOutcome.DRILL_PASSED;
+    },
+    { timeoutMs: 120_000, intervalMs: 2000 },
+  );
+  console.log(`${kind} drill: ${record!.steps.map((s) => `${s.name}: ${s.detail}`).join(" | ")}`);
+  return record!;
+}
+
+const detail = (record: healthV1.TransitionRecord, name: string) =>
+  record.steps.find((s) => s.name === name)?.detail ?? `no step ${name}`;
+
+const protection = (record: healthV1.TransitionRecord) =>
+  record.passiveProtection.map((p) => ({
+    region: p.region,
+    passiveNow: p.passiveNow,
+    authorizer: p.authorizer,
+    protectedTopics: p.protectedTopics,
+    unprotectedTopics: p.unprotectedTopics,
+    error: p.error,
+  }));
+
+/** The scheme of services/health's passive-acls.ts, as an operator applies it by hand. */
+async function protectByHand(index: number, topic: string): Promise<void> {
+  const binding = {
+    resourceType: AclResourceTypes.TOPIC,
+    resourceName: topic,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: "User:*",
+    host: "*",
+  };
+  await rig.admins[index]!.createAcls({
+    acl: [
+      { ...binding, operation: AclOperationTypes.WRITE, permissionType: AclPermissionTypes.DENY },
+      { ...binding, operation: AclOperationTypes.READ, permissionType: AclPermissionTypes.ALLOW },
+      {
+        ...binding,
+        operation: AclOperationTypes.DESCRIBE,
+        permissionType: AclPermissionTypes.ALLOW,
+      },
+    ],
+  });
+}
+
+/**
+ * Waits until the broker of cluster `index` holds (or no longer holds) the write denial of
+ * `topic`: it answers DescribeAcls from the ACLs its authorizer applies, which follow the
+ * controller's a moment later.
+ */
+async function waitForDenial(index: number, topic: string, present: boolean): Promise<void> {
+  await waitFor(
+    `the write denial of ${topic} ${present ? "applied" : "lifted"} in cluster ${index}`,
+    async () => {
+      const { resources } = await rig.admins[index]!.describeAcls({
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: topic,
+        resourcePatternType: ResourcePatternTypes.LITERAL,
+        operation: AclOperationTypes.WRITE,
+        permissionType: AclPermissionTypes.DENY,
+      });
+      return resources.length > 0 === present;
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+}
+
+/** Sum of a labelled series in the health service's /metrics, over the lines `match` accepts. */
+async function metricSum(name: string, match: (labels: string) => boolean): Promise<number> {
+  const text = await (await fetch(`http://${rig.health.endpoints.metrics}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const parsed = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
+    if (parsed !== null && match(parsed[1]!)) sum += Number(parsed[2]);
+  }
+  return sum;
+}
+
+describe("passive protection with an authorizer (real processes, Kafka, Redis)", () => {
+  it("a drill reports eu-west (passive) unprotected until the operator protects it, and us-east protectable", async () => {
+    const first = await passingDrill("switchover", "eu-west");
+    assert.deepEqual(protection(first), [
+      {
+        region: "eu-west",
+        passiveNow: true,
+        authorizer: true,
+        protectedTopics: [],
+        unprotectedTopics: [REMOTE],
+        error: "",
+      },
+      {
+        region: "us-east",
+        passiveNow: false,
+        authorizer: true,
+        protectedTopics: [],
+        unprotectedTopics: [REMOTE_OF_EU_WEST],
+        error: "",
+      },
+    ]);
+    assert.match(
+      detail(first, "check-passive-protection"),
+      /applications may write to us-east\.orders/,
+    );
+
+    await protectByHand(1, REMOTE);
+    await waitForDenial(1, REMOTE, true);
+    assert.equal(await produceAsApp(1, REMOTE), "TOPIC_AUTHORIZATION_FAILED");
+    // The application may write to the active region's own topic: only copies are denied.
+    assert.equal(await produceAsApp(0, TOPIC), "ok");
+    const protectedDrill = await passingDrill("switchover", "eu-west");
+    assert.equal(
+      detail(protectedDrill, "check-passive-protection"),
+      "read-only for applications: us-east.orders",
+    );
+    assert.deepEqual(protection(protectedDrill)[0]?.protectedTopics, [REMOTE]);
+    const failoverDrill = await passingDrill("failover", "eu-west");
+    assert.equal(
+      detail(failoverDrill, "check-protectable"),
+      "authorizer present: the failover makes eu-west.orders read-only for applications",
+    );
+  });
+
+  it("the switchover lifts eu-west's denial and makes us-east's copy read-only; agents keep replicating into it", async () => {
+    const state = await rig.stateOf();
+    const answer = await rig.client.switchover({
+      flowGroup: "orders",
+      targetRegion: "eu-west",
+      expectedEpoch: state.epoch,
+      actor: "test",
+      reason: "passive protection end to end",
+    });
+    console.log(`switchover: ${answer.steps.map((s) => `${s.name}: ${s.detail}`).join(" | ")}`);
+    const record = answer.transition!;
+    assert.equal(record.outcome, healthV1.TransitionOutcome.SUCCEEDED, record.error);
+    assert.equal(
+      detail(record, "unprotect-active"),
+      "applications may write again to us-east.orders",
+    );
+    assert.equal(detail(record, "protect-passive"), "read-only for applications: eu-west.orders");
+
+    await waitForDenial(1, REMOTE, false);
+    await waitForDenial(0, REMOTE_OF_EU_WEST, true);
+    assert.equal(await produceAsApp(1, REMOTE), "ok", "promoted: the denial is lifted");
+    assert.equal(await produceAsApp(0, REMOTE_OF_EU_WEST), "TOPIC_AUTHORIZATION_FAILED");
+    // The application writes at eu-west, now active; the agents copy it into us-east.
+    const before = await records(0, REMOTE_OF_EU_WEST);
+    assert.equal(await produceAsApp(1, TOPIC, AT_EU_WEST), "ok");
+    await waitFor(
+      `${AT_EU_WEST} records replicated into us-east's ${REMOTE_OF_EU_WEST}`,
+      async () => (await records(0, REMOTE_OF_EU_WEST)) === before + AT_EU_WEST,
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+
+    const back = await passingDrill("switchover", "us-east");
+    assert.deepEqual(protection(back), [
+      {
+        region: "us-east",
+        passiveNow: true,
+        authorizer: true,
+        protectedTopics: [REMOTE_OF_EU_WEST],
+        unprotectedTopics: [],
+        error: "",
+      },
+      {
+        region: "eu-west",
+        passiveNow: false,
+        authorizer: true,
+        protectedTopics: [],
+        unprotectedTopics: [REMOTE],
+        error: "",
+      },
+    ]);
+  });
+
+  it("a super user's write into us-east's copy (not an agent's) is counted as foreign writes", async () => {
+    // rig.admins' Kafka client: the PLAINTEXT listener, the harness's super user.
+    const superUser = new Kafka({
+      clientId: "passive-operator",
+      brokers: [...rig.stack.clusters[0]!.bootstrapServers],
+      logLevel: logLevel.NOTHING,
+    }).producer();
+    await superUser.connect();
+    await superUser.send({
+      topic: REMOTE_OF_EU_WEST,
+      messages: Array.from({ length: FOREIGN }, (_, i) => ({ partition: i % 3, value: "manual" })),
+    });
+    await superUser.disconnect();
+
+    const ofTheCopy = (labels: string) =>
+      labels.includes(`flow="${REVERSE_FLOW_NAME}"`) &&
+      labels.includes(`topic="${REMOTE_OF_EU_WEST}"`);
+    let counted = 0;
+    await waitFor(
+      `${FOREIGN} foreign writes in /metrics`,
+      async () => {
+        counted = await metricSum("geo_passive_foreign_writes_total", ofTheCopy);
+        return counted >= FOREIGN;
+      },
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
+    assert.equal(counted, FOREIGN, "exactly the super user's records: none of the agents'");
+    const health = await rig.client.getFlowHealth({ flow: REVERSE_FLOW_NAME });
+    assert.equal(health.foreignWrites, String(FOREIGN));
+    let seen = "";
+    await waitFor(
+      "split brain reported for the group",
+      async () => {
+        const reason = (await rig.client.getFlowHealth({ flow: REVERSE_FLOW_NAME }))
+          .splitBrainReason;
+        const gauge = await metricSum("geo_split_brain", (l) => l.includes('group="orders"'));
+        seen = `reason "${reason}", geo_split_brain ${gauge}`;
+        return reason !== "" && gauge === 1;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last: ${seen}`);
+    });
+    assert.match(
+      seen,
+      /\d+ records written into the passive region's remote topics by a non-agent/,
+    );
+  });
+});
