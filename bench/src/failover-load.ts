@@ -39,13 +39,18 @@ export interface SequencedLoad {
   readonly acked: Map<number, string>;
   /** Batches acknowledged, with the time and region. */
   readonly acks: { at: number; region: string }[];
+  /** Every produce request, in the order answered. */
+  readonly sends: readonly SendRecord[];
   readonly handled: Handled[];
   /** When the first record was offered (monotonic ms). */
   readonly startedAt: number;
   /** Records whose send was rejected (the region died under them); not expected anywhere. */
   failed(): number;
+  /** Records offered to the producer. */
   sent(): number;
-  /** Stops writing; resolves when every send was answered (or `timeoutMs` passed). */
+  /** Records not offered because the application's buffer was full. */
+  notOffered(): number;
+  /** Stops offering; resolves when every offered record was answered (or `timeoutMs` passed). */
   stopWriting(timeoutMs: number): Promise<void>;
   /** Waits until the group committed to the end of its topics in eu-west, then leaves. */
   finishReading(timeoutMs: number): Promise<void>;
@@ -53,8 +58,18 @@ export interface SequencedLoad {
 }
 
 const TICK_MS = 20;
-/** Half a second of records at most waiting for an answer. */
-const MAX_PENDING_SENDS = 25;
+/**
+ * Records one produce request carries at most (12 batches of about 800 small records). kafkajs
+ * does not batch across send() calls, and its idempotent producer sends one request per broker
+ * at a time (its broker lock): with one send per 20 ms tick the rate was 100 records per round
+ * trip, below 5,000 records/s once a loaded machine made round trips longer than 20 ms, and the
+ * sends queued without end behind the lock (the backlog held at a transition came on top). So
+ * the application does what the Java producer's accumulator does: everything offered while a
+ * request is out goes in the next one.
+ */
+const MAX_RECORDS_PER_SEND = 10_000;
+/** The application's buffer: 60 s of records; past it the writer stops offering (a lower rate). */
+const MAX_BUFFERED_SECONDS = 60;
 
 export async function startSequencedLoad(
   stack: FailoverStack,
@@ -108,54 +123,83 @@ export async function startSequencedLoad(
   };
 }
 
+/** One produce request as the application saw it. */
+export interface SendRecord {
+  readonly records: number;
+  /** Monotonic ms: handed to the following producer, answered. */
+  readonly startAt: number;
+  readonly doneAt: number;
+  /** Region that acknowledged it; undefined when rejected. */
+  readonly region: string | undefined;
+}
+
 function startWriter(producer: FollowingProducer, perSecond: number) {
   const acked = new Map<number, string>();
   const acks: { at: number; region: string }[] = [];
+  const sends: SendRecord[] = [];
   const perTick = Math.max(1, Math.round((perSecond * TICK_MS) / 1000));
-  const pending = new Set<Promise<void>>();
-  let next = 0;
+  const maxBuffered = perSecond * MAX_BUFFERED_SECONDS;
+  // Records are numbered in order: [unsent, offered) waits in the buffer.
+  let offered = 0;
+  let unsent = 0;
+  let notOffered = 0;
   let failed = 0;
+  let sending: Promise<void> | undefined;
   // A send in flight when the producer began holding finishes in the region it started in.
   let lastRegion = "?";
+  const sendBuffered = () => {
+    if (sending !== undefined || unsent === offered) return;
+    const first = unsent;
+    const end = Math.min(offered, first + MAX_RECORDS_PER_SEND);
+    unsent = end;
+    const messages = [];
+    for (let seq = first; seq < end; seq++) {
+      messages.push({ partition: seq % PARTITIONS, value: String(seq) });
+    }
+    const startAt = now();
+    sending = producer.send({ topic: TOPIC, messages }).then(
+      () => {
+        const region = producer.region() ?? lastRegion;
+        lastRegion = region;
+        for (let seq = first; seq < end; seq++) acked.set(seq, region);
+        acks.push({ at: now(), region });
+        sends.push({ records: end - first, startAt, doneAt: now(), region });
+      },
+      () => {
+        failed += end - first;
+        sends.push({ records: end - first, startAt, doneAt: now(), region: undefined });
+      },
+    );
+    void sending.finally(() => {
+      sending = undefined;
+      sendBuffered();
+    });
+  };
   let stop = false;
+  const startedAt = now();
   const writing = (async () => {
-    const start = now();
     for (let tick = 1; !stop; tick++) {
-      const first = next;
-      next += perTick;
-      const messages = [];
-      for (let seq = first; seq < next; seq++) {
-        messages.push({ partition: seq % PARTITIONS, key: String(seq), value: String(seq) });
-      }
-      const send: Promise<void> = producer
-        .send({ topic: TOPIC, messages })
-        .then(() => {
-          const region = producer.region() ?? lastRegion;
-          lastRegion = region;
-          for (let seq = first; seq < first + perTick; seq++) acked.set(seq, region);
-          acks.push({ at: now(), region });
-        })
-        .catch(() => {
-          failed += perTick;
-        })
-        .finally(() => pending.delete(send));
-      pending.add(send);
-      const wait = start + tick * TICK_MS - now();
+      // An application's bounded buffer: while it is full (the producer holds), nothing is offered.
+      if (offered - unsent + perTick <= maxBuffered) offered += perTick;
+      else notOffered += perTick;
+      sendBuffered();
+      const wait = startedAt + tick * TICK_MS - now();
       if (wait > 0) await sleep(wait);
-      // An application's bounded buffer: while the producer holds (a transition), stop offering.
-      while (pending.size >= MAX_PENDING_SENDS && !stop) await sleep(TICK_MS);
     }
   })();
   return {
-    startedAt: now(),
+    startedAt,
     acked,
     acks,
+    sends,
     failed: () => failed,
-    sent: () => next,
+    sent: () => offered,
+    notOffered: () => notOffered,
     async stopWriting(timeoutMs: number) {
       stop = true;
       await writing;
-      await Promise.race([Promise.all([...pending]), sleep(timeoutMs)]);
+      const deadline = now() + timeoutMs;
+      while ((sending !== undefined || unsent < offered) && now() < deadline) await sleep(TICK_MS);
     },
   };
 }

@@ -158,7 +158,8 @@ logging: { level: info }
     }),
     offsets: createGrpcClient(OffsetTranslationService, {
       address: offsets.endpoints.grpc!,
-      defaultTimeoutMs: 10_000,
+      // A loaded machine (load average 47) took 8.6 s just to pick the connection: 10 s failed.
+      defaultTimeoutMs: 60_000,
     }),
     mm2,
     translator,

@@ -9,9 +9,12 @@
 // reads MM2's remote topic; its duplicates and misses are counted over the records written in
 // us-east the same way.
 //   node bench/dist/failover.js [recordsPerSecond=5000] [warmupSeconds=10] [afterSeconds=5]
+//                               [scenarios=switchover,failover]
 import { Code, GeoError } from "@geo/grpc";
 import { createLogger } from "@geo/logging";
 import { healthV1 } from "@geo/proto";
+import { checkRisk, missingFrom, producerFigures, readSequences } from "./failover-audit";
+import { figures, type Kind, MIN_RATE_SHARE, type Moved, ms } from "./failover-figures";
 import {
   readAfterMm2Seek,
   type SequencedLoad,
@@ -26,33 +29,29 @@ import {
   GROUP,
   MM2_ALIAS,
   MM2_REMOTE,
+  REMOTE,
   settledEnd,
   startFailoverStack,
   TOPIC,
 } from "./failover-stack";
-import { type Figure, printReport, type Row } from "./report";
+import { printReport, type Row } from "./report";
 import { now, sleep, waitUntil } from "./service-stack";
 
-const [perSecond = 5000, warmupSeconds = 10, afterSeconds = 5] = process.argv.slice(2).map(Number);
+const [perSecond = 5000, warmupSeconds = 10, afterSeconds = 5] = process.argv
+  .slice(2, 5)
+  .map(Number);
+const kinds = (process.argv[5] ?? "switchover,failover").split(",") as Kind[];
 const MM2_CHECKPOINTS = `${MM2_ALIAS}.checkpoints.internal`;
-const logger = createLogger({ service: "failover-bench", level: "warn" });
-type Kind = "switchover" | "failover";
+/** The applications' region switches (holding, reconnecting), with times, on stderr. */
+const logger = createLogger({
+  service: "failover-bench-clients",
+  level: "info",
+  destination: process.stderr,
+});
 const benchStart = now();
 /** Where the run is, on stderr (stdout carries the report). */
 const progress = (what: string) =>
   process.stderr.write(`[failover +${((now() - benchStart) / 1000).toFixed(0)} s] ${what}\n`);
-
-interface Moved {
-  readonly record: healthV1.TransitionRecord;
-  /** Monotonic ms: the request that succeeded was sent, it answered (the flip). */
-  readonly requestAt: number;
-  readonly flipAt: number;
-  /** Failover: when us-east's broker was killed. */
-  readonly killAt?: number;
-}
-
-const ms = (d: { seconds: bigint; nanos: number } | undefined) =>
-  d === undefined ? 0 : Number(d.seconds) * 1000 + d.nanos / 1e6;
 
 async function switchover(stack: FailoverStack): Promise<Moved> {
   const { state } = await stack.health.getRegionState({ flowGroup: FLOW_GROUP });
@@ -166,7 +165,11 @@ async function scenario(kind: Kind): Promise<Row[]> {
     progress(`${kind}: eu-west active (${ms(moved.record.rto).toFixed(0)} ms RTO); writing there`);
     await sleep(afterSeconds * 1000);
     await load.stopWriting(30_000);
-    progress(`${kind}: producer stopped; the group reads to the end in eu-west`);
+    const rate = producerFigures(load);
+    progress(
+      `${kind}: producer stopped at ${Math.round(rate.rate)} records/s acknowledged ` +
+        `(${rate.requests} requests, round trip p50 ${rate.roundTripMs.p50} ms); the group reads to the end in eu-west`,
+    );
     await load.finishReading(180_000);
     progress(`${kind}: MirrorMaker 2's procedure: seek to RemoteClusterUtils' answer, read`);
     const writtenAtSource = new Set(
@@ -184,6 +187,11 @@ async function scenario(kind: Kind): Promise<Row[]> {
       await settledEnd(stack.admins[1]!, MM2_REMOTE, 5000);
     }
     const mm2Read = await readAfterMm2Seek(stack.kafkas[1]!, stack, mm2Answer.offsets, 180_000);
+    progress(`${kind}: reading ${REMOTE} and ${MM2_REMOTE} in eu-west back`);
+    const [inRemote, inMm2Remote] = [
+      await readSequences(stack.kafkas[1]!, stack.admins[1]!, REMOTE, 300_000),
+      await readSequences(stack.kafkas[1]!, stack.admins[1]!, MM2_REMOTE, 300_000),
+    ];
     await load.close();
     const atSource = load.handled.filter((h) => h.region === "us-east").map((h) => h.seq);
     const geo = sequenceCheck(
@@ -196,11 +204,19 @@ async function scenario(kind: Kind): Promise<Row[]> {
     );
     const mm2 = sequenceCheck([...atSource, ...mm2Read], writtenAtSource);
     return figures(kind, {
+      perSecond,
       moved,
       load,
       geo,
       geoSource,
       mm2,
+      missing: {
+        geo: missingFrom(writtenAtSource, inRemote),
+        mm2: missingFrom(writtenAtSource, inMm2Remote),
+      },
+      ...(moved.killAt === undefined
+        ? {}
+        : { risk: checkRisk(moved.record, load, moved.requestAt, moved.killAt) }),
       mm2Answer,
       since,
       writtenAtSource: writtenAtSource.size,
@@ -215,151 +231,6 @@ async function scenario(kind: Kind): Promise<Row[]> {
   }
 }
 
-interface Outcome {
-  readonly moved: Moved;
-  readonly load: SequencedLoad;
-  readonly geo: { duplicates: number; misses: number };
-  readonly geoSource: { duplicates: number; misses: number };
-  readonly mm2: { duplicates: number; misses: number };
-  readonly mm2Answer: { offsets: readonly unknown[]; ms: number };
-  readonly since?: { since: number; ageMs: number };
-  readonly writtenAtSource: number;
-  readonly settings: string;
-  readonly seconds: number;
-}
-
-function figures(kind: Kind, o: Outcome): Row[] {
-  const { record } = o.moved;
-  const rows: Row[] = [];
-  const row = (
-    measure: string,
-    geo: Figure,
-    mm2: Figure,
-    unit: string,
-    goal = "",
-    met: Figure = null,
-    note = "",
-  ) => rows.push({ scenario: kind, measure, geo, mm2, unit, goal, met, note });
-  const rtoMs = ms(record.rto);
-  row(
-    "RTO: no active region (transition record)",
-    rtoMs,
-    null,
-    "ms",
-    "<= 10000",
-    rtoMs <= 10_000,
-    "MM2: no such step, a runbook",
-  );
-  for (const step of record.steps) {
-    row(`  step ${step.name}`, ms(step.duration), null, "ms", "", null, step.detail.slice(0, 90));
-  }
-  // A loop, not Math.min(...times): a spread of a few hundred thousand acks overflows the stack.
-  const lastAt = (region: string, times: readonly { at: number; region: string }[]) =>
-    times.reduce((last, t) => (t.region === region ? Math.max(last, t.at) : last), -Infinity);
-  const firstAt = (region: string, times: readonly { at: number; region: string }[]) =>
-    times.reduce((first, t) => (t.region === region ? Math.min(first, t.at) : first), Infinity);
-  const since = o.moved.killAt ?? undefined;
-  if (since !== undefined) {
-    row(
-      "detection: broker killed -> failover accepted",
-      o.moved.requestAt - since,
-      null,
-      "ms",
-      "",
-      null,
-      "3 failed probes at 2 s (flowGroups[].failoverAfterProbeFailures)",
-    );
-    row("broker killed -> eu-west active (flip)", o.moved.flipAt - since, null, "ms");
-  }
-  const writePause = firstAt("eu-west", o.load.acks) - (since ?? lastAt("us-east", o.load.acks));
-  const readPause =
-    firstAt("eu-west", o.load.handled) - (since ?? lastAt("us-east", o.load.handled));
-  const from = since === undefined ? "last in us-east" : "kill";
-  row(`producer: ${from} -> first ack by eu-west`, writePause, null, "ms");
-  row(`group: ${from} -> first record handled in eu-west`, readPause, null, "ms");
-  const rpo = record.rpoUnknown ? "unknown" : Number(record.rpoRecords);
-  row(
-    "RPO: records not replicated (transition record)",
-    rpo,
-    null,
-    "records",
-    kind === "switchover" ? "0" : "",
-    kind === "switchover" ? rpo === 0 : null,
-    kind === "failover" ? `records at risk: ${record.recordsAtRisk.length} partitions listed` : "",
-  );
-  const acks = o.load.acks.map((a) => a.at);
-  const lastAck = acks.reduce((last, at) => Math.max(last, at), -Infinity);
-  const rate = o.load.acked.size / ((lastAck - o.load.startedAt) / 1000);
-  row(
-    "producer rate achieved (offered: the argument)",
-    Math.round(rate),
-    null,
-    "records/s",
-    "",
-    null,
-    "bounded by 25 batches waiting for an answer: a loaded broker slows it",
-  );
-  row("records written in us-east (acknowledged)", o.writtenAtSource, o.writtenAtSource, "records");
-  row(
-    "records written in eu-west after the flip",
-    o.load.acked.size - o.writtenAtSource,
-    null,
-    "records",
-    "",
-    null,
-    `${o.load.failed()} records' sends rejected (not counted)`,
-  );
-  row(
-    "group duplicates (records written in us-east)",
-    o.geoSource.duplicates,
-    o.mm2.duplicates,
-    "records",
-    kind === "switchover" ? "0" : "< MM2",
-    kind === "switchover"
-      ? o.geoSource.duplicates === 0
-      : o.geoSource.duplicates < o.mm2.duplicates,
-  );
-  row(
-    "group misses (records written in us-east)",
-    o.geoSource.misses,
-    o.mm2.misses,
-    "records",
-    kind === "switchover" ? "0" : "= RPO",
-    kind === "switchover" ? o.geoSource.misses === 0 : null,
-  );
-  row(
-    "group duplicates / misses, all acknowledged records",
-    `${o.geo.duplicates} / ${o.geo.misses}`,
-    null,
-    "records",
-    "",
-    null,
-    "ours: us-east then eu-west's own writes",
-  );
-  if (o.since !== undefined) {
-    row(
-      "consumed in us-east since the last checkpoint",
-      o.since.since,
-      null,
-      "records",
-      ">= geo duplicates",
-      o.geoSource.duplicates <= o.since.since,
-      `newest checkpoint ${o.since.ageMs} ms old at the failover`,
-    );
-  }
-  row(
-    "RemoteClusterUtils.translateOffsets at the flip",
-    null,
-    o.mm2Answer.ms,
-    "ms",
-    "",
-    null,
-    `${o.mm2Answer.offsets.length} partitions answered; ${o.settings}`,
-  );
-  row("scenario wall time (stack start to report)", o.seconds, null, "s");
-  return rows;
-}
-
 async function main(): Promise<void> {
   const rows: Row[] = [];
   const report = () =>
@@ -367,9 +238,9 @@ async function main(): Promise<void> {
       columns: ["scenario", "measure", "geo", "mm2", "unit", "goal", "met", "note"],
     });
   try {
-    for (const kind of ["switchover", "failover"] as const) {
+    for (const kind of kinds) {
       rows.push(...(await scenario(kind)));
-      if (kind === "switchover") report();
+      if (kind !== kinds.at(-1)) report();
     }
   } catch (error) {
     // What was measured before the failure is still worth seeing.
@@ -378,7 +249,20 @@ async function main(): Promise<void> {
   }
   report();
   // kafkajs clients of the killed region may still be retrying: they must not keep us alive.
-  process.exit(0);
+  process.exit(rateShortfall(rows) ? 1 : 0);
+}
+
+/** Says loudly when the producer did not reach the load the report claims. */
+function rateShortfall(rows: readonly Row[]): boolean {
+  const short = rows.filter((r) => String(r.measure).startsWith("producer rate") && !r.met);
+  for (const r of short) {
+    process.stderr.write(
+      `\nFAILED: ${r.scenario}: the producer reached ${r.geo} records/s, below ` +
+        `${MIN_RATE_SHARE * 100} % of the ${perSecond} records/s offered: the figures above are ` +
+        "not those of the load asked for\n",
+    );
+  }
+  return short.length > 0;
 }
 
 main().catch((error) => {

@@ -14,6 +14,7 @@ import { createKafkaClient } from "@geo/kafka";
 import { commitGroupOffsets, createWireClient, type KafkaWireClient } from "@geo/kafka-wire";
 import { findFreePorts, startKafkaClusters, stopAll, trackProcess } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
+import { toEpoch, toOffset } from "@geo/positions";
 import { createProgressStore, ensureProgressTopics, type OffsetMapSegment } from "@geo/progress";
 import { Health, OffsetTranslationService } from "@geo/proto";
 import { printReport, type Row } from "./report";
@@ -49,10 +50,10 @@ async function writeHistory(target: KafkaWireClient): Promise<void> {
     count: bigint,
   ) => ({
     unit: { flow: FLOW, sourceTopic: topic, partition },
-    epoch: 1n,
+    epoch: toEpoch(1),
     remoteTopic: `us-east.${topic}`,
-    sourceStart,
-    targetStart,
+    sourceStart: toOffset(sourceStart),
+    targetStart: toOffset(targetStart),
     count,
     agentId: "bench",
     time: Date.now(),

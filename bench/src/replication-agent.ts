@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { writeHeapSnapshot } from "node:v8";
 import { createLogger } from "@geo/logging";
 import { type Gauge, Registry } from "@geo/metrics";
+import { toEpoch } from "@geo/positions";
 import {
   createReplicationEngine,
   type ReplicationEngine,
@@ -103,7 +104,7 @@ async function start(init: AgentInit): Promise<void> {
   const units: UnitAssignment[] = init.until.map(([partition]) => ({
     unit: { flow: flow.name, sourceTopic: init.sourceTopic, partition },
     remoteTopic: init.remoteTopic,
-    epoch: 1n,
+    epoch: toEpoch(1),
     flow,
   }));
   const total = init.until.reduce((n, [, offset]) => n + offset, 0n);

@@ -22,7 +22,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   },
   failover: {
     file: join(__dirname, "failover.js"),
-    what: "issue 12: planned switchover and unplanned failover (broker killed) at 5,000 records/s over 12 partitions: RTO, RPO, a following group's duplicates and misses, side by side with MirrorMaker 2's checkpoints + RemoteClusterUtils [recordsPerSecond] [warmupSeconds] [afterSeconds]",
+    what: "issue 12: planned switchover and unplanned failover (broker killed) at 5,000 records/s over 12 partitions: RTO, RPO, a following group's duplicates and misses, side by side with MirrorMaker 2's checkpoints + RemoteClusterUtils [recordsPerSecond] [warmupSeconds] [afterSeconds] [scenarios=switchover,failover]",
   },
   health: {
     file: join(__dirname, "health.js"),

@@ -27,6 +27,7 @@ import {
   startRedis,
   stopAll,
 } from "@geo/local-runtime";
+import { type Epoch, parseEpoch } from "@geo/positions";
 import { AgentSessionService, type agentV1, CoordinatorService, replicationV1 } from "@geo/proto";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
@@ -51,13 +52,13 @@ interface Event {
   at: number;
   kind: "snapshot" | "revoke" | "released" | "lost";
   unitId?: string;
-  epoch?: number;
+  epoch?: Epoch;
   generation?: bigint;
 }
 
 /** A stand-in for a region agent, speaking the session protocol and renewing its leases. */
 class FakeAgent {
-  readonly units = new Map<string, number>();
+  readonly units = new Map<string, Epoch>();
   readonly events: Event[] = [];
   readonly generations: bigint[] = [];
   readonly instance = randomUUID();
@@ -203,7 +204,7 @@ class FakeAgent {
             this.generation = generation;
             this.generations.push(generation);
             const wanted = new Map(
-              message.value.units.map((unit) => [unitIdOf(unit.unit!), Number(unit.epoch)]),
+              message.value.units.map((unit) => [unitIdOf(unit.unit!), parseEpoch(unit.epoch)]),
             );
             for (const unitId of [...this.units.keys()]) {
               if (!wanted.has(unitId)) await this.release(unitId, "not in the assignment");
@@ -218,7 +219,7 @@ class FakeAgent {
           } else if (message.case === "revoke") {
             const unitId = unitIdOf(message.value.unit!);
             this.events.push({ at: Date.now(), kind: "revoke", unitId });
-            if (this.units.get(unitId) === Number(message.value.epoch)) {
+            if (this.units.get(unitId) === parseEpoch(message.value.epoch)) {
               await this.release(unitId, message.value.reason);
             }
           }
@@ -272,7 +273,7 @@ describe("coordinator assignment, leases and high availability", () => {
     return agent;
   };
   const ownerMap = () => {
-    const owners = new Map<string, { agent: string; epoch: number }>();
+    const owners = new Map<string, { agent: string; epoch: Epoch }>();
     for (const agent of agents.values()) {
       for (const [unitId, epoch] of agent.units) owners.set(unitId, { agent: agent.id, epoch });
     }
@@ -365,13 +366,18 @@ logging: { level: debug }
   it("gives three agents a balanced, complete assignment with epochs from Redis", async (t) => {
     const started = Date.now();
     const three = await Promise.all(["a1", "a2", "a3"].map(startAgent));
-    await waitFor("a complete assignment on a1..a3", () => settledOn(three), {
-      timeoutMs: 20_000,
-      intervalMs: 50,
-    });
-    t.diagnostic(`first complete assignment ${Date.now() - started} ms after the agents started`);
-    const counts = three.map((agent) => agent.units.size).sort();
-    assert.deepEqual(counts, [2, 3, 3]);
+    // On a loaded machine one agent's session can open a round before the others': the first
+    // complete assignment is then all on it, and balance comes by moves. The contract is that a
+    // complete, balanced assignment is reached, soon.
+    const counts = () => three.map((agent) => agent.units.size).sort();
+    await waitFor(
+      "a complete, balanced assignment on a1..a3",
+      async () => (await settledOn(three)) && counts().join() === "2,3,3",
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+    t.diagnostic(
+      `complete, balanced assignment ${Date.now() - started} ms after the agents started`,
+    );
     const firstLeader = await leader();
     assert.ok(firstLeader, "one coordinator leads");
 

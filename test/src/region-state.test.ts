@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { Code, createGrpcClient, GeoError, type GrpcClient } from "@geo/grpc";
 import { findFreePorts } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
+import { parseEpoch } from "@geo/positions";
 import { CoordinatorService, coordinatorV1, healthV1, ReplicationHealthService } from "@geo/proto";
 import { createKafkaRegionLog, type RegionLog, type RegionStore } from "@geo/region-state";
 import { movePeer, type RegionStack, startRegionStack } from "./support/region-stack";
@@ -194,7 +195,7 @@ describe("region state through the health service (real processes, Kafka, Redis)
         flowGroup: "orders",
         kind: "switchover",
         toRegion: "eu-west",
-        expectedEpoch: Number(before.epoch),
+        expectedEpoch: parseEpoch(before.epoch),
         actor: "peer",
         reason: "",
       },

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createLogger } from "@geo/logging";
 import { Registry } from "@geo/metrics";
+import { NO_OFFSET, toEpoch, toOffset } from "@geo/positions";
 import { createProgressStore, type ProgressStore, translateOffset, unitId } from "@geo/progress";
 import {
   createReplicationEngine,
@@ -313,9 +314,9 @@ test("OffsetOutOfRange: 'earliest' jumps with a warning and a metric; 'fail' sto
   for (const u of [jumpUnit, failUnit]) {
     await store.write({
       ...u.unit,
-      epoch: 1n,
-      nextSourceOffset: 5n,
-      lastTargetOffset: -1n,
+      epoch: toEpoch(1),
+      nextSourceOffset: toOffset(5),
+      lastTargetOffset: NO_OFFSET,
       agentId: "before",
       time: Date.now(),
     });
@@ -415,10 +416,10 @@ test("transactional source: aborted records are not replicated and the offset ma
   );
   assert.equal(segs[0]!.remoteTopic, "us-east.tx");
   // A consumer that committed 3 (the marker) or 5 (inside the aborted run) resumes at c4.
-  assert.equal(translateOffset(segs, 3n), 3n);
-  assert.equal(translateOffset(segs, 5n), 3n);
-  assert.equal(translateOffset(segs, 8n), 4n);
-  assert.equal(translateOffset(segs, 9n), 5n);
+  assert.equal(translateOffset(segs, toOffset(3)), 3n);
+  assert.equal(translateOffset(segs, toOffset(5)), 3n);
+  assert.equal(translateOffset(segs, toOffset(8)), 4n);
+  assert.equal(translateOffset(segs, toOffset(9)), 5n);
   const p = (await store.load(units.map((u) => u.unit))).get(unitId(units[0]!.unit))!;
   assert.equal(p.nextSourceOffset, 10n);
   assert.equal(p.lastTargetOffset, 4n);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { runKafkaTool } from "@geo/local-runtime";
 import { Registry } from "@geo/metrics";
+import { NO_OFFSET, toEpoch, toOffset } from "@geo/positions";
 import { createProgressStore, type ProgressStore, translateOffset, unitId } from "@geo/progress";
 import { CompressionType, encodeRecordBatch, type RecordBatch } from "@geo/record-batch";
 import {
@@ -281,7 +282,7 @@ test("replicates ≥ 10 000 records byte-exact: kafkajs, raw batches, Java produ
     const src = await readPartition(pair.source, u.unit.sourceTopic, u.unit.partition);
     src.forEach((r, i) => {
       assert.equal(
-        translateOffset(segs, r.offset),
+        translateOffset(segs, toOffset(r.offset)),
         dst[i]!.offset,
         `${unitId(u.unit)} @${r.offset}`,
       );
@@ -336,9 +337,9 @@ test("a higher epoch resumes from the highest-epoch progress, ignoring a stale l
   // A zombie of epoch 1 writes late, with a position far behind.
   await store.write({
     ...unit,
-    epoch: 1n,
-    nextSourceOffset: 0n,
-    lastTargetOffset: -1n,
+    epoch: toEpoch(1),
+    nextSourceOffset: toOffset(0),
+    lastTargetOffset: NO_OFFSET,
     agentId: "zombie",
     time: Date.now(),
   });

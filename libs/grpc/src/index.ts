@@ -84,8 +84,10 @@ export {
   type PageSizeOptions,
   pageSize,
   requireEnum,
+  requireEpoch,
   requireInt64,
   requireMaxLength,
   requireNonEmpty,
+  requireOffset,
   requirePresent,
 } from "./validate.js";

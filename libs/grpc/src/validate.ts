@@ -1,4 +1,5 @@
 import type { DescEnum } from "@bufbuild/protobuf";
+import { type Epoch, epochFromProto, type Offset, offsetFromProto } from "@geo/positions";
 import { Code } from "./code.js";
 import { GeoError } from "./geo-error.js";
 
@@ -64,6 +65,18 @@ export function requireInt64(value: string, field: string, range: Int64Range = {
     throw invalidArgument(field, `must be at most ${range.max}, got ${parsed}`);
   }
   return parsed;
+}
+
+/** An epoch request field: INVALID_ARGUMENT naming it unless it is a non-negative int64. */
+export function requireEpoch(value: string, field: string): Epoch {
+  requireInt64(value, field, { min: 0n });
+  return epochFromProto(value, field);
+}
+
+/** A Kafka offset request field: INVALID_ARGUMENT naming it unless it is a non-negative int64. */
+export function requireOffset(value: string, field: string): Offset {
+  requireInt64(value, field, { min: 0n });
+  return offsetFromProto(value, field);
 }
 
 /**

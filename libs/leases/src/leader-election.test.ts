@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { type RedisServer, startRedis } from "@geo/local-runtime";
+import { type Epoch, parseEpoch, toEpoch } from "@geo/positions";
 import type { Redis } from "@geo/redis";
 import {
   createLeaderElection,
@@ -37,7 +38,7 @@ function client(name: string): Redis {
 
 interface Contender {
   election: LeaderElection;
-  events: { event: "elected" | "demoted"; at: number; epoch: number; reason?: DemotionReason }[];
+  events: { event: "elected" | "demoted"; at: number; epoch: Epoch; reason?: DemotionReason }[];
   terms: LeaderTerm[];
 }
 
@@ -111,7 +112,7 @@ describe("createLeaderElection (real Redis)", () => {
     const taken = await nextEvent(second, "elected");
     t.diagnostic(`takeover after a clean stop: ${(taken.at - stoppedAt).toFixed(0)} ms`);
     assert.ok(taken.at - stoppedAt <= 150 + 250);
-    assert.equal(taken.epoch, firstEpoch + 1);
+    assert.equal(taken.epoch, firstEpoch + 1n);
     await second.election.stop();
   });
 
@@ -132,7 +133,7 @@ describe("createLeaderElection (real Redis)", () => {
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     try {
-      const lines: { event: string; epoch: number }[] = [];
+      const lines: { event: string; epoch: string }[] = [];
       createInterface({ input: child.stdout! }).on("line", (line) => lines.push(JSON.parse(line)));
       const elected = await waitFor("the child to lead", () =>
         lines.find((line) => line.event === "elected"),
@@ -152,7 +153,7 @@ describe("createLeaderElection (real Redis)", () => {
       );
       // Slack for timers on a busy 2-core machine.
       assert.ok(takeoverMs <= ttlMs + renewIntervalMs + 250, `took ${takeoverMs} ms`);
-      assert.equal(taken.epoch, elected.epoch + 1);
+      assert.equal(taken.epoch, parseEpoch(elected.epoch) + 1n);
       await standby.election.stop();
     } finally {
       child.kill("SIGKILL");
@@ -169,7 +170,7 @@ describe("createLeaderElection (real Redis)", () => {
     const store = createLeaseStore({ redis: client("fence-store"), keyPrefix: prefix });
     await client("fence-setup").set(store.keys.era, "0");
     await store.registerAgent("agent-1", 30_000, { region: "eu", instance: "i" });
-    const grant = { minEpoch: 0, graceMs: 0, ttlMs: 500 };
+    const grant = { minEpoch: toEpoch(0), graceMs: 0, ttlMs: 500 };
     assert.equal(
       (await store.grantUnit("u1", "agent-1", { ...grant, fence: term.fence })).granted,
       true,
@@ -180,7 +181,7 @@ describe("createLeaderElection (real Redis)", () => {
     const next = await waitFor("b to lead", () => b.election.term());
     assert.deepEqual(await store.grantUnit("u2", "agent-1", { ...grant, fence: term.fence }), {
       granted: false,
-      epoch: 0,
+      epoch: toEpoch(0),
       reason: "not-leader",
     });
     assert.equal((await store.revokeUnit("u1", { fence: term.fence })).reason, "not-leader");
@@ -188,7 +189,7 @@ describe("createLeaderElection (real Redis)", () => {
       (await store.grantUnit("u2", "agent-1", { ...grant, fence: next.fence })).granted,
       true,
     );
-    assert.equal(next.epoch, term.epoch + 1);
+    assert.equal(next.epoch, term.epoch + 1n);
     await b.election.stop();
   });
 
@@ -218,7 +219,7 @@ describe("createLeaderElection (real Redis)", () => {
     );
     // It released the stale token, so it can lead again, with a new epoch.
     const again = await nextEvent(a, "elected", a.events[1]!.at);
-    assert.equal(again.epoch, term.epoch + 1);
+    assert.equal(again.epoch, term.epoch + 1n);
     await a.election.stop();
   });
 
@@ -226,7 +227,7 @@ describe("createLeaderElection (real Redis)", () => {
     const key = `${uniquePrefix("loss")}coordinator:leader`;
     const ttlMs = 1000;
     // Stands for the highest leader epoch found in durable records (the target cluster).
-    let highestDurableEpoch = 0;
+    let highestDurableEpoch = toEpoch(0);
     const a = contender({
       key,
       id: "a",
@@ -261,7 +262,7 @@ describe("createLeaderElection (real Redis)", () => {
     const again = await nextEvent(a, "elected", restartedAt, 15_000);
     t.diagnostic(`re-elected ${(again.at - restartedAt).toFixed(0)} ms after the empty restart`);
     assert.ok(again.at - restartedAt >= ttlMs - 20, "no election before the recovery wait");
-    assert.equal(again.epoch, term.epoch + 1);
+    assert.equal(again.epoch, term.epoch + 1n);
     await a.election.stop();
   });
 });

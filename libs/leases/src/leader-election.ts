@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { createBackoff } from "@geo/backoff";
 import type { Logger } from "@geo/logging";
+import { type Epoch, NO_EPOCH } from "@geo/positions";
 import type { Redis } from "ioredis";
 import { createLeaseClock } from "./lease-clock";
 import { LeaseError } from "./lease-error";
 import type { LeaderFence } from "./lease-store";
 import { scriptRunner } from "./scripts";
-import { checkEpoch, checkId, checkInt, checkTtl, MAX_TTL_MS } from "./validate";
+import { checkEpoch, checkId, checkInt, checkTtl, MAX_TTL_MS, replyEpoch } from "./validate";
 
 /** What a leader holds while it leads. */
 export interface LeaderTerm {
@@ -14,7 +15,7 @@ export interface LeaderTerm {
    * Leader epoch: grows with every election (above minEpoch), so writes made elsewhere can be
    * fenced by comparing epochs.
    */
-  readonly epoch: number;
+  readonly epoch: Epoch;
   /** Unique value stored in the leader key for this term. */
   readonly token: string;
   /** Pass to grantUnit/revokeUnit: Redis refuses them once this term is over. */
@@ -50,7 +51,7 @@ export interface LeaderElectionOptions {
    * records), for a Redis that came back empty. Called before each acquisition attempt, so a
    * function should answer from a cache.
    */
-  readonly minEpoch?: number | (() => number | Promise<number>);
+  readonly minEpoch?: Epoch | (() => Epoch | Promise<Epoch>);
   /**
    * After Redis lost the election state, nobody is elected for this long, since the previous
    * leader may still trust its lease. Default ttlMs.
@@ -161,7 +162,7 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
     term = undefined;
     clock.forget(LEADER);
     clearTimeout(deadlineTimer);
-    logger?.warn({ reason, epoch: ended.epoch }, "demoted");
+    logger?.warn({ reason, epoch: String(ended.epoch) }, "demoted");
     notify("onDemoted", () => options.onDemoted?.(reason, ended));
     if (reason === "deadline") releaseQuietly(ended.token);
   };
@@ -189,14 +190,16 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
 
   const acquire = async (): Promise<number> => {
     const min =
-      typeof options.minEpoch === "function" ? await options.minEpoch() : (options.minEpoch ?? 0);
-    checkEpoch("minEpoch", min);
+      typeof options.minEpoch === "function"
+        ? await options.minEpoch()
+        : (options.minEpoch ?? NO_EPOCH);
+    const minArg = checkEpoch("minEpoch", min);
     const token = `${id}/${randomUUID()}`;
     const ticket = clock.beginRenew();
     let reply: unknown;
     try {
       reply = await call(
-        run("geoLeaseLeaderAcquire", [key, stateKey], [token, ttlMs, min, recoveryMs]),
+        run("geoLeaseLeaderAcquire", [key, stateKey], [token, ttlMs, minArg, recoveryMs]),
         "leader acquire",
       );
     } catch (error) {
@@ -214,7 +217,7 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
       }
       return renewIntervalMs;
     }
-    const epoch = Number(value);
+    const epoch = replyEpoch("leader acquire epoch", value);
     clock.confirm(ticket, [{ unitId: LEADER, epoch }]);
     if (state === "stopped" || !clock.isTrusted(LEADER)) {
       // Stopped meanwhile, or the answer came too late to lead on.
@@ -226,7 +229,7 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
     state = "leader";
     term = elected;
     armDeadline();
-    logger?.info({ epoch }, "elected leader");
+    logger?.info({ epoch: String(epoch) }, "elected leader");
     notify("onElected", () => options.onElected?.(elected));
     return renewIntervalMs;
   };

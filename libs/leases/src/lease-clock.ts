@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import type { Epoch } from "@geo/positions";
 import { LeaseError } from "./lease-error";
 import type { RenewUnitsResult, UnitEpoch } from "./lease-store";
 import { checkId, checkTtl } from "./validate";
@@ -39,7 +40,7 @@ export interface LeaseClock {
   /** Stop trusting a unit (lost, released, stopped). */
   forget(unitId: string): void;
   /** True while the unit's deadline has not passed (and its epoch matches, when given). */
-  isTrusted(unitId: string, epoch?: number): boolean;
+  isTrusted(unitId: string, epoch?: Epoch): boolean;
   /** The unit's deadline on the clock given, or undefined if it was never confirmed. */
   deadline(unitId: string): number | undefined;
   /** Milliseconds until the unit's deadline; 0 when past or unknown. */
@@ -58,7 +59,7 @@ export function createLeaseClock(options: LeaseClockOptions): LeaseClock {
     );
   }
   const now = options.now ?? (() => performance.now());
-  const leases = new Map<string, { epoch: number; deadline: number }>();
+  const leases = new Map<string, { epoch: Epoch; deadline: number }>();
 
   const deadlineOf = (ticket: RenewTicket) => ticket.sentAt + ttlMs - margin;
   const confirm = (ticket: RenewTicket, units: readonly UnitEpoch[]) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type RedisServer, startRedis } from "@geo/local-runtime";
+import { type Epoch, toEpoch } from "@geo/positions";
 import type { Redis } from "@geo/redis";
 import { LeaseError } from "./lease-error";
 import { type AgentInfo, createLeaseStore, type LeaseStore } from "./lease-store";
@@ -32,14 +33,14 @@ async function establishedStore(label: string): Promise<LeaseStore> {
   return store;
 }
 
-const grantOptions = { minEpoch: 0, graceMs: 500, ttlMs: 1000 };
+const grantOptions = { minEpoch: toEpoch(0), graceMs: 500, ttlMs: 1000 };
 
 describe("createLeaseStore (real Redis)", () => {
   it("grants a free unit with epoch 1 to a live agent, idempotently", async () => {
     const store = await establishedStore("free");
     assert.deepEqual(await store.grantUnit("u1", "a", grantOptions), {
       granted: false,
-      epoch: 0,
+      epoch: toEpoch(0),
       reason: "agent-not-live",
     });
     assert.deepEqual(await store.registerAgent("a", LONG_TTL, info("eu")), {
@@ -48,33 +49,41 @@ describe("createLeaseStore (real Redis)", () => {
     });
     assert.deepEqual(await store.grantUnit("u1", "a", grantOptions), {
       granted: true,
-      epoch: 1,
+      epoch: toEpoch(1),
       reason: "free",
     });
     assert.deepEqual(await store.grantUnit("u1", "a", grantOptions), {
       granted: true,
-      epoch: 1,
+      epoch: toEpoch(1),
       reason: "already-owner",
     });
     const [state, unknown] = await store.getUnits(["u1", "nope"]);
     assert.equal(state?.owner, "a");
-    assert.equal(state?.epoch, 1);
+    assert.equal(state?.epoch, toEpoch(1));
     assert.equal(unknown, undefined);
   });
 
   it("takes minEpoch from the caller when it is above Redis's counter", async () => {
     const store = await establishedStore("min");
     await store.registerAgent("a", LONG_TTL, info("eu"));
-    const granted = await store.grantUnit("u1", "a", { ...grantOptions, minEpoch: 41 });
-    assert.deepEqual(granted, { granted: true, epoch: 42, reason: "free" });
-    assert.equal((await store.grantUnit("u1", "a", { ...grantOptions, minEpoch: 42 })).epoch, 42);
+    const granted = await store.grantUnit("u1", "a", { ...grantOptions, minEpoch: toEpoch(41) });
+    assert.deepEqual(granted, { granted: true, epoch: toEpoch(42), reason: "free" });
+    assert.equal(
+      (await store.grantUnit("u1", "a", { ...grantOptions, minEpoch: toEpoch(42) })).epoch,
+      toEpoch(42),
+    );
     // The target cluster saw a higher epoch than Redis remembers for a unit the agent owns.
-    assert.deepEqual(await store.grantUnit("u1", "a", { ...grantOptions, minEpoch: 50 }), {
+    assert.deepEqual(await store.grantUnit("u1", "a", { ...grantOptions, minEpoch: toEpoch(50) }), {
       granted: true,
-      epoch: 51,
+      epoch: toEpoch(51),
       reason: "re-epoch",
     });
-    const renew = await store.renewUnits("a", [{ unitId: "u1", epoch: 42 }], LONG_TTL, info("eu"));
+    const renew = await store.renewUnits(
+      "a",
+      [{ unitId: "u1", epoch: toEpoch(42) }],
+      LONG_TTL,
+      info("eu"),
+    );
     assert.equal(!renew.units[0]?.ok && renew.units[0]?.reason, "stale-epoch");
   });
 
@@ -85,7 +94,7 @@ describe("createLeaseStore (real Redis)", () => {
     await store.grantUnit("u1", "a", grantOptions);
     assert.deepEqual(await store.grantUnit("u1", "b", grantOptions), {
       granted: false,
-      epoch: 1,
+      epoch: toEpoch(1),
       reason: "owner-live",
       currentOwner: "a",
     });
@@ -97,7 +106,10 @@ describe("createLeaseStore (real Redis)", () => {
     const graceMs = 2000;
     await store.registerAgent("a", ttlMs, info("eu"));
     await store.registerAgent("b", LONG_TTL, info("eu"));
-    assert.equal((await store.grantUnit("u1", "a", { ...grantOptions, graceMs })).epoch, 1);
+    assert.equal(
+      (await store.grantUnit("u1", "a", { ...grantOptions, graceMs })).epoch,
+      toEpoch(1),
+    );
     const ownerDeadline = Number(await redis.zscore(store.keys.agents, "a"));
 
     // The grant script checks the liveness key itself; the index listLiveAgents reads can say
@@ -115,7 +127,12 @@ describe("createLeaseStore (real Redis)", () => {
       const result = await store.grantUnit("u1", "b", { ...grantOptions, graceMs });
       return result.granted ? result : undefined;
     });
-    assert.deepEqual(granted, { granted: true, epoch: 2, reason: "expired", previousOwner: "a" });
+    assert.deepEqual(granted, {
+      granted: true,
+      epoch: toEpoch(2),
+      reason: "expired",
+      previousOwner: "a",
+    });
     const [state] = await store.getUnits(["u1"]);
     assert.ok(
       state!.grantedAt! >= ownerDeadline + graceMs,
@@ -132,9 +149,9 @@ describe("createLeaseStore (real Redis)", () => {
     const result = await store.renewUnits(
       "a",
       [
-        { unitId: "u1", epoch: 1 },
-        { unitId: "u2", epoch: 7 },
-        { unitId: "never-granted", epoch: 1 },
+        { unitId: "u1", epoch: toEpoch(1) },
+        { unitId: "u2", epoch: toEpoch(7) },
+        { unitId: "never-granted", epoch: toEpoch(1) },
       ],
       LONG_TTL,
       info("eu"),
@@ -142,14 +159,21 @@ describe("createLeaseStore (real Redis)", () => {
     assert.deepEqual(result, {
       agent: { ok: true, created: false },
       units: [
-        { unitId: "u1", epoch: 1, ok: true },
-        { unitId: "u2", epoch: 7, ok: false, reason: "stale-epoch" },
-        { unitId: "never-granted", epoch: 1, ok: false, reason: "no-owner" },
+        { unitId: "u1", epoch: toEpoch(1), ok: true },
+        { unitId: "u2", epoch: toEpoch(7), ok: false, reason: "stale-epoch" },
+        { unitId: "never-granted", epoch: toEpoch(1), ok: false, reason: "no-owner" },
       ],
       lost: 2,
     });
-    const byOther = await store.renewUnits("b", [{ unitId: "u1", epoch: 1 }], LONG_TTL, info("eu"));
-    assert.deepEqual(byOther.units, [{ unitId: "u1", epoch: 1, ok: false, reason: "other-owner" }]);
+    const byOther = await store.renewUnits(
+      "b",
+      [{ unitId: "u1", epoch: toEpoch(1) }],
+      LONG_TTL,
+      info("eu"),
+    );
+    assert.deepEqual(byOther.units, [
+      { unitId: "u1", epoch: toEpoch(1), ok: false, reason: "other-owner" },
+    ]);
   });
 
   it("grants at once after the owner released; a stale release changes nothing", async () => {
@@ -157,31 +181,36 @@ describe("createLeaseStore (real Redis)", () => {
     await store.registerAgent("a", LONG_TTL, info("eu"));
     await store.registerAgent("b", LONG_TTL, info("eu"));
     await store.grantUnit("u1", "a", grantOptions);
-    assert.deepEqual(await store.releaseUnit("u1", "a", 0), {
+    assert.deepEqual(await store.releaseUnit("u1", "a", toEpoch(0)), {
       released: false,
       reason: "not-owner",
-      epoch: 1,
+      epoch: toEpoch(1),
       owner: "a",
     });
-    assert.deepEqual(await store.releaseUnit("u1", "b", 1), {
+    assert.deepEqual(await store.releaseUnit("u1", "b", toEpoch(1)), {
       released: false,
       reason: "not-owner",
-      epoch: 1,
+      epoch: toEpoch(1),
       owner: "a",
     });
-    assert.deepEqual(await store.releaseUnit("u1", "a", 1), {
+    assert.deepEqual(await store.releaseUnit("u1", "a", toEpoch(1)), {
       released: true,
       reason: "released",
-      epoch: 1,
+      epoch: toEpoch(1),
     });
     assert.deepEqual(await store.grantUnit("u1", "b", grantOptions), {
       granted: true,
-      epoch: 2,
+      epoch: toEpoch(2),
       reason: "released",
     });
     // The old owner's late release of its epoch cannot free b's unit.
-    assert.equal((await store.releaseUnit("u1", "a", 1)).released, false);
-    const renew = await store.renewUnits("a", [{ unitId: "u1", epoch: 1 }], LONG_TTL, info("eu"));
+    assert.equal((await store.releaseUnit("u1", "a", toEpoch(1))).released, false);
+    const renew = await store.renewUnits(
+      "a",
+      [{ unitId: "u1", epoch: toEpoch(1) }],
+      LONG_TTL,
+      info("eu"),
+    );
     assert.equal(renew.units[0]?.ok === false && renew.units[0].reason, "other-owner");
     assert.equal((await store.getUnits(["u1"]))[0]?.owner, "b");
   });
@@ -190,7 +219,7 @@ describe("createLeaseStore (real Redis)", () => {
     const store = await establishedStore("revoke");
     const ttlMs = 300;
     const graceMs = 200;
-    const options = { minEpoch: 0, graceMs, ttlMs };
+    const options = { minEpoch: toEpoch(0), graceMs, ttlMs };
     await store.registerAgent("a", ttlMs, info("eu"));
     await store.registerAgent("b", LONG_TTL, info("eu"));
     await store.grantUnit("u1", "a", options);
@@ -198,13 +227,13 @@ describe("createLeaseStore (real Redis)", () => {
     assert.deepEqual(await store.revokeUnit("u1", { owner: "b" }), {
       revoked: false,
       reason: "owner-mismatch",
-      epoch: 1,
+      epoch: toEpoch(1),
       owner: "a",
     });
-    assert.deepEqual(await store.revokeUnit("u1", { owner: "a", epoch: 1 }), {
+    assert.deepEqual(await store.revokeUnit("u1", { owner: "a", epoch: toEpoch(1) }), {
       revoked: true,
       reason: "revoked",
-      epoch: 1,
+      epoch: toEpoch(1),
       owner: "a",
     });
     assert.equal((await store.revokeUnit("u1")).reason, "already-revoked");
@@ -215,8 +244,8 @@ describe("createLeaseStore (real Redis)", () => {
     const renew = await store.renewUnits(
       "a",
       [
-        { unitId: "u1", epoch: 1 },
-        { unitId: "u2", epoch: 1 },
+        { unitId: "u1", epoch: toEpoch(1) },
+        { unitId: "u2", epoch: toEpoch(1) },
       ],
       ttlMs,
       info("eu"),
@@ -229,10 +258,10 @@ describe("createLeaseStore (real Redis)", () => {
     assert.equal(waiting.reason, "revoking");
 
     // u1: the owner complies and releases, the move completes at once.
-    assert.equal((await store.releaseUnit("u1", "a", 1)).released, true);
+    assert.equal((await store.releaseUnit("u1", "a", toEpoch(1))).released, true);
     assert.deepEqual(await store.grantUnit("u1", "b", options), {
       granted: true,
-      epoch: 2,
+      epoch: toEpoch(2),
       reason: "released",
     });
 
@@ -242,7 +271,12 @@ describe("createLeaseStore (real Redis)", () => {
       const result = await store.grantUnit("u2", "b", options);
       return result.granted ? result : undefined;
     });
-    assert.deepEqual(granted, { granted: true, epoch: 2, reason: "revoked", previousOwner: "a" });
+    assert.deepEqual(granted, {
+      granted: true,
+      epoch: toEpoch(2),
+      reason: "revoked",
+      previousOwner: "a",
+    });
     const [u2] = await store.getUnits(["u2"]);
     assert.equal(u2?.revokedAt, undefined, "a grant clears the revoke");
     assert.ok(
@@ -261,13 +295,13 @@ describe("createLeaseStore (real Redis)", () => {
     assert.ok(!second.ok && second.retryInMs > LONG_TTL - 5000);
     const renew = await store.renewUnits(
       "a",
-      [{ unitId: "u1", epoch: 1 }],
+      [{ unitId: "u1", epoch: toEpoch(1) }],
       LONG_TTL,
       info("eu", "second"),
     );
     assert.equal(renew.agent.ok, false);
     assert.deepEqual(renew.units, [
-      { unitId: "u1", epoch: 1, ok: false, reason: "instance-conflict" },
+      { unitId: "u1", epoch: toEpoch(1), ok: false, reason: "instance-conflict" },
     ]);
     assert.equal(renew.lost, 1);
   });
@@ -298,7 +332,7 @@ describe("createLeaseStore (real Redis)", () => {
 
   it("grants no unknown unit for ttl + grace after the keyspace came up empty", async () => {
     const store = createLeaseStore({ redis, keyPrefix: uniquePrefix("fresh") });
-    const options = { minEpoch: 0, graceMs: 200, ttlMs: 300 };
+    const options = { minEpoch: toEpoch(0), graceMs: 200, ttlMs: 300 };
     await store.registerAgent("a", LONG_TTL, info("eu"));
     const era = Number(await redis.get(store.keys.era));
     const first = await store.grantUnit("u1", "a", options);
@@ -308,7 +342,7 @@ describe("createLeaseStore (real Redis)", () => {
       const result = await store.grantUnit("u1", "a", options);
       return result.granted ? result : undefined;
     });
-    assert.deepEqual(granted, { granted: true, epoch: 1, reason: "free" });
+    assert.deepEqual(granted, { granted: true, epoch: toEpoch(1), reason: "free" });
     const [state] = await store.getUnits(["u1"]);
     assert.ok(state!.grantedAt! >= era + 500);
   });
@@ -318,7 +352,7 @@ describe("createLeaseStore (real Redis)", () => {
     await store.registerAgent("a", LONG_TTL, info("eu"));
     const units = Array.from({ length: 1000 }, (_, i) => ({
       unitId: `flow-1/orders.eu/${i}`,
-      epoch: 0,
+      epoch: toEpoch(0),
     }));
     const grants = await Promise.all(
       units.map((unit) => store.grantUnit(unit.unitId, "a", grantOptions)),
@@ -359,15 +393,23 @@ describe("createLeaseStore (real Redis)", () => {
     const invalid = (error: unknown) =>
       error instanceof LeaseError && error.code === "INVALID_ARGUMENT" && !error.retriable;
     await assert.rejects(store.grantUnit("", "a", grantOptions), invalid);
-    await assert.rejects(store.grantUnit("u", "a", { ...grantOptions, minEpoch: -1 }), invalid);
+    await assert.rejects(
+      store.grantUnit("u", "a", { ...grantOptions, minEpoch: -1n as Epoch }),
+      invalid,
+    );
     await assert.rejects(store.grantUnit("u", "a", { ...grantOptions, ttlMs: 0 }), invalid);
     await assert.rejects(store.registerAgent("a", 1.5, info("eu")), invalid);
     await assert.rejects(store.registerAgent("a", 1000, { region: "", instance: "i" }), invalid);
     await assert.rejects(
-      store.renewUnits("a", [{ unitId: "u", epoch: Number.NaN }], 1000, info("eu")),
+      store.renewUnits(
+        "a",
+        [{ unitId: "u", epoch: Number.NaN as unknown as Epoch }],
+        1000,
+        info("eu"),
+      ),
       invalid,
     );
-    await assert.rejects(store.releaseUnit("u", "a", 1.5), invalid);
+    await assert.rejects(store.releaseUnit("u", "a", 1.5 as unknown as Epoch), invalid);
   });
 
   it("answers with Redis's own time", async () => {

@@ -1,9 +1,10 @@
+import type { Epoch } from "@geo/positions";
 import type { Redis } from "ioredis";
 import { type LeaseKeys, leaseKeys } from "./keys";
 import { LeaseError, toLeaseError } from "./lease-error";
 import { type RunScript, scriptRunner } from "./scripts";
 import { RENEW_CODES } from "./scripts/renew-units";
-import { checkEpoch, checkId, checkInt, checkTtl, MAX_TTL_MS } from "./validate";
+import { checkEpoch, checkId, checkInt, checkTtl, MAX_TTL_MS, replyEpoch } from "./validate";
 
 /** What an agent publishes about itself with its liveness. */
 export interface AgentInfo {
@@ -40,7 +41,7 @@ export interface LiveAgent {
 
 export interface UnitEpoch {
   readonly unitId: string;
-  readonly epoch: number;
+  readonly epoch: Epoch;
 }
 
 export type UnitLostReason =
@@ -56,10 +57,10 @@ export type UnitLostReason =
   | "instance-conflict";
 
 export type UnitRenewal =
-  | { readonly unitId: string; readonly epoch: number; readonly ok: true }
+  | { readonly unitId: string; readonly epoch: Epoch; readonly ok: true }
   | {
       readonly unitId: string;
-      readonly epoch: number;
+      readonly epoch: Epoch;
       readonly ok: false;
       readonly reason: UnitLostReason;
     };
@@ -80,11 +81,12 @@ export interface LeaderFence {
 
 export interface GrantOptions {
   /**
-   * The highest epoch found in the unit's progress records in the target cluster (0 if none).
+   * The highest epoch found in the unit's progress records in the target cluster (NO_EPOCH if
+   * none); at most MAX_SCRIPT_EPOCH.
    * The new epoch is above both it and the epoch Redis remembers: Redis may have come back
    * empty, and only the target cluster still knows which epochs were used.
    */
-  readonly minEpoch: number;
+  readonly minEpoch: Epoch;
   /** Extra wait after the owner's lease ended (LeasesConfig.graceMs). */
   readonly graceMs: number;
   /**
@@ -130,15 +132,15 @@ export type GrantResult =
   | {
       readonly granted: true;
       /** The fencing epoch the new owner writes with. */
-      readonly epoch: number;
+      readonly epoch: Epoch;
       readonly reason: GrantReason;
       /** The owner it was taken from, for "expired" and "revoked". */
       readonly previousOwner?: string;
     }
   | {
       readonly granted: false;
-      /** The unit's last granted epoch (0 if none). */
-      readonly epoch: number;
+      /** The unit's last granted epoch (NO_EPOCH if none). */
+      readonly epoch: Epoch;
       readonly reason: GrantRefusal;
       readonly currentOwner?: string;
       /** For "grace", "revoking" and "recovering": when a retry can succeed. */
@@ -149,14 +151,14 @@ export interface RevokeOptions {
   /** Revoke only if this agent still owns it. */
   readonly owner?: string;
   /** Revoke only if this epoch is still current. */
-  readonly epoch?: number;
+  readonly epoch?: Epoch;
   readonly fence?: LeaderFence;
 }
 
 export interface RevokeResult {
   readonly revoked: boolean;
   readonly reason: "revoked" | "already-revoked" | "no-owner" | "owner-mismatch" | "not-leader";
-  readonly epoch: number;
+  readonly epoch: Epoch;
   readonly owner?: string;
 }
 
@@ -164,15 +166,15 @@ export interface ReleaseResult {
   readonly released: boolean;
   readonly reason: "released" | "no-owner" | "not-owner";
   /** The unit's current epoch. */
-  readonly epoch: number;
+  readonly epoch: Epoch;
   /** The owner when it is someone else. */
   readonly owner?: string;
 }
 
 export interface UnitState {
   readonly unitId: string;
-  /** Last granted epoch; 0 if never granted in this Redis's memory. */
-  readonly epoch: number;
+  /** Last granted epoch; NO_EPOCH if never granted in this Redis's memory. */
+  readonly epoch: Epoch;
   readonly owner?: string;
   /** Redis time, ms. */
   readonly grantedAt?: number;
@@ -200,7 +202,7 @@ export interface LeaseStore {
   /** Coordinator: starts a planned move; the owner's renewals answer "revoked" from now on. */
   revokeUnit(unitId: string, options?: RevokeOptions): Promise<RevokeResult>;
   /** Agent: gives back a unit it stopped writing; only the owner of that epoch can. */
-  releaseUnit(unitId: string, agentId: string, epoch: number): Promise<ReleaseResult>;
+  releaseUnit(unitId: string, agentId: string, epoch: Epoch): Promise<ReleaseResult>;
   /**
    * Agent: renews its liveness and checks all its units in one EVALSHA. Record the renew's send
    * time with a LeaseClock before calling, and stop every unit that comes back lost.
@@ -304,7 +306,7 @@ export function createLeaseStore(options: LeaseStoreOptions): LeaseStore {
       if (granted === 1) {
         return {
           granted: true,
-          epoch: Number(epoch),
+          epoch: replyEpoch("geoLeaseGrantUnit epoch", epoch),
           reason: reason as GrantReason,
           ...(owner !== "" && owner !== agentId ? { previousOwner: String(owner) } : {}),
         };
@@ -312,7 +314,7 @@ export function createLeaseStore(options: LeaseStoreOptions): LeaseStore {
       const retry = Number(retryInMs);
       return {
         granted: false,
-        epoch: Number(epoch),
+        epoch: replyEpoch("geoLeaseGrantUnit epoch", epoch),
         reason: reason as GrantRefusal,
         ...(owner !== "" ? { currentOwner: String(owner) } : {}),
         ...(retry > 0 ? { retryInMs: retry } : {}),
@@ -322,18 +324,18 @@ export function createLeaseStore(options: LeaseStoreOptions): LeaseStore {
     async revokeUnit(unitId, revoke = {}) {
       checkId("unitId", unitId);
       if (revoke.owner !== undefined) checkId("owner", revoke.owner);
-      if (revoke.epoch !== undefined) checkEpoch("epoch", revoke.epoch);
+      const expected = revoke.epoch === undefined ? "" : checkEpoch("epoch", revoke.epoch);
       const fence = revoke.fence === undefined ? undefined : checkFence(revoke.fence);
       const reply = await run(
         "geoLeaseRevokeUnit",
         [keys.unit(unitId), keys.era, ...(fence ? [fence.key] : [])],
-        [revoke.owner ?? "", revoke.epoch ?? "", fence?.token ?? ""],
+        [revoke.owner ?? "", expected, fence?.token ?? ""],
       );
       const [revoked, reason, epoch, owner] = tuple(reply, 4, "geoLeaseRevokeUnit");
       return {
         revoked: revoked === 1,
         reason: reason as RevokeResult["reason"],
-        epoch: Number(epoch),
+        epoch: replyEpoch("geoLeaseRevokeUnit epoch", epoch),
         ...(owner !== "" ? { owner: String(owner) } : {}),
       };
     },
@@ -341,17 +343,17 @@ export function createLeaseStore(options: LeaseStoreOptions): LeaseStore {
     async releaseUnit(unitId, agentId, epoch) {
       checkId("unitId", unitId);
       checkId("agentId", agentId);
-      checkEpoch("epoch", epoch);
+      const held = checkEpoch("epoch", epoch);
       const reply = await run(
         "geoLeaseReleaseUnit",
         [keys.unit(unitId), keys.era],
-        [agentId, epoch],
+        [agentId, held],
       );
       const [released, reason, current, owner] = tuple(reply, 4, "geoLeaseReleaseUnit");
       return {
         released: released === 1,
         reason: reason as ReleaseResult["reason"],
-        epoch: Number(current),
+        epoch: replyEpoch("geoLeaseReleaseUnit epoch", current),
         ...(owner !== "" ? { owner: String(owner) } : {}),
       };
     },
@@ -365,7 +367,7 @@ export function createLeaseStore(options: LeaseStoreOptions): LeaseStore {
         );
       }
       const unitKeys: string[] = new Array(units.length);
-      const epochs: number[] = new Array(units.length);
+      const epochs: string[] = new Array(units.length);
       units.forEach((unit, i) => {
         unitKeys[i] = keys.unit(checkId(`units[${i}].unitId`, unit?.unitId));
         epochs[i] = checkEpoch(`units[${i}].epoch`, unit.epoch);
@@ -426,7 +428,7 @@ export function createLeaseStore(options: LeaseStoreOptions): LeaseStore {
           value === undefined ? undefined : Number(value);
         const state: UnitState = {
           unitId,
-          epoch: Number(fields.epoch),
+          epoch: replyEpoch(`${unitId} epoch`, fields.epoch),
           ...(fields.owner !== undefined ? { owner: fields.owner } : {}),
           ...(fields.grantedAt !== undefined ? { grantedAt: time(fields.grantedAt) } : {}),
           ...(fields.revokedAt !== undefined ? { revokedAt: time(fields.revokedAt) } : {}),

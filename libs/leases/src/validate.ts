@@ -1,3 +1,4 @@
+import { convertOr, type Epoch, epochFromScript, epochToScript } from "@geo/positions";
 import { LeaseError } from "./lease-error";
 
 const MAX_ID_LENGTH = 1024;
@@ -29,8 +30,20 @@ export function checkTtl(what: string, value: unknown): number {
   return checkInt(what, value, 1, MAX_TTL_MS);
 }
 
-export function checkEpoch(what: string, value: unknown): number {
-  return checkInt(what, value, 0, Number.MAX_SAFE_INTEGER - 1);
+/** An epoch as a script argument; INVALID_ARGUMENT when it is not one Redis holds exactly. */
+export function checkEpoch(what: string, value: Epoch): string {
+  return convertOr(
+    () => epochToScript(value, what),
+    (cause) => new LeaseError("INVALID_ARGUMENT", cause.message, { cause }),
+  );
+}
+
+/** An epoch in a script's reply; UNEXPECTED_REPLY when it is not one. */
+export function replyEpoch(what: string, reply: unknown): Epoch {
+  return convertOr(
+    () => epochFromScript(reply, what),
+    (cause) => new LeaseError("UNEXPECTED_REPLY", cause.message, { cause }),
+  );
 }
 
 function describe(value: unknown): string {

@@ -10,6 +10,7 @@ import {
   type PartitionFetcher,
 } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
+import type { Epoch } from "@geo/positions";
 import type { KafkaRecord, RecordInput } from "@geo/record-batch";
 import {
   decodeProgressRecord,
@@ -46,7 +47,7 @@ export interface ProgressStoreOptions {
 
 export interface ProgressTombstone {
   unit: UnitKey;
-  epoch: bigint;
+  epoch: Epoch;
 }
 
 /**
@@ -97,7 +98,7 @@ export async function highestEpochs(
   source: KafkaWireClient | ProgressStore | ReadonlyMap<string, UnitProgress>,
   units?: readonly UnitKey[],
   options: Pick<ProgressStoreOptions, "progressTopic" | "loadTimeoutMs" | "logger"> = {},
-): Promise<Map<string, bigint>> {
+): Promise<Map<string, Epoch>> {
   let loaded: ReadonlyMap<string, UnitProgress>;
   if (source instanceof Map) loaded = source;
   else if (isStore(source)) loaded = await source.load(units);
@@ -116,7 +117,7 @@ export async function highestEpochs(
       await fetcher.close();
     }
   }
-  const out = new Map<string, bigint>();
+  const out = new Map<string, Epoch>();
   for (const [id, p] of loaded) out.set(id, p.epoch);
   return out;
 }

@@ -1,6 +1,17 @@
 // Wire format of the records in __geo.progress and __geo.offset-map (see README.md): UTF-8 JSON
 // keys and values, 64-bit numbers as decimal strings, a version field "v" in every value.
+// The one place epochs and offsets are read from and written to these records.
 import { CodedError } from "@geo/errors";
+import {
+  convertOr,
+  type Epoch,
+  formatEpoch,
+  formatOffset,
+  type Offset,
+  parseEpoch,
+  parseOffset,
+  parseOffsetOrNone,
+} from "@geo/positions";
 import type { OffsetMapSegment, SegmentKey, UnitKey, UnitProgress } from "./unit";
 
 export const FORMAT_VERSION = 1;
@@ -14,9 +25,9 @@ export class ProgressFormatError extends CodedError<"PROGRESS_FORMAT"> {
 
 // Keys are JSON arrays: deterministic bytes (compaction compares bytes) without any escaping
 // convention of our own, and readable with any console tool.
-export function progressKey(unit: UnitKey, epoch: bigint): Buffer {
+export function progressKey(unit: UnitKey, epoch: Epoch): Buffer {
   return Buffer.from(
-    JSON.stringify([unit.flow, unit.sourceTopic, unit.partition, epoch.toString()]),
+    JSON.stringify([unit.flow, unit.sourceTopic, unit.partition, formatEpoch(epoch)]),
   );
 }
 
@@ -27,8 +38,8 @@ export function segmentKey(key: SegmentKey): Buffer {
       u.flow,
       u.sourceTopic,
       u.partition,
-      key.epoch.toString(),
-      key.sourceStart.toString(),
+      formatEpoch(key.epoch),
+      formatOffset(key.sourceStart),
     ]),
   );
 }
@@ -40,9 +51,9 @@ export function encodeProgressValue(p: UnitProgress): Buffer {
       flow: p.flow,
       sourceTopic: p.sourceTopic,
       partition: p.partition,
-      epoch: p.epoch.toString(),
-      nextSourceOffset: p.nextSourceOffset.toString(),
-      lastTargetOffset: p.lastTargetOffset.toString(),
+      epoch: formatEpoch(p.epoch),
+      nextSourceOffset: formatOffset(p.nextSourceOffset),
+      lastTargetOffset: formatOffset(p.lastTargetOffset),
       agentId: p.agentId,
       time: p.time,
     }),
@@ -56,10 +67,10 @@ export function encodeSegmentValue(s: OffsetMapSegment): Buffer {
       flow: s.unit.flow,
       sourceTopic: s.unit.sourceTopic,
       partition: s.unit.partition,
-      epoch: s.epoch.toString(),
+      epoch: formatEpoch(s.epoch),
       remoteTopic: s.remoteTopic,
-      sourceStart: s.sourceStart.toString(),
-      targetStart: s.targetStart.toString(),
+      sourceStart: formatOffset(s.sourceStart),
+      targetStart: formatOffset(s.targetStart),
       count: s.count.toString(),
       agentId: s.agentId,
       time: s.time,
@@ -69,7 +80,7 @@ export function encodeSegmentValue(s: OffsetMapSegment): Buffer {
 
 interface KeyParts {
   unit: UnitKey;
-  epoch: bigint;
+  epoch: Epoch;
   rest: unknown[];
 }
 
@@ -94,7 +105,7 @@ function decodeKey(key: Buffer | null, length: number): KeyParts {
   ) {
     throw new ProgressFormatError("key does not name a unit");
   }
-  return { unit: { flow, sourceTopic, partition }, epoch: int64(epoch, "epoch"), rest };
+  return { unit: { flow, sourceTopic, partition }, epoch: field(parseEpoch, epoch, "epoch"), rest };
 }
 
 function int64(v: unknown, what: string): bigint {
@@ -102,6 +113,18 @@ function int64(v: unknown, what: string): bigint {
     throw new ProgressFormatError(`${what} is not a decimal int64 string`);
   }
   return BigInt(v);
+}
+
+/** An epoch or offset field, or the record is one this version cannot read. */
+function field<T extends Epoch | Offset>(
+  parse: (text: string, what: string) => T,
+  v: unknown,
+  what: string,
+): T {
+  return convertOr(
+    () => parse(v as string, what),
+    (error) => new ProgressFormatError(error.message),
+  );
 }
 
 function parseValue(value: Buffer): Record<string, unknown> {
@@ -123,7 +146,7 @@ function parseValue(value: Buffer): Record<string, unknown> {
 export function decodeProgressRecord(
   key: Buffer | null,
   value: Buffer | null,
-): { unit: UnitKey; epoch: bigint; progress: UnitProgress | null } {
+): { unit: UnitKey; epoch: Epoch; progress: UnitProgress | null } {
   const k = decodeKey(key, 4);
   if (value === null) return { unit: k.unit, epoch: k.epoch, progress: null };
   const v = parseValue(value);
@@ -134,8 +157,8 @@ export function decodeProgressRecord(
       // The key is authoritative for what compaction groups by.
       ...k.unit,
       epoch: k.epoch,
-      nextSourceOffset: int64(v.nextSourceOffset, "nextSourceOffset"),
-      lastTargetOffset: int64(v.lastTargetOffset, "lastTargetOffset"),
+      nextSourceOffset: field(parseOffset, v.nextSourceOffset, "nextSourceOffset"),
+      lastTargetOffset: field(parseOffsetOrNone, v.lastTargetOffset, "lastTargetOffset"),
       agentId: typeof v.agentId === "string" ? v.agentId : "",
       time: typeof v.time === "number" ? v.time : 0,
     },
@@ -147,7 +170,11 @@ export function decodeSegmentRecord(
   value: Buffer | null,
 ): { key: SegmentKey; segment: OffsetMapSegment | null } {
   const k = decodeKey(key, 5);
-  const segKey = { unit: k.unit, epoch: k.epoch, sourceStart: int64(k.rest[0], "sourceStart") };
+  const segKey = {
+    unit: k.unit,
+    epoch: k.epoch,
+    sourceStart: field(parseOffset, k.rest[0], "sourceStart"),
+  };
   if (value === null) return { key: segKey, segment: null };
   const v = parseValue(value);
   const count = int64(v.count, "count");
@@ -159,7 +186,7 @@ export function decodeSegmentRecord(
       epoch: k.epoch,
       sourceStart: segKey.sourceStart,
       remoteTopic: typeof v.remoteTopic === "string" ? v.remoteTopic : "",
-      targetStart: int64(v.targetStart, "targetStart"),
+      targetStart: field(parseOffset, v.targetStart, "targetStart"),
       count,
       agentId: typeof v.agentId === "string" ? v.agentId : "",
       time: typeof v.time === "number" ? v.time : 0,

@@ -1,3 +1,4 @@
+import { asOffset, type Offset } from "@geo/positions";
 import type { OffsetMapSegment } from "./unit";
 
 /**
@@ -13,8 +14,8 @@ import type { OffsetMapSegment } from "./unit";
  */
 export function translateOffset(
   segments: readonly OffsetMapSegment[],
-  sourceOffset: bigint,
-): bigint | undefined {
+  sourceOffset: Offset,
+): Offset | undefined {
   let covering: OffsetMapSegment | undefined;
   let next: OffsetMapSegment | undefined;
   let endsHere: OffsetMapSegment | undefined;
@@ -40,8 +41,10 @@ export function translateOffset(
       if (endsHere === undefined || s.epoch > endsHere.epoch) endsHere = s;
     }
   }
-  if (covering !== undefined) return covering.targetStart + (sourceOffset - covering.sourceStart);
+  if (covering !== undefined) {
+    return asOffset(covering.targetStart + (sourceOffset - covering.sourceStart));
+  }
   if (next !== undefined) return next.targetStart;
-  if (endsHere !== undefined) return endsHere.targetStart + endsHere.count;
+  if (endsHere !== undefined) return asOffset(endsHere.targetStart + endsHere.count);
   return undefined;
 }

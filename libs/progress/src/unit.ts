@@ -1,3 +1,5 @@
+import type { Epoch, Offset } from "@geo/positions";
+
 /** One unit of replication work: a single source partition of a single flow. */
 export interface UnitKey {
   flow: string;
@@ -27,12 +29,12 @@ export function parseUnitId(id: string): UnitKey {
 /** What a unit's owner records in the target cluster after the target acknowledged its writes. */
 export interface UnitProgress extends UnitKey {
   /** The first source offset not yet copied (and acknowledged by the target). */
-  nextSourceOffset: bigint;
+  nextSourceOffset: Offset;
   /** Fencing epoch the writer held the unit with. */
-  epoch: bigint;
+  epoch: Epoch;
   agentId: string;
-  /** Offset in the remote partition of the last record the target acknowledged; -1n when none. */
-  lastTargetOffset: bigint;
+  /** Offset in the remote partition of the last record the target acknowledged; NO_OFFSET when none. */
+  lastTargetOffset: Offset;
   /** Wall-clock ms when written. */
   time: number;
 }
@@ -45,10 +47,10 @@ export interface UnitProgress extends UnitKey {
  */
 export interface OffsetMapSegment {
   unit: UnitKey;
-  epoch: bigint;
+  epoch: Epoch;
   remoteTopic: string;
-  sourceStart: bigint;
-  targetStart: bigint;
+  sourceStart: Offset;
+  targetStart: Offset;
   count: bigint;
   agentId: string;
   time: number;
@@ -57,6 +59,6 @@ export interface OffsetMapSegment {
 /** Identifies one segment record (compaction key): unit, epoch and first source offset. */
 export interface SegmentKey {
   unit: UnitKey;
-  epoch: bigint;
-  sourceStart: bigint;
+  epoch: Epoch;
+  sourceStart: Offset;
 }

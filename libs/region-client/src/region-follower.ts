@@ -4,6 +4,7 @@
 import { runLoop } from "@geo/backoff";
 import { createGrpcClient, type GrpcClientOptions } from "@geo/grpc";
 import { createLogger, type Logger } from "@geo/logging";
+import { type Epoch, epochFromProto } from "@geo/positions";
 import { healthV1, ReplicationHealthService } from "@geo/proto";
 
 export interface RegionEndpoint {
@@ -16,7 +17,7 @@ export interface RegionEndpoint {
 export interface RegionView {
   readonly flowGroup: string;
   readonly activeRegion: string;
-  readonly epoch: bigint;
+  readonly epoch: Epoch;
   readonly phase: healthV1.RegionPhase;
   readonly regions: ReadonlyMap<string, RegionEndpoint>;
   /**
@@ -54,7 +55,7 @@ export function toView(state: healthV1.RegionState): RegionView {
   return {
     flowGroup: state.flowGroup,
     activeRegion: state.activeRegion,
-    epoch: BigInt(state.epoch),
+    epoch: epochFromProto(state.epoch, "region_state.epoch"),
     phase: state.phase,
     regions: new Map(
       state.regions.map((r) => [

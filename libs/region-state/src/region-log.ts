@@ -7,7 +7,13 @@ import { createKafkaClient, kafkaClientOptions } from "@geo/kafka";
 import { createPartitionFetcher, createWireClient, type KafkaWireClient } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
 import { ensureProgressTopics, scanTopic } from "@geo/progress";
-import { normalizeRecord, normalizeState, type RegionState, type TransitionRecord } from "./types";
+import {
+  normalizeRecord,
+  normalizeState,
+  type RegionState,
+  regionJson,
+  type TransitionRecord,
+} from "./types";
 
 export type RegionLogEntry =
   | { readonly type: "state"; readonly state: RegionState }
@@ -33,7 +39,7 @@ export function entryKey(entry: RegionLogEntry): string {
 }
 
 export function encodeEntry(entry: RegionLogEntry): Buffer {
-  return Buffer.from(JSON.stringify({ v: FORMAT, ...entry }));
+  return Buffer.from(regionJson({ v: FORMAT, ...entry }));
 }
 
 /** undefined for a record this version cannot read (a newer format, or garbage). */

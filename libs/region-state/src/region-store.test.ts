@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code, GeoError } from "@geo/grpc";
 import { type RedisServer, startRedis } from "@geo/local-runtime";
+import { toEpoch } from "@geo/positions";
 import type { Redis } from "@geo/redis";
 import { createMemoryRegionLog, type RegionLog } from "./region-log";
 import { createRegionStore, type RegionStore, type RegionStoreOptions } from "./region-store";
 import { ORDERS, PAYMENTS, silentLogger, testClient, uniquePrefix, waitFor } from "./test-support";
-import type { RegionState, StepRecord } from "./types";
+import { normalizeState, type RegionState, type StepRecord } from "./types";
 
 let server: RedisServer;
 let redis: Redis;
@@ -43,11 +44,11 @@ async function openStore(
   return store;
 }
 
-const switchover = (expectedEpoch: number, toRegion = "eu-west") => ({
+const switchover = (expectedEpoch: number | bigint, toRegion = "eu-west") => ({
   flowGroup: "orders",
   kind: "switchover" as const,
   toRegion,
-  expectedEpoch,
+  expectedEpoch: toEpoch(expectedEpoch),
   actor: "test",
   reason: "planned",
 });
@@ -78,8 +79,8 @@ describe("region store (real Redis)", () => {
     assert.deepEqual(
       states.map((s) => [s.flowGroup, s.activeRegion, s.epoch, s.phase, s.updatedBy]),
       [
-        ["orders", "us-east", 1, "stable", "config"],
-        ["payments", "eu-west", 1, "stable", "config"],
+        ["orders", "us-east", 1n, "stable", "config"],
+        ["payments", "eu-west", 1n, "stable", "config"],
       ],
     );
     assert.deepEqual(await store.history("orders", 10), []);
@@ -103,7 +104,7 @@ describe("region store (real Redis)", () => {
     });
     assert.equal(state.activeRegion, "eu-west");
     assert.equal(state.previousActiveRegion, "us-east");
-    assert.equal(state.epoch, 2);
+    assert.equal(state.epoch, 2n);
     assert.equal(state.phase, "stable");
     assert.equal(state.transition, undefined);
     assert.equal(record.outcome, "succeeded");
@@ -111,8 +112,8 @@ describe("region store (real Redis)", () => {
       record.steps.map((s) => s.name),
       ["drain", "commit-offsets"],
     );
-    assert.equal(record.epochBefore, 1);
-    assert.equal(record.epochAfter, 2);
+    assert.equal(record.epochBefore, 1n);
+    assert.equal(record.epochAfter, 2n);
     assert.equal(record.fromRegion, "us-east");
     assert.equal(record.rtoMs, 1234);
     assert.equal(record.rpoRecords, "0");
@@ -124,7 +125,7 @@ describe("region store (real Redis)", () => {
     for (const cluster of ["us-east", "eu-west"]) {
       const entries = log.entries.get(cluster) ?? [];
       const states = entries.flatMap((e) => (e.type === "state" ? [e.state] : []));
-      assert.equal(states.at(-1)?.epoch, 2, `cluster ${cluster} holds the new epoch`);
+      assert.equal(states.at(-1)?.epoch, 2n, `cluster ${cluster} holds the new epoch`);
       assert.ok(entries.some((e) => e.type === "transition" && e.record.id === id));
     }
   });
@@ -246,7 +247,7 @@ describe("region store (real Redis)", () => {
     });
     assert.equal(failed.state.phase, "stable");
     assert.equal(failed.state.activeRegion, "us-east");
-    assert.equal(failed.state.epoch, 1, "a failed transition does not move the epoch");
+    assert.equal(failed.state.epoch, 1n, "a failed transition does not move the epoch");
   });
 
   it("rebuilds an empty Redis from the region topic: the active region and epoch survive", async () => {
@@ -265,7 +266,7 @@ describe("region store (real Redis)", () => {
     const restarted = await openStore(prefix, log);
     const state = await restarted.get("orders");
     assert.equal(state.activeRegion, "eu-west");
-    assert.equal(state.epoch, 2);
+    assert.equal(state.epoch, 2n);
     assert.equal((await restarted.history("orders", 5))[0]?.id, locked.transition!.id);
     // The next transition continues from epoch 2, never reusing an old epoch.
     const next = await restarted.begin(switchover(2, "us-east"), "switching-over");
@@ -274,7 +275,7 @@ describe("region store (real Redis)", () => {
       flip: true,
       phase: "stable",
     });
-    assert.equal(done.state.epoch, 3);
+    assert.equal(done.state.epoch, 3n);
   });
 
   it("puts back a state Redis lost while running, from what it last saw", async () => {
@@ -289,9 +290,9 @@ describe("region store (real Redis)", () => {
     await redis.del(`${prefix}region:state:orders`);
     const state = await waitFor("the state back in Redis", async () => {
       const json = await redis.get(`${prefix}region:state:orders`);
-      return json === null ? undefined : (JSON.parse(json) as RegionState);
+      return json === null ? undefined : normalizeState(JSON.parse(json));
     });
-    assert.equal(state.epoch, 2);
+    assert.equal(state.epoch, 2n);
     assert.equal(state.activeRegion, "eu-west");
   });
 
@@ -301,7 +302,7 @@ describe("region store (real Redis)", () => {
     const older: RegionState = {
       flowGroup: "orders",
       activeRegion: "eu-west",
-      epoch: 2,
+      epoch: toEpoch(2),
       phase: "stable",
       previousActiveRegion: "us-east",
       updateTimeMs: 1,
@@ -313,15 +314,15 @@ describe("region store (real Redis)", () => {
       ...older,
       activeRegion: "us-east",
       previousActiveRegion: "eu-west",
-      epoch: 3,
+      epoch: toEpoch(3),
       revision: 7,
     };
     log.entries.set("us-east", [{ type: "state", state: newer }]);
     log.entries.set("eu-west", [{ type: "state", state: older }]);
     const store = await openStore(prefix, log);
-    assert.equal((await store.get("orders")).epoch, 3);
+    assert.equal((await store.get("orders")).epoch, 3n);
     await waitFor("eu-west's topic updated", () =>
-      log.entries.get("eu-west")?.some((e) => e.type === "state" && e.state.epoch === 3)
+      log.entries.get("eu-west")?.some((e) => e.type === "state" && e.state.epoch === 3n)
         ? true
         : undefined,
     );
@@ -352,11 +353,11 @@ describe("region store (real Redis)", () => {
     const log = createMemoryRegionLog();
     const writer = await openStore(prefix, log);
     const reader = await openStore(prefix, log);
-    const seen: [string, number, string, boolean][] = [];
+    const seen: [string, bigint, string, boolean][] = [];
     const stop = reader.watch(["orders"], (s, initial) =>
       seen.push([s.activeRegion, s.epoch, s.phase, initial]),
     );
-    let epoch = 1;
+    let epoch = 1n;
     for (const to of ["eu-west", "us-east", "eu-west"]) {
       const locked = await writer.begin(switchover(epoch, to), "switching-over");
       const { state } = await writer.finish("orders", locked.transition!.id, {
@@ -369,13 +370,13 @@ describe("region store (real Redis)", () => {
     await waitFor("all changes seen", () => (seen.length >= 7 ? true : undefined));
     stop();
     assert.deepEqual(seen, [
-      ["us-east", 1, "stable", true],
-      ["us-east", 1, "switching-over", false],
-      ["eu-west", 2, "stable", false],
-      ["eu-west", 2, "switching-over", false],
-      ["us-east", 3, "stable", false],
-      ["us-east", 3, "switching-over", false],
-      ["eu-west", 4, "stable", false],
+      ["us-east", 1n, "stable", true],
+      ["us-east", 1n, "switching-over", false],
+      ["eu-west", 2n, "stable", false],
+      ["eu-west", 2n, "switching-over", false],
+      ["us-east", 3n, "stable", false],
+      ["us-east", 3n, "switching-over", false],
+      ["eu-west", 4n, "stable", false],
     ]);
   });
 
@@ -393,8 +394,8 @@ describe("region store (real Redis)", () => {
       startTimeMs: Date.now(),
       dryRun: true,
       outcome: "drill-passed",
-      epochBefore: 1,
-      epochAfter: 1,
+      epochBefore: toEpoch(1),
+      epochAfter: toEpoch(1),
       steps: [step("check-agents")],
     });
     assert.ok(kept.endTimeMs !== undefined);

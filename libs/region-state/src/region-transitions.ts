@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { sleep } from "@geo/backoff";
 import { Code, GeoError } from "@geo/grpc";
+import { type Epoch, epochToScript, NO_EPOCH } from "@geo/positions";
 import { requireGroup, requireRegion } from "./region-groups";
 import type { StoreContext } from "./store-context";
 import {
@@ -11,6 +12,7 @@ import {
   normalizeState,
   type RegionPhase,
   type RegionState,
+  regionJson,
   type StepRecord,
   type TransitionFindings,
   type TransitionKind,
@@ -25,7 +27,7 @@ export interface BeginTransition {
   readonly flowGroup: string;
   readonly kind: TransitionKind;
   readonly toRegion: string;
-  readonly expectedEpoch: number;
+  readonly expectedEpoch: Epoch;
   readonly actor: string;
   readonly reason: string;
 }
@@ -51,7 +53,7 @@ export async function beginTransition(
   const group = requireGroup(ctx.groups, request.flowGroup);
   requireRegion(group, request.toRegion);
   ctx.requireReady();
-  if (!(request.expectedEpoch > 0)) {
+  if (!(request.expectedEpoch > NO_EPOCH)) {
     throw new GeoError(
       Code.INVALID_ARGUMENT,
       "expected_epoch is required: read the group's epoch with GetRegionState and pass it, so a transition never acts on a state that moved on",
@@ -68,7 +70,7 @@ export async function beginTransition(
     steps: [],
   };
   const [status, json, abandoned] = (await ctx.run("geoRegionBegin", ctx.keysOf(group.name), [
-    request.expectedEpoch,
+    epochToScript(request.expectedEpoch, "expected_epoch"),
     JSON.stringify(lock),
     phase,
     ctx.lockTtlMs,
@@ -144,7 +146,7 @@ export async function recordDrill(
 ): Promise<TransitionRecord> {
   requireGroup(ctx.groups, record.flowGroup);
   const json = (await ctx.run("geoRegionRecord", ctx.keysOf(record.flowGroup), [
-    JSON.stringify(record),
+    regionJson(record),
     ctx.historyMax,
   ])) as string;
   const kept = normalizeRecord(JSON.parse(json));

@@ -1,12 +1,19 @@
 // Startup: rebuild each group's state in Redis from the region topic of its clusters, so an
 // empty Redis never forgets which region is active and epochs stay monotonic.
 import type { Logger } from "@geo/logging";
+import { toEpoch } from "@geo/positions";
 import type { Redis } from "ioredis";
 import type { Persister } from "./persister";
 import type { RegionGroup } from "./region-groups";
 import type { RegionLog, RegionLogEntry } from "./region-log";
 import type { RunScript } from "./scripts";
-import { isNewer, normalizeState, type RegionState, type TransitionRecord } from "./types";
+import {
+  isNewer,
+  normalizeState,
+  type RegionState,
+  regionJson,
+  type TransitionRecord,
+} from "./types";
 
 export interface RestoreContext {
   readonly redis: Redis;
@@ -23,7 +30,7 @@ export function initialState(group: RegionGroup): RegionState {
   return {
     flowGroup: group.name,
     activeRegion: group.initialActive,
-    epoch: 1,
+    epoch: toEpoch(1),
     phase: "stable",
     previousActiveRegion: "",
     updateTimeMs: Date.now(),
@@ -89,14 +96,14 @@ async function restoreGroup(
     if (latest && isNewer(latest, candidate)) candidate = latest;
   const keys = context.keysOf(group.name);
   const [restored, json] = (await context.run("geoRegionRestore", keys, [
-    JSON.stringify(candidate ?? initialState(group)),
+    regionJson(candidate ?? initialState(group)),
   ])) as [number, string];
   const state = normalizeState(JSON.parse(json));
   context.logger.info(
     {
       flowGroup: group.name,
       activeRegion: state.activeRegion,
-      epoch: state.epoch,
+      epoch: String(state.epoch),
       restored: restored === 1,
     },
     restored === 1 ? "region state restored into Redis" : "region state already in Redis",
@@ -123,5 +130,5 @@ async function restoreHistory(
   const newestFirst = [...records.values()]
     .sort((a, b) => (b.endTimeMs ?? b.startTimeMs) - (a.endTimeMs ?? a.startTimeMs))
     .slice(0, context.historyMax);
-  await context.redis.rpush(historyKey, ...newestFirst.map((record) => JSON.stringify(record)));
+  await context.redis.rpush(historyKey, ...newestFirst.map((record) => regionJson(record)));
 }

@@ -10,7 +10,7 @@ import type { RegionLog } from "./region-log";
 import type { RestoreContext } from "./restore-groups";
 import { scriptRunner } from "./scripts";
 import { createStateWatcher, type StateWatcher } from "./state-watcher";
-import { normalizeState, type RegionState, type TransitionRecord } from "./types";
+import { normalizeState, type RegionState, regionJson, type TransitionRecord } from "./types";
 
 export interface RegionStoreOptions {
   /** A client of the project's Redis; the store duplicates it for its blocking reads. */
@@ -68,9 +68,9 @@ export function createStoreContext(options: RegionStoreOptions): StoreContext {
     signal: abort.signal,
     // Redis lost a group (restarted empty): put back the newest state this process has seen.
     refill: async (state) => {
-      await run("geoRegionRestore", keysOf(state.flowGroup), [JSON.stringify(state)]);
+      await run("geoRegionRestore", keysOf(state.flowGroup), [regionJson(state)]);
       logger.warn(
-        { flowGroup: state.flowGroup, epoch: state.epoch },
+        { flowGroup: state.flowGroup, epoch: String(state.epoch) },
         "Redis lost the region state; restored it",
       );
     },

@@ -1,5 +1,6 @@
 // The region state of a flow group as the store keeps it (JSON in Redis and in the region topic).
 // Times are milliseconds since the epoch, taken from Redis's clock by the scripts.
+import { type Epoch, epochFromScript, epochToScriptNumber } from "@geo/positions";
 
 export type RegionPhase =
   | "stable"
@@ -108,8 +109,8 @@ export interface TransitionRecord extends TransitionFindings {
   readonly endTimeMs?: number;
   readonly dryRun: boolean;
   readonly outcome: TransitionOutcome;
-  readonly epochBefore: number;
-  readonly epochAfter: number;
+  readonly epochBefore: Epoch;
+  readonly epochAfter: Epoch;
   readonly steps: readonly StepRecord[];
   /** Decimal string: records written to the old region and not replicated. */
   readonly rpoRecords?: string;
@@ -130,7 +131,7 @@ export interface RegionState {
   readonly flowGroup: string;
   readonly activeRegion: string;
   /** Incremented by every move of the active region. */
-  readonly epoch: number;
+  readonly epoch: Epoch;
   readonly phase: RegionPhase;
   /** Empty when never moved. */
   readonly previousActiveRegion: string;
@@ -151,11 +152,23 @@ export function isNewer(a: RegionState, b: RegionState | undefined): boolean {
   return a.epoch > b.epoch || (a.epoch === b.epoch && a.revision > b.revision);
 }
 
-// Lua's cjson writes an empty array as {}; everything read back goes through here.
+/**
+ * A state or a record as the scripts and the region topics keep it: JSON, epochs as numbers
+ * (the scripts compare and increment them). The one way states and records are written.
+ */
+export function regionJson(value: RegionState | TransitionRecord | object): string {
+  return JSON.stringify(value, (key, v) =>
+    typeof v === "bigint" ? epochToScriptNumber(v as Epoch, key) : v,
+  );
+}
+
+// Lua's cjson writes an empty array as {}; everything read back goes through here, and so do
+// its epochs.
 export function normalizeState(raw: unknown): RegionState {
   const state = raw as RegionState & { transition?: unknown; lastTransition?: unknown };
   return {
     ...state,
+    epoch: epochFromScript(state.epoch, "region state epoch"),
     ...(state.transition
       ? { transition: normalizeRecord(state.transition) as TransitionLock }
       : {}),
@@ -177,6 +190,8 @@ export function normalizeRecord(raw: unknown): TransitionRecord {
   }));
   return {
     ...record,
+    epochBefore: epochFromScript(record.epochBefore, "transition epochBefore"),
+    epochAfter: epochFromScript(record.epochAfter, "transition epochAfter"),
     steps: Array.isArray(record.steps) ? record.steps : [],
     ...(recordsAtRisk === undefined ? {} : { recordsAtRisk }),
     ...(checkpointAges === undefined ? {} : { checkpointAges }),

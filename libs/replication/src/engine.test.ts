@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger } from "@geo/logging";
+import { type Epoch, toEpoch } from "@geo/positions";
 import { createReplicationEngine } from "./engine";
 import type { FlowSpecLike, UnitAssignment } from "./types";
 
@@ -15,7 +16,7 @@ const flow: FlowSpecLike = {
   onOffsetOutOfRange: "fail",
   paused: false,
 };
-const unit = (partition: number, epoch = 1n): UnitAssignment => ({
+const unit = (partition: number, epoch = toEpoch(1)): UnitAssignment => ({
   unit: { flow: flow.name, sourceTopic: "t", partition },
   remoteTopic: "a.t",
   epoch,
@@ -42,7 +43,7 @@ test("assign refuses a unit listed twice and an epoch that is not a bigint", asy
   const engine = createReplicationEngine({ agentId: "x", clusters: {}, logger });
   await assert.rejects(engine.assign([unit(0), unit(0)]), /listed twice/);
   await assert.rejects(
-    engine.assign([{ ...unit(1), epoch: 1 as unknown as bigint }]),
+    engine.assign([{ ...unit(1), epoch: 1 as unknown as Epoch }]),
     /must be a bigint/,
   );
   await assert.rejects(engine.release(unit(5).unit), /not assigned here/);

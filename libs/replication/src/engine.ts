@@ -1,5 +1,6 @@
 import type { Logger } from "@geo/logging";
 import { Registry } from "@geo/metrics";
+import { asOffset, type Offset } from "@geo/positions";
 import { type SegmentKey, type UnitKey, unitId } from "@geo/progress";
 import { createBatchTraces } from "./batch-traces";
 import { ClusterContexts } from "./cluster-contexts";
@@ -219,7 +220,7 @@ class Engine implements ReplicationEngine {
     await entry.unit.stop(reason);
   }
 
-  release(unit: UnitKey): Promise<{ nextSourceOffset: bigint }> {
+  release(unit: UnitKey): Promise<{ nextSourceOffset: Offset }> {
     return this.serial(async () => {
       const id = unitId(unit);
       const entry = this.units.get(id);
@@ -228,8 +229,9 @@ class Engine implements ReplicationEngine {
       this.units.delete(id);
       const u = entry.unit;
       return {
-        nextSourceOffset:
+        nextSourceOffset: asOffset(
           u.checkpoint.persistedNext >= 0n ? u.checkpoint.persistedNext : u.ackedNext,
+        ),
       };
     });
   }

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { toEpoch } from "@geo/positions";
 import { OffsetRuns } from "./offset-runs";
 
 const unit = { flow: "f", sourceTopic: "t", partition: 0 };
-const runs = () => new OffsetRuns(unit, 3n, "us-east.t", "agent");
+const runs = () => new OffsetRuns(unit, toEpoch(3), "us-east.t", "agent");
 const shape = (r: OffsetRuns) =>
   r.take().map((s) => [s.sourceStart, s.targetStart, s.count] as const);
 

@@ -1,3 +1,4 @@
+import { asOffset, type Epoch } from "@geo/positions";
 import type { OffsetMapSegment, UnitKey } from "@geo/progress";
 
 interface Run {
@@ -20,7 +21,7 @@ export class OffsetRuns {
 
   constructor(
     private readonly unit: UnitKey,
-    private readonly epoch: bigint,
+    private readonly epoch: Epoch,
     private readonly remoteTopic: string,
     private readonly agentId: string,
   ) {}
@@ -70,8 +71,9 @@ export class OffsetRuns {
       unit: this.unit,
       epoch: this.epoch,
       remoteTopic: this.remoteTopic,
-      sourceStart: r.sourceStart,
-      targetStart: r.targetStart,
+      // Built from acknowledged offsets only.
+      sourceStart: asOffset(r.sourceStart),
+      targetStart: asOffset(r.targetStart),
       count: r.count,
       agentId: this.agentId,
       time,

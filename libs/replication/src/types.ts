@@ -2,6 +2,7 @@ import type { ClusterConfig } from "@geo/config";
 import type { KafkaWireClient } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
 import type { Registry } from "@geo/metrics";
+import type { Epoch, Offset } from "@geo/positions";
 import type { UnitKey } from "@geo/progress";
 
 /** What the engine needs of a flow (the coordinator's FlowSpec, or a FlowConfig, fits). */
@@ -21,7 +22,7 @@ export interface UnitAssignment {
   /** Topic in the target cluster; same partition as the source. */
   remoteTopic: string;
   /** Fencing epoch the unit is held with. */
-  epoch: bigint;
+  epoch: Epoch;
   flow: FlowSpecLike;
 }
 
@@ -29,14 +30,17 @@ export type UnitState = "pending" | "running" | "paused" | "stopped" | "error";
 
 export interface UnitStatus {
   unit: UnitKey;
-  epoch: bigint;
+  epoch: Epoch;
   state: UnitState;
   /** Why the unit is in its state; for running units, the last warning (retry, offset reset) or "". */
   reason: string;
-  /** First source offset not yet acknowledged by the target (progress records lag it by at most one flush). */
-  nextSourceOffset: bigint;
-  /** Target offset of the last record acknowledged; -1n when none. */
-  lastTargetOffset: bigint;
+  /**
+   * First source offset not yet acknowledged by the target (progress records lag it by at most
+   * one flush); NO_OFFSET before the unit knows where it starts.
+   */
+  nextSourceOffset: Offset;
+  /** Target offset of the last record acknowledged; NO_OFFSET when none. */
+  lastTargetOffset: Offset;
   lagRecords: bigint;
   lagSeconds: number;
   recordsPerSecond: number;
@@ -82,7 +86,7 @@ export interface ReplicationEngineOptions {
    * lease may have expired: the unit stops at once (state stopped, reason "lease lost"), writes no
    * progress and sends nothing more. Default: always true.
    */
-  leaseGuard?: (unit: UnitKey, epoch: bigint) => boolean;
+  leaseGuard?: (unit: UnitKey, epoch: Epoch) => boolean;
   /**
    * Called, synchronously, whenever a unit's state changes (pending, running, paused, stopped,
    * error), so that the owner can report it at once rather than at its next periodic report.
@@ -99,7 +103,7 @@ export interface ReplicationEngineOptions {
    * lost. Without it, deliveryTimeoutMs bounds each batch and a batch that misses it makes the
    * unit rewind to its last acknowledged position (what had landed is written again).
    */
-  leaseDeadline?: (unit: UnitKey, epoch: bigint) => number | undefined;
+  leaseDeadline?: (unit: UnitKey, epoch: Epoch) => number | undefined;
   /**
    * Delivery deadline of a batch when there is no leaseDeadline, of progress writes, and of what
    * a stopping unit still has in flight. Default 30 000 ms.
@@ -163,7 +167,7 @@ export interface ReplicationEngine {
    */
   assign(units: readonly UnitAssignment[]): Promise<void>;
   /** Stop one unit gracefully and forget it; resolves with the progress recorded in the target. */
-  release(unit: UnitKey): Promise<{ nextSourceOffset: bigint }>;
+  release(unit: UnitKey): Promise<{ nextSourceOffset: Offset }>;
   /** Every unit's status, or only these units' (those the engine runs). */
   statuses(units?: readonly UnitKey[]): UnitStatus[];
   /** Tombstone offset-map segments entirely below their source's log start (runs periodically too). */

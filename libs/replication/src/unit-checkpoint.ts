@@ -1,3 +1,4 @@
+import { asOffset, type Epoch } from "@geo/positions";
 import type { ProgressTombstone, SegmentKey, UnitKey } from "@geo/progress";
 import type { Checkpointable, Checkpointer, CheckpointSnapshot } from "./checkpointer";
 import type { OffsetRuns } from "./offset-runs";
@@ -26,7 +27,7 @@ export class UnitCheckpoint implements Checkpointable {
   constructor(
     readonly id: string,
     private readonly key: UnitKey,
-    private readonly epoch: bigint,
+    private readonly epoch: Epoch,
     private readonly agentId: string,
     private readonly position: AckedPosition,
     private readonly runs: OffsetRuns,
@@ -87,8 +88,9 @@ export class UnitCheckpoint implements Checkpointable {
         ? {
             ...this.key,
             epoch: this.epoch,
-            nextSourceOffset: ackedNext,
-            lastTargetOffset,
+            // Acknowledged positions (ackedNext is not -1 here; lastTargetOffset may be NO_OFFSET).
+            nextSourceOffset: asOffset(ackedNext),
+            lastTargetOffset: asOffset(lastTargetOffset),
             agentId: this.agentId,
             time: Date.now(),
           }

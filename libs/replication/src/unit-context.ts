@@ -1,5 +1,6 @@
 import type { IdempotentProducer } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
+import type { Epoch } from "@geo/positions";
 import type { UnitKey } from "@geo/progress";
 import type { BatchTraces } from "./batch-traces";
 import type { Checkpointer } from "./checkpointer";
@@ -11,11 +12,11 @@ export interface UnitContext {
   agentId: string;
   logger: Logger;
   metrics: EngineMetrics;
-  leaseGuard: (unit: UnitKey, epoch: bigint) => boolean;
+  leaseGuard: (unit: UnitKey, epoch: Epoch) => boolean;
   /** See ReplicationEngineOptions.onUnitStateChange. */
   onStateChange?: ((unit: UnitKey) => void) | undefined;
   /** See ReplicationEngineOptions.leaseDeadline; undefined: batches get deliveryTimeoutMs. */
-  leaseDeadline?: ((unit: UnitKey, epoch: bigint) => number | undefined) | undefined;
+  leaseDeadline?: ((unit: UnitKey, epoch: Epoch) => number | undefined) | undefined;
   deliveryTimeoutMs: number;
   retryBackoffMs: number;
   maxRetryBackoffMs: number;

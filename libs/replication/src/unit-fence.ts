@@ -1,4 +1,5 @@
 import type { ProduceOptions } from "@geo/kafka-wire";
+import type { Epoch } from "@geo/positions";
 import type { UnitKey } from "@geo/progress";
 import type { UnitContext } from "./unit-context";
 
@@ -15,7 +16,7 @@ export class UnitFence {
 
   constructor(
     private readonly key: UnitKey,
-    private readonly epoch: bigint,
+    private readonly epoch: Epoch,
     private readonly ctx: Pick<UnitContext, "leaseGuard" | "leaseDeadline">,
     private readonly onLost: () => void,
   ) {

@@ -11,6 +11,7 @@ import {
   type ProduceResult,
 } from "@geo/kafka-wire";
 import { createLogger } from "@geo/logging";
+import { toEpoch } from "@geo/positions";
 import { encodeRecordBatch, RecordBatch } from "@geo/record-batch";
 import type { Checkpointer } from "./checkpointer";
 import type { EngineMetrics } from "./engine-metrics";
@@ -87,7 +88,7 @@ test("a fetch answered after a produce failure's rewind never moves the position
     {
       unit: { flow: flow.name, sourceTopic: "t", partition: 0 },
       remoteTopic: "a.t",
-      epoch: 1n,
+      epoch: toEpoch(1),
       flow,
     },
     ctx,
@@ -181,7 +182,7 @@ function leasedUnit(lease: { until: number }) {
     {
       unit: { flow: flow.name, sourceTopic: "t", partition: 0 },
       remoteTopic: "a.t",
-      epoch: 3n,
+      epoch: toEpoch(3),
       flow,
     },
     {
@@ -268,7 +269,7 @@ test("every state change is told at once through onStateChange", async () => {
     {
       unit: { flow: flow.name, sourceTopic: "t", partition: 0 },
       remoteTopic: "a.t",
-      epoch: 3n,
+      epoch: toEpoch(3),
       flow,
     },
     {

@@ -1,4 +1,5 @@
 import type { Logger } from "@geo/logging";
+import { asOffset, type Epoch } from "@geo/positions";
 import { type SegmentKey, type UnitKey, type UnitProgress, unitId } from "@geo/progress";
 import { FetchProducePipeline, type PipelineHost } from "./fetch-produce-pipeline";
 import { OffsetRuns } from "./offset-runs";
@@ -20,7 +21,7 @@ export type { UnitContext, UnitWiring } from "./unit-context";
 export class Unit implements PipelineHost {
   readonly id: string;
   readonly key: UnitKey;
-  readonly epoch: bigint;
+  readonly epoch: Epoch;
   readonly topic: string;
   readonly partition: number;
   private currentState: UnitState = "pending";
@@ -357,8 +358,9 @@ export class Unit implements PipelineHost {
       epoch: this.epoch,
       state: this.state,
       reason: this.waitingReason() ?? this.reason,
-      nextSourceOffset: p.ackedNext,
-      lastTargetOffset: p.lastTargetOffset,
+      // -1 (NO_OFFSET) until the unit knows its start, and until the target acknowledged one.
+      nextSourceOffset: asOffset(p.ackedNext),
+      lastTargetOffset: asOffset(p.lastTargetOffset),
       lagRecords: lag.records,
       lagSeconds: lag.seconds,
       recordsPerSecond,

@@ -6,6 +6,7 @@ import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
 import { createLeaseStore } from "@geo/leases";
 import type { Logger } from "@geo/logging";
 import { Counter, type Registry } from "@geo/metrics";
+import type { Epoch } from "@geo/positions";
 import { type UnitKey, unitId } from "@geo/progress";
 import { AgentService } from "@geo/proto";
 import { createRedisClient, type Redis } from "@geo/redis";
@@ -219,8 +220,8 @@ function createAgentEngine(o: {
   config: GeoConfig;
   logger: Logger;
   metrics: Registry;
-  isTrusted: (unit: UnitKey, epoch: bigint) => boolean;
-  deadline: (unit: UnitKey, epoch: bigint) => number | undefined;
+  isTrusted: (unit: UnitKey, epoch: Epoch) => boolean;
+  deadline: (unit: UnitKey, epoch: Epoch) => number | undefined;
   onUnitStateChange: (unit: UnitKey) => void;
 }): ReplicationEngine {
   const { config } = o;

@@ -1,5 +1,6 @@
 import type { LeaseStore } from "@geo/leases";
 import type { Logger } from "@geo/logging";
+import { type Epoch, epochFromProto, epochToProto, offsetToProto } from "@geo/positions";
 import { type UnitKey, unitId } from "@geo/progress";
 import type { agentV1 } from "@geo/proto";
 import type { ReplicationEngine, UnitAssignment } from "@geo/replication";
@@ -32,7 +33,7 @@ export class AssignmentApplier {
   private applying: Promise<void> = Promise.resolve();
   // Units being handed back stay in the keeper's set until released: their last progress is
   // written under their lease, which dropping them from the set would stop trusting at once.
-  private readonly handingBack = new Map<string, bigint>();
+  private readonly handingBack = new Map<string, Epoch>();
 
   constructor(private readonly o: AssignmentApplierOptions) {}
 
@@ -52,7 +53,7 @@ export class AssignmentApplier {
     this.apply();
   }
 
-  onLeasesRevoked(revoked: readonly { unitId: string; epoch: bigint }[]): void {
+  onLeasesRevoked(revoked: readonly { unitId: string; epoch: Epoch }[]): void {
     for (const { unitId: id, epoch } of revoked) {
       const unit = this.desired.find((a) => unitId(a.unit) === id && a.epoch === epoch);
       if (unit === undefined) continue;
@@ -61,7 +62,7 @@ export class AssignmentApplier {
     }
   }
 
-  onLeasesRegained(regained: readonly { unitId: string; epoch: bigint }[]): void {
+  onLeasesRegained(regained: readonly { unitId: string; epoch: Epoch }[]): void {
     // A unit whose trust lapsed stopped as "lease lost"; Redis still says it is this agent's at
     // the same epoch, and the coordinator has no reason to send anything new: start it again.
     const engine = this.o.engine();
@@ -112,7 +113,7 @@ export class AssignmentApplier {
     if (unit === undefined) return;
     const id = unitId(unit);
     this.desired = this.desired.filter((assigned) => unitId(assigned.unit) !== id);
-    this.handBack(unit, BigInt(revoke.epoch), revoke.reason);
+    this.handBack(unit, epochFromProto(revoke.epoch, "revoke.epoch"), revoke.reason);
   }
 
   private holdLeases(): void {
@@ -142,7 +143,7 @@ export class AssignmentApplier {
 
   // Stops a unit (its acknowledged progress flushed), gives its lease back in Redis and tells the
   // coordinator where it stopped, so the next owner can be granted at once.
-  private handBack(unit: UnitKey, epoch: bigint, reason: string): void {
+  private handBack(unit: UnitKey, epoch: Epoch, reason: string): void {
     const id = unitId(unit);
     this.handingBack.set(id, epoch);
     this.applying = this.applying.then(async () => {
@@ -151,14 +152,14 @@ export class AssignmentApplier {
         const engine = this.engine;
         if (!engine.statuses().some((s) => unitId(s.unit) === id && s.epoch === epoch)) return;
         const { nextSourceOffset } = await engine.release(unit);
-        await this.o.leaseStore.releaseUnit(id, this.o.agentId, Number(epoch));
+        await this.o.leaseStore.releaseUnit(id, this.o.agentId, epoch);
         this.o.send({
           message: {
             case: "released",
             value: {
               unit: unitKeyMessage(unit),
-              epoch: String(epoch),
-              nextSourceOffset: String(nextSourceOffset),
+              epoch: epochToProto(epoch),
+              nextSourceOffset: offsetToProto(nextSourceOffset),
               reason,
             },
           },

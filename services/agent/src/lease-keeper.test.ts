@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { LeaseStore, RenewUnitsResult } from "@geo/leases";
+import type { LeaseStore, RenewUnitsResult, UnitEpoch } from "@geo/leases";
 import { createLogger } from "@geo/logging";
+import { toEpoch } from "@geo/positions";
 import { startLeaseKeeper } from "./lease-keeper";
 
 /** A keeper over a store whose every unit renewal answers `answer.value` (ok, or that failure). */
@@ -11,7 +12,7 @@ function keeperWith(
   lease: { ttlMs: number; safetyMarginMs: number } = { ttlMs: 3000, safetyMarginMs: 750 },
 ) {
   const store = {
-    renewUnits: async (_agent: string, units: { unitId: string; epoch: number }[]) =>
+    renewUnits: async (_agent: string, units: UnitEpoch[]) =>
       ({
         agent: { ok: true, created: false },
         units: units.map((u) =>
@@ -41,14 +42,18 @@ test("a revoked unit stays trusted until its last deadline and is reported as re
     onRevoked: (units) => revoked.push(...units.map((u) => `${u.unitId}@${u.epoch}`)),
   });
   try {
-    keeper.setUnits(new Map([["f/t/0", 4n]]));
+    keeper.setUnits(new Map([["f/t/0", toEpoch(4)]]));
     await keeper.renewNow();
-    assert.equal(keeper.isTrusted("f/t/0", 4n), true);
+    assert.equal(keeper.isTrusted("f/t/0", toEpoch(4)), true);
     answer.value = "revoked";
     await keeper.renewNow();
     assert.deepEqual(revoked, ["f/t/0@4"]);
     assert.deepEqual(lost, []);
-    assert.equal(keeper.isTrusted("f/t/0", 4n), true, "trusted until the last renewal's deadline");
+    assert.equal(
+      keeper.isTrusted("f/t/0", toEpoch(4)),
+      true,
+      "trusted until the last renewal's deadline",
+    );
   } finally {
     await keeper.stop();
   }
@@ -62,32 +67,32 @@ test("deadline: each renewal moves it on; undefined for another epoch, once lost
     onRevoked: () => assert.fail("no revoke"),
   });
   try {
-    keeper.setUnits(new Map([["f/t/0", 4n]]));
-    assert.equal(keeper.deadline("f/t/0", 4n), undefined, "not trusted before a renewal");
+    keeper.setUnits(new Map([["f/t/0", toEpoch(4)]]));
+    assert.equal(keeper.deadline("f/t/0", toEpoch(4)), undefined, "not trusted before a renewal");
     const sent = performance.now();
     await keeper.renewNow();
-    const first = keeper.deadline("f/t/0", 4n);
+    const first = keeper.deadline("f/t/0", toEpoch(4));
     assert.ok(first !== undefined);
     // Sent after `sent`: at least TTL less margin from then, on the monotonic clock.
     assert.ok(first >= sent + 3000 - 750 && first <= performance.now() + 3000 - 750, `${first}`);
-    assert.equal(keeper.deadline("f/t/0", 5n), undefined, "another epoch");
-    assert.equal(keeper.deadline("f/t/1", 4n), undefined, "another unit");
+    assert.equal(keeper.deadline("f/t/0", toEpoch(5)), undefined, "another epoch");
+    assert.equal(keeper.deadline("f/t/1", toEpoch(4)), undefined, "another unit");
     await new Promise((resolve) => setTimeout(resolve, 20));
     await keeper.renewNow();
-    const second = keeper.deadline("f/t/0", 4n)!;
+    const second = keeper.deadline("f/t/0", toEpoch(4))!;
     assert.ok(second > first, `renewed: ${second} after ${first}`);
 
     answer.value = "not-owner";
     await keeper.renewNow();
     assert.deepEqual(lost, ["f/t/0"]);
-    assert.equal(keeper.deadline("f/t/0", 4n), undefined, "lost");
+    assert.equal(keeper.deadline("f/t/0", toEpoch(4)), undefined, "lost");
 
     answer.value = "ok";
-    keeper.setUnits(new Map([["f/t/2", 1n]]));
+    keeper.setUnits(new Map([["f/t/2", toEpoch(1)]]));
     await keeper.renewNow();
-    assert.ok(keeper.deadline("f/t/2", 1n) !== undefined);
+    assert.ok(keeper.deadline("f/t/2", toEpoch(1)) !== undefined);
     keeper.setUnits(new Map());
-    assert.equal(keeper.deadline("f/t/2", 1n), undefined, "dropped");
+    assert.equal(keeper.deadline("f/t/2", toEpoch(1)), undefined, "dropped");
   } finally {
     await keeper.stop();
   }
@@ -105,16 +110,16 @@ test("a unit whose deadline passed without a renewal is reported regained when a
     { ttlMs: 300, safetyMarginMs: 100 },
   );
   try {
-    keeper.setUnits(new Map([["f/t/0", 4n]]));
+    keeper.setUnits(new Map([["f/t/0", toEpoch(4)]]));
     await keeper.renewNow();
     assert.deepEqual(regained, ["f/t/0@4"], "first confirmation");
     await keeper.renewNow();
     assert.deepEqual(regained, ["f/t/0@4"], "a renewal in time is not a regain");
     // No renewal for longer than TTL less margin: what a frozen Redis or a paused agent causes.
     await new Promise((resolve) => setTimeout(resolve, 260));
-    assert.equal(keeper.isTrusted("f/t/0", 4n), false);
+    assert.equal(keeper.isTrusted("f/t/0", toEpoch(4)), false);
     await keeper.renewNow();
-    assert.equal(keeper.isTrusted("f/t/0", 4n), true);
+    assert.equal(keeper.isTrusted("f/t/0", toEpoch(4)), true);
     assert.deepEqual(regained, ["f/t/0@4", "f/t/0@4"]);
   } finally {
     await keeper.stop();

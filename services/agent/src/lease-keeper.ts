@@ -4,8 +4,9 @@
 // the replication engine checks that before every batch, so the agent stops writing before
 // another agent could have been granted the unit.
 
-import { type AgentInfo, createLeaseClock, type LeaseStore } from "@geo/leases";
+import { type AgentInfo, createLeaseClock, type LeaseStore, type UnitEpoch } from "@geo/leases";
 import type { Logger } from "@geo/logging";
+import type { Epoch } from "@geo/positions";
 
 export interface LeaseKeeperOptions {
   store: LeaseStore;
@@ -22,7 +23,7 @@ export interface LeaseKeeperOptions {
    * their last renewal (not extended any more), which ends before the coordinator may grant them
    * elsewhere without a release: hand them back (stop, flush, release) like on a Revoke message.
    */
-  onRevoked(units: readonly { unitId: string; epoch: bigint }[]): void;
+  onRevoked(units: readonly UnitEpoch[]): void;
   /** Another live process holds this agent id; this one must not run any unit. */
   onConflict(message: string): void;
   /** A renewal did not reach Redis (counted in geo_agent_lease_renewal_failures_total). */
@@ -32,19 +33,19 @@ export interface LeaseKeeperOptions {
    * unreachable or frozen, or this process paused) and are again after it: Redis still names
    * this agent at the same epoch, so a unit stopped for the lapse may start again at once.
    */
-  onRegained?(units: readonly { unitId: string; epoch: bigint }[]): void;
+  onRegained?(units: readonly UnitEpoch[]): void;
 }
 
 export interface LeaseKeeper {
   /** The units (id → epoch) the agent runs; renewed from now on, trusted after the next renewal. */
-  setUnits(units: ReadonlyMap<string, bigint>): void;
+  setUnits(units: ReadonlyMap<string, Epoch>): void;
   /** True while the unit's lease, at this epoch, is trusted on the local monotonic clock. */
-  isTrusted(unitId: string, epoch: bigint): boolean;
+  isTrusted(unitId: string, epoch: Epoch): boolean;
   /**
    * Until when the unit's lease, at this epoch, is trusted (`performance.now()` ms; each renewal
    * moves it on); undefined once it is not: past, lost, forgotten, another epoch.
    */
-  deadline(unitId: string, epoch: bigint): number | undefined;
+  deadline(unitId: string, epoch: Epoch): number | undefined;
   /** Renews now instead of waiting for the interval (after new units arrived). */
   renewNow(): Promise<void>;
   /** Whether the last renewal reached Redis. */
@@ -55,14 +56,14 @@ export interface LeaseKeeper {
 export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
   const { store, agentId, logger } = options;
   const clock = createLeaseClock({ ttlMs: options.ttlMs, safetyMarginMs: options.safetyMarginMs });
-  let units = new Map<string, bigint>();
+  let units = new Map<string, Epoch>();
   let lastOk = false;
   let inFlight: Promise<void> | undefined;
   let stopped = false;
   let failures = 0;
 
   const renew = async () => {
-    const sent = [...units].map(([unitId, epoch]) => ({ unitId, epoch: Number(epoch) }));
+    const sent: UnitEpoch[] = [...units].map(([unitId, epoch]) => ({ unitId, epoch }));
     const ticket = clock.beginRenew();
     try {
       const result = await store.renewUnits(agentId, sent, options.ttlMs, options.info);
@@ -80,8 +81,7 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
       // last renewal and is handed back with what it copied recorded, as on the Revoke message
       // that may arrive after this answer. Stopped at once, its last copies would be copied again.
       const revoked = result.units.filter(
-        (unit) =>
-          !unit.ok && unit.reason === "revoked" && units.get(unit.unitId) === BigInt(unit.epoch),
+        (unit) => !unit.ok && unit.reason === "revoked" && units.get(unit.unitId) === unit.epoch,
       );
       const untrusted = sent.filter((unit) => !clock.isTrusted(unit.unitId, unit.epoch));
       const lost = clock.apply(ticket, {
@@ -97,18 +97,13 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
         options.onLost(lost, "lease lost");
       }
       const regained = untrusted.filter(
-        (unit) =>
-          clock.isTrusted(unit.unitId, unit.epoch) && units.get(unit.unitId) === BigInt(unit.epoch),
+        (unit) => clock.isTrusted(unit.unitId, unit.epoch) && units.get(unit.unitId) === unit.epoch,
       );
       if (regained.length > 0) {
-        options.onRegained?.(
-          regained.map((unit) => ({ unitId: unit.unitId, epoch: BigInt(unit.epoch) })),
-        );
+        options.onRegained?.(regained.map(({ unitId, epoch }) => ({ unitId, epoch })));
       }
       if (revoked.length > 0) {
-        options.onRevoked(
-          revoked.map((unit) => ({ unitId: unit.unitId, epoch: BigInt(unit.epoch) })),
-        );
+        options.onRevoked(revoked.map(({ unitId, epoch }) => ({ unitId, epoch })));
       }
     } catch (error) {
       lastOk = false;
@@ -136,10 +131,9 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
       for (const unitId of units.keys()) if (!next.has(unitId)) clock.forget(unitId);
       units = new Map(next);
     },
-    isTrusted: (unitId, epoch) =>
-      units.get(unitId) === epoch && clock.isTrusted(unitId, Number(epoch)),
+    isTrusted: (unitId, epoch) => units.get(unitId) === epoch && clock.isTrusted(unitId, epoch),
     deadline: (unitId, epoch) =>
-      units.get(unitId) === epoch && clock.isTrusted(unitId, Number(epoch))
+      units.get(unitId) === epoch && clock.isTrusted(unitId, epoch)
         ? clock.deadline(unitId)
         : undefined,
     renewNow: async () => {

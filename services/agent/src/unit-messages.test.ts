@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { toEpoch, toOffset } from "@geo/positions";
 import { agentV1, replicationV1 } from "@geo/proto";
 import type { UnitStatus } from "@geo/replication";
 import { toUnitReport } from "./unit-messages";
 
 const status: UnitStatus = {
   unit: { flow: "us-east->eu-west", sourceTopic: "orders", partition: 3 },
-  epoch: 7n,
+  epoch: toEpoch(7),
   state: "running",
   reason: "",
-  nextSourceOffset: 120n,
-  lastTargetOffset: 119n,
+  nextSourceOffset: toOffset(120),
+  lastTargetOffset: toOffset(119),
   lagRecords: 5n,
   lagSeconds: 0.25,
   recordsPerSecond: 10,

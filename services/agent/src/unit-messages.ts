@@ -1,6 +1,7 @@
 // Between the session's protobuf messages and the replication engine's types.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
+import { epochFromProto, epochToProto, offsetToProto } from "@geo/positions";
 import type { UnitKey } from "@geo/progress";
 import { type agentV1, replicationV1 } from "@geo/proto";
 import type { FlowSpecLike, UnitAssignment, UnitState, UnitStatus } from "@geo/replication";
@@ -31,7 +32,7 @@ export function toUnitAssignment(assigned: agentV1.AssignedUnit): UnitAssignment
   return {
     unit: { flow: unit.flow, sourceTopic: unit.sourceTopic, partition: unit.partition },
     remoteTopic: assigned.remoteTopic,
-    epoch: BigInt(assigned.epoch),
+    epoch: epochFromProto(assigned.epoch, "assigned_unit.epoch"),
     flow,
   };
 }
@@ -50,11 +51,11 @@ export function toUnitReport(
   const now = timestampNow();
   return {
     unit: unitKeyMessage(status.unit),
-    epoch: String(status.epoch),
+    epoch: epochToProto(status.epoch),
     state: STATES[status.state],
     reason: status.reason,
-    nextSourceOffset: String(status.nextSourceOffset),
-    lastTargetOffset: String(status.lastTargetOffset),
+    nextSourceOffset: offsetToProto(status.nextSourceOffset),
+    lastTargetOffset: offsetToProto(status.lastTargetOffset),
     lag: {
       records: String(status.lagRecords),
       time: durationFromMs(Math.round(status.lagSeconds * 1000)),

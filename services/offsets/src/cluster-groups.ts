@@ -7,6 +7,7 @@ import {
 } from "@geo/kafka";
 import { createWireClient, fetchGroupOffsets, type KafkaWireClient } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
+import { type Offset, parseOffset, toOffset } from "@geo/positions";
 import { compareStrings } from "./checkpoint-cache";
 import type { SourcePosition } from "./translate";
 
@@ -59,7 +60,8 @@ export class ClusterGroups {
       out.push({
         topic: p.topic,
         partition: p.partition,
-        offset: p.offset,
+        // The Kafka edge of committed offsets (negative ones, "none", are skipped above).
+        offset: toOffset(p.offset, `committed offset of ${p.topic}-${p.partition}`),
         metadata: p.metadata ?? "",
       });
     }
@@ -106,12 +108,14 @@ export class ClusterGroups {
   }
 
   /** Log start offset per partition of a topic. */
-  async logStarts(alias: string, topic: string, timeoutMs = 5000): Promise<Map<number, bigint>> {
+  async logStarts(alias: string, topic: string, timeoutMs = 5000): Promise<Map<number, Offset>> {
     const offsets = await this.admin(alias).use(
       (admin) => admin.fetchTopicOffsets(topic),
       timeoutMs,
     );
-    return new Map(offsets.map((o) => [o.partition, BigInt(o.low)]));
+    return new Map(
+      offsets.map((o) => [o.partition, parseOffset(o.low, `log start of ${topic}-${o.partition}`)]),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Code, GeoError } from "@geo/grpc";
 import { commitGroupOffsets, kafkaErrorName } from "@geo/kafka-wire";
+import { NO_OFFSET, type Offset } from "@geo/positions";
 import type { ClusterGroups } from "./cluster-groups";
 import type { OffsetsFlow } from "./flows";
 import type { TargetReaders } from "./target-readers";
@@ -8,7 +9,8 @@ import { isCommittable, type Translation } from "./translate";
 /** What happened to one partition of a commit. */
 export interface CommitOutcome {
   translation: Translation;
-  previousTargetOffset: bigint;
+  /** NO_OFFSET when the group had none. */
+  previousTargetOffset: Offset;
   committed: boolean;
   reason: string;
 }
@@ -35,12 +37,12 @@ export async function commitTranslations(
       { details: { group, cluster: into, members: state.members } },
     );
   }
-  const previous = new Map<string, bigint>();
+  const previous = new Map<string, Offset>();
   for (const p of await deps.groups.committedOffsets(into, group)) {
     previous.set(`${p.topic}\u0000${p.partition}`, p.offset);
   }
   const outcomes = translations.map((t) => {
-    const before = previous.get(`${t.targetTopic}\u0000${t.partition}`) ?? -1n;
+    const before = previous.get(`${t.targetTopic}\u0000${t.partition}`) ?? NO_OFFSET;
     const outcome = { translation: t, previousTargetOffset: before, committed: false, reason: "" };
     if (!isCommittable(t)) outcome.reason = `not exact: ${t.reason}`;
     else if (before >= t.targetOffset) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { toOffset } from "@geo/positions";
 import { CheckpointCache } from "./checkpoint-cache";
 import {
   CheckpointFormatError,
@@ -13,8 +14,8 @@ test("checkpoint records have MirrorMaker 2's exact bytes", () => {
     group: "g",
     topic: "us.t",
     partition: 3,
-    upstreamOffset: 10n,
-    downstreamOffset: 7n,
+    upstreamOffset: toOffset(10),
+    downstreamOffset: toOffset(7),
     metadata: "m",
   };
   assert.equal(
@@ -30,7 +31,11 @@ test("checkpoint records have MirrorMaker 2's exact bytes", () => {
 
 test("records of another version or truncated are refused", () => {
   const key = encodeCheckpointKey({ group: "g", topic: "t", partition: 0 });
-  const value = encodeCheckpointValue({ upstreamOffset: 1n, downstreamOffset: 1n, metadata: "" });
+  const value = encodeCheckpointValue({
+    upstreamOffset: toOffset(1),
+    downstreamOffset: toOffset(1),
+    metadata: "",
+  });
   const v1 = Buffer.from(value);
   v1.writeInt16BE(1, 0);
   assert.throws(() => decodeCheckpoint(key, v1), CheckpointFormatError);
@@ -40,14 +45,25 @@ test("records of another version or truncated are refused", () => {
 
 test("the cache keeps the latest checkpoint; an unchanged one is confirmed, a changed one is not", () => {
   const cache = new CheckpointCache();
-  const c = { group: "g", topic: "a.t", partition: 0, upstreamOffset: 5n, downstreamOffset: 4n };
+  const c = {
+    group: "g",
+    topic: "a.t",
+    partition: 0,
+    upstreamOffset: toOffset(5),
+    downstreamOffset: toOffset(4),
+  };
   cache.put("b", "a.checkpoints.internal", { ...c, metadata: "", time: 10, confirmed: 10 });
   cache.put("b", "a.checkpoints.internal", { ...c, metadata: "old", time: 5, confirmed: 5 });
   assert.equal(cache.list("b", "a.checkpoints.internal")[0]!.metadata, "");
   assert.ok(cache.confirm("b", "a.checkpoints.internal", { ...c, metadata: "" }, 20));
   assert.equal(cache.list("b", "a.checkpoints.internal", "g")[0]!.confirmed, 20);
   assert.ok(
-    !cache.confirm("b", "a.checkpoints.internal", { ...c, downstreamOffset: 6n, metadata: "" }, 30),
+    !cache.confirm(
+      "b",
+      "a.checkpoints.internal",
+      { ...c, downstreamOffset: toOffset(6), metadata: "" },
+      30,
+    ),
   );
   assert.ok(!cache.confirm("b", "other", { ...c, metadata: "" }, 30));
   assert.equal(cache.list("b", "a.checkpoints.internal", "h").length, 0);

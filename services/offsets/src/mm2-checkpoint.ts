@@ -6,14 +6,15 @@
 
 import { CodedError } from "@geo/errors";
 import { WireReader } from "@geo/kafka-wire";
+import { convertOr, type Offset, toOffset } from "@geo/positions";
 
 export interface Mm2Checkpoint {
   group: string;
   /** Remote (target-side) topic name. */
   topic: string;
   partition: number;
-  upstreamOffset: bigint;
-  downstreamOffset: bigint;
+  upstreamOffset: Offset;
+  downstreamOffset: Offset;
   metadata: string;
 }
 
@@ -73,8 +74,15 @@ export function decodeCheckpoint(key: Buffer | null, value: Buffer | null): Mm2C
     group,
     topic,
     partition,
-    upstreamOffset: v.int64(),
-    downstreamOffset: v.int64(),
+    upstreamOffset: offsetField(v.int64(), "upstreamOffset"),
+    downstreamOffset: offsetField(v.int64(), "offset"),
     metadata: v.string(),
   };
+}
+
+function offsetField(value: bigint, what: string): Offset {
+  return convertOr(
+    () => toOffset(value, what),
+    (error) => new CheckpointFormatError(error.message),
+  );
 }

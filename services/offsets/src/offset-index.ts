@@ -1,3 +1,4 @@
+import { asOffset, type Epoch, type Offset } from "@geo/positions";
 import type { OffsetMapSegment, SegmentKey, UnitKey } from "@geo/progress";
 import { parseUnitId, unitId } from "@geo/progress";
 import { PartitionMap } from "./partition-map";
@@ -51,15 +52,15 @@ export class OffsetIndex {
    */
   removeSegment(key: SegmentKey): void {
     this.segmentRecords++;
-    this.maps.get(unitId(key.unit))?.prune(key.sourceStart + 1n);
+    this.maps.get(unitId(key.unit))?.prune(asOffset(key.sourceStart + 1n));
   }
 
-  addProgress(unit: UnitKey, epoch: bigint, nextSourceOffset: bigint): void {
+  addProgress(unit: UnitKey, epoch: Epoch, nextSourceOffset: Offset): void {
     this.mapOf(unit).addProgress(epoch, nextSourceOffset);
   }
 
   /** Prunes a partition below its source's log start (when the source is reachable). */
-  prune(unit: UnitKey, logStartOffset: bigint): void {
+  prune(unit: UnitKey, logStartOffset: Offset): void {
     this.maps.get(unitId(unit))?.prune(logStartOffset);
   }
 

@@ -5,10 +5,11 @@ import {
   type HandlerContext,
   invalidArgument,
   paginate,
-  requireInt64,
   requireNonEmpty,
+  requireOffset,
   resolveActor,
 } from "@geo/grpc";
+import { offsetToProto } from "@geo/positions";
 import type { offsetsV1 } from "@geo/proto";
 import { commitTranslations } from "./group-commit";
 import { MAX_POSITIONS, type OffsetsCore } from "./offsets-core";
@@ -44,7 +45,7 @@ function positionsOf(request: Req<offsetsV1.TranslateOffsetsRequest>): SourcePos
     return {
       topic: o.topic,
       partition: o.partition,
-      offset: requireInt64(o.offset || "0", `offsets[${i}].offset`, { min: 0n }),
+      offset: requireOffset(o.offset || "0", `offsets[${i}].offset`),
       metadata: "",
     };
   });
@@ -127,8 +128,8 @@ export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
               sourceTopic: c.sourceTopic,
               partition: c.partition,
               targetTopic: c.topic,
-              sourceOffset: c.upstreamOffset.toString(),
-              targetOffset: c.downstreamOffset.toString(),
+              sourceOffset: offsetToProto(c.upstreamOffset),
+              targetOffset: offsetToProto(c.downstreamOffset),
               exact: current.exact && current.targetOffset === c.downstreamOffset,
               metadata: c.metadata,
               checkpointTime: timestampFromMs(c.time),
@@ -182,7 +183,7 @@ export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
           dryRun: request.dryRun,
           offsets: outcomes.map((o) => ({
             translation: translationMessage(o.translation),
-            previousTargetOffset: o.previousTargetOffset.toString(),
+            previousTargetOffset: offsetToProto(o.previousTargetOffset),
             committed: o.committed,
             reason: o.reason,
           })),

@@ -1,3 +1,4 @@
+import { asOffset, type Epoch, type Offset } from "@geo/positions";
 import type { OffsetMapSegment } from "@geo/progress";
 
 /**
@@ -17,18 +18,19 @@ export interface MappedRun {
 
 /** Where a source position lands, before the service turns it into a protobuf answer. */
 export type PartitionAnswer =
-  | { kind: "exact"; targetOffset: bigint }
-  | { kind: "end"; targetOffset: bigint }
-  | { kind: "below"; targetOffset: bigint; floor: bigint }
+  | { kind: "exact"; targetOffset: Offset }
+  | { kind: "end"; targetOffset: Offset }
+  | { kind: "below"; targetOffset: Offset; floor: Offset }
   /** Between the retention floor and the first mapped record: a gap when the flow copied from the log start. */
-  | { kind: "leading-gap"; targetOffset: bigint; firstMapped: bigint }
-  | { kind: "ahead"; targetOffset: bigint; notReplicated: bigint; replicatedTo: bigint }
+  | { kind: "leading-gap"; targetOffset: Offset; firstMapped: Offset }
+  /** `notReplicated` is a count of offsets. */
+  | { kind: "ahead"; targetOffset: Offset; notReplicated: bigint; replicatedTo: Offset }
   | { kind: "empty" };
 
 /** Where a position on the remote copy goes home to in the source (see `PartitionMap.toOrigin`). */
 export type OriginAnswer =
-  | { kind: "exact"; sourceOffset: bigint }
-  | { kind: "end"; sourceOffset: bigint }
+  | { kind: "exact"; sourceOffset: Offset }
+  | { kind: "end"; sourceOffset: Offset }
   | { kind: "empty" };
 
 /**
@@ -73,7 +75,7 @@ export class PartitionMap {
   }
 
   /** The highest-epoch progress of the partition says how far its owner copied. */
-  addProgress(epochBig: bigint, nextSourceOffsetBig: bigint): void {
+  addProgress(epochBig: Epoch, nextSourceOffsetBig: Offset): void {
     const epoch = Number(epochBig);
     const nextSourceOffset = Number(nextSourceOffsetBig);
     if (epoch < this.progressEpoch) return;
@@ -84,7 +86,7 @@ export class PartitionMap {
   }
 
   /** Drops what lies below `floor` (source retention removed it); never lowers the floor. */
-  prune(floorBig: bigint): void {
+  prune(floorBig: Offset): void {
     const floor = Number(floorBig);
     if (floor <= this.floorOffset) return;
     this.floorOffset = floor;
@@ -111,7 +113,7 @@ export class PartitionMap {
    * covered → the copy of that record; in a gap → the next mapped record; at or past the end
    * of what the owner copied → the target's replicated end.
    */
-  translate(offsetBig: bigint): PartitionAnswer {
+  translate(offsetBig: Offset): PartitionAnswer {
     const offset = Number(offsetBig);
     const runs = this.runs;
     if (runs.length === 0) return { kind: "empty" };
@@ -119,36 +121,36 @@ export class PartitionMap {
     if (offset < this.floorOffset) {
       return {
         kind: "below",
-        targetOffset: BigInt(first.targetStart),
-        floor: BigInt(this.floorOffset),
+        targetOffset: back(first.targetStart),
+        floor: back(this.floorOffset),
       };
     }
     if (offset < first.sourceStart) {
       return {
         kind: "leading-gap",
-        targetOffset: BigInt(first.targetStart),
-        firstMapped: BigInt(first.sourceStart),
+        targetOffset: back(first.targetStart),
+        firstMapped: back(first.sourceStart),
       };
     }
     const i = this.lastStartingAtOrBefore(offset);
     if (i >= 0) {
       const r = runs[i]!;
       if (offset < r.sourceStart + r.count) {
-        return { kind: "exact", targetOffset: BigInt(r.targetStart + (offset - r.sourceStart)) };
+        return { kind: "exact", targetOffset: back(r.targetStart + (offset - r.sourceStart)) };
       }
     }
     const next = runs[i + 1];
-    if (next !== undefined) return { kind: "exact", targetOffset: BigInt(next.targetStart) };
+    if (next !== undefined) return { kind: "exact", targetOffset: back(next.targetStart) };
     const last = runs[runs.length - 1]!;
     const end = last.sourceStart + last.count;
-    const targetEnd = BigInt(last.targetStart + last.count);
+    const targetEnd = back(last.targetStart + last.count);
     const copiedTo = Math.max(this.replicatedTo, end);
     if (offset <= copiedTo) return { kind: "end", targetOffset: targetEnd };
     return {
       kind: "ahead",
       targetOffset: targetEnd,
       notReplicated: BigInt(offset - copiedTo),
-      replicatedTo: BigInt(copiedTo),
+      replicatedTo: back(copiedTo),
     };
   }
 
@@ -163,7 +165,7 @@ export class PartitionMap {
    * has not read, over all runs (one scan, done once per partition and transition), and never
    * skips a record the group did not read.
    */
-  toOrigin(targetOffsetBig: bigint): OriginAnswer {
+  toOrigin(targetOffsetBig: Offset): OriginAnswer {
     const t = Number(targetOffsetBig);
     const runs = this.runs;
     if (runs.length === 0) return { kind: "empty" };
@@ -174,10 +176,10 @@ export class PartitionMap {
       if (t >= targetEnd) continue;
       lowest = r.sourceStart + Math.max(0, t - r.targetStart);
     }
-    if (lowest !== Number.POSITIVE_INFINITY) return { kind: "exact", sourceOffset: BigInt(lowest) };
+    if (lowest !== Number.POSITIVE_INFINITY) return { kind: "exact", sourceOffset: back(lowest) };
     const last = runs[runs.length - 1]!;
     const copiedTo = Math.max(this.replicatedTo, last.sourceStart + last.count);
-    return { kind: "end", sourceOffset: BigInt(copiedTo) };
+    return { kind: "end", sourceOffset: back(copiedTo) };
   }
 
   /** Index of the last run with sourceStart <= offset; -1 when none. */
@@ -260,6 +262,11 @@ export class PartitionMap {
 function outranks(old: MappedRun, incoming: MappedRun): boolean {
   if (old.epoch !== incoming.epoch) return old.epoch > incoming.epoch;
   return old.origin > incoming.origin;
+}
+
+/** An offset of a run back from its compact number form (it came from a valid offset). */
+function back(offset: number): Offset {
+  return asOffset(BigInt(offset));
 }
 
 /** The part `from .. to-1` of `run`. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { toEpoch, toOffset } from "@geo/positions";
 import { offsetsV1 } from "@geo/proto";
 import { offsetsFlow } from "./flows";
 import { OffsetIndex } from "./offset-index";
@@ -15,16 +16,21 @@ const flow = offsetsFlow({
   topics: { include: ["orders", "late"], exclude: [] },
 });
 
-const at = (topic: string, offset: bigint) => ({ topic, partition: 0, offset, metadata: "m" });
+const at = (topic: string, offset: bigint) => ({
+  topic,
+  partition: 0,
+  offset: toOffset(offset),
+  metadata: "m",
+});
 
 test("a position on a remote topic maps home to the origin topic, metadata carried", () => {
   const index = new OffsetIndex();
   index.addSegment({
     unit: { flow: "a->b", sourceTopic: "orders", partition: 0 },
-    epoch: 1n,
+    epoch: toEpoch(1),
     remoteTopic: "a.orders",
-    sourceStart: 10n,
-    targetStart: 0n,
+    sourceStart: toOffset(10),
+    targetStart: toOffset(0),
     count: 5n,
     agentId: "x",
     time: 0,

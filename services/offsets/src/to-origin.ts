@@ -1,6 +1,7 @@
 // Failback translation: a group's position on a flow's REMOTE topic (in the flow's target) back
 // to the ORIGIN topic it copies (in the flow's source), MirrorMaker 2's "remote topics go home".
 import { Code, GeoError } from "@geo/grpc";
+import { NO_OFFSET } from "@geo/positions";
 import { ErrorReason, offsetsV1 } from "@geo/proto";
 import type { ClusterGroups } from "./cluster-groups";
 import type { OffsetsFlow } from "./flows";
@@ -33,7 +34,7 @@ export function originPosition(
   if (origin === undefined || !flow.replicates(origin)) {
     return {
       ...base,
-      targetOffset: -1n,
+      targetOffset: NO_OFFSET,
       exact: false,
       kind: Kind.NOT_REPLICATED,
       reason: `"${position.topic}" is not a remote topic of flow "${flow.name}"`,
@@ -44,7 +45,7 @@ export function originPosition(
   if (answer.kind === "empty") {
     return {
       ...base,
-      targetOffset: -1n,
+      targetOffset: NO_OFFSET,
       exact: false,
       kind: Kind.NOT_YET_REPLICATED,
       reason: `nothing of ${origin}-${position.partition} has been replicated into ${position.topic} yet`,

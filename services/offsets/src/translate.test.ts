@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { flowFromConfig, flowFromMessage } from "@geo/flow-catalog";
+import { toEpoch, toOffset } from "@geo/positions";
 import { coordinatorV1, offsetsV1, replicationV1 } from "@geo/proto";
 import { flowDirectoryFromCatalog, offsetsFlow } from "./flows";
 import { OffsetIndex } from "./offset-index";
@@ -22,10 +23,10 @@ function indexWith(...runs: [string, number, number, number][]): OffsetIndex {
   for (const [topic, sourceStart, targetStart, count] of runs) {
     index.addSegment({
       unit: { flow: "a->b", sourceTopic: topic, partition: 0 },
-      epoch: 1n,
+      epoch: toEpoch(1),
       remoteTopic: `a.${topic}`,
-      sourceStart: BigInt(sourceStart),
-      targetStart: BigInt(targetStart),
+      sourceStart: toOffset(sourceStart),
+      targetStart: toOffset(targetStart),
       count: BigInt(count),
       agentId: "x",
       time: 0,
@@ -37,7 +38,7 @@ function indexWith(...runs: [string, number, number, number][]): OffsetIndex {
 const at = (topic: string, offset: number, metadata = "") => ({
   topic,
   partition: 0,
-  offset: BigInt(offset),
+  offset: toOffset(offset),
   metadata,
 });
 
@@ -73,7 +74,7 @@ test("below the mapped range: BELOW_RANGE after retention, or when the flow star
   const late = offsetsFlow({ ...flowConfig, startFrom: "latest" });
   const below = translatePosition(index, late, at("orders", 0));
   assert.deepEqual([below.kind, below.targetOffset, below.exact], [Kind.BELOW_RANGE, 0n, false]);
-  index.prune({ flow: "a->b", sourceTopic: "orders", partition: 0 }, 8n);
+  index.prune({ flow: "a->b", sourceTopic: "orders", partition: 0 }, toOffset(8));
   const pruned = translatePosition(index, flow, at("orders", 6));
   assert.deepEqual([pruned.kind, pruned.targetOffset], [Kind.BELOW_RANGE, 3n]);
   assert.match(pruned.reason, /retention/);

@@ -1,3 +1,4 @@
+import { NO_OFFSET, type Offset, offsetToProto } from "@geo/positions";
 import { offsetsV1 } from "@geo/proto";
 import type { OffsetsFlow } from "./flows";
 import type { OffsetIndex } from "./offset-index";
@@ -8,7 +9,7 @@ const Kind = offsetsV1.TranslationKind;
 export interface SourcePosition {
   topic: string;
   partition: number;
-  offset: bigint;
+  offset: Offset;
   metadata: string;
 }
 
@@ -16,9 +17,10 @@ export interface SourcePosition {
 export interface Translation {
   sourceTopic: string;
   partition: number;
-  sourceOffset: bigint;
+  sourceOffset: Offset;
   targetTopic: string;
-  targetOffset: bigint;
+  /** NO_OFFSET when untranslatable. */
+  targetOffset: Offset;
   exact: boolean;
   kind: offsetsV1.TranslationKind;
   reason: string;
@@ -43,7 +45,11 @@ export function translatePosition(
     metadata: position.metadata,
     recordsNotReplicated: 0n,
   };
-  const fail = (kind: offsetsV1.TranslationKind, reason: string, targetOffset = -1n) => ({
+  const fail = (
+    kind: offsetsV1.TranslationKind,
+    reason: string,
+    targetOffset: Offset = NO_OFFSET,
+  ) => ({
     ...base,
     targetOffset,
     exact: false,
@@ -62,7 +68,7 @@ export function translatePosition(
     partition: position.partition,
   });
   const answer = map?.translate(position.offset) ?? { kind: "empty" as const };
-  const ok = (kind: offsetsV1.TranslationKind, targetOffset: bigint) => ({
+  const ok = (kind: offsetsV1.TranslationKind, targetOffset: Offset) => ({
     ...base,
     targetOffset,
     exact: true,
@@ -114,9 +120,9 @@ export function translationMessage(t: Translation): offsetsV1.TranslatedOffset {
     $typeName: "geo.offsets.v1.TranslatedOffset",
     sourceTopic: t.sourceTopic,
     partition: t.partition,
-    sourceOffset: t.sourceOffset.toString(),
+    sourceOffset: offsetToProto(t.sourceOffset),
     targetTopic: t.targetTopic,
-    targetOffset: t.targetOffset.toString(),
+    targetOffset: offsetToProto(t.targetOffset),
     exact: t.exact,
     kind: t.kind,
     reason: t.reason,

@@ -13,6 +13,7 @@ import {
 } from "@geo/kafka-wire";
 import { type KafkaCluster, runKafkaTool, startKafkaClusters } from "@geo/local-runtime";
 import { createLogger, type Logger } from "@geo/logging";
+import { toEpoch } from "@geo/positions";
 import type { KafkaRecord } from "@geo/record-batch";
 import type { FlowSpecLike, UnitAssignment, UnitStatus } from "@geo/replication";
 import { type Admin, Kafka, logLevel } from "kafkajs";
@@ -139,7 +140,7 @@ export function unitsOf(
   return Array.from({ length: partitions }, (_, partition) => ({
     unit: { flow: flow.name, sourceTopic: topic, partition },
     remoteTopic,
-    epoch,
+    epoch: toEpoch(epoch),
     flow,
   }));
 }

@@ -14,6 +14,7 @@ import type {
   UnitState,
 } from "@geo/leases";
 import { createLogger } from "@geo/logging";
+import { type Epoch, maxEpoch, NO_EPOCH, toEpoch } from "@geo/positions";
 import type { DesiredUnit } from "../discovery";
 import {
   type AgentDirectory,
@@ -37,7 +38,7 @@ const logger = createLogger({ service: "assignment-loop-test", level: "silent" }
 
 interface FakeUnit {
   owner?: string;
-  epoch: number;
+  epoch: Epoch;
   revokedAt?: number;
   deadAt?: number;
 }
@@ -73,7 +74,7 @@ class FakeStore implements AssignmentStore {
   }
   async grantUnit(unitId: string, agentId: string, options: GrantOptions): Promise<GrantResult> {
     this.calls.push(`grant ${unitId} ${agentId}`);
-    const unit = this.units.get(unitId) ?? { epoch: 0 };
+    const unit = this.units.get(unitId) ?? { epoch: NO_EPOCH };
     if (options.fence?.token !== this.leaderToken) {
       return { granted: false, reason: "not-leader", epoch: unit.epoch };
     }
@@ -81,7 +82,7 @@ class FakeStore implements AssignmentStore {
       return { granted: false, reason: "agent-not-live", epoch: unit.epoch };
     }
     let reason: "free" | "released" | "expired" | "revoked" =
-      unit.epoch === 0 ? "free" : "released";
+      unit.epoch === NO_EPOCH ? "free" : "released";
     if (unit.owner !== undefined) {
       const refuse = (
         why: "owner-live" | "revoking" | "grace",
@@ -110,7 +111,7 @@ class FakeStore implements AssignmentStore {
         reason = "expired";
       }
     }
-    const epoch = Math.max(unit.epoch, options.minEpoch) + 1;
+    const epoch = toEpoch(maxEpoch(unit.epoch, options.minEpoch) + 1n);
     this.units.set(unitId, { owner: agentId, epoch });
     return { granted: true, reason, epoch };
   }
@@ -118,9 +119,9 @@ class FakeStore implements AssignmentStore {
     this.calls.push(`revoke ${unitId} ${options.owner}`);
     const unit = this.units.get(unitId);
     if (options.fence?.token !== this.leaderToken) {
-      return { revoked: false, reason: "not-leader", epoch: unit?.epoch ?? 0 };
+      return { revoked: false, reason: "not-leader", epoch: unit?.epoch ?? NO_EPOCH };
     }
-    if (unit?.owner === undefined) return { revoked: false, reason: "no-owner", epoch: 0 };
+    if (unit?.owner === undefined) return { revoked: false, reason: "no-owner", epoch: NO_EPOCH };
     if (unit.owner !== options.owner || unit.epoch !== options.epoch) {
       return { revoked: false, reason: "owner-mismatch", epoch: unit.epoch, owner: unit.owner };
     }
@@ -187,7 +188,7 @@ const desiredUnits = (partitions: number): DesiredUnit[] =>
     })),
   );
 const term = (epoch: number, token = "term-1"): LeaderTerm => ({
-  epoch,
+  epoch: toEpoch(epoch),
   token,
   fence: { key: "geo:coordinator:leader", token },
 });
@@ -244,7 +245,10 @@ describe("assignment loop", () => {
     join("a2");
     // What the previous leader left: every unit on a1 (balanced by loads this leader has not seen).
     for (const unit of desiredUnits(4)) {
-      store.units.set(`e2w/${unit.sourceTopic}/${unit.partition}`, { owner: "a1", epoch: 1 });
+      store.units.set(`e2w/${unit.sourceTopic}/${unit.partition}`, {
+        owner: "a1",
+        epoch: toEpoch(1),
+      });
     }
     try {
       loop.startTerm(term(4));
@@ -417,12 +421,12 @@ describe("assignment loop", () => {
   it("starts above the epochs recorded in the target cluster", async () => {
     const { store, loop, join } = setUp({
       minEpochOf: async (units) =>
-        new Map(units.map((unit) => [`e2w/${unit.sourceTopic}/${unit.partition}`, 41n])),
+        new Map(units.map((unit) => [`e2w/${unit.sourceTopic}/${unit.partition}`, toEpoch(41)])),
     });
     join("a1");
     loop.startTerm(term(1));
     await loop.runOnce();
-    assert.deepEqual([...new Set([...store.units.values()].map((unit) => unit.epoch))], [42]);
+    assert.deepEqual([...new Set([...store.units.values()].map((unit) => unit.epoch))], [42n]);
     await loop.stop();
   });
 

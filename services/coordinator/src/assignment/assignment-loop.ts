@@ -10,6 +10,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { FlowConfig, GeoConfig } from "@geo/config";
 import type { GrantResult, LeaderTerm, LeaseStore } from "@geo/leases";
 import type { Logger } from "@geo/logging";
+import { type Epoch, epochToProto, NO_EPOCH } from "@geo/positions";
 import { unitId as unitIdOf } from "@geo/progress";
 import type { agentV1 } from "@geo/proto";
 import { fileFlowView } from "../cluster-and-flow-views";
@@ -23,10 +24,10 @@ type AssignedUnitInit = MessageInitShape<typeof agentV1.AssignedUnitSchema>;
 type FlowSpecInit = MessageInitShape<typeof agentV1.FlowSpecSchema>;
 
 /**
- * The highest epoch each unit's progress records in the target cluster carry (0n or absent when
- * none). Grants start above it, so an empty Redis never hands out an epoch already used.
+ * The highest epoch each unit's progress records in the target cluster carry (NO_EPOCH or absent
+ * when none). Grants start above it, so an empty Redis never hands out an epoch already used.
  */
-export type MinEpochOf = (units: readonly DesiredUnit[]) => Promise<ReadonlyMap<string, bigint>>;
+export type MinEpochOf = (units: readonly DesiredUnit[]) => Promise<ReadonlyMap<string, Epoch>>;
 
 /** No unit has recorded progress: epochs rest on Redis alone (tests of the loop use it). */
 export const noRecordedEpochs: MinEpochOf = async () => new Map();
@@ -324,7 +325,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
         endTerm();
       }
     };
-    const sendRevoke = (unitId: string, owner: string, epoch: number, reason: string) => {
+    const sendRevoke = (unitId: string, owner: string, epoch: Epoch, reason: string) => {
       const session = sessionOf.get(owner);
       if (session === undefined) return;
       const key = `${session.sessionId}/${epoch}`;
@@ -336,7 +337,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
           case: "revoke",
           value: {
             unit: { flow: ref.flow, sourceTopic: ref.sourceTopic, partition: ref.partition },
-            epoch: String(epoch),
+            epoch: epochToProto(epoch),
             reason,
           },
         },
@@ -405,7 +406,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
 
     // Grants: new owners, and confirmations of existing ones.
     const toGrant = [...plan.grants];
-    let minEpochs: ReadonlyMap<string, bigint> = new Map();
+    let minEpochs: ReadonlyMap<string, Epoch> = new Map();
     let minEpochError: string | undefined;
     if (toGrant.length > 0) {
       try {
@@ -427,7 +428,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
         try {
           // Inside the try: an epoch beyond what the store accepts is this unit's problem only.
           result = await store.grantUnit(unitId, to, {
-            minEpoch: toSafeEpoch(minEpochs.get(unitId) ?? 0n),
+            minEpoch: minEpochs.get(unitId) ?? NO_EPOCH,
             graceMs,
             ttlMs,
             fence,
@@ -442,7 +443,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
           leases.set(unitId, { owner: to, epoch: result.epoch, revoked: false });
           if (result.reason !== "already-owner") {
             logger.debug(
-              { unit: unitId, agent: to, epoch: result.epoch, reason: result.reason },
+              { unit: unitId, agent: to, epoch: String(result.epoch), reason: result.reason },
               "granted",
             );
           }
@@ -489,7 +490,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
       const list = byAgent.get(agentId) ?? [];
       list.push({
         unit: { flow: unit.flow, sourceTopic: unit.sourceTopic, partition: unit.partition },
-        epoch: String(held.epoch),
+        epoch: epochToProto(held.epoch),
         remoteTopic: unit.remoteTopic,
         flow: specOf(flow).spec,
       });
@@ -598,7 +599,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
       term = {
         lease,
         startedAt: now(),
-        generationBase: BigInt(lease.epoch) << 32n,
+        generationBase: lease.epoch << 32n,
         generation: 0n,
         lastDesired: new Map(),
         confirmed: new Map(),
@@ -607,7 +608,7 @@ export function createAssignmentLoop(options: AssignmentLoopOptions): Assignment
         notes: new Map(),
         computeTime: undefined,
       };
-      logger.info({ leaderEpoch: lease.epoch }, "leading: assignment rounds start");
+      logger.info({ leaderEpoch: String(lease.epoch) }, "leading: assignment rounds start");
       schedule(0);
     },
     endTerm() {
@@ -690,14 +691,6 @@ function refusalNote(to: string, result: Extract<GrantResult, { granted: false }
     case "not-leader":
       return "this coordinator is no longer the leader";
   }
-}
-
-function toSafeEpoch(epoch: bigint): number {
-  if (epoch < 0n) return 0;
-  if (epoch > BigInt(Number.MAX_SAFE_INTEGER - 1)) {
-    throw new RangeError(`epoch ${epoch} is beyond what the lease store accepts`);
-  }
-  return Number(epoch);
 }
 
 function parseUnitId(

@@ -2,6 +2,7 @@
 // and which lease operations move them.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { toEpoch } from "@geo/positions";
 import {
   classifyAgent,
   type Holding,
@@ -44,8 +45,8 @@ const settled = (owners: ReadonlyMap<string, string>) => {
   const leases = new Map<string, PlanLease>();
   const confirmed = new Map<string, Holding>();
   for (const [unitId, owner] of owners) {
-    leases.set(unitId, { owner, epoch: 1, revoked: false });
-    confirmed.set(unitId, { agentId: owner, epoch: 1 });
+    leases.set(unitId, { owner, epoch: toEpoch(1), revoked: false });
+    confirmed.set(unitId, { agentId: owner, epoch: toEpoch(1) });
   }
   return { leases, confirmed, lastDesired: new Map(owners) };
 };
@@ -104,7 +105,7 @@ describe("planRound", () => {
         agents: [agent("a")],
         leases,
         lastDesired,
-        confirmed: new Map([["f/t1/0", { agentId: "a", epoch: 7 }]]),
+        confirmed: new Map([["f/t1/0", { agentId: "a", epoch: toEpoch(7) }]]),
       }),
     );
     assert.deepEqual([...plan.grants].sort(), [
@@ -131,7 +132,7 @@ describe("planRound", () => {
     for (const revoke of plan.revokes) {
       assert.equal(plan.desired.get(revoke.unitId), "d");
       assert.equal(revoke.from, first.desired.get(revoke.unitId));
-      assert.equal(revoke.epoch, 1);
+      assert.equal(revoke.epoch, 1n);
     }
     // Nothing is granted to d before its owners let go.
     assert.equal(plan.grants.size, 0);
@@ -144,7 +145,7 @@ describe("planRound", () => {
       input({
         units: units(1),
         agents: [agent("a"), agent("b")],
-        leases: new Map([["f/t0/0", { owner: "a", epoch: 3, revoked: true }]]),
+        leases: new Map([["f/t0/0", { owner: "a", epoch: toEpoch(3), revoked: true }]]),
         lastDesired: new Map([["f/t0/0", "b"]]),
         confirmed: settled(owners).confirmed,
       }),
@@ -158,7 +159,7 @@ describe("planRound", () => {
       input({
         units: units(1),
         agents: [agent("a"), agent("b")],
-        leases: new Map([["f/t0/0", { epoch: 3, revoked: false }]]),
+        leases: new Map([["f/t0/0", { epoch: toEpoch(3), revoked: false }]]),
         lastDesired: new Map([["f/t0/0", "b"]]),
       }),
     );

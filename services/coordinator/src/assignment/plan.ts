@@ -3,6 +3,7 @@
 // lease operations move the units there. The loop executes the plan against Redis; the lease
 // scripts have the last word (a grant the plan asks for may still be refused, e.g. in grace).
 import { computeAssignment } from "@geo/assignment";
+import type { Epoch } from "@geo/positions";
 
 export interface PlanUnit {
   readonly id: string;
@@ -31,8 +32,8 @@ export interface PlanAgent {
 export interface PlanLease {
   /** Absent when the unit has no owner (never granted, released). */
   readonly owner?: string;
-  /** Last granted epoch; 0 when never granted in this Redis's memory. */
-  readonly epoch: number;
+  /** Last granted epoch; NO_EPOCH when never granted in this Redis's memory. */
+  readonly epoch: Epoch;
   /** A revoke is pending: the owner was told to stop and release. */
   readonly revoked: boolean;
 }
@@ -58,7 +59,7 @@ export interface PlanInput {
 
 export interface Holding {
   readonly agentId: string;
-  readonly epoch: number;
+  readonly epoch: Epoch;
 }
 
 /**
@@ -71,7 +72,7 @@ export type AgentRole = "active" | "held" | "gone";
 export interface Revocation {
   readonly unitId: string;
   readonly from: string;
-  readonly epoch: number;
+  readonly epoch: Epoch;
 }
 
 export interface Plan {

@@ -6,6 +6,7 @@ import type { FlowConfig, GeoConfig } from "@geo/config";
 import { kafkaClientOptions } from "@geo/kafka";
 import { createWireClient, type KafkaWireClient } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
+import type { Epoch } from "@geo/positions";
 import { highestEpochs } from "@geo/progress";
 import type { DesiredUnit } from "../discovery";
 import type { MinEpochOf } from "./assignment-loop";
@@ -43,7 +44,7 @@ export function createRecordedEpochs(
         if (target === undefined) continue;
         byTarget.set(target, [...(byTarget.get(target) ?? []), unit]);
       }
-      const epochs = new Map<string, bigint>();
+      const epochs = new Map<string, Epoch>();
       for (const [target, list] of byTarget) {
         const found = await highestEpochs(
           clientOf(target),

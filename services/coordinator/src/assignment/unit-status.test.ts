@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import { toEpoch } from "@geo/positions";
 import { agentV1, replicationV1 } from "@geo/proto";
 import { actualReport, assignmentSummary, type ReportedUnit, unitStatusView } from "./unit-status";
 
@@ -62,7 +63,7 @@ describe("unitStatusView", () => {
   it("shows the actual agent's warnings and copy rate", () => {
     const status = unitStatusView({
       ...base,
-      assignment: { desiredAgentId: "a", epoch: 2 },
+      assignment: { desiredAgentId: "a", epoch: toEpoch(2) },
       reports: [
         report("a", State.RUNNING, "2", {
           warnings: ["source max.message.bytes 2097152 > remote 1048576"],
@@ -72,14 +73,17 @@ describe("unitStatusView", () => {
     });
     assert.deepEqual(status.warnings, ["source max.message.bytes 2097152 > remote 1048576"]);
     assert.equal(status.bytesPerSecond, 512);
-    const idle = unitStatusView({ ...base, assignment: { desiredAgentId: "a", epoch: 2 } });
+    const idle = unitStatusView({
+      ...base,
+      assignment: { desiredAgentId: "a", epoch: toEpoch(2) },
+    });
     assert.equal(idle.warnings, undefined);
   });
 
   it("takes state, lag and position from the desired agent's report of the granted epoch", () => {
     const status = unitStatusView({
       ...base,
-      assignment: { desiredAgentId: "a", epoch: 4 },
+      assignment: { desiredAgentId: "a", epoch: toEpoch(4) },
       reports: [
         report("a", State.RUNNING, "4", {
           nextSourceOffset: "9007199254740993",
@@ -97,7 +101,7 @@ describe("unitStatusView", () => {
   it("shows a unit moving while the old owner still reports it", () => {
     const status = unitStatusView({
       ...base,
-      assignment: { desiredAgentId: "b", epoch: 5 },
+      assignment: { desiredAgentId: "b", epoch: toEpoch(5) },
       reports: [report("a", State.RUNNING, "4")],
     });
     assert.equal(status.desiredAgentId, "b");
@@ -109,7 +113,7 @@ describe("unitStatusView", () => {
   it("passes on an agent's ERROR with its reason, and ignores stopped reports", () => {
     const error = unitStatusView({
       ...base,
-      assignment: { desiredAgentId: "a", epoch: 2 },
+      assignment: { desiredAgentId: "a", epoch: toEpoch(2) },
       reports: [report("a", State.ERROR, "2", { reason: "target refused: RECORD_TOO_LARGE" })],
     });
     assert.equal(error.state, State.ERROR);

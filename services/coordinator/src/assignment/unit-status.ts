@@ -3,6 +3,7 @@
 // functions of the two, so the rules are tested without servers.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampMs } from "@bufbuild/protobuf/wkt";
+import { compareEpochs, type Epoch, epochFromProto, epochToProto, NO_EPOCH } from "@geo/positions";
 import type { UnitKey as UnitRef } from "@geo/progress";
 import { type agentV1, type coordinatorV1, replicationV1 } from "@geo/proto";
 
@@ -15,7 +16,7 @@ export interface UnitAssignment {
   /** Agent that should run the unit; undefined when none can. */
   readonly desiredAgentId?: string;
   /** Epoch granted to the desired agent; undefined until the grant succeeded. */
-  readonly epoch?: number;
+  readonly epoch?: Epoch;
   /** Why the unit is not (yet) granted to its desired agent, or has no agent. */
   readonly note?: string;
 }
@@ -47,7 +48,10 @@ export function unitStatusView(input: UnitStatusInput): UnitStatusInit {
     remoteTopic: unit.remoteTopic,
     desiredAgentId: desired,
     actualAgentId: actual?.agentId ?? "",
-    epoch: String(assignment?.epoch ?? actual?.report.epoch ?? 0),
+    epoch:
+      assignment?.epoch !== undefined
+        ? epochToProto(assignment.epoch)
+        : (actual?.report.epoch ?? epochToProto(NO_EPOCH)),
     ...stateOf(input, actual),
   };
   if (actual !== undefined) {
@@ -76,7 +80,7 @@ export function actualReport(
   return [...running].sort(
     (a, b) =>
       Number(b.report.state === State.RUNNING) - Number(a.report.state === State.RUNNING) ||
-      compareEpochs(b.report.epoch, a.report.epoch) ||
+      compareEpochs(reportedEpoch(b.report), reportedEpoch(a.report)) ||
       reportMs(b.report) - reportMs(a.report),
   )[0];
 }
@@ -114,7 +118,7 @@ function stateOf(
     };
   }
   const epoch = assignment.epoch;
-  if (actual?.agentId === desired && actual.report.epoch === String(epoch)) {
+  if (actual?.agentId === desired && reportedEpoch(actual.report) === epoch) {
     const state = actual.report.state === State.UNSPECIFIED ? State.PENDING : actual.report.state;
     return { state, reason: actual.report.reason };
   }
@@ -192,10 +196,8 @@ function stateName(state: replicationV1.UnitState): string {
   return (State[state] ?? "UNSPECIFIED").toLowerCase();
 }
 
-function compareEpochs(a: string, b: string): number {
-  const x = BigInt(a || "0");
-  const y = BigInt(b || "0");
-  return x < y ? -1 : x > y ? 1 : 0;
+function reportedEpoch(report: agentV1.UnitReport): Epoch {
+  return epochFromProto(report.epoch || "0", "unit_report.epoch");
 }
 
 function reportMs(report: agentV1.UnitReport): number {

@@ -10,7 +10,9 @@ import { createLogger } from "@geo/logging";
 import { coordinatorV1, replicationV1 } from "@geo/proto";
 import { createMemoryFlowLog } from "./flow-log";
 import { draftFromFlow, updatedDraft } from "./flow-messages";
-import { apiFieldOf, createFlowRegistry, REFUSALS_PER_MINUTE } from "./flow-registry";
+import { createFlowRegistry } from "./flow-registry";
+import { apiFieldOf } from "./flow-validation";
+import { REFUSALS_PER_MINUTE } from "./flow-writes";
 
 const config = parseConfig(
   `clusters:

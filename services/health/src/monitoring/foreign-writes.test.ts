@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { toOffset } from "@geo/positions";
 import {
   type BatchView,
   classifyBatches,
@@ -7,7 +8,7 @@ import {
   uncoveredRanges,
 } from "./foreign-writes";
 
-const seg = (targetStart: bigint, count: bigint) => ({ targetStart, count });
+const seg = (targetStart: bigint, count: bigint) => ({ targetStart: toOffset(targetStart), count });
 
 function batch(baseOffset: bigint, count: number, producerId: bigint): BatchView {
   return {

@@ -10,6 +10,7 @@ import { createKafkaClient, type Kafka } from "@geo/kafka";
 import { type KafkaCluster, startKafkaClusters } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { Registry } from "@geo/metrics";
+import { toEpoch } from "@geo/positions";
 import { createReplicationEngine, type ReplicationEngine } from "@geo/replication";
 import { HealthMonitor } from "./health-monitor";
 import type { MonitoredFlow } from "./monitored-flow";
@@ -44,7 +45,7 @@ const group: GroupView = {
   name: "orders",
   activeCluster: "us-east",
   passiveCluster: "eu-west",
-  epoch: 1,
+  epoch: toEpoch(1),
   stable: true,
   includes: () => true,
 };
@@ -178,7 +179,7 @@ function startEngine(agentId: string, epoch: bigint): ReplicationEngine {
     Array.from({ length: PARTITIONS }, (_, partition) => ({
       unit: { flow: eastWest.name, sourceTopic: "orders", partition },
       remoteTopic: REMOTE,
-      epoch,
+      epoch: toEpoch(epoch),
       flow: spec,
     })),
   );

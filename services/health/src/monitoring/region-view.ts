@@ -1,5 +1,6 @@
 import type { FlowGroupConfig } from "@geo/config";
 import type { Logger } from "@geo/logging";
+import type { Epoch } from "@geo/positions";
 import type { RegionState, RegionStore } from "@geo/region-state";
 import type { MonitoredFlow } from "./monitored-flow";
 
@@ -8,7 +9,7 @@ export interface GroupView {
   readonly name: string;
   readonly activeCluster: string;
   readonly passiveCluster: string;
-  readonly epoch: number;
+  readonly epoch: Epoch;
   /** No transition runs and the phase is stable: writes in the passive region are wrong. */
   readonly stable: boolean;
   includes(flow: MonitoredFlow): boolean;

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { toEpoch } from "@geo/positions";
 import { SplitBrainTracker } from "./split-brain";
 
 const sample = (over: Partial<Parameters<SplitBrainTracker["observe"]>[1]> = {}) => ({
-  epoch: 1,
+  epoch: toEpoch(1),
   stable: true,
   foreignWrites: 0n,
   passiveSourceRecords: 100n as bigint | undefined,
@@ -32,15 +33,15 @@ describe("SplitBrainTracker", () => {
       false,
     );
     assert.equal(
-      t.observe("g", sample({ epoch: 2, passiveSourceRecords: 200n }), 2).splitBrain,
+      t.observe("g", sample({ epoch: toEpoch(2), passiveSourceRecords: 200n }), 2).splitBrain,
       false,
     );
     assert.equal(
-      t.observe("g", sample({ epoch: 2, passiveSourceRecords: undefined }), 3).splitBrain,
+      t.observe("g", sample({ epoch: toEpoch(2), passiveSourceRecords: undefined }), 3).splitBrain,
       false,
     );
     assert.equal(
-      t.observe("g", sample({ epoch: 2, passiveSourceRecords: 300n }), 4).splitBrain,
+      t.observe("g", sample({ epoch: toEpoch(2), passiveSourceRecords: 300n }), 4).splitBrain,
       false,
     );
     assert.deepEqual(t.groups(), ["g"]);

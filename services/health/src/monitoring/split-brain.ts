@@ -5,9 +5,10 @@
 //   heartbeats the health service writes): records written there by applications.
 // A signal counts only between two rounds of the same epoch in a stable phase, so the writes of
 // a switchover (the old region draining, the new one starting) are not split brain.
+import type { Epoch } from "@geo/positions";
 
 export interface SplitBrainSample {
-  readonly epoch: number;
+  readonly epoch: Epoch;
   readonly stable: boolean;
   /** Foreign records counted so far in the remote topics of the passive region. */
   readonly foreignWrites: bigint;

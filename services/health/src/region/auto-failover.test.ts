@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { FlowGroupConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
 import { createLogger } from "@geo/logging";
+import { toEpoch } from "@geo/positions";
 import type { RegionGroup, RegionState, TransitionRecord } from "@geo/region-state";
 import { AUTO_FAILOVER_ACTOR, decideAutoFailover, startAutoFailover } from "./auto-failover";
 import type { TransitionRequest } from "./transition-runner";
@@ -30,7 +31,7 @@ const config = (enabled: boolean): FlowGroupConfig => ({
 const STATE: RegionState = {
   flowGroup: "orders",
   activeRegion: "us-east",
-  epoch: 4,
+  epoch: toEpoch(4),
   phase: "stable",
   previousActiveRegion: "",
   updateTimeMs: 0,
@@ -132,14 +133,14 @@ describe("startAutoFailover", () => {
         {
           kind: "failover",
           to: "eu-west",
-          epoch: 4,
+          epoch: 4n,
           actor: AUTO_FAILOVER_ACTOR,
           force: false,
           dryRun: false,
         },
       );
       answer = async () => {
-        state = { ...STATE, activeRegion: "eu-west", phase: "failed-over", epoch: 5 };
+        state = { ...STATE, activeRegion: "eu-west", phase: "failed-over", epoch: toEpoch(5) };
         return record("succeeded");
       };
       // The same as the retry after the backoff (the check is what the loop calls).

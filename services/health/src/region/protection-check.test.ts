@@ -7,6 +7,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import type { FlowGroupConfig } from "@geo/config";
 import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
+import { NO_EPOCH } from "@geo/positions";
 import { createRedisClient, type Redis } from "@geo/redis";
 import {
   createMemoryRegionLog,
@@ -75,7 +76,7 @@ const drill = (kind: TransitionKind = "switchover") =>
     kind,
     flowGroup: "orders",
     targetRegion: "eu-west",
-    expectedEpoch: 0,
+    expectedEpoch: NO_EPOCH,
     consumerGroups: [],
     dryRun: true,
     actor: "drill",

@@ -1,6 +1,7 @@
 // The store's region states and records as geo.health.v1 messages.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { epochToProto } from "@geo/positions";
 import { healthV1 } from "@geo/proto";
 import type {
   RegionGroup,
@@ -65,8 +66,8 @@ export function recordShape(record: TransitionRecord): RecordShape {
     ...(record.endTimeMs === undefined ? {} : { endTime: timestampFromMs(record.endTimeMs) }),
     dryRun: record.dryRun,
     outcome: OUTCOMES[record.outcome],
-    epochBefore: String(record.epochBefore),
-    epochAfter: String(record.epochAfter),
+    epochBefore: epochToProto(record.epochBefore),
+    epochAfter: epochToProto(record.epochAfter),
     steps: record.steps.map(stepShape),
     ...(record.rtoMs === undefined ? {} : { rto: durationFromMs(record.rtoMs) }),
     rpoRecords: record.rpoRecords ?? "0",
@@ -99,7 +100,7 @@ export function stateShape(state: RegionState, group: RegionGroup | undefined): 
   return {
     flowGroup: state.flowGroup,
     activeRegion: state.activeRegion,
-    epoch: String(state.epoch),
+    epoch: epochToProto(state.epoch),
     phase: PHASES[state.phase],
     previousActiveRegion: state.previousActiveRegion,
     updateTime: timestampFromMs(state.updateTimeMs),

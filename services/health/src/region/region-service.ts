@@ -8,12 +8,13 @@ import {
   GeoError,
   type HandlerContext,
   invalidArgument,
-  requireInt64,
+  requireEpoch,
   requireNonEmpty,
   resolveActor,
   type ServiceImpl,
 } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
+import { type Epoch, MAX_SCRIPT_EPOCH, NO_EPOCH } from "@geo/positions";
 import type { healthV1, ReplicationHealthService } from "@geo/proto";
 import type { Redis } from "@geo/redis";
 import {
@@ -124,7 +125,7 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
         kind,
         flowGroup: requireNonEmpty(request.flowGroup, "flow_group"),
         targetRegion: requireNonEmpty(request.targetRegion, "target_region"),
-        expectedEpoch: request.dryRun ? 0 : epochOf(request.expectedEpoch),
+        expectedEpoch: request.dryRun ? NO_EPOCH : epochOf(request.expectedEpoch),
         consumerGroups: boundedList(request.consumerGroups, "consumer_groups"),
         dryRun: request.dryRun,
         actor: boundedText(resolveActor(request.actor, context), "actor"),
@@ -217,11 +218,10 @@ async function* watchStates(
   }
 }
 
-function epochOf(value: string): number {
-  const epoch = requireInt64(value === "" ? "0" : value, "expected_epoch", { min: 0n });
-  if (epoch > BigInt(Number.MAX_SAFE_INTEGER))
-    throw invalidArgument("expected_epoch", "is larger than any epoch");
-  return Number(epoch);
+function epochOf(value: string): Epoch {
+  const epoch = requireEpoch(value === "" ? "0" : value, "expected_epoch");
+  if (epoch > MAX_SCRIPT_EPOCH) throw invalidArgument("expected_epoch", "is larger than any epoch");
+  return epoch;
 }
 
 function durationMs(duration: Duration | undefined, field: string): number {

@@ -2,6 +2,7 @@
 // leaves no trace.
 import type { FlowGroupConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
+import { type Epoch, NO_EPOCH } from "@geo/positions";
 import {
   type RegionGroup,
   type RegionState,
@@ -16,7 +17,7 @@ export interface TransitionRequest {
   readonly kind: TransitionKind;
   readonly flowGroup: string;
   readonly targetRegion: string;
-  readonly expectedEpoch: number;
+  readonly expectedEpoch: Epoch;
   /** Empty: the group's configured consumer groups. */
   readonly consumerGroups: readonly string[];
   readonly dryRun: boolean;
@@ -88,7 +89,7 @@ export async function planTransition(
 function refuseOnState(request: TransitionRequest, state: RegionState): void {
   const group = state.flowGroup;
   if (!request.dryRun) {
-    if (!(request.expectedEpoch > 0)) {
+    if (!(request.expectedEpoch > NO_EPOCH)) {
       throw new GeoError(
         Code.INVALID_ARGUMENT,
         `expected_epoch is required: read it with GetRegionState (flow group "${group}" is at epoch ${state.epoch})`,

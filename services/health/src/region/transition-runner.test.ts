@@ -5,6 +5,7 @@ import type { FlowGroupConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
 import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
+import { toEpoch } from "@geo/positions";
 import { createRedisClient, type Redis } from "@geo/redis";
 import {
   createMemoryRegionLog,
@@ -87,7 +88,7 @@ const request = (overrides: Partial<TransitionRequest> = {}): TransitionRequest 
   kind: "switchover",
   flowGroup: "orders",
   targetRegion: "eu-west",
-  expectedEpoch: 1,
+  expectedEpoch: toEpoch(1),
   consumerGroups: [],
   dryRun: false,
   actor: "alice",
@@ -131,7 +132,7 @@ describe("transition runner (fakes, real Redis)", () => {
     setTimeout(() => fakes.members.set("us-east/billing", 0), 80);
     const { state, record } = await runner.run(request());
     assert.equal(state.activeRegion, "eu-west");
-    assert.equal(state.epoch, 2);
+    assert.equal(state.epoch, 2n);
     assert.equal(state.phase, "stable");
     assert.equal(record.outcome, "succeeded");
     assert.deepEqual(stepNames(record.steps), [
@@ -176,8 +177,12 @@ describe("transition runner (fakes, real Redis)", () => {
       /"mars" is not part of flow group/,
     );
     await refused({ targetRegion: "us-east" }, Code.FAILED_PRECONDITION, /already active/);
-    await refused({ expectedEpoch: 4 }, Code.ABORTED, /expected_epoch 4 is stale/);
-    await refused({ expectedEpoch: 0 }, Code.INVALID_ARGUMENT, /expected_epoch is required/);
+    await refused({ expectedEpoch: toEpoch(4) }, Code.ABORTED, /expected_epoch 4 is stale/);
+    await refused(
+      { expectedEpoch: toEpoch(0) },
+      Code.INVALID_ARGUMENT,
+      /expected_epoch is required/,
+    );
     await refused(
       { kind: "failback" },
       Code.FAILED_PRECONDITION,
@@ -265,7 +270,7 @@ describe("transition runner (fakes, real Redis)", () => {
     fakes.lags.set("east-west", [lagOf(7)]);
     const { state, record } = await runner.run(request({ timeoutMs: 200 }));
     assert.equal(state.activeRegion, "us-east");
-    assert.equal(state.epoch, 1);
+    assert.equal(state.epoch, 1n);
     assert.equal(state.phase, "stable");
     assert.equal(record.outcome, "failed");
     assert.match(
@@ -367,7 +372,12 @@ describe("transition runner (fakes, real Redis)", () => {
     // The group consumed us-east.orders in eu-west: no offsets on west-east's topics.
     fakes.groupsWithoutOffsets.add("billing");
     const back = await runner.run(
-      request({ kind: "failback", targetRegion: "us-east", expectedEpoch: 2, copyDiverged: true }),
+      request({
+        kind: "failback",
+        targetRegion: "us-east",
+        expectedEpoch: toEpoch(2),
+        copyDiverged: true,
+      }),
     );
     assert.equal(back.record.outcome, "succeeded", back.record.error);
     assert.match(
@@ -376,7 +386,7 @@ describe("transition runner (fakes, real Redis)", () => {
     );
     assert.equal(back.state.activeRegion, "us-east");
     assert.equal(back.state.phase, "stable");
-    assert.equal(back.state.epoch, 3);
+    assert.equal(back.state.epoch, 3n);
     const range = (partition: number, start: string, end: string, records: string) => ({
       flow: "east-west",
       sourceTopic: "orders",
@@ -410,7 +420,7 @@ describe("transition runner (fakes, real Redis)", () => {
     fakes.groupsWithoutOffsets.add("billing");
     // Nor has it checkpoints: there is nothing of it to checkpoint.
     fakes.checkpointSummaries.clear();
-    const drill = await runner.run(request({ dryRun: true, expectedEpoch: 0 }));
+    const drill = await runner.run(request({ dryRun: true, expectedEpoch: toEpoch(0) }));
     assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
     assert.deepEqual(skippedSteps(drill.record.steps), [
       'commit-offsets: nothing to commit: group "billing" has no committed offsets',
@@ -432,7 +442,9 @@ describe("transition runner (fakes, real Redis)", () => {
   it("a group that never committed offsets is skipped by a failover and its drill", async () => {
     fakes.groupsWithoutOffsets.add("billing");
     fakes.checkpointSummaries.clear();
-    const drill = await runner.run(request({ kind: "failover", dryRun: true, expectedEpoch: 0 }));
+    const drill = await runner.run(
+      request({ kind: "failover", dryRun: true, expectedEpoch: toEpoch(0) }),
+    );
     assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
     assert.deepEqual(skippedSteps(drill.record.steps), [
       'commit-offsets: nothing to commit: group "billing" has no committed offsets',
@@ -455,7 +467,12 @@ describe("transition runner (fakes, real Redis)", () => {
     ]);
     fakes.failing.add("copy");
     const back = await runner.run(
-      request({ kind: "failback", targetRegion: "us-east", expectedEpoch: 2, copyDiverged: true }),
+      request({
+        kind: "failback",
+        targetRegion: "us-east",
+        expectedEpoch: toEpoch(2),
+        copyDiverged: true,
+      }),
     );
     assert.equal(back.record.outcome, "failed");
     assert.equal(back.state.activeRegion, "eu-west");
@@ -505,7 +522,7 @@ describe("transition runner (fakes, real Redis)", () => {
     const failback = request({
       kind: "failback",
       targetRegion: "us-east",
-      expectedEpoch: 2,
+      expectedEpoch: toEpoch(2),
       copyDiverged: true,
     });
     const brief = (ranges: readonly DivergedRange[] | undefined) =>
@@ -598,9 +615,9 @@ describe("transition runner (fakes, real Redis)", () => {
   });
 
   it("drills without moving anything and keeps the report; a drill without agents fails and says why", async () => {
-    const passed = await runner.run(request({ dryRun: true, expectedEpoch: 0 }));
+    const passed = await runner.run(request({ dryRun: true, expectedEpoch: toEpoch(0) }));
     assert.equal(passed.record.outcome, "drill-passed");
-    assert.equal(passed.state.epoch, 1);
+    assert.equal(passed.state.epoch, 1n);
     assert.equal(passed.state.activeRegion, "us-east");
     assert.deepEqual(fakes.calls, [
       "check billing over east-west",
@@ -614,12 +631,14 @@ describe("transition runner (fakes, real Redis)", () => {
       (await store.history("orders", 5)).map((r) => r.outcome),
       ["drill-failed", "drill-passed"],
     );
-    assert.equal((await store.get("orders")).epoch, 1);
+    assert.equal((await store.get("orders")).epoch, 1n);
   });
 
   it("a drill reports per group exactness and checkpoint freshness, and the expected RTO and RPO", async () => {
     fakes.lags.set("east-west", [lagOf(7)]);
-    const drill = await runner.run(request({ kind: "failover", dryRun: true, expectedEpoch: 0 }));
+    const drill = await runner.run(
+      request({ kind: "failover", dryRun: true, expectedEpoch: toEpoch(0) }),
+    );
     assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
     const detail = (name: string) => drill.record.steps.find((s) => s.name === name)?.detail ?? "";
     assert.match(detail("check-source-down"), /0 of 3 failed probes now/);
@@ -635,13 +654,15 @@ describe("transition runner (fakes, real Redis)", () => {
       inexact: [],
       oldestAgeMs: 120_000,
     });
-    const stale = await runner.run(request({ kind: "failover", dryRun: true, expectedEpoch: 0 }));
+    const stale = await runner.run(
+      request({ kind: "failover", dryRun: true, expectedEpoch: toEpoch(0) }),
+    );
     assert.equal(stale.record.outcome, "drill-failed");
     assert.match(
       stale.record.error ?? "",
       /check-checkpoints: the oldest checkpoint of group billing is 120\.0 s old/,
     );
-    const switchover = await runner.run(request({ dryRun: true, expectedEpoch: 0 }));
+    const switchover = await runner.run(request({ dryRun: true, expectedEpoch: toEpoch(0) }));
     assert.equal(switchover.record.outcome, "drill-passed", switchover.record.error);
     assert.match(
       switchover.record.steps.find((s) => s.name === "check-checkpoints")?.detail ?? "",
