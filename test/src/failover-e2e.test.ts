@@ -3,7 +3,9 @@
 // eu-west; then us-east's broker stops. Failover without force is refused until the cluster
 // failed the configured number of probes, then runs: records at risk reported, the flow paused,
 // the group's offsets committed in eu-west from the checkpoints (the source is gone), the active
-// region flipped; the group continues at eu-west. (failover-risk-e2e covers a lag > 0.)
+// region flipped; the group continues at eu-west. (failover-risk-e2e covers a lag > 0.) A second
+// configured group that never consumed is skipped (nothing to translate), not a failure, though
+// the source is gone: the offsets service read the source's groups before the loss.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code, GeoError } from "@geo/grpc";
@@ -13,6 +15,8 @@ import {
   durationMs,
   FLOW_NAME,
   GROUP,
+  IDLE_GROUP,
+  ordersGroup,
   REMOTE,
   type SwitchoverRig,
   sequenceCheck,
@@ -28,7 +32,9 @@ const CONSUMED_AT_SOURCE = 700;
 let rig: SwitchoverRig;
 
 before(async () => {
-  rig = await startSwitchoverRig("failover", logger);
+  rig = await startSwitchoverRig("failover", logger, {
+    flowGroups: ordersGroup("", [GROUP, IDLE_GROUP]),
+  });
   await rig.produce(0, TOTAL);
   await rig.startAgent("agent-eu-1");
 });
@@ -102,14 +108,23 @@ describe("unplanned failover us-east -> eu-west with us-east's broker stopped", 
     // replicated) is the report, with the checkpoints the group resumes from.
     assert.match(
       answer!.steps.find((s) => s.name === "records-at-risk")!.detail,
-      /^0 records at risk in 0 partitions; group billing over east-west: \d checkpoints, oldest \d+ ms$/,
+      /^0 records at risk in 0 partitions; group billing over east-west: \d checkpoints, oldest \d+ ms; group reports over east-west: no checkpoint$/,
     );
+    const idle = answer!.steps.filter((s) => s.description.includes(`group ${IDLE_GROUP} `));
+    assert.deepEqual(
+      idle.map((s) => [s.name, s.ok, s.skipped]),
+      [["commit-offsets", true, true]],
+    );
+    assert.match(idle[0]!.detail, /^nothing to commit: .* none when its groups were last read/);
     assert.equal(record.rpoUnknown, false);
     assert.equal(record.rpoRecords, "0");
     assert.deepEqual(
       record.checkpointAges.map((a) => [a.flow, a.group, a.partitions]),
       // One checkpoint per partition the group committed at us-east.
-      [[FLOW_NAME, GROUP, new Set(consumedAtSource.map((seq) => seq % 3)).size]],
+      [
+        [FLOW_NAME, GROUP, new Set(consumedAtSource.map((seq) => seq % 3)).size],
+        [FLOW_NAME, IDLE_GROUP, 0],
+      ],
     );
 
     const continued = await rig.consume(

@@ -6,7 +6,8 @@
 // stopped; the Switchover then
 // drains (lag 0 through GetFlowHealth), pauses the flow, commits the group's translated offsets
 // into eu-west (CommitTranslatedOffsets) and flips the active region; a consumer of the same
-// group at eu-west continues: every record once, none missing.
+// group at eu-west continues: every record once, none missing. A second configured group that
+// never consumed has nothing to translate: its steps are skipped (said so), never a failure.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "@geo/logging";
@@ -16,6 +17,8 @@ import {
   durationMs,
   FLOW_NAME,
   GROUP,
+  IDLE_GROUP,
+  ordersGroup,
   REMOTE,
   type SwitchoverRig,
   sequenceCheck,
@@ -33,7 +36,9 @@ let rig: SwitchoverRig;
 let agent: ServiceProcess;
 
 before(async () => {
-  rig = await startSwitchoverRig("switchover", logger);
+  rig = await startSwitchoverRig("switchover", logger, {
+    flowGroups: ordersGroup("", [GROUP, IDLE_GROUP]),
+  });
   await rig.produce(0, FIRST_BATCH);
   agent = await rig.startAgent("agent-eu-1");
 });
@@ -44,6 +49,12 @@ after(async () => {
 
 const stepNames = (steps: readonly healthV1.TransitionStep[]) =>
   steps.map((s) => `${s.name}${s.ok ? "" : "!"}`);
+
+/** The steps about IDLE_GROUP: name, ok, skipped. */
+const idleSteps = (steps: readonly healthV1.TransitionStep[]) =>
+  steps
+    .filter((s) => s.description.includes(`group ${IDLE_GROUP} `))
+    .map((s) => [s.name, s.ok, s.skipped]);
 
 describe("planned switchover us-east -> eu-west (real processes, Kafka, Redis)", () => {
   let consumedAtSource: number[] = [];
@@ -120,6 +131,10 @@ describe("planned switchover us-east -> eu-west (real processes, Kafka, Redis)",
       assert.equal(record.rpoUnknown, false);
       assert.match(record.rpoRecords, /^\d+$/);
       assert.equal(record.dryRun, true);
+      assert.deepEqual(idleSteps(record.steps), [
+        ["commit-offsets", true, true],
+        ["check-checkpoints", true, true],
+      ]);
       return record;
     };
     const switchoverDrill = await drill("switchover");
@@ -205,6 +220,11 @@ describe("planned switchover us-east -> eu-west (real processes, Kafka, Redis)",
     const steps = stepNames(answer.steps);
     console.log(`switchover: ${answer.steps.map((s) => `${s.name}: ${s.detail}`).join(" | ")}`);
     assert.equal(record.outcome, healthV1.TransitionOutcome.SUCCEEDED, record.error);
+    assert.deepEqual(idleSteps(answer.steps), [["commit-offsets", true, true]]);
+    assert.match(
+      answer.steps.find((s) => s.description.includes(`group ${IDLE_GROUP} `))!.detail,
+      new RegExp(`^nothing to commit: group "${IDLE_GROUP}" has no committed offsets`),
+    );
     for (const step of ["drain", "pause-flow", "commit-offsets"]) {
       assert.ok(steps.includes(step), `${step} in ${steps.join()}`);
     }

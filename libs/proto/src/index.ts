@@ -2,6 +2,7 @@
 // named messages of different packages never clash. Service descriptors are also exported flat,
 // since servers and clients are built from them.
 
+export { ErrorReason } from "./error-reasons.js";
 export {
   createProtoRegistry,
   fileDescriptorSet,

@@ -28,6 +28,11 @@ export interface StepRecord {
   readonly startTimeMs: number;
   readonly durationMs: number;
   readonly ok: boolean;
+  /**
+   * The step had nothing to do for its subject and did nothing (ok stays true): e.g. committing
+   * the offsets of a consumer group that never committed any on the flow's topics.
+   */
+  readonly skipped?: boolean;
   /** Details, or the error when it failed. */
   readonly detail: string;
 }

@@ -244,7 +244,20 @@ export class Unit implements PipelineHost {
     if (!this.isActive) return;
     this.state = paused ? "paused" : "running";
     this.reason = paused ? "flow paused" : "";
-    if (!paused) this.pipeline.schedule();
+    if (paused) void this.recordPausedPosition();
+    else this.pipeline.schedule();
+  }
+
+  /**
+   * A paused unit's lag is read from its progress record (the health monitor's lag, a failover's
+   * records at risk): once the batches in flight when it paused are acknowledged, write where it
+   * stopped at once, not at the next interval, which a lost region may never reach.
+   */
+  private async recordPausedPosition(): Promise<void> {
+    await this.pipeline.drained();
+    if (this.state !== "paused" || this.stopping || this.leaseLost || this.wiring === null) return;
+    const ok = await this.checkpoint.flush(performance.now() + this.ctx.deliveryTimeoutMs);
+    if (!ok) this.log.warn("replication: the paused unit's progress could not be written");
   }
 
   // ---- stopping ----

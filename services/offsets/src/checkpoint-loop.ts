@@ -79,11 +79,17 @@ export class CheckpointLoop {
       try {
         const positions = await core.loopGroups.committedOffsets(flow.source, group);
         const own = positions.filter((p) => flow.replicates(p.topic));
-        return { group, translations: core.translate(flow, own) };
+        return { group, translations: core.translate(flow, own), read: true };
       } catch (error) {
         core.logger.debug({ flow: flow.name, group, err: (error as Error).message }, "skip");
-        return { group, translations: [] as Translation[] };
+        return { group, translations: [] as Translation[], read: false };
       }
+    });
+    // A group whose offsets could not be read is not known to have none.
+    const withOffsets = entries.filter((e) => !e.read || e.translations.length > 0);
+    core.lastGroupRead.set(flow.name, {
+      time: Date.now(),
+      withOffsets: new Set(withOffsets.map((e) => e.group)),
     });
     const written = entries.filter((e) => e.translations.length > 0);
     await core.writer.writeMany(flow, written);

@@ -1,6 +1,7 @@
 import type { GeoConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
 import type { Logger } from "@geo/logging";
+import { ErrorReason } from "@geo/proto";
 import { CheckpointCache, type StoredCheckpoint } from "./checkpoint-cache";
 import { CheckpointWriter } from "./checkpoint-writer";
 import { ClusterGroups } from "./cluster-groups";
@@ -33,6 +34,12 @@ export class OffsetsCore {
   /** Group reads of the background checkpoint and sync rounds. */
   readonly loopGroups: ClusterGroups;
   readonly writer: CheckpointWriter;
+  /**
+   * Per flow, the checkpoint round's last complete read of its source's groups: when, and the
+   * groups that had committed offsets on the flow's topics then (or could not be read). Once the
+   * source is lost, a group absent from it is known never to have committed (see fromCheckpoints).
+   */
+  readonly lastGroupRead = new Map<string, { time: number; withOffsets: ReadonlySet<string> }>();
 
   constructor(
     config: GeoConfig,
@@ -89,7 +96,7 @@ export class OffsetsCore {
       throw new GeoError(
         Code.NOT_FOUND,
         `group "${group}" has no committed offsets in cluster "${flow.source}" for topics flow "${flow.name}" replicates${topics.length > 0 ? ` (asked for: ${topics.join(", ")})` : ""}`,
-        { details: { group, cluster: flow.source } },
+        { reason: ErrorReason.NO_COMMITTED_OFFSETS, details: { group, cluster: flow.source } },
       );
     }
     return {
@@ -108,6 +115,7 @@ export class OffsetsCore {
   ): GroupTranslation {
     const stored = this.checkpointsOf(flow, group).filter((c) => wanted(c.sourceTopic));
     if (stored.length === 0) {
+      this.refuseNeverCommitted(flow, group, cause);
       throw new GeoError(
         Code.UNAVAILABLE,
         `cluster "${flow.source}" did not answer (${(cause as Error).message}) and there are no checkpoints of group "${group}" in "${flow.target}"; use TranslateOffsets with explicit positions`,
@@ -133,6 +141,21 @@ export class OffsetsCore {
       fromCheckpoints: true,
       checkpointAgeMs: Date.now() - oldest,
     };
+  }
+
+  /**
+   * NOT_FOUND (NO_COMMITTED_OFFSETS) when the source, unreachable now, had no committed offsets
+   * of the group on the flow's topics at the checkpoint round's last complete read of it: the
+   * group has nothing to translate, which checkpoints alone cannot tell from missing ones.
+   */
+  private refuseNeverCommitted(flow: OffsetsFlow, group: string, cause: unknown): void {
+    const read = this.lastGroupRead.get(flow.name);
+    if (read === undefined || !flow.checkpointsGroup(group) || read.withOffsets.has(group)) return;
+    throw new GeoError(
+      Code.NOT_FOUND,
+      `group "${group}" has no committed offsets in cluster "${flow.source}" for topics flow "${flow.name}" replicates: none when its groups were last read, ${Math.round((Date.now() - read.time) / 1000)} s ago (it does not answer now: ${(cause as Error).message})`,
+      { reason: ErrorReason.NO_COMMITTED_OFFSETS, details: { group, cluster: flow.source } },
+    );
   }
 
   /** The flow's checkpoints in its target, with the source topic each remote topic came from. */

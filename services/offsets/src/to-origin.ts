@@ -2,7 +2,7 @@
 // to the ORIGIN topic it copies (in the flow's source), MirrorMaker 2's "remote topics go home".
 import { Code, GeoError } from "@geo/grpc";
 import { NO_OFFSET } from "@geo/positions";
-import { offsetsV1 } from "@geo/proto";
+import { ErrorReason, offsetsV1 } from "@geo/proto";
 import type { ClusterGroups } from "./cluster-groups";
 import type { OffsetsFlow } from "./flows";
 import type { OffsetIndex } from "./offset-index";
@@ -85,7 +85,7 @@ export async function originGroup(
     throw new GeoError(
       Code.NOT_FOUND,
       `group "${group}" has no committed offsets in cluster "${flow.target}" on remote topics of flow "${flow.name}"${topics.length > 0 ? ` (asked for: ${topics.join(", ")})` : ""}`,
-      { details: { group, cluster: flow.target } },
+      { reason: ErrorReason.NO_COMMITTED_OFFSETS, details: { group, cluster: flow.target } },
     );
   }
   return {

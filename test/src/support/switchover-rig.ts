@@ -61,9 +61,12 @@ export interface SwitchoverRig {
   stop(): Promise<void>;
 }
 
+/** Configured besides GROUP by tests of a group that never consumes (no committed offsets). */
+export const IDLE_GROUP = "reports";
+
 /** The group `orders` (the flow group of every rig test) as YAML, with `extra` settings. */
-export const ordersGroup = (extra = "") =>
-  `  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${GROUP}]${extra} }`;
+export const ordersGroup = (extra = "", groups: readonly string[] = [GROUP]) =>
+  `  - { name: orders, clusters: [us-east, eu-west], consumerGroups: [${groups.join(", ")}]${extra} }`;
 
 export interface SwitchoverRigOptions {
   /** The flowGroups section (default: `orders` alone). */

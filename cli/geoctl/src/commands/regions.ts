@@ -147,7 +147,7 @@ export function transitionText(result: TransitionResult): string {
     ["step", "ok", "took", "detail"],
     result.steps.map((step) => [
       step.description,
-      step.ok ? "yes" : "NO",
+      step.skipped ? "skipped" : step.ok ? "yes" : "NO",
       durationText(step.duration),
       step.detail,
     ]),

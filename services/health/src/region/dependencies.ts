@@ -2,6 +2,7 @@
 // the coordinator, the offsets service and the health service's own lag over gRPC, and probe
 // the clusters (grpc-dependencies.ts); unit tests pass fakes.
 import type { NamingPolicy, TopicFilterConfig } from "@geo/config";
+import { CodedError } from "@geo/errors";
 
 /** A flow as a transition sees it. */
 export interface FlowInfo {
@@ -44,9 +45,27 @@ export interface LastKnownLagSource {
   lastKnownLag(flow: string): readonly KnownPartitionLag[] | undefined;
 }
 
+/**
+ * A copy stopped partway: the source records before `nextOffset` (`records` of them) are in the
+ * side topic, the rest are not. A retry copies from `nextOffset` and writes nothing twice.
+ */
+export class CopyInterruptedError extends CodedError<"COPY_INTERRUPTED"> {
+  constructor(
+    message: string,
+    readonly nextOffset: bigint,
+    readonly records: bigint,
+    cause?: unknown,
+  ) {
+    super("COPY_INTERRUPTED", message, { retriable: true, cause });
+  }
+}
+
 /** Copies source records [startOffset, endOffset) of a partition into a topic of another cluster. */
 export interface RecordCopier {
-  /** Returns the records copied (gaps of compaction or transactions are skipped). */
+  /**
+   * Returns the records copied (gaps of compaction or transactions are skipped). Throws
+   * {@link CopyInterruptedError} when it stopped after copying some.
+   */
   copy(request: {
     readonly fromCluster: string;
     readonly toCluster: string;
@@ -83,7 +102,10 @@ export interface CommitResult {
    * replicated end): a drain brings them over, a failover loses them. Not counted in `problems`.
    */
   readonly notReplicatedRecords?: bigint;
-  /** Set (with why) when the group has no committed offsets on the flow's source topics. */
+  /**
+   * Set (with why) when the group has no committed offsets on the flow's source topics (with
+   * `toOrigin`: on its remote topics): it never consumed them, so there is nothing to translate.
+   */
   readonly noOffsets?: string;
 }
 
@@ -96,7 +118,7 @@ export interface OffsetCommitter {
     readonly actor: string;
     /**
      * Failback: map the group's offsets on the flow's remote topics (in its target) home to the
-     * origin topics (in its source). A group with no such offsets commits nothing (no error).
+     * origin topics (in its source). A group with no such offsets commits nothing (`noOffsets`).
      */
     readonly toOrigin?: boolean;
   }): Promise<CommitResult>;

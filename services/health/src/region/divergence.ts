@@ -5,10 +5,11 @@
 // region) to the source's log end, measured once the returning region answers again. On
 // request they are copied into `<topic>.diverged.<region>` in the other region. The flow itself
 // resumes at the end of the failback from the same progress, so these records also reach the
-// remote topic there, late: the report says which ones arrived out of their time.
-import type { DivergedRange } from "@geo/region-state";
-import type { FlowInfo, TransitionDependencies } from "./dependencies";
-import { type StepRecorder, until } from "./step-recorder";
+// remote topic there, late: the report says which ones arrived out of their time. A failed
+// failback keeps what it copied in its record, so a retry copies only the rest.
+import type { DivergedRange, RegionStore } from "@geo/region-state";
+import { CopyInterruptedError, type FlowInfo, type TransitionDependencies } from "./dependencies";
+import { type StepRecorder, skipped, until } from "./step-recorder";
 import type { Plan } from "./transition-plan";
 
 /** Side topic of diverged records: `orders.diverged.us-east` for `orders` written in us-east. */
@@ -26,7 +27,13 @@ export async function reportDivergence(
   p: Plan,
   deps: DivergenceDependencies,
   steps: StepRecorder,
-  options: { readonly pollMs: number; readonly copy: boolean; readonly out: DivergedRange[] },
+  options: {
+    readonly pollMs: number;
+    readonly copy: boolean;
+    readonly out: DivergedRange[];
+    /** Ranges earlier attempts copied (see copiedEarlier): not copied again. */
+    readonly copied?: readonly DivergedRange[];
+  },
 ): Promise<void> {
   const { out } = options;
   for (const flow of p.reverse) {
@@ -42,7 +49,9 @@ export async function reportDivergence(
     );
     const first = out.length;
     out.push(...ranges);
-    if (options.copy) await copyRanges(p, flow, out, first, deps, steps);
+    if (options.copy) {
+      await copyRanges(p, flow, out, first, options.copied ?? [], deps, steps);
+    }
   }
 }
 
@@ -84,34 +93,156 @@ async function divergedRanges(
   return ranges;
 }
 
-/** Copies `ranges[first..]`, marking each copied one in place. */
+/**
+ * What earlier attempts of this failback copied: a failed one keeps its diverged ranges, copied
+ * ones marked, in its record; every attempt since the group's last move (the same epoch) counts.
+ */
+export async function copiedEarlier(
+  history: Pick<RegionStore, "history">,
+  p: Plan,
+): Promise<DivergedRange[]> {
+  const copied: DivergedRange[] = [];
+  for (const record of await history.history(p.group.name, HISTORY_SCANNED)) {
+    if (record.dryRun) continue;
+    if (record.epochBefore !== p.state.epoch) break;
+    if (record.kind !== "failback") continue;
+    copied.push(...(record.diverged ?? []).filter((r) => r.copiedToTopic !== undefined));
+  }
+  return copied;
+}
+
+/** Transitions and drills looked through for earlier attempts (the store keeps 100). */
+const HISTORY_SCANNED = 100;
+
+/** A part of a diverged range: copied by an earlier attempt (`earlier`), or still to copy. */
+interface Piece {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly earlier?: DivergedRange;
+}
+
+/** `range` cut into what `copied` already holds in `toTopic` and what it does not, in order. */
+function splitCopied(
+  range: DivergedRange,
+  copied: readonly DivergedRange[],
+  toTopic: string,
+): Piece[] {
+  const same = copied
+    .filter(
+      (c) =>
+        c.flow === range.flow &&
+        c.sourceTopic === range.sourceTopic &&
+        c.partition === range.partition &&
+        c.copiedToTopic === toTopic,
+    )
+    .sort((a, b) => (BigInt(a.startOffset) < BigInt(b.startOffset) ? -1 : 1));
+  const end = BigInt(range.endOffset);
+  const pieces: Piece[] = [];
+  let at = BigInt(range.startOffset);
+  for (const earlier of same) {
+    const from = max(BigInt(earlier.startOffset), at);
+    const to = min(BigInt(earlier.endOffset), end);
+    if (to <= from) continue;
+    if (from > at) pieces.push({ start: at, end: from });
+    pieces.push({ start: from, end: to, earlier });
+    at = to;
+  }
+  if (at < end) pieces.push({ start: at, end });
+  return pieces;
+}
+
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
+/** The range entry of a piece: its records, and where it was copied if it was. */
+function pieceRange(range: DivergedRange, piece: Piece, toTopic: string): DivergedRange {
+  const { earlier } = piece;
+  // A whole range keeps its count (gaps not counted); a part of one counts its offsets.
+  const whole = earlier ?? range;
+  const records =
+    BigInt(whole.startOffset) === piece.start && BigInt(whole.endOffset) === piece.end
+      ? whole.records
+      : String(piece.end - piece.start);
+  return {
+    ...range,
+    startOffset: String(piece.start),
+    endOffset: String(piece.end),
+    records,
+    ...(earlier === undefined ? {} : { copiedToTopic: toTopic }),
+  };
+}
+
+/**
+ * Copies `ranges[first..]` but what an earlier attempt copied, replacing each range in place by
+ * its pieces, copied ones marked; a copy cut short leaves its copied part marked as well.
+ */
 async function copyRanges(
   p: Plan,
   flow: FlowInfo,
   ranges: DivergedRange[],
   first: number,
+  copied: readonly DivergedRange[],
   deps: DivergenceDependencies,
   steps: StepRecorder,
 ): Promise<void> {
-  for (let i = first; i < ranges.length; i++) {
-    const range = ranges[i]!;
+  // Every piece is listed before the first copy, so a failed copy leaves the full list.
+  const planned = ranges.splice(first).map((range) => {
     const toTopic = divergedTopicName(range.sourceTopic, p.to.region);
-    await steps.must(
-      "copy-diverged",
-      `copy ${range.sourceTopic}/${range.partition} [${range.startOffset}, ${range.endOffset}) of ${p.to.cluster} into ${toTopic} in ${p.from.cluster}`,
-      async () => {
-        const records = await deps.copier.copy({
-          fromCluster: flow.source,
-          toCluster: flow.target,
-          topic: range.sourceTopic,
-          partition: range.partition,
-          startOffset: BigInt(range.startOffset),
-          endOffset: BigInt(range.endOffset),
-          toTopic,
-        });
-        ranges[i] = { ...range, records: String(records), copiedToTopic: toTopic };
-        return `${records} records copied`;
-      },
-    );
+    const pieces = splitCopied(range, copied, toTopic);
+    const entries = pieces.map((piece) => pieceRange(range, piece, toTopic));
+    ranges.push(...entries);
+    return { range, toTopic, pieces, entries };
+  });
+  for (const { range, toTopic, pieces, entries } of planned) {
+    for (const [i, piece] of pieces.entries()) {
+      const entry = entries[i]!;
+      await steps.must(
+        "copy-diverged",
+        `copy ${range.sourceTopic}/${range.partition} [${piece.start}, ${piece.end}) of ${p.to.cluster} into ${toTopic} in ${p.from.cluster}`,
+        async () => {
+          if (piece.earlier !== undefined)
+            return skipped(`copied by an earlier attempt: ${entry.records} records`);
+          const records = await copyPiece(flow, entry, toTopic, deps, (parts) =>
+            ranges.splice(ranges.indexOf(entry), 1, ...parts),
+          );
+          ranges[ranges.indexOf(entry)] = {
+            ...entry,
+            records: String(records),
+            copiedToTopic: toTopic,
+          };
+          return `${records} records copied`;
+        },
+      );
+    }
+  }
+}
+
+/** Copies one piece; when the copy is cut short, `onCut` gets its copied and uncopied parts. */
+async function copyPiece(
+  flow: FlowInfo,
+  entry: DivergedRange,
+  toTopic: string,
+  deps: DivergenceDependencies,
+  onCut: (parts: DivergedRange[]) => void,
+): Promise<bigint> {
+  try {
+    return await deps.copier.copy({
+      fromCluster: flow.source,
+      toCluster: flow.target,
+      topic: entry.sourceTopic,
+      partition: entry.partition,
+      startOffset: BigInt(entry.startOffset),
+      endOffset: BigInt(entry.endOffset),
+      toTopic,
+    });
+  } catch (error) {
+    if (error instanceof CopyInterruptedError && error.nextOffset > BigInt(entry.startOffset)) {
+      const cut = String(error.nextOffset);
+      onCut([
+        { ...entry, endOffset: cut, records: String(error.records), copiedToTopic: toTopic },
+        { ...entry, startOffset: cut, records: String(BigInt(entry.endOffset) - error.nextOffset) },
+      ]);
+    }
+    throw error;
   }
 }

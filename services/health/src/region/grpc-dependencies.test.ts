@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { parseConfig } from "@geo/config";
-import { createGrpcServer, type GrpcServer } from "@geo/grpc";
+import { Code, createGrpcServer, GeoError, type GrpcServer } from "@geo/grpc";
 import { createLogger } from "@geo/logging";
-import { OffsetTranslationService, offsetsV1, ReplicationHealthService } from "@geo/proto";
+import {
+  ErrorReason,
+  OffsetTranslationService,
+  offsetsV1,
+  ReplicationHealthService,
+} from "@geo/proto";
 import { createGrpcDependencies, type GrpcDependencies } from "./grpc-dependencies";
 
 // The lag and offsets contracts the transitions call, served here by a fake on a real gRPC
@@ -66,39 +71,21 @@ before(async () => {
             ],
             nextPageToken: "",
           },
-    commitTranslatedOffsets: (request) => ({
-      dryRun: request.dryRun,
-      offsets: [
-        { translation: { sourceTopic: "orders", partition: 0, exact: true }, committed: true },
-        {
-          translation: {
-            sourceTopic: "orders",
-            partition: 1,
-            exact: false,
-            reason: "no offset map yet",
-          },
-          committed: false,
-          reason: "untranslatable",
-        },
-        {
-          translation: {
-            sourceTopic: "orders",
-            partition: 2,
-            exact: false,
-            kind: offsetsV1.TranslationKind.NOT_YET_REPLICATED,
-            recordsNotReplicated: "4",
-          },
-          committed: request.dryRun,
-        },
-        {
-          // Already committed by the offsets service's group sync.
-          translation: { sourceTopic: "orders", partition: 3, exact: true, targetOffset: "7" },
-          previousTargetOffset: "7",
-          committed: false,
-          reason: "the target group is already at this offset",
-        },
-      ],
-    }),
+    commitTranslatedOffsets: (request) => {
+      // Two NOT_FOUNDs a client must tell apart by the ErrorInfo reason, whatever the text says.
+      if (request.group === "idle") {
+        throw new GeoError(Code.NOT_FOUND, 'group "idle" never consumed these topics', {
+          reason: ErrorReason.NO_COMMITTED_OFFSETS,
+        });
+      }
+      if (request.group === "unknown-flow") {
+        throw new GeoError(
+          Code.NOT_FOUND,
+          `flow "${request.flow}" not found, so group "unknown-flow" has no committed offsets on it`,
+        );
+      }
+      return committedAnswer(request.dryRun);
+    },
   });
   const address = `127.0.0.1:${await server.listen("127.0.0.1:0")}`;
   const config = parseConfig(
@@ -117,6 +104,43 @@ services:
     logger: createLogger({ service: "deps-test", level: "silent" }),
   });
 });
+
+/** CommitTranslatedOffsets' answer: committed, untranslatable, not replicated yet, in place. */
+function committedAnswer(dryRun: boolean) {
+  return {
+    dryRun,
+    offsets: [
+      { translation: { sourceTopic: "orders", partition: 0, exact: true }, committed: true },
+      {
+        translation: {
+          sourceTopic: "orders",
+          partition: 1,
+          exact: false,
+          reason: "no offset map yet",
+        },
+        committed: false,
+        reason: "untranslatable",
+      },
+      {
+        translation: {
+          sourceTopic: "orders",
+          partition: 2,
+          exact: false,
+          kind: offsetsV1.TranslationKind.NOT_YET_REPLICATED,
+          recordsNotReplicated: "4",
+        },
+        committed: dryRun,
+      },
+      {
+        // Already committed by the offsets service's group sync.
+        translation: { sourceTopic: "orders", partition: 3, exact: true, targetOffset: "7" },
+        previousTargetOffset: "7",
+        committed: false,
+        reason: "the target group is already at this offset",
+      },
+    ],
+  };
+}
 
 after(async () => {
   await deps?.close();
@@ -174,6 +198,21 @@ describe("gRPC transition dependencies", () => {
     });
     assert.deepEqual(result.problems, ["orders/1: untranslatable", "orders/2: not exact"]);
     assert.equal(result.notReplicatedRecords, 0n);
+  });
+
+  it("tells a group with nothing to translate from an unknown flow by the ErrorInfo reason, not the text", async () => {
+    for (const toOrigin of [false, true]) {
+      const request = { flow: "east-west", dryRun: false, actor: "t", toOrigin };
+      assert.deepEqual(await deps.offsets.commit({ ...request, group: "idle" }), {
+        committed: 0,
+        problems: [],
+        noOffsets: 'group "idle" never consumed these topics',
+      });
+      await assert.rejects(
+        deps.offsets.commit({ ...request, group: "unknown-flow" }),
+        (error: unknown) => error instanceof GeoError && error.code === Code.NOT_FOUND,
+      );
+    }
   });
 
   it("says a cluster it cannot reach is unreachable", async () => {

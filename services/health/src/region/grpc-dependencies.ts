@@ -9,6 +9,7 @@ import { type ClusterAdmin, createClusterAdmin } from "@geo/kafka";
 import type { Logger } from "@geo/logging";
 import {
   CoordinatorService,
+  ErrorReason,
   OffsetTranslationService,
   offsetsV1,
   ReplicationHealthService,
@@ -156,14 +157,12 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
         const answer = await offsets
           .commitTranslatedOffsets({ flow, group, dryRun, actor, toOrigin })
           .catch((error: unknown) => error as Error);
-        // The offsets service answers NOT_FOUND for an unknown flow too: only this one is data.
         if (answer instanceof Error) {
+          // The offsets service answers NOT_FOUND for an unknown flow too: only the ErrorInfo
+          // reason says the group has nothing to translate (mapping home: it never read the
+          // flow's remote topics).
           const geo = GeoError.from(answer);
-          // Mapping home: a group that never read the flow's remote topics has nothing to move.
-          if (toOrigin && geo.code === Code.NOT_FOUND) {
-            return { committed: 0, problems: [], notReplicatedRecords: 0n };
-          }
-          if (geo.code === Code.NOT_FOUND && geo.message.includes("has no committed offsets")) {
+          if (geo.code === Code.NOT_FOUND && geo.reason === ErrorReason.NO_COMMITTED_OFFSETS) {
             return { committed: 0, problems: [], noOffsets: geo.message };
           }
           throw answer;

@@ -3,8 +3,16 @@
 // moving to Y, its position on those copies is mapped back to Y's own topics, so it neither
 // re-reads nor skips what it already read of them in X.
 import type { TransitionDependencies } from "./dependencies";
-import type { StepRecorder } from "./step-recorder";
+import { type StepOutcome, type StepRecorder, skipped } from "./step-recorder";
 import type { Plan } from "./transition-plan";
+
+/**
+ * A group without committed offsets on a flow's topics never consumed them (or, after a
+ * failover, consumed the returning region's remote topics, which the reversed flow does not
+ * replicate): nothing to translate, so its step is skipped and the transition goes on.
+ */
+export const nothingToCommit = (noOffsets: string): StepOutcome =>
+  skipped(`nothing to commit: ${noOffsets}`);
 
 /**
  * One step per reverse flow (Y→X) and group: CommitTranslatedOffsets with `to_origin`. Skipped in
@@ -34,6 +42,7 @@ export async function commitOriginOffsets(
           });
           if (result.problems.length > 0)
             throw new Error(`not exact: ${result.problems.join("; ")}`);
+          if (result.noOffsets !== undefined) return nothingToCommit(result.noOffsets);
           return `${result.committed} partitions ${dryRun ? "map home exactly" : "committed on their origin topics"}`;
         },
       );

@@ -48,6 +48,7 @@ export function stepShape(
     startTime: timestampFromMs(step.startTimeMs),
     duration: durationFromMs(step.durationMs),
     ok: step.ok,
+    skipped: step.skipped === true,
     detail: step.detail,
   };
 }

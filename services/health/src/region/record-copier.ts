@@ -16,7 +16,9 @@ import {
   type PartitionFetcher,
 } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
-import type { RecordCopier } from "./dependencies";
+import { CopyInterruptedError, type RecordCopier } from "./dependencies";
+
+type CopyRequest = Parameters<RecordCopier["copy"]>[0];
 
 /** A range that cannot be copied within this long fails the step (it is reported, not copied). */
 const COPY_TIMEOUT_MS = 120_000;
@@ -63,56 +65,71 @@ export function createRecordCopier(
     );
   }
 
-  return {
-    async copy(request) {
-      const { topic, partition, endOffset, toTopic } = request;
-      await ensureTopic(request.fromCluster, request.toCluster, topic, toTopic);
-      const source = clientsOf(request.fromCluster);
-      const target = clientsOf(request.toCluster);
-      source.fetcher ??= createPartitionFetcher(source.wire, { maxWaitMs: 500 });
-      target.producer ??= createIdempotentProducer(target.wire, {
-        unknownPartitionGraceMs: 30_000,
-      });
-      const deadline = performance.now() + COPY_TIMEOUT_MS;
-      let offset = request.startOffset;
-      let copied = 0n;
-      while (offset < endOffset) {
-        if (performance.now() > deadline) {
-          throw new Error(
-            `copying ${request.fromCluster}:${topic}/${partition} took over ${COPY_TIMEOUT_MS} ms; stopped at offset ${offset} of [${request.startOffset}, ${endOffset})`,
-          );
-        }
-        const [result] = await source.fetcher.fetch(
-          [{ topic, partition, offset, maxBytes: 1024 * 1024 }],
-          { maxWaitMs: 500 },
+  /** Copies from `at.offset` on, moving `at` past every chunk the target acknowledged. */
+  async function copyRange(request: CopyRequest, at: { offset: bigint; copied: bigint }) {
+    const { topic, partition, endOffset, toTopic } = request;
+    const source = clientsOf(request.fromCluster);
+    const target = clientsOf(request.toCluster);
+    source.fetcher ??= createPartitionFetcher(source.wire, { maxWaitMs: 500 });
+    target.producer ??= createIdempotentProducer(target.wire, { unknownPartitionGraceMs: 30_000 });
+    const deadline = performance.now() + COPY_TIMEOUT_MS;
+    while (at.offset < endOffset) {
+      if (performance.now() > deadline) {
+        throw new Error(`copying took over ${COPY_TIMEOUT_MS} ms`);
+      }
+      const [result] = await source.fetcher.fetch(
+        [{ topic, partition, offset: at.offset, maxBytes: 1024 * 1024 }],
+        { maxWaitMs: 500 },
+      );
+      if (result!.error instanceof OffsetOutOfRangeError) {
+        throw new Error(
+          `${request.fromCluster}:${topic}/${partition} no longer holds offset ${at.offset} (log start ${result!.error.logStartOffset}): retention removed diverged records before they were copied`,
         );
-        if (result!.error instanceof OffsetOutOfRangeError) {
-          throw new Error(
-            `${request.fromCluster}:${topic}/${partition} no longer holds offset ${offset} (log start ${result!.error.logStartOffset}): retention removed diverged records before they were copied`,
-          );
-        }
-        if (result!.error !== null) {
-          await sleep(200);
-          continue;
-        }
-        const records = result!.batches
-          .flatMap((batch) => batch.records())
-          .filter((r) => r.offset >= offset && r.offset < endOffset);
-        for (let i = 0; i < records.length; i += RECORDS_PER_BATCH) {
-          const chunk = records.slice(i, i + RECORDS_PER_BATCH).map((r) => ({
+      }
+      if (result!.error !== null) {
+        await sleep(200);
+        continue;
+      }
+      const records = result!.batches
+        .flatMap((batch) => batch.records())
+        .filter((r) => r.offset >= at.offset && r.offset < endOffset);
+      for (let i = 0; i < records.length; i += RECORDS_PER_BATCH) {
+        const chunk = records.slice(i, i + RECORDS_PER_BATCH);
+        await target.producer.send(toTopic, partition, {
+          records: chunk.map((r) => ({
             timestamp: r.timestamp,
             key: r.key,
             value: r.value,
             headers: r.headers.map((h) => ({ key: h.key, value: h.value })),
-          }));
-          await target.producer.send(toTopic, partition, { records: chunk });
-        }
-        copied += BigInt(records.length);
-        const next = records.length > 0 ? records.at(-1)!.offset + 1n : result!.nextOffset;
-        if (next > offset) offset = next;
-        else await sleep(200); // nothing readable yet (a leader moving): try again
+          })),
+        });
+        // Per chunk, so that an interrupted copy knows exactly what is in the side topic.
+        at.offset = chunk.at(-1)!.offset + 1n;
+        at.copied += BigInt(chunk.length);
       }
-      return copied;
+      if (records.length > 0) continue;
+      // Past a gap (compaction, transaction markers), or nothing readable yet (a leader moving).
+      if (result!.nextOffset > at.offset) at.offset = result!.nextOffset;
+      else await sleep(200);
+    }
+  }
+
+  return {
+    async copy(request) {
+      await ensureTopic(request.fromCluster, request.toCluster, request.topic, request.toTopic);
+      const at = { offset: request.startOffset, copied: 0n };
+      try {
+        await copyRange(request, at);
+      } catch (error) {
+        const { fromCluster, topic, partition, startOffset, endOffset } = request;
+        throw new CopyInterruptedError(
+          `copying ${fromCluster}:${topic}/${partition} [${startOffset}, ${endOffset}) stopped at offset ${at.offset} after ${at.copied} records: ${(error as Error).message}`,
+          at.offset,
+          at.copied,
+          error,
+        );
+      }
+      return at.copied;
     },
     async close() {
       for (const handles of clients.values()) {

@@ -10,17 +10,23 @@ export class StepFailed extends CodedError<"STEP_FAILED"> {
   }
 }
 
+/** What a step's work answers: its detail, or that it had nothing to do (see {@link skipped}). */
+export type StepOutcome = string | { readonly detail: string; readonly skipped: true };
+
+/** The step had nothing to do for its subject: recorded ok and skipped, with why. */
+export const skipped = (detail: string): StepOutcome => ({ detail, skipped: true });
+
 export interface StepRecorder {
   readonly steps: StepRecord[];
   /** Runs `work`; its string is the step's detail. Returns false (recorded) when it throws. */
   run(
     name: string,
     description: string,
-    work: () => Promise<string>,
+    work: () => Promise<StepOutcome>,
     phase?: RegionPhase,
   ): Promise<boolean>;
   /** Runs a step that must succeed: throws StepFailed when it fails. */
-  must(name: string, description: string, work: () => Promise<string>): Promise<void>;
+  must(name: string, description: string, work: () => Promise<StepOutcome>): Promise<void>;
   /** The first failed step's error. */
   readonly error: string | undefined;
 }
@@ -39,7 +45,7 @@ export function createStepRecorder(
       const startTimeMs = Date.now();
       const started = performance.now();
       let ok = true;
-      let detail: string;
+      let outcome: StepOutcome;
       // A long step (a drain can wait for minutes) renews the lock meanwhile, or another
       // service would take the group as abandoned.
       const renew =
@@ -50,14 +56,15 @@ export function createStepRecorder(
               Math.max(100, Math.floor(lock.store.lockTtlMs / 3)),
             );
       try {
-        detail = await work();
+        outcome = await work();
       } catch (caught) {
         ok = false;
-        detail =
+        const detail =
           caught instanceof GeoError
             ? `${caught.codeName}: ${caught.message}`
             : (caught as Error).message;
         error ??= `${name}: ${detail}`;
+        outcome = detail;
       } finally {
         clearInterval(renew);
       }
@@ -67,7 +74,9 @@ export function createStepRecorder(
         startTimeMs,
         durationMs: Math.round(performance.now() - started),
         ok,
-        detail,
+        ...(typeof outcome === "string"
+          ? { detail: outcome }
+          : { skipped: true, detail: outcome.detail }),
       };
       steps.push(step);
       if (lock !== undefined) await lock.store.step(lock.flowGroup, lock.id, step, phase);

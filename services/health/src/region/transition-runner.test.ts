@@ -10,10 +10,13 @@ import { createRedisClient, type Redis } from "@geo/redis";
 import {
   createMemoryRegionLog,
   createRegionStore,
+  type DivergedRange,
   type RegionGroup,
   type RegionStore,
+  type StepRecord,
 } from "@geo/region-state";
 import { createFakes, type Fakes, lagOf } from "../testing";
+import { CopyInterruptedError, type RecordCopier } from "./dependencies";
 import {
   createTransitionRunner,
   type TransitionRequest,
@@ -114,6 +117,10 @@ async function refused(
 
 const stepNames = (steps: readonly { name: string; ok: boolean }[]) =>
   steps.map((s) => `${s.name}${s.ok ? "" : "!"}`);
+
+/** `name: detail` of the steps skipped (ok, and nothing done). */
+const skippedSteps = (steps: readonly StepRecord[]) =>
+  steps.filter((s) => s.skipped === true && s.ok).map((s) => `${s.name}: ${s.detail}`);
 
 describe("transition runner (fakes, real Redis)", () => {
   it("switches over: waits for consumers and lag, pauses, commits, resumes the reverse flow, flips", async () => {
@@ -409,12 +416,47 @@ describe("transition runner (fakes, real Redis)", () => {
     assert.deepEqual([...fakes.denied.get("eu-west")!], ["orders"], "failback protects eu-west");
   });
 
-  it("a switchover of a group without committed offsets fails at commit-offsets and moves nothing", async () => {
+  it("a group that never committed offsets is skipped by a switchover and its drill: nothing to translate", async () => {
     fakes.groupsWithoutOffsets.add("billing");
+    // Nor has it checkpoints: there is nothing of it to checkpoint.
+    fakes.checkpointSummaries.clear();
+    const drill = await runner.run(request({ dryRun: true, expectedEpoch: toEpoch(0) }));
+    assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
+    assert.deepEqual(skippedSteps(drill.record.steps), [
+      'commit-offsets: nothing to commit: group "billing" has no committed offsets',
+      'commit-origin-offsets: nothing to commit: group "billing" has no committed offsets',
+      "check-checkpoints: group billing has no committed offsets to checkpoint",
+    ]);
     const { state, record } = await runner.run(request());
-    assert.equal(record.outcome, "failed");
-    assert.equal(state.activeRegion, "us-east");
-    assert.match(record.error ?? "", /commit-offsets: group "billing" has no committed offsets/);
+    assert.equal(record.outcome, "succeeded", record.error);
+    assert.equal(state.activeRegion, "eu-west");
+    assert.deepEqual(skippedSteps(record.steps), [
+      'commit-offsets: nothing to commit: group "billing" has no committed offsets',
+      'commit-origin-offsets: nothing to commit: group "billing" has no committed offsets',
+    ]);
+    // The kept record says so too.
+    const kept = await store.history("orders", 1);
+    assert.equal(kept[0]?.steps.filter((s) => s.skipped === true).length, 2);
+  });
+
+  it("a group that never committed offsets is skipped by a failover and its drill", async () => {
+    fakes.groupsWithoutOffsets.add("billing");
+    fakes.checkpointSummaries.clear();
+    const drill = await runner.run(
+      request({ kind: "failover", dryRun: true, expectedEpoch: toEpoch(0) }),
+    );
+    assert.equal(drill.record.outcome, "drill-passed", drill.record.error);
+    assert.deepEqual(skippedSteps(drill.record.steps), [
+      'commit-offsets: nothing to commit: group "billing" has no committed offsets',
+      "check-checkpoints: group billing has no committed offsets to checkpoint",
+    ]);
+    fakes.failures.set("us-east", 3);
+    const { state, record } = await runner.run(request({ kind: "failover" }));
+    assert.equal(record.outcome, "succeeded", record.error);
+    assert.equal(state.activeRegion, "eu-west");
+    assert.deepEqual(skippedSteps(record.steps), [
+      'commit-offsets: nothing to commit: group "billing" has no committed offsets',
+    ]);
   });
 
   it("a failback whose copy of diverged records fails keeps the listed ranges and moves nothing", async () => {
@@ -445,6 +487,86 @@ describe("transition runner (fakes, real Redis)", () => {
         records: "3",
       },
     ]);
+  });
+
+  it("a retried failback copies only what earlier attempts did not: whole ranges, and the rest of one cut short", async () => {
+    fakes.failures.set("us-east", 3);
+    await runner.run(request({ kind: "failover" }));
+    const diverged = (partition: number, start: bigint, end: bigint) => ({
+      topic: "orders",
+      partition,
+      records: end - start,
+      endOffset: end,
+      nextSourceOffset: start,
+    });
+    fakes.lags.set("east-west", [
+      [diverged(0, 100n, 142n), diverged(1, 50n, 58n), diverged(2, 20n, 25n)],
+    ]);
+    // The first attempt copies partition 0, then the target goes away 4 records into partition 1.
+    let cut = true;
+    const copier: RecordCopier = {
+      copy: async (range) => {
+        if (range.partition !== 1 || !cut) return fakes.copier.copy(range);
+        cut = false;
+        fakes.calls.push(`copy cut short at orders/1 54`);
+        throw new CopyInterruptedError("target went away", 54n, 4n);
+      },
+    };
+    const retrying = createTransitionRunner({
+      store,
+      deps: { ...fakes, copier },
+      groupConfigs: [CONFIG],
+      logger,
+      pollIntervalMs: 20,
+    });
+    const failback = request({
+      kind: "failback",
+      targetRegion: "us-east",
+      expectedEpoch: toEpoch(2),
+      copyDiverged: true,
+    });
+    const brief = (ranges: readonly DivergedRange[] | undefined) =>
+      (ranges ?? []).map(
+        (r) =>
+          `${r.partition} [${r.startOffset}, ${r.endOffset}) ${r.records}${r.copiedToTopic ? ` in ${r.copiedToTopic}` : ""}`,
+      );
+    fakes.calls.length = 0;
+    const first = await retrying.run(failback);
+    assert.equal(first.record.outcome, "failed");
+    assert.deepEqual(brief(first.record.diverged), [
+      "0 [100, 142) 42 in orders.diverged.us-east",
+      "1 [50, 54) 4 in orders.diverged.us-east",
+      "1 [54, 58) 4",
+      "2 [20, 25) 5",
+    ]);
+
+    // Retried after more writes at us-east (partition 2 grew): only what is missing is copied.
+    fakes.lags.set("east-west", [
+      [diverged(0, 100n, 142n), diverged(1, 50n, 58n), diverged(2, 20n, 27n)],
+    ]);
+    fakes.calls.length = 0;
+    const second = await retrying.run(failback);
+    assert.equal(second.record.outcome, "succeeded", second.record.error);
+    assert.deepEqual(
+      fakes.calls.filter((call) => call.startsWith("copy")),
+      [
+        "copy us-east:orders/1 [54, 58) to eu-west:orders.diverged.us-east",
+        "copy us-east:orders/2 [20, 27) to eu-west:orders.diverged.us-east",
+      ],
+    );
+    assert.deepEqual(brief(second.record.diverged), [
+      "0 [100, 142) 42 in orders.diverged.us-east",
+      "1 [50, 54) 4 in orders.diverged.us-east",
+      "1 [54, 58) 4 in orders.diverged.us-east",
+      "2 [20, 27) 7 in orders.diverged.us-east",
+    ]);
+    assert.deepEqual(
+      skippedSteps(second.record.steps).filter((step) => step.startsWith("copy-diverged")),
+      [
+        "copy-diverged: copied by an earlier attempt: 42 records",
+        "copy-diverged: copied by an earlier attempt: 4 records",
+      ],
+    );
   });
 
   it("fails over with force, and with an unknown RPO when the lag was never measured", async () => {

@@ -14,9 +14,9 @@ import type {
   TransitionRecord,
 } from "@geo/region-state";
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
-import { reportDivergence } from "./divergence";
+import { copiedEarlier, reportDivergence } from "./divergence";
 import { type DrillContext, runDrill } from "./drill";
-import { commitOriginOffsets } from "./origin-offsets";
+import { commitOriginOffsets, nothingToCommit } from "./origin-offsets";
 import { movePassiveProtection } from "./passive-acls";
 import {
   assessRecordsAtRisk,
@@ -188,12 +188,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
             });
             if (result.problems.length > 0)
               throw new Error(`not exact: ${result.problems.join("; ")}`);
-            if (result.noOffsets !== undefined) {
-              // After a failover the group consumed the remote topics of the region that comes
-              // back, which the reversed flow does not replicate: nothing to move over it.
-              if (p.request.kind !== "failback") throw new Error(result.noOffsets);
-              return `nothing to commit: ${result.noOffsets}`;
-            }
+            if (result.noOffsets !== undefined) return nothingToCommit(result.noOffsets);
             const pending = result.notReplicatedRecords ?? 0n;
             return `${result.committed} partitions ${dryRun ? "translate exactly" : "committed"}${
               pending > 0n
@@ -300,6 +295,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
           pollMs,
           copy: p.request.copyDiverged ?? false,
           out: diverged,
+          copied: await copiedEarlier(store, p),
         });
         await setFlows(p, steps, forward, false, []);
         forward = forward.map((flow) => ({ ...flow, paused: false }));

@@ -511,7 +511,8 @@ export type CommitTranslatedOffsetsRequest = Message<"geo.offsets.v1.CommitTrans
    * flow's SOURCE (same rules: never backwards, only into a group without members there). In
    * each entry `translation.source_*` is then the remote topic and offset in the target, and
    * `translation.target_*` the origin topic and offset in the source; `topics` names origin
-   * topics. NOT_FOUND when the group has no offsets on the flow's remote topics.
+   * topics. NOT_FOUND (reason `NO_COMMITTED_OFFSETS`) when the group has no offsets on the
+   * flow's remote topics.
    *
    * @generated from field: bool to_origin = 6;
    */
@@ -624,7 +625,8 @@ export const OffsetTranslationService: GenService<{
   /**
    * Reads a group's committed offsets in the flow's source cluster and translates each.
    * UNAVAILABLE when the source cluster cannot be reached; use TranslateOffsets or checkpoints
-   * then.
+   * then. NOT_FOUND with ErrorInfo reason `NO_COMMITTED_OFFSETS` when the group has no committed
+   * offsets on the flow's topics (nothing to translate); another NOT_FOUND is an unknown flow.
    *
    * @generated from rpc geo.offsets.v1.OffsetTranslationService.TranslateGroupOffsets
    */
@@ -656,7 +658,8 @@ export const OffsetTranslationService: GenService<{
   /**
    * Translates a group's offsets and commits them to the same group in the target cluster.
    * FAILED_PRECONDITION when the group has active members in the target, since the broker would
-   * let them overwrite the commit.
+   * let them overwrite the commit. NOT_FOUND with ErrorInfo reason `NO_COMMITTED_OFFSETS` when
+   * the group has no committed offsets to translate (see `to_origin`).
    *
    * @generated from rpc geo.offsets.v1.OffsetTranslationService.CommitTranslatedOffsets
    */
