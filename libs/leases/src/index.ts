@@ -15,25 +15,25 @@ export {
   type RenewTicket,
 } from "./lease-clock";
 export { LeaseError, type LeaseErrorCode } from "./lease-error";
-export {
-  type AgentInfo,
-  type AgentLiveness,
-  createLeaseStore,
-  type GrantOptions,
-  type GrantReason,
-  type GrantRefusal,
-  type GrantResult,
-  type LeaderFence,
-  type LeaseStore,
-  type LeaseStoreOptions,
-  type LiveAgent,
-  MAX_RENEW_BATCH,
-  type ReleaseResult,
-  type RenewUnitsResult,
-  type RevokeOptions,
-  type RevokeResult,
-  type UnitEpoch,
-  type UnitLostReason,
-  type UnitRenewal,
-  type UnitState,
-} from "./lease-store";
+export { createLeaseStore } from "./lease-store";
+export type {
+  AgentInfo,
+  AgentLiveness,
+  GrantOptions,
+  GrantReason,
+  GrantRefusal,
+  GrantResult,
+  LeaderFence,
+  LeaseStore,
+  LeaseStoreOptions,
+  LiveAgent,
+  ReleaseResult,
+  RenewUnitsResult,
+  RevokeOptions,
+  RevokeResult,
+  UnitEpoch,
+  UnitLostReason,
+  UnitRenewal,
+  UnitState,
+} from "./lease-store-types";
+export { MAX_RENEW_BATCH } from "./unit-renewal";

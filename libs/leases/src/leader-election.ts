@@ -5,7 +5,7 @@ import { type Epoch, NO_EPOCH } from "@geo/positions";
 import type { Redis } from "ioredis";
 import { createLeaseClock } from "./lease-clock";
 import { LeaseError } from "./lease-error";
-import type { LeaderFence } from "./lease-store";
+import type { LeaderFence } from "./lease-store-types";
 import { scriptRunner } from "./scripts";
 import { checkEpoch, checkId, checkInt, checkTtl, MAX_TTL_MS, replyEpoch } from "./validate";
 
