@@ -1,13 +1,13 @@
 // Leases and fencing in Redis: agent liveness, unit ownership with fencing epochs, the agent's
 // local lease deadline, and the coordinator's leader lease. See README.md for the protocol.
 export { type LeaseKeys, leaseKeys } from "./keys";
-export {
-  createLeaderElection,
-  type DemotionReason,
-  type LeaderElection,
-  type LeaderElectionOptions,
-  type LeaderTerm,
-} from "./leader-election";
+export { createLeaderElection } from "./leader-election";
+export type {
+  DemotionReason,
+  LeaderElection,
+  LeaderElectionOptions,
+  LeaderTerm,
+} from "./leader-election-types";
 export {
   createLeaseClock,
   type LeaseClock,
