@@ -1,13 +1,13 @@
 // Leases and fencing in Redis: agent liveness, unit ownership with fencing epochs, the agent's
 // local lease deadline, and the coordinator's leader lease. See README.md for the protocol.
 export { type LeaseKeys, leaseKeys } from "./keys";
-export {
-  createLeaderElection,
-  type DemotionReason,
-  type LeaderElection,
-  type LeaderElectionOptions,
-  type LeaderTerm,
-} from "./leader-election";
+export { createLeaderElection } from "./leader-election";
+export type {
+  DemotionReason,
+  LeaderElection,
+  LeaderElectionOptions,
+  LeaderTerm,
+} from "./leader-election-types";
 export {
   createLeaseClock,
   type LeaseClock,
@@ -15,25 +15,25 @@ export {
   type RenewTicket,
 } from "./lease-clock";
 export { LeaseError, type LeaseErrorCode } from "./lease-error";
-export {
-  type AgentInfo,
-  type AgentLiveness,
-  createLeaseStore,
-  type GrantOptions,
-  type GrantReason,
-  type GrantRefusal,
-  type GrantResult,
-  type LeaderFence,
-  type LeaseStore,
-  type LeaseStoreOptions,
-  type LiveAgent,
-  MAX_RENEW_BATCH,
-  type ReleaseResult,
-  type RenewUnitsResult,
-  type RevokeOptions,
-  type RevokeResult,
-  type UnitEpoch,
-  type UnitLostReason,
-  type UnitRenewal,
-  type UnitState,
-} from "./lease-store";
+export { createLeaseStore } from "./lease-store";
+export type {
+  AgentInfo,
+  AgentLiveness,
+  GrantOptions,
+  GrantReason,
+  GrantRefusal,
+  GrantResult,
+  LeaderFence,
+  LeaseStore,
+  LeaseStoreOptions,
+  LiveAgent,
+  ReleaseResult,
+  RenewUnitsResult,
+  RevokeOptions,
+  RevokeResult,
+  UnitEpoch,
+  UnitLostReason,
+  UnitRenewal,
+  UnitState,
+} from "./lease-store-types";
+export { MAX_RENEW_BATCH } from "./unit-renewal";

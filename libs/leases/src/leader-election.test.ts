@@ -6,13 +6,13 @@ import { after, before, describe, it } from "node:test";
 import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { type Epoch, parseEpoch, toEpoch } from "@geo/positions";
 import type { Redis } from "@geo/redis";
-import {
-  createLeaderElection,
-  type DemotionReason,
-  type LeaderElection,
-  type LeaderElectionOptions,
-  type LeaderTerm,
-} from "./leader-election";
+import { createLeaderElection } from "./leader-election";
+import type {
+  DemotionReason,
+  LeaderElection,
+  LeaderElectionOptions,
+  LeaderTerm,
+} from "./leader-election-types";
 import { createLeaseStore } from "./lease-store";
 import { testClient, uniquePrefix, waitFor } from "./test-support";
 

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { toEpoch } from "@geo/positions";
 import { createLeaseClock } from "./lease-clock";
 import { LeaseError } from "./lease-error";
-import type { RenewUnitsResult } from "./lease-store";
+import type { RenewUnitsResult } from "./lease-store-types";
 
 function fakeClock(start = 1000) {
   let now = start;

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Epoch } from "@geo/positions";
 import { LeaseError } from "./lease-error";
-import type { RenewUnitsResult, UnitEpoch } from "./lease-store";
+import type { RenewUnitsResult, UnitEpoch } from "./lease-store-types";
 import { checkId, checkTtl } from "./validate";
 
 export interface LeaseClockOptions {

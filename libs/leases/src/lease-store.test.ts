@@ -4,7 +4,8 @@ import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { type Epoch, toEpoch } from "@geo/positions";
 import type { Redis } from "@geo/redis";
 import { LeaseError } from "./lease-error";
-import { type AgentInfo, createLeaseStore, type LeaseStore } from "./lease-store";
+import { createLeaseStore } from "./lease-store";
+import type { AgentInfo, LeaseStore } from "./lease-store-types";
 import { redisNow, testClient, uniquePrefix, waitFor } from "./test-support";
 
 const LONG_TTL = 30_000;

@@ -4,7 +4,8 @@ import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { toEpoch } from "@geo/positions";
 import type { Redis } from "@geo/redis";
 import { createLeaseClock } from "./lease-clock";
-import { type AgentInfo, createLeaseStore } from "./lease-store";
+import { createLeaseStore } from "./lease-store";
+import type { AgentInfo } from "./lease-store-types";
 import { retrying, testClient, uniquePrefix, waitFor } from "./test-support";
 
 let server: RedisServer;
