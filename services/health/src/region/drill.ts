@@ -6,7 +6,7 @@
 // is kept in the group's history like a transition's.
 import type { RegionStore, TransitionRecord } from "@geo/region-state";
 import type { TransitionDependencies } from "./dependencies";
-import { commitOriginOffsets, nothingToCommit } from "./origin-offsets";
+import { commitEach, commitOriginOffsets } from "./group-offsets";
 import { checkPassiveProtection } from "./protection-check";
 import type { FailoverReport } from "./records-at-risk";
 import { createStepRecorder, type StepRecorder, skipped } from "./step-recorder";
@@ -70,34 +70,21 @@ async function checkTranslations(
   withoutOffsets: Set<string>,
 ): Promise<number> {
   const started = performance.now();
-  for (const flow of p.forward) {
-    for (const group of p.consumerGroups) {
-      await steps.run(
-        "commit-offsets",
-        `check translation of group ${group} over ${flow.name}`,
-        async () => {
-          const result = await deps.offsets.commit({
-            flow: flow.name,
-            group,
-            dryRun: true,
-            actor: p.request.actor,
-          });
-          if (result.problems.length > 0)
-            throw new Error(`group ${group} not exact: ${result.problems.join("; ")}`);
-          if (result.noOffsets !== undefined) {
-            withoutOffsets.add(`${flow.name}/${group}`);
-            return nothingToCommit(result.noOffsets);
-          }
-          const pending = result.notReplicatedRecords ?? 0n;
-          return `group ${group}: ${result.committed} partitions translate exactly into ${p.to.cluster}${
-            pending > 0n
-              ? `; ${pending} records it read are not replicated yet (a switchover drains them first; a failover now would lose them)`
-              : ""
-          }`;
-        },
-      );
-    }
-  }
+  await commitEach(deps, p, steps, true, {
+    step: "commit-offsets",
+    flows: p.forward,
+    toOrigin: false,
+    describe: (group, flow) => `check translation of group ${group} over ${flow.name}`,
+    summary: (result, group) => {
+      const pending = result.notReplicatedRecords ?? 0n;
+      return `group ${group}: ${result.committed} partitions translate exactly into ${p.to.cluster}${
+        pending > 0n
+          ? `; ${pending} records it read are not replicated yet (a switchover drains them first; a failover now would lose them)`
+          : ""
+      }`;
+    },
+    onNothingToCommit: (group, flow) => withoutOffsets.add(`${flow.name}/${group}`),
+  });
   // Positions on the other region's remote copies go home too (switchover and failback).
   await commitOriginOffsets(deps, p, steps, true);
   return performance.now() - started;

@@ -16,7 +16,7 @@ import type {
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
 import { copiedEarlier, reportDivergence } from "./divergence";
 import { type DrillContext, runDrill } from "./drill";
-import { commitOriginOffsets, nothingToCommit } from "./origin-offsets";
+import { commitOriginOffsets, commitTranslatedOffsets } from "./group-offsets";
 import { movePassiveProtection } from "./passive-acls";
 import {
   assessRecordsAtRisk,
@@ -173,32 +173,7 @@ export function createTransitionRunner(options: TransitionRunnerOptions): Transi
   }
 
   async function commitOffsets(p: Plan, steps: StepRecorder, dryRun: boolean): Promise<void> {
-    const run = dryRun ? steps.run : steps.must;
-    for (const flow of p.forward) {
-      for (const group of p.consumerGroups) {
-        await run(
-          "commit-offsets",
-          `${dryRun ? "check translation of" : "commit translated offsets of"} group ${group} over ${flow.name}`,
-          async () => {
-            const result = await deps.offsets.commit({
-              flow: flow.name,
-              group,
-              dryRun,
-              actor: p.request.actor,
-            });
-            if (result.problems.length > 0)
-              throw new Error(`not exact: ${result.problems.join("; ")}`);
-            if (result.noOffsets !== undefined) return nothingToCommit(result.noOffsets);
-            const pending = result.notReplicatedRecords ?? 0n;
-            return `${result.committed} partitions ${dryRun ? "translate exactly" : "committed"}${
-              pending > 0n
-                ? `; ${pending} records the group read are not replicated yet (a switchover drains them first; a failover now would lose them)`
-                : ""
-            }`;
-          },
-        );
-      }
-    }
+    await commitTranslatedOffsets(deps, p, steps, dryRun);
     await commitOriginOffsets(deps, p, steps, dryRun);
   }
 
