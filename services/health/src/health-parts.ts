@@ -1,0 +1,13 @@
+import type { registerHealthMetrics } from "./monitoring/health-metrics";
+import type { registerPassiveGuardMetrics } from "./monitoring/passive-guard-metrics";
+
+/**
+ * The parts made once the server registers its metrics. Undefined until then: the monitor's and
+ * the guard's callbacks, made earlier, read them from here when they run.
+ */
+export interface LateParts {
+  heartbeatMetrics?: ReturnType<typeof registerHealthMetrics>;
+  guardMetrics?: ReturnType<typeof registerPassiveGuardMetrics>;
+  /** The fleet metrics' loop, which ends when the service stops. */
+  fleet?: Promise<void>;
+}
