@@ -4,30 +4,19 @@ import type { FlowGroupConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
 import { createLogger } from "@geo/logging";
 import { toEpoch } from "@geo/positions";
-import type { RegionGroup, RegionState, TransitionRecord } from "@geo/region-state";
+import type { RegionState, TransitionRecord } from "@geo/region-state";
+import { ORDERS_GROUP, ordersGroupConfig } from "../testing";
 import { AUTO_FAILOVER_ACTOR, decideAutoFailover, startAutoFailover } from "./auto-failover";
 import type { TransitionRequest } from "./transition-runner";
 
 const logger = createLogger({ service: "auto-failover-test", level: "silent" });
-const GROUP: RegionGroup = {
-  name: "orders",
-  regions: [
-    { region: "us-east", cluster: "us-east", bootstrapServers: ["127.0.0.1:1"] },
-    { region: "eu-west", cluster: "eu-west", bootstrapServers: ["127.0.0.1:2"] },
-  ],
-  initialActive: "us-east",
-};
-const config = (enabled: boolean): FlowGroupConfig => ({
-  name: "orders",
-  clusters: ["us-east", "eu-west"],
-  flows: [],
-  initialActive: "us-east",
-  consumerGroups: [],
-  drainTimeoutMs: 1000,
-  catchUpTimeoutMs: 1000,
-  failoverAfterProbeFailures: 3,
-  autoFailover: { enabled, unreachableForMs: 10_000 },
-});
+const GROUP = ORDERS_GROUP;
+const config = (enabled: boolean): FlowGroupConfig =>
+  ordersGroupConfig({
+    drainTimeoutMs: 1000,
+    catchUpTimeoutMs: 1000,
+    autoFailover: { enabled, unreachableForMs: 10_000 },
+  });
 const STATE: RegionState = {
   flowGroup: "orders",
   activeRegion: "us-east",

@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
-import type { FlowGroupConfig } from "@geo/config";
 import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { NO_EPOCH } from "@geo/positions";
@@ -12,33 +11,15 @@ import { createRedisClient, type Redis } from "@geo/redis";
 import {
   createMemoryRegionLog,
   createRegionStore,
-  type RegionGroup,
   type RegionStore,
   type TransitionKind,
 } from "@geo/region-state";
-import { createFakes, type Fakes } from "../testing";
+import { createFakes, type Fakes, ORDERS_GROUP, ordersGroupConfig } from "../testing";
 import { createTransitionRunner, type TransitionRunner } from "./transition-runner";
 
 const logger = createLogger({ service: "protection-check-test", level: "silent" });
-const GROUP: RegionGroup = {
-  name: "orders",
-  regions: [
-    { region: "us-east", cluster: "us-east", bootstrapServers: ["127.0.0.1:1"] },
-    { region: "eu-west", cluster: "eu-west", bootstrapServers: ["127.0.0.1:2"] },
-  ],
-  initialActive: "us-east",
-};
-const CONFIG: FlowGroupConfig = {
-  name: "orders",
-  clusters: ["us-east", "eu-west"],
-  flows: [],
-  initialActive: "us-east",
-  consumerGroups: [],
-  drainTimeoutMs: 2000,
-  catchUpTimeoutMs: 2000,
-  failoverAfterProbeFailures: 3,
-  autoFailover: { enabled: false, unreachableForMs: 60_000 },
-};
+const GROUP = ORDERS_GROUP;
+const CONFIG = ordersGroupConfig();
 
 let server: RedisServer;
 let redis: Redis;

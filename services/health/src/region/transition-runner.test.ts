@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
-import type { FlowGroupConfig } from "@geo/config";
 import { Code, GeoError } from "@geo/grpc";
 import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
@@ -11,11 +10,10 @@ import {
   createMemoryRegionLog,
   createRegionStore,
   type DivergedRange,
-  type RegionGroup,
   type RegionStore,
   type StepRecord,
 } from "@geo/region-state";
-import { createFakes, type Fakes, lagOf } from "../testing";
+import { createFakes, type Fakes, lagOf, ORDERS_GROUP, ordersGroupConfig } from "../testing";
 import { CopyInterruptedError, type RecordCopier } from "./dependencies";
 import {
   createTransitionRunner,
@@ -24,25 +22,8 @@ import {
 } from "./transition-runner";
 
 const logger = createLogger({ service: "transition-test", level: "silent" });
-const GROUP: RegionGroup = {
-  name: "orders",
-  regions: [
-    { region: "us-east", cluster: "us-east", bootstrapServers: ["127.0.0.1:1"] },
-    { region: "eu-west", cluster: "eu-west", bootstrapServers: ["127.0.0.1:2"] },
-  ],
-  initialActive: "us-east",
-};
-const CONFIG: FlowGroupConfig = {
-  name: "orders",
-  clusters: ["us-east", "eu-west"],
-  flows: [],
-  initialActive: "us-east",
-  consumerGroups: ["billing"],
-  drainTimeoutMs: 2000,
-  catchUpTimeoutMs: 2000,
-  failoverAfterProbeFailures: 3,
-  autoFailover: { enabled: false, unreachableForMs: 60_000 },
-};
+const GROUP = ORDERS_GROUP;
+const CONFIG = ordersGroupConfig({ consumerGroups: ["billing"] });
 
 let server: RedisServer;
 let redis: Redis;

@@ -1,0 +1,28 @@
+import type { FlowGroupConfig } from "@geo/config";
+import type { RegionGroup } from "@geo/region-state";
+
+/** The two-region group the region tests move: us-east active, eu-west passive. */
+export const ORDERS_GROUP: RegionGroup = {
+  name: "orders",
+  regions: [
+    { region: "us-east", cluster: "us-east", bootstrapServers: ["127.0.0.1:1"] },
+    { region: "eu-west", cluster: "eu-west", bootstrapServers: ["127.0.0.1:2"] },
+  ],
+  initialActive: "us-east",
+};
+
+/** Its flow-group config with short timeouts, automatic failover off unless overridden. */
+export function ordersGroupConfig(overrides: Partial<FlowGroupConfig> = {}): FlowGroupConfig {
+  return {
+    name: "orders",
+    clusters: ["us-east", "eu-west"],
+    flows: [],
+    initialActive: "us-east",
+    consumerGroups: [],
+    drainTimeoutMs: 2000,
+    catchUpTimeoutMs: 2000,
+    failoverAfterProbeFailures: 3,
+    autoFailover: { enabled: false, unreachableForMs: 60_000 },
+    ...overrides,
+  };
+}
