@@ -10,6 +10,7 @@
 // there (not an agent's) shows up as foreign writes in /metrics and GetFlowHealth.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { kafkaErrorType } from "@geo/kafka";
 import { createLogger } from "@geo/logging";
 import { healthV1 } from "@geo/proto";
 import {
@@ -83,25 +84,10 @@ async function produceAsApp(index: number, topic: string, count = 1): Promise<st
     await producer.send({ topic, messages, acks: -1 });
     return "ok";
   } catch (error) {
-    return errorType(error);
+    return kafkaErrorType(error);
   } finally {
     await producer.disconnect();
   }
-}
-
-/** The Kafka error code name of a kafkajs error, wrapped or not. */
-function errorType(error: unknown): string {
-  const e = error as {
-    type?: string;
-    cause?: unknown;
-    originalError?: unknown;
-    errors?: unknown[];
-  };
-  if (typeof e.type === "string" && e.type !== "UNKNOWN") return e.type;
-  for (const inner of [e.cause, e.originalError, ...(e.errors ?? [])]) {
-    if (inner !== undefined) return errorType(inner);
-  }
-  return String((error as Error).message);
 }
 
 const records = async (index: number, topic: string) =>

@@ -12,4 +12,5 @@ export {
   type KafkaClientOptions,
   kafkaClientOptions,
 } from "./create-kafka-client";
+export { kafkaErrorType } from "./kafka-error-type";
 export { fixKafkajsRequestQueue } from "./request-queue-fix";

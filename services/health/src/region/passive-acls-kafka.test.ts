@@ -11,6 +11,7 @@ import {
   type ClusterAdmin,
   createClusterAdmin,
   createKafkaClient,
+  kafkaErrorType,
   ResourcePatternTypes,
 } from "@geo/kafka";
 import { type KafkaCluster, startKafkaClusters } from "@geo/local-runtime";
@@ -77,25 +78,10 @@ async function produceAs(user: keyof typeof PASSWORDS, topic: string): Promise<s
     await producer.send({ topic, messages: [{ value: `from ${user}` }], acks: -1 });
     return "ok";
   } catch (error) {
-    return errorType(error);
+    return kafkaErrorType(error);
   } finally {
     await producer.disconnect();
   }
-}
-
-/** The Kafka error code name of a kafkajs error, wrapped or not. */
-function errorType(error: unknown): string {
-  const e = error as {
-    type?: string;
-    cause?: unknown;
-    originalError?: unknown;
-    errors?: unknown[];
-  };
-  if (typeof e.type === "string" && e.type !== "UNKNOWN") return e.type;
-  for (const inner of [e.cause, e.originalError, ...(e.errors ?? [])]) {
-    if (inner !== undefined) return errorType(inner);
-  }
-  return String((error as Error).message);
 }
 
 async function consumeAs(user: keyof typeof PASSWORDS, topic: string): Promise<number> {
