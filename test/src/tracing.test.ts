@@ -53,11 +53,25 @@ describe("traces across geoctl, coordinator and agent", () => {
       () => {
         const root = receiver.spans.find((s) => s.service === "geoctl" && s.name === name);
         spans = root === undefined ? [] : receiver.spans.filter((s) => s.traceId === root.traceId);
-        return spans.some((s) => s.name === "geo.agent.apply-assignment");
+        // Each process exports its spans on its own schedule: the agent's can arrive before the
+        // coordinator's round that is its parent. Wait for the whole chain up to the root.
+        const apply = spans.find((s) => s.name === "geo.agent.apply-assignment");
+        return apply !== undefined && chainReachesRoot(spans, apply);
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     return spans;
+  };
+
+  /** Every ancestor of `span` is among `spans`, up to a root span. */
+  const chainReachesRoot = (spans: ReceivedSpan[], span: ReceivedSpan): boolean => {
+    let current: ReceivedSpan | undefined = span;
+    for (let depth = 0; current !== undefined && depth < 16; depth++) {
+      if (current.parentSpanId === "") return true;
+      const parentId: string = current.parentSpanId;
+      current = spans.find((s) => s.spanId === parentId);
+    }
+    return false;
   };
 
   /** `child`'s parent is the span named `parentName` of service `parentService`. */
