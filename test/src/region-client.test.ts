@@ -227,18 +227,23 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
     assert.ok(atB > 0 && atB < total, `${total - atB} handled at us-east, ${atB} at eu-west`);
   });
 
+  /** A producer of `payments` that wrote to `region`, whose broker is then killed. */
+  async function producerLosingItsBroker(
+    region: "us-east" | "eu-west",
+    bounds: { switchWaitMs?: number; closeWaitMs?: number },
+  ) {
+    const producer = createFollowingProducer({ follower: follower("payments"), logger, ...bounds });
+    await producer.start();
+    await producer.send({ topic: "payments", messages: [{ value: `before, in ${region}` }] });
+    assert.equal(producer.region(), region);
+    await stack.clusters[region === "us-east" ? 0 : 1]!.killBroker(1);
+    return producer;
+  }
+
   // Last two: they kill a broker (started again before each ends).
   it("a producer fails over from a dead broker within switchWaitMs: the send in flight there rejects as outcome unknown", async () => {
     const switchWaitMs = 2000;
-    const producer = createFollowingProducer({
-      follower: follower("payments"),
-      logger,
-      switchWaitMs,
-    });
-    await producer.start();
-    await producer.send({ topic: "payments", messages: [{ value: "before" }] });
-    assert.equal(producer.region(), "us-east");
-    await stack.clusters[0]!.killBroker(1);
+    const producer = await producerLosingItsBroker("us-east", { switchWaitMs });
     try {
       const started = performance.now();
       // kafkajs retries this send for ~10 s before rejecting it; the switch must not wait that.
@@ -284,15 +289,7 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
   it("close() with a send in flight to a dead broker returns within closeWaitMs: the send rejects as outcome unknown", async () => {
     const closeWaitMs = 1500;
     // payments is active in eu-west since the failover above.
-    const producer = createFollowingProducer({
-      follower: follower("payments"),
-      logger,
-      closeWaitMs,
-    });
-    await producer.start();
-    await producer.send({ topic: "payments", messages: [{ value: "before close" }] });
-    assert.equal(producer.region(), "eu-west");
-    await stack.clusters[1]!.killBroker(1);
+    const producer = await producerLosingItsBroker("eu-west", { closeWaitMs });
     try {
       // kafkajs retries this send for ~10 s before rejecting it; close must not wait that.
       const outcome = producer.send({ topic: "payments", messages: [{ value: "in-flight" }] }).then(
