@@ -223,7 +223,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     writeGuard: {
       ...createKafkaWriteGuard(adminOf),
       aclRights: createAclRights((alias) => {
-        const cluster = Object.values(config.clusters).find((c) => c.alias === alias);
+        const cluster = config.clusters[alias];
         if (cluster === undefined) throw new Error(`unknown cluster "${alias}"`);
         return cluster;
       }, logger),

@@ -45,7 +45,7 @@ function nextPassiveDetail(cluster: string, kind: string, reading: WriteGuardRea
 }
 
 /** The kafka-acls command that gives the service ALTER on the cluster, and why it needs it. */
-export function missingAlterRight(cluster: string, rights: AclRights): string {
+function missingAlterRight(cluster: string, rights: AclRights): string {
   const principal = rights.principal ?? "User:<the health service's principal>";
   return (
     `the health service (${principal}) may read the ACLs of cluster ${cluster} but not change them: ` +
