@@ -220,7 +220,7 @@ describe("passive protection with an authorizer (real processes, Kafka, Redis)",
     const failoverDrill = await passingDrill("failover", "eu-west");
     assert.equal(
       detail(failoverDrill, "check-protectable"),
-      "authorizer present: the failover makes eu-west.orders read-only for applications",
+      "authorizer present: the failover makes eu-west.orders read-only for applications; this service may change its ACLs (ALTER on the cluster)",
     );
   });
 

@@ -2,7 +2,8 @@
 // streams the state, another store on the same Redis moves the active region, and kafkajs
 // producers and consumers wrapped by @geo/region-client follow it between two real Kafka
 // clusters, with every record written once and handled once; and a producer leaving a region
-// whose broker was killed within its bound, the send in flight there rejected as outcome unknown.
+// whose broker was killed within its bound, the send in flight there rejected as outcome unknown;
+// and closing a producer whose send is in flight to a killed broker within its own bound.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { findFreePorts } from "@geo/local-runtime";
@@ -11,6 +12,8 @@ import {
   createFollowingConsumer,
   createFollowingProducer,
   createRegionFollower,
+  PRODUCER_CLOSED,
+  PRODUCER_CLOSED_OUTCOME_UNKNOWN,
   REGION_SWITCHED_OUTCOME_UNKNOWN,
   type RegionFollower,
   type TranslateRequest,
@@ -224,18 +227,23 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
     assert.ok(atB > 0 && atB < total, `${total - atB} handled at us-east, ${atB} at eu-west`);
   });
 
-  // Last: it kills us-east's broker (started again before it ends).
+  /** A producer of `payments` that wrote to `region`, whose broker is then killed. */
+  async function producerLosingItsBroker(
+    region: "us-east" | "eu-west",
+    bounds: { switchWaitMs?: number; closeWaitMs?: number },
+  ) {
+    const producer = createFollowingProducer({ follower: follower("payments"), logger, ...bounds });
+    await producer.start();
+    await producer.send({ topic: "payments", messages: [{ value: `before, in ${region}` }] });
+    assert.equal(producer.region(), region);
+    await stack.clusters[region === "us-east" ? 0 : 1]!.killBroker(1);
+    return producer;
+  }
+
+  // Last two: they kill a broker (started again before each ends).
   it("a producer fails over from a dead broker within switchWaitMs: the send in flight there rejects as outcome unknown", async () => {
     const switchWaitMs = 2000;
-    const producer = createFollowingProducer({
-      follower: follower("payments"),
-      logger,
-      switchWaitMs,
-    });
-    await producer.start();
-    await producer.send({ topic: "payments", messages: [{ value: "before" }] });
-    assert.equal(producer.region(), "us-east");
-    await stack.clusters[0]!.killBroker(1);
+    const producer = await producerLosingItsBroker("us-east", { switchWaitMs });
     try {
       const started = performance.now();
       // kafkajs retries this send for ~10 s before rejecting it; the switch must not wait that.
@@ -275,6 +283,40 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
       await producer.close();
     } finally {
       await stack.clusters[0]!.startBroker(1);
+    }
+  });
+
+  it("close() with a send in flight to a dead broker returns within closeWaitMs: the send rejects as outcome unknown", async () => {
+    const closeWaitMs = 1500;
+    // payments is active in eu-west since the failover above.
+    const producer = await producerLosingItsBroker("eu-west", { closeWaitMs });
+    try {
+      // kafkajs retries this send for ~10 s before rejecting it; close must not wait that.
+      const outcome = producer.send({ topic: "payments", messages: [{ value: "in-flight" }] }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await waitFor("the send in flight to the dead broker", () => producer.inFlight() === 1);
+      const started = performance.now();
+      await producer.close();
+      const closeMs = performance.now() - started;
+      const coded = (await outcome) as { code?: unknown; retriable?: unknown } | undefined;
+      assert.ok(
+        coded?.code === PRODUCER_CLOSED_OUTCOME_UNKNOWN && coded.retriable === true,
+        `the send in flight rejected as outcome unknown, not ${String(coded)}`,
+      );
+      assert.ok(closeMs >= closeWaitMs - 50, `gave the send its ${closeWaitMs} ms, not ${closeMs}`);
+      assert.ok(closeMs < 2 * closeWaitMs + 1000, `close() took ${Math.round(closeMs)} ms`);
+      assert.equal(producer.inFlight(), 0);
+      await assert.rejects(producer.send({ topic: "payments", messages: [{ value: "late" }] }), {
+        code: PRODUCER_CLOSED,
+      });
+      logger.warn(
+        { closeMs: Math.round(closeMs) },
+        "closed with a send in flight to a dead broker",
+      );
+    } finally {
+      await stack.clusters[1]!.startBroker(1);
     }
   });
 });

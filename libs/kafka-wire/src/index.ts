@@ -1,6 +1,12 @@
 // Explicit-partition Fetch and idempotent Produce of raw record batches, with this package's own
 // encoding and connections (TLS, SASL, version negotiation) on Node's sockets.
 export { ApiKey, IsolationLevel } from "./api-keys";
+// What the client's principal may do on the cluster, as the broker's authorizer says.
+export {
+  type ClusterOperationName,
+  clusterAuthorizedOperations,
+  decodeClusterOperations,
+} from "./cluster-operations";
 // Protocol codecs, for tests and tools that speak to brokers directly.
 export {
   decodeFetchResponse,

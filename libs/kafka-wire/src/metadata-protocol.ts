@@ -8,16 +8,22 @@ import { WireWriter } from "./wire-writer";
 export const METADATA_MIN_VERSION = 4;
 export const METADATA_MAX_VERSION = 8;
 
+/** The schema's default of an authorized-operations field: not computed. */
+export const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648;
+
 export interface MetadataRequest {
   topics: readonly string[];
   allowAutoTopicCreation?: boolean;
+  /** v8+: the broker answers what the caller may do on the cluster (a bitfield, AclOperation codes). */
+  includeClusterAuthorizedOperations?: boolean;
 }
 
 export function encodeMetadataRequest(version: number, req: MetadataRequest): Buffer {
   const w = new WireWriter(64 + req.topics.length * 32);
   w.array(req.topics, (w, t) => w.string(t));
   w.bool(req.allowAutoTopicCreation ?? false);
-  if (version >= 8) w.bool(false).bool(false); // authorized operations: not needed
+  // include_cluster_authorized_operations, include_topic_authorized_operations
+  if (version >= 8) w.bool(req.includeClusterAuthorizedOperations ?? false).bool(false);
   return w.finish();
 }
 
@@ -52,6 +58,8 @@ export interface MetadataResponse {
   clusterId: string | null;
   controllerId: number;
   topics: MetadataTopic[];
+  /** v8+, when asked for: bit n set when operation code n is allowed; -2^31 when not asked. */
+  clusterAuthorizedOperations: number;
 }
 
 export function decodeMetadataResponse(version: number, buf: Buffer): MetadataResponse {
@@ -85,6 +93,6 @@ export function decodeMetadataResponse(version: number, buf: Buffer): MetadataRe
     if (version >= 8) r.int32(); // topic_authorized_operations
     return { errorCode, topic, isInternal, partitions };
   });
-  if (version >= 8) r.int32(); // cluster_authorized_operations
-  return { throttleTimeMs, brokers, clusterId, controllerId, topics };
+  const clusterAuthorizedOperations = version >= 8 ? r.int32() : UNKNOWN_AUTHORIZED_OPERATIONS;
+  return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations };
 }

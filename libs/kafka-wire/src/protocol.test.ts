@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeRecordBatches, encodeRecordBatch } from "@geo/record-batch";
+import { decodeClusterOperations } from "./cluster-operations";
 import { decodeFetchResponse, encodeFetchRequest } from "./fetch-protocol";
 import {
   decodeInitProducerIdResponse,
@@ -403,6 +404,16 @@ test("Metadata v8, ListOffsets v4 and InitProducerId responses decode from hand-
     offlineReplicas: [1],
   });
   assert.equal(meta.topics[1]!.errorCode, 3);
+  assert.equal(decodeClusterOperations(meta.clusterAuthorizedOperations), undefined, "not asked");
+  const asked = encodeMetadataRequest(8, { topics: [], includeClusterAuthorizedOperations: true });
+  assert.deepEqual(
+    [...asked.subarray(-3)],
+    [0, 1, 0],
+    "no auto-creation, cluster ops, no topic ops",
+  );
+  // DESCRIBE (8) and DESCRIBE_CONFIGS (10): may read ACLs, may not change them (ALTER, 7).
+  assert.deepEqual(decodeClusterOperations((1 << 8) | (1 << 10)), ["DESCRIBE", "DESCRIBE_CONFIGS"]);
+  assert.ok(decodeClusterOperations(1 << 7)?.includes("ALTER"));
 
   const lo = new WireWriter();
   lo.int32(0).array(["t"], (w, t) =>

@@ -3,7 +3,9 @@
 // region's bootstrap servers and lets the held records go there. A record is written once, to
 // one region: nothing is lost or repeated by a planned switch. In a failover the old region may
 // never answer: its sends in flight are waited for at most `switchWaitMs`, then rejected to the
-// caller with REGION_SWITCHED_OUTCOME_UNKNOWN.
+// caller with REGION_SWITCHED_OUTCOME_UNKNOWN. `close()` is bounded the same way (`closeWaitMs`):
+// what is still pending then rejects with PRODUCER_CLOSED_OUTCOME_UNKNOWN (sent, unanswered) or
+// PRODUCER_CLOSED (held, never sent).
 import { CodedError } from "@geo/errors";
 import { healthV1 } from "@geo/proto";
 import type { Producer, ProducerConfig, ProducerRecord, RecordMetadata } from "kafkajs";
@@ -13,6 +15,10 @@ import { deferred, followInOrder, kafkaFor, untilDone, within } from "./region-s
 
 /** A send in flight when the active region moved away without answering it. */
 export const REGION_SWITCHED_OUTCOME_UNKNOWN = "REGION_SWITCHED_OUTCOME_UNKNOWN";
+/** A send in flight when `close()` stopped waiting for its answer. */
+export const PRODUCER_CLOSED_OUTCOME_UNKNOWN = "PRODUCER_CLOSED_OUTCOME_UNKNOWN";
+/** A send held (during a drain) or made after `close()`: not written anywhere. */
+export const PRODUCER_CLOSED = "PRODUCER_CLOSED";
 
 export interface FollowingProducerOptions extends FollowingClientOptions {
   /** Default: idempotent with 1 request in flight per connection (ordered, no duplicates). */
@@ -23,13 +29,21 @@ export interface FollowingProducerOptions extends FollowingClientOptions {
    * new one. A planned drain (switchover, failback) waits for them without a bound. Default 3 s.
    */
   readonly switchWaitMs?: number;
+  /**
+   * How long `close()` waits for the sends in flight (kafkajs retries one to a dead broker for
+   * its whole retry budget) before rejecting them with PRODUCER_CLOSED_OUTCOME_UNKNOWN and
+   * disconnecting; the disconnect is bounded by it too. Default 3 s.
+   */
+  readonly closeWaitMs?: number;
 }
 
 /** `region()` is where it writes now; undefined while it holds records. */
 export interface FollowingProducer extends FollowingClient {
   /**
    * Sends to the active region; waits while a transition drains. Rejects with a retriable
-   * CodedError REGION_SWITCHED_OUTCOME_UNKNOWN when the region moved away without answering.
+   * CodedError REGION_SWITCHED_OUTCOME_UNKNOWN when the region moved away without answering,
+   * PRODUCER_CLOSED_OUTCOME_UNKNOWN when closed without an answer, PRODUCER_CLOSED when closed
+   * before it was sent.
    */
   send(record: ProducerRecord): Promise<RecordMetadata[]>;
   /** Sends started and not yet answered (while holding, they finish in the old region). */
@@ -42,6 +56,7 @@ interface PendingSend {
 }
 
 const DEFAULT_SWITCH_WAIT_MS = 3000;
+const DEFAULT_CLOSE_WAIT_MS = 3000;
 
 function outcomeUnknown(region: string, waitMs: number): CodedError {
   return new CodedError(
@@ -51,9 +66,25 @@ function outcomeUnknown(region: string, waitMs: number): CodedError {
   );
 }
 
+function closedOutcomeUnknown(region: string, waitMs: number): CodedError {
+  return new CodedError(
+    PRODUCER_CLOSED_OUTCOME_UNKNOWN,
+    `the producer was closed while this send to ${region} was unanswered for ${waitMs} ms: whether ${region} wrote the record is unknown; sending it again (another producer) may write it twice`,
+    { retriable: true },
+  );
+}
+
+const closedBeforeSent = () =>
+  new CodedError(
+    PRODUCER_CLOSED,
+    "the producer was closed before this record was sent: it was not written",
+    { retriable: true },
+  );
+
 export function createFollowingProducer(options: FollowingProducerOptions): FollowingProducer {
   const logger = componentLogger(options.logger, { component: "following-producer" });
   const switchWaitMs = options.switchWaitMs ?? DEFAULT_SWITCH_WAIT_MS;
+  const closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
   let connected: { region: string; producer: Producer } | undefined;
   let gate = deferred();
   let open = false;
@@ -83,6 +114,16 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
         switchWaitMs,
       },
       "the old region did not answer the sends in flight; rejected them as outcome unknown",
+    );
+  };
+  const abandonOnClose = () => {
+    const region = connected?.region ?? "the old region";
+    const left = [...inFlight];
+    inFlight.clear();
+    for (const pending of left) pending.abandon(closedOutcomeUnknown(region, closeWaitMs));
+    logger.warn(
+      { region, abandoned: left.length, closeWaitMs },
+      "closed with sends unanswered; rejected them as outcome unknown",
     );
   };
   const apply = async (view: RegionView) => {
@@ -130,10 +171,11 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
     start: () => following.started,
     async send(record) {
       for (;;) {
+        if (closed) throw closedBeforeSent();
         await gate.promise;
         // Checked after the await, before anything else runs: the send below is registered in
         // flight before a drain can start waiting for it.
-        if (open && connected !== undefined) break;
+        if (open && connected !== undefined && !closed) break;
       }
       const sending = connected.producer.send(record);
       let abandon!: (error: Error) => void;
@@ -155,12 +197,17 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
     async close() {
       closed = true;
       following.stop();
-      await following.idle();
-      await Promise.allSettled([...inFlight].map((p) => p.settled));
+      gate.resolve(); // held sends wake up and reject as closed
+      // A switch under way may itself be waiting for the sends in flight.
+      const drained = Promise.allSettled([
+        following.idle(),
+        ...[...inFlight].map((p) => p.settled),
+      ]);
+      if (!(await within(closeWaitMs, drained))) abandonOnClose();
       // Bounded like a switch: the brokers of a failed region may never answer.
       if (connected !== undefined)
         await within(
-          10_000,
+          closeWaitMs,
           connected.producer.disconnect().catch(() => undefined),
         );
       connected = undefined;

@@ -13,6 +13,8 @@ export {
   createFollowingProducer,
   type FollowingProducer,
   type FollowingProducerOptions,
+  PRODUCER_CLOSED,
+  PRODUCER_CLOSED_OUTCOME_UNKNOWN,
   REGION_SWITCHED_OUTCOME_UNKNOWN,
 } from "./following-producer";
 export { type OffsetsCommitterOptions, offsetsServiceCommitter } from "./offsets-committer";

@@ -199,6 +199,7 @@ function setUp(
     flows?: () => FlowConfig[];
     minEpochOf?: MinEpochOf;
     loadWarmupMs?: number;
+    loadSettleMs?: number;
   } = {},
 ) {
   const store = new FakeStore();
@@ -213,6 +214,7 @@ function setUp(
     intervalMs: 1_000_000,
     holdMs: 0,
     loadWarmupMs: options.loadWarmupMs ?? 0,
+    loadSettleMs: options.loadSettleMs ?? 0,
     now: () => store.clock,
     ...(options.flows === undefined ? {} : { flows: options.flows }),
     ...(options.minEpochOf === undefined ? {} : { minEpochOf: options.minEpochOf }),
@@ -261,6 +263,57 @@ describe("assignment loop", () => {
       assert.equal(store.calls.filter((call) => call.startsWith("revoke")).length, 4);
     } finally {
       await loop.stop();
+    }
+  });
+
+  it("a new leader keeps the inherited balance through a load burst; a move still wanted after loadSettleMs is made", async () => {
+    const inherit = () => {
+      const rig = setUp({ loadWarmupMs: 10_000, loadSettleMs: 10_000 });
+      rig.join("a1");
+      rig.join("a2");
+      // The previous leader's balance: topic a on a1, topic b on a2, every unit 1000 B/s.
+      for (const unit of desiredUnits(4)) {
+        const owner = unit.sourceTopic === "a" ? "a1" : "a2";
+        const id = `e2w/${unit.sourceTopic}/${unit.partition}`;
+        rig.store.units.set(id, { owner, epoch: toEpoch(1) });
+      }
+      // a1's units doubled: 8000 B/s against a fair share of 6000, past the 1.3 band.
+      const burst = (id: string) => (id.startsWith("e2w/a/") ? 2000 : 1000);
+      return { ...rig, burst };
+    };
+    const revokes = (calls: readonly string[]) => calls.filter((c) => c.startsWith("revoke"));
+
+    const passing = inherit();
+    try {
+      passing.directory.unitLoad = passing.burst;
+      passing.loop.startTerm(term(4));
+      await passing.loop.runOnce();
+      assert.deepEqual(revokes(passing.store.calls), [], "the first complete view wants a move");
+      passing.store.clock += 3000;
+      passing.directory.unitLoad = () => 1000; // the burst passed: the term settles
+      await passing.loop.runOnce();
+      passing.directory.unitLoad = passing.burst; // settled: balanced like any round
+      await passing.loop.runOnce();
+      assert.equal(revokes(passing.store.calls).length, 1);
+    } finally {
+      await passing.loop.stop();
+    }
+
+    const lasting = inherit();
+    try {
+      lasting.directory.unitLoad = lasting.burst;
+      lasting.loop.startTerm(term(4));
+      for (const at of [0, 5000, 9999]) {
+        lasting.store.clock = at;
+        await lasting.loop.runOnce();
+      }
+      assert.deepEqual(revokes(lasting.store.calls), [], "wanted for less than loadSettleMs");
+      lasting.store.clock = 10_000;
+      await lasting.loop.runOnce();
+      assert.deepEqual(lasting.ownersOf(), { a1: 4, a2: 4 }, "revoked, not yet released");
+      assert.equal(revokes(lasting.store.calls).length, 1);
+    } finally {
+      await lasting.loop.stop();
     }
   });
 

@@ -63,6 +63,11 @@ export interface AssignmentLoopOptions {
    * (balancing on guessed loads moves units for nothing). Default 10 s; 0 balances at once.
    */
   readonly loadWarmupMs?: number;
+  /**
+   * How long a new term's rounds must keep wanting a balancing move, once they know the loads,
+   * before it moves units its previous leader placed. Default 10 s; 0 moves at once.
+   */
+  readonly loadSettleMs?: number;
   /** Parallel grant/revoke scripts in flight. Default 64. */
   readonly concurrency?: number;
   /** Monotonic ms; default performance.now. */
@@ -91,6 +96,8 @@ export interface AssignmentLoop {
 export const MIN_HOLD_MS = 15_000;
 /** Longest a new leader waits for the agents' load reports before it balances by load. */
 const LOAD_WARMUP_MS = 10_000;
+/** A unit's load is its source's growth over a 10 s window: a burst is gone from it by then. */
+const LOAD_SETTLE_MS = 10_000;
 
 export function createAssignmentLoop(options: AssignmentLoopOptions): AssignmentLoop {
   const logger = options.logger.child({ component: "assignment" });
@@ -177,6 +184,7 @@ function roundDeps(
       holdMs: options.holdMs ?? Math.max(ttlMs, MIN_HOLD_MS),
       concurrency: options.concurrency ?? 64,
       loadWarmupMs: options.loadWarmupMs ?? LOAD_WARMUP_MS,
+      loadSettleMs: options.loadSettleMs ?? LOAD_SETTLE_MS,
       maxLoadRatio: options.maxLoadRatio,
     },
     units: options.units,

@@ -33,6 +33,8 @@ export interface RoundDeps {
     readonly holdMs: number;
     /** How long a new term keeps units on their live owners while it waits for their loads. */
     readonly loadWarmupMs: number;
+    /** How long a new term's balancing move must stay wanted before it is made. */
+    readonly loadSettleMs: number;
     readonly maxLoadRatio: number | undefined;
   };
   /** Units discovery wants run. */
@@ -134,17 +136,39 @@ function planFor(
   const warmingUp =
     deps.now() - term.startedAt < deps.settings.loadWarmupMs && deps.loads.someUnknown(active);
   const { maxLoadRatio } = deps.settings;
-  const plan = planRound({
-    now: deps.now(),
-    units: deps.loads.planUnits(active),
-    agents,
-    leases,
-    lastDesired: term.lastDesired,
-    confirmed: term.confirmed,
-    keepOwners: warmingUp,
-    ...(maxLoadRatio === undefined ? {} : { maxLoadRatio }),
-  });
-  return { plan, warmingUp };
+  const planWith = (keepOwners: boolean) =>
+    planRound({
+      now: deps.now(),
+      units: deps.loads.planUnits(active),
+      agents,
+      leases,
+      lastDesired: term.lastDesired,
+      confirmed: term.confirmed,
+      keepOwners,
+      ...(maxLoadRatio === undefined ? {} : { maxLoadRatio }),
+    });
+  const plan = planWith(warmingUp);
+  if (warmingUp || settledFor(deps, term, plan)) return { plan, warmingUp };
+  // Held back: looked at again as soon as during the warm-up.
+  return { plan: planWith(true), warmingUp: true };
+}
+
+/**
+ * Whether an unsettled term may make the plan's balancing moves. Its first complete load view
+ * is one reading of each unit's 10 s growth window: a burst there, or a guessed load past
+ * loadWarmupMs, would undo the previous leader's balance (the churn test once saw a restarted
+ * leader move a unit so). The inherited placement stands until a move has been wanted in every
+ * round for loadSettleMs; a round wanting none settles the term, which then balances freely.
+ */
+function settledFor(deps: RoundDeps, term: Term, plan: Plan): boolean {
+  if (term.loadsSettled) return true;
+  if (plan.moved === 0) {
+    term.loadsSettled = true;
+    return true;
+  }
+  term.balanceWantedSince ??= deps.now();
+  term.loadsSettled = deps.now() - term.balanceWantedSince >= deps.settings.loadSettleMs;
+  return term.loadsSettled;
 }
 
 /** Wakes the next round when a live agent's lease or hold may end, or its loads may be in. */

@@ -17,6 +17,13 @@ export interface Term {
   snapshots: Map<string, string>;
   notes: Map<string, string>;
   computeTime: Date | undefined;
+  /**
+   * Set once the term's complete load view confirmed the placement it inherited (a round wanted
+   * no balancing move) or kept wanting a move for loadSettleMs: from then on it balances freely.
+   */
+  loadsSettled: boolean;
+  /** Since when (monotonic ms) the unsettled term's rounds want a balancing move. */
+  balanceWantedSince: number | undefined;
 }
 
 export function createTerm(lease: LeaderTerm, startedAt: number): Term {
@@ -31,5 +38,7 @@ export function createTerm(lease: LeaderTerm, startedAt: number): Term {
     snapshots: new Map(),
     notes: new Map(),
     computeTime: undefined,
+    loadsSettled: false,
+    balanceWantedSince: undefined,
   };
 }

@@ -179,6 +179,20 @@ export interface TopicWriteGuard {
   allow(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardOutcome>;
   /** Reads the denial of the selected topics, changing nothing. */
   read(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardReading>;
+  /**
+   * Whether this service may create and delete ACLs there, asked of the authorizer without
+   * changing anything (a drill's check); undefined when the broker cannot say.
+   */
+  aclRights?(cluster: string): Promise<AclRights | undefined>;
+}
+
+/** What the service's principal may do with a cluster's ACLs (acl-rights.ts). */
+export interface AclRights {
+  /** ALTER on the cluster resource: CreateAcls and DeleteAcls are allowed. */
+  readonly alter: boolean;
+  /** "User:<name>" from the SASL settings; undefined when it comes from a TLS certificate. */
+  readonly principal: string | undefined;
+  readonly bootstrapServers: readonly string[];
 }
 
 export interface TransitionDependencies {

@@ -17,6 +17,7 @@ import {
 } from "@geo/proto";
 import { grpcClientOptions } from "@geo/service-runtime";
 import { probeCluster } from "../monitoring/cluster-probe";
+import { createAclRights } from "./acl-rights";
 import type {
   ClusterProbes,
   FlowInfo,
@@ -219,7 +220,14 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       },
     },
     probes,
-    writeGuard: createKafkaWriteGuard(adminOf),
+    writeGuard: {
+      ...createKafkaWriteGuard(adminOf),
+      aclRights: createAclRights((alias) => {
+        const cluster = config.clusters[alias];
+        if (cluster === undefined) throw new Error(`unknown cluster "${alias}"`);
+        return cluster;
+      }, logger),
+    },
     consumers: {
       async members(cluster, group) {
         const described = await adminOf(cluster).use((admin) => admin.describeGroups([group]));

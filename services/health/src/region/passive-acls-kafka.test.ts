@@ -1,6 +1,7 @@
 // Passive protection against real Kafka: one cluster with KRaft's StandardAuthorizer plays the
 // passive side (an application user and the agents' super user on a SASL/PLAIN listener), one
-// without an authorizer shows the step saying so.
+// without an authorizer shows the step saying so. Two non-super principals show what a drill
+// learns of the right to change ACLs (ALTER on the cluster) without changing any.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type ClusterConfig, parseConfig } from "@geo/config";
@@ -16,10 +17,16 @@ import {
 } from "@geo/kafka";
 import { type KafkaCluster, startKafkaClusters } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
+import { createAclRights } from "./acl-rights";
 import { createKafkaWriteGuard, denyWriteAcl, remoteTopicSelector } from "./passive-acls";
 
 const logger = createLogger({ service: "passive-acls-test", level: "silent" });
-const PASSWORDS = { "geo-agent": "agent-Password-71c2", app: "app-Password-93fe" };
+const PASSWORDS = {
+  "geo-agent": "agent-Password-71c2",
+  app: "app-Password-93fe",
+  "health-ro": "ro-Password-5d21",
+  "health-rw": "rw-Password-0b7c",
+};
 const REPLICATED = "orders";
 const LOCAL = "local-only";
 
@@ -192,4 +199,54 @@ test("a cluster without an authorizer is reported, not failed", async () => {
   const select = remoteTopicSelector(flowsInto("open"), "open");
   assert.deepEqual(await guard.deny("open", select), { authorizer: false });
   assert.deepEqual(await guard.allow("open", select), { authorizer: false });
+});
+
+test("a drill learns, changing nothing, whether the service may change ACLs (ALTER on the cluster)", async () => {
+  const agent = createClusterAdmin(clusterConfig(guarded, "geo-agent"), { clientId: "r", logger });
+  admins.push(agent);
+  // Any ACL on the cluster resource ends allow.everyone.if.no.acl.found for it.
+  const clusterAcl = (user: string, operation: number) => ({
+    resourceType: AclResourceTypes.CLUSTER,
+    resourceName: "kafka-cluster",
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: `User:${user}`,
+    host: "*",
+    operation,
+    permissionType: AclPermissionTypes.ALLOW,
+  });
+  const granted = [
+    clusterAcl("health-ro", AclOperationTypes.DESCRIBE),
+    clusterAcl("health-rw", AclOperationTypes.ALTER),
+  ];
+  await agent.use((a) => a.createAcls({ acl: granted }));
+  try {
+    const rightsOf = (user?: keyof typeof PASSWORDS, cluster = guarded) =>
+      createAclRights(() => clusterConfig(cluster, user), logger)("c");
+    const servers = guarded.secureBootstrapServers;
+    assert.deepEqual(await rightsOf("health-ro"), {
+      alter: false,
+      principal: "User:health-ro",
+      bootstrapServers: servers,
+    });
+    assert.equal((await rightsOf("health-rw"))?.alter, true);
+    assert.equal((await rightsOf("geo-agent"))?.alter, true, "a super user may do anything");
+    assert.equal((await rightsOf(undefined, open))?.alter, true, "no authorizer: nothing refused");
+
+    // What the answer predicts: the read-only principal reads ACLs but may not create one.
+    const probe = denyWriteAcl("probe-topic");
+    const attempt = async (user: keyof typeof PASSWORDS) => {
+      const admin = createClusterAdmin(clusterConfig(guarded, user), { clientId: user, logger });
+      admins.push(admin);
+      assert.equal(
+        (await createKafkaWriteGuard(() => admin).read("c", () => true)).authorizer,
+        true,
+      );
+      return admin.use((a) => a.createAcls({ acl: [probe] })).then(() => "ok", kafkaErrorType);
+    };
+    assert.equal(await attempt("health-ro"), "CLUSTER_AUTHORIZATION_FAILED");
+    assert.equal(await attempt("health-rw"), "ok");
+    await agent.use((a) => a.deleteAcls({ filters: [probe] }));
+  } finally {
+    await agent.use((a) => a.deleteAcls({ filters: granted }));
+  }
 });

@@ -170,4 +170,44 @@ describe("drills read the passive protection", () => {
     });
     assert.match(record.passiveProtection?.[1]?.error ?? "", /^not checked/);
   });
+
+  it("fail when this service may read the next passive region's ACLs but not change them", async () => {
+    const asked: string[] = [];
+    const withRights = (alter: boolean | undefined) => {
+      const writeGuard = {
+        ...fakes.writeGuard,
+        aclRights: async (cluster: string) => {
+          asked.push(cluster);
+          if (alter === undefined) return undefined;
+          return { alter, principal: "User:geo-health", bootstrapServers: ["k1:9092", "k2:9092"] };
+        },
+      };
+      const deps = { ...fakes, writeGuard };
+      runner = createTransitionRunner({ store, deps, groupConfigs: [CONFIG], logger });
+    };
+    withRights(false);
+    const failed = await drill();
+    assert.equal(failed.record.outcome, "drill-failed");
+    assert.equal(
+      failed.record.error,
+      "check-protectable: the health service (User:geo-health) may read the ACLs of cluster us-east but not change them: it lacks ALTER on the cluster resource, which creating and deleting ACLs needs; grant it with kafka-acls.sh --bootstrap-server k1:9092,k2:9092 --command-config <an admin's client properties> --add --allow-principal User:geo-health --operation Alter --cluster",
+    );
+    assert.deepEqual(asked, ["us-east"], "asked of the region the move makes passive");
+
+    withRights(true);
+    const passed = await drill();
+    assert.equal(passed.record.outcome, "drill-passed", passed.record.error);
+    assert.equal(
+      detailOf(passed.record, "check-protectable").detail,
+      "authorizer present: the switchover makes orders read-only for applications; this service may change its ACLs (ALTER on the cluster)",
+    );
+    withRights(undefined);
+    const unknown = await drill();
+    assert.equal(unknown.record.outcome, "drill-passed", unknown.record.error);
+    assert.match(
+      detailOf(unknown.record, "check-protectable").detail,
+      /; not checked whether this service may change its ACLs \(the broker does not say\)$/,
+    );
+    assert.deepEqual([...fakes.denied.keys()], [], "a drill changes no ACL");
+  });
 });

@@ -3,9 +3,15 @@
 // the region the transition would make passive can be protected at all (an authorizer). Nothing
 // is changed. A cluster without an authorizer does not fail the drill: the step says that writes
 // there are detected, not prevented. A cluster whose ACLs cannot be read does, since the real
-// transition's ACL steps would fail there too.
+// transition's ACL steps would fail there too, and so does one whose ACLs this service may read
+// but not change (no ALTER on the cluster).
 import type { PassiveProtectionReport } from "@geo/region-state";
-import type { TransitionDependencies, WriteGuardReading } from "./dependencies";
+import type {
+  AclRights,
+  TopicWriteGuard,
+  TransitionDependencies,
+  WriteGuardReading,
+} from "./dependencies";
 import { remoteTopicSelector } from "./passive-acls";
 import type { StepRecorder } from "./step-recorder";
 import type { Plan } from "./transition-plan";
@@ -36,6 +42,34 @@ function nextPassiveDetail(cluster: string, kind: string, reading: WriteGuardRea
   if (topics.length === 0)
     return `authorizer present; no replicated topic there yet (topics created later are protected at the next transition)`;
   return `authorizer present: the ${kind} makes ${listed(topics)} read-only for applications`;
+}
+
+/** The kafka-acls command that gives the service ALTER on the cluster, and why it needs it. */
+function missingAlterRight(cluster: string, rights: AclRights): string {
+  const principal = rights.principal ?? "User:<the health service's principal>";
+  return (
+    `the health service (${principal}) may read the ACLs of cluster ${cluster} but not change them: ` +
+    "it lacks ALTER on the cluster resource, which creating and deleting ACLs needs; grant it with " +
+    `kafka-acls.sh --bootstrap-server ${rights.bootstrapServers.join(",")} --command-config <an admin's client properties> ` +
+    `--add --allow-principal ${principal} --operation Alter --cluster`
+  );
+}
+
+/**
+ * Reading ACLs needs DESCRIBE on the cluster, protecting topics ALTER: a drill asks the
+ * authorizer (changing nothing) and fails when the real transition's ACL steps would be refused.
+ */
+async function aclAlterRights(
+  cluster: string,
+  aclRights: NonNullable<TopicWriteGuard["aclRights"]>,
+): Promise<string> {
+  const rights = await aclRights(cluster).catch((error: Error) => {
+    throw new Error(`could not ask cluster ${cluster} for this service's rights: ${error.message}`);
+  });
+  if (rights === undefined)
+    return "not checked whether this service may change its ACLs (the broker does not say)";
+  if (!rights.alter) throw new Error(missingAlterRight(cluster, rights));
+  return "this service may change its ACLs (ALTER on the cluster)";
 }
 
 function report(
@@ -102,11 +136,10 @@ export async function checkPassiveProtection(
         out.push(report(p.from, false, { error: skipped }));
         return skipped;
       }
-      return nextPassiveDetail(
-        p.from.cluster,
-        p.request.kind,
-        await read(p.from, false, p.reverse),
-      );
+      const reading = await read(p.from, false, p.reverse);
+      const detail = nextPassiveDetail(p.from.cluster, p.request.kind, reading);
+      if (!reading.authorizer || deps.writeGuard.aclRights === undefined) return detail;
+      return `${detail}; ${await aclAlterRights(p.from.cluster, deps.writeGuard.aclRights)}`;
     },
   );
   return out;
