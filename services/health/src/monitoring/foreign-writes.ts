@@ -39,7 +39,7 @@ export function uncoveredRanges(
     const segmentEnd = s.targetStart + s.count;
     if (segmentEnd <= position) continue;
     if (s.targetStart > position) out.push([position, s.targetStart < end ? s.targetStart : end]);
-    position = segmentEnd > position ? segmentEnd : position;
+    position = segmentEnd; // above position: the segments ending at or below it were skipped
   }
   if (position < end) out.push([position, end]);
   return out;
@@ -240,6 +240,7 @@ export class ForeignWriteDetector {
           this.options.onForeign?.(this.report(flow, p, watch), outcome.foreign);
         if (outcome.stopped) return;
         // Everything below the fetch's next offset was classified (control batches included).
+        // biome-ignore lint/complexity/useMathMinMax: bigint offsets (Math.min takes numbers)
         const next = result.nextOffset < range[1] ? result.nextOffset : range[1];
         if (next > watch.checkedTo) watch.checkedTo = next;
         position = result.nextOffset;
