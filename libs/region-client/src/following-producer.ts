@@ -154,7 +154,11 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
         () => closed,
         logger,
       );
-      if (!reached) return;
+      if (!reached || closed) {
+        // Closed while connecting: close() did not see this producer, so it is ours to end.
+        await within(closeWaitMs, producer.disconnect().catch(() => undefined));
+        return;
+      }
       connected = { region: view.activeRegion, producer };
       history.push(view.activeRegion);
       logger.info(
