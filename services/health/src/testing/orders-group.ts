@@ -11,7 +11,10 @@ export const ORDERS_GROUP: RegionGroup = {
   initialActive: "us-east",
 };
 
-/** Its flow-group config with short timeouts, automatic failover off unless overridden. */
+/**
+ * Its flow-group config with short timeouts, automatic failover and the protection keeper off
+ * unless overridden.
+ */
 export function ordersGroupConfig(overrides: Partial<FlowGroupConfig> = {}): FlowGroupConfig {
   return {
     name: "orders",
@@ -23,6 +26,7 @@ export function ordersGroupConfig(overrides: Partial<FlowGroupConfig> = {}): Flo
     catchUpTimeoutMs: 2000,
     failoverAfterProbeFailures: 3,
     autoFailover: { enabled: false, unreachableForMs: 60_000 },
+    passiveProtection: { reconcileIntervalMs: 0 },
     ...overrides,
   };
 }
