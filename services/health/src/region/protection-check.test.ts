@@ -81,7 +81,7 @@ describe("drills read the passive protection", () => {
     assert.deepEqual(detailOf(record, "check-passive-protection"), {
       ok: true,
       detail:
-        "applications may write to orders (no write denial: a transition that makes a region passive adds it)",
+        "applications may write to orders (no write denial yet: the health service's protection keeper adds it at its next pass, flowGroups[].passiveProtection, as does a transition that makes a region passive)",
     });
     assert.deepEqual(detailOf(record, "check-protectable"), {
       ok: true,
