@@ -1,38 +1,23 @@
 // The protection lock on a real Redis: one holder at a time, a token only its owner releases
 // with, expiry of a holder that never releases, and a waiter that gets it once it is free.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { type RedisServer, startRedis } from "@geo/local-runtime";
-import type { Redis } from "@geo/redis";
+import { describe, it } from "node:test";
 import { createMemoryRegionLog } from "./region-log";
 import { createRegionStore, type RegionStore } from "./region-store";
-import { ORDERS, PAYMENTS, silentLogger, testClient, uniquePrefix } from "./test-support";
+import { ORDERS, PAYMENTS, silentLogger, uniquePrefix, useTestRedis } from "./test-support";
 
-let server: RedisServer;
-let redis: Redis;
-const stores: RegionStore[] = [];
-
-before(async () => {
-  server = await startRedis();
-  redis = testClient(server.url);
-});
-
-after(async () => {
-  await Promise.all(stores.map((store) => store.close()));
-  redis?.disconnect();
-  await server?.stop();
-});
+const fixture = useTestRedis();
 
 function openStore(keyPrefix: string, protectionLockTtlMs = 60_000): RegionStore {
   const store = createRegionStore({
-    redis,
+    redis: fixture.redis,
     keyPrefix,
     groups: [ORDERS, PAYMENTS],
     log: createMemoryRegionLog(),
     logger: silentLogger,
     protectionLockTtlMs,
   });
-  stores.push(store);
+  fixture.stores.push(store);
   return store;
 }
 
@@ -43,10 +28,10 @@ describe("protection lock (real Redis)", () => {
     const other = openStore(prefix);
     const lock = await one.takeProtectionLock("orders");
     assert.ok(lock);
-    assert.equal(await redis.get(`${prefix}region:protection-lock:orders`), lock.token);
+    assert.equal(await fixture.redis.get(`${prefix}region:protection-lock:orders`), lock.token);
     assert.equal(await other.takeProtectionLock("orders"), undefined, "held: not taken");
     assert.ok(await other.takeProtectionLock("payments"), "another group's lock is its own");
-    const ttl = await redis.pttl(`${prefix}region:protection-lock:orders`);
+    const ttl = await fixture.redis.pttl(`${prefix}region:protection-lock:orders`);
     assert.ok(ttl > 55_000 && ttl <= 60_000, `PX 60 s, found ${ttl}`);
     assert.ok(lock.remainingMs() > 55_000 && lock.remainingMs() <= 60_000);
     assert.equal(await lock.release(), true);

@@ -11,18 +11,18 @@ export function registerPassiveProtectionMetrics(
   keeper: () => ProtectionKeeper | undefined,
 ) {
   const registers = [registry];
-  const changes = new Counter({
-    name: "geo_passive_protection_changes_total",
-    help: "Replicated topics whose write denial the protection keeper changed between transitions: denied on the passive side (a first passive region, a topic created after a move), lifted on the active side (left by a failed transition).",
-    labelNames: ["flow_group", "cluster", "change"],
-    registers,
-  });
-  const failures = new Counter({
-    name: "geo_passive_protection_pass_failures_total",
-    help: "Protection keeper passes over a flow group that failed (a cluster's ACLs could not be read or changed, or the coordinator's flows not listed); retried with backoff.",
-    labelNames: ["flow_group"],
-    registers,
-  });
+  const counter = <L extends string>(name: string, labelNames: readonly L[], help: string) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const changes = counter(
+    "geo_passive_protection_changes_total",
+    ["flow_group", "cluster", "change"],
+    "Replicated topics whose write denial the protection keeper changed between transitions: denied on the passive side (a first passive region, a topic created after a move), lifted on the active side (left by a failed transition).",
+  );
+  const failures = counter(
+    "geo_passive_protection_pass_failures_total",
+    ["flow_group"],
+    "Protection keeper passes over a flow group that failed (a cluster's ACLs could not be read or changed, or the coordinator's flows not listed); retried with backoff.",
+  );
   new Gauge({
     name: "geo_passive_protected_topics",
     help: "Replicated topics of a flow group's passive cluster denied to applications' writes, as of the protection keeper's last pass over it.",

@@ -1,14 +1,13 @@
 // The protection keeper's decisions: fakes for the coordinator, probes and ACLs, a real region
 // store on Redis for the state and the protection lock it shares with transitions.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { after, before, beforeEach, describe, it } from "node:test";
-import { type RedisServer, startRedis, waitFor } from "@geo/local-runtime";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { waitFor } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { toEpoch } from "@geo/positions";
-import { createRedisClient, type Redis } from "@geo/redis";
-import { createMemoryRegionLog, createRegionStore, type RegionStore } from "@geo/region-state";
-import { createFakes, type Fakes, ORDERS_GROUP, ordersGroupConfig } from "../testing";
+import type { RegionStore } from "@geo/region-state";
+import { createFakes, type Fakes, ordersGroupConfig, ordersTransition } from "../testing";
+import { useOrdersStore } from "../testing/region-store-fixture";
 import {
   type ProtectionChange,
   type ProtectionKeeper,
@@ -23,40 +22,23 @@ const logger = createLogger({
   destination: { write: (line: string) => void lines.push(line) },
 });
 
-let server: RedisServer;
-let redis: Redis;
+const fixture = useOrdersStore(logger, "keeper-test");
 let store: RegionStore;
 let fakes: Fakes;
 let changes: ProtectionChange[];
 let failedPasses: string[];
-const stores: RegionStore[] = [];
 const keepers: ProtectionKeeper[] = [];
 
-before(async () => {
-  server = await startRedis();
-  redis = createRedisClient({ url: server.url, keyPrefix: "" }, { logger, name: "keeper-test" });
-});
-after(async () => {
-  await Promise.all(keepers.map((k) => k.stop()));
-  await Promise.all(stores.map((s) => s.close()));
-  redis?.disconnect();
-  await server?.stop();
-});
-beforeEach(async () => {
-  store = createRegionStore({
-    redis,
-    keyPrefix: `k-${randomBytes(4).toString("hex")}:`,
-    groups: [ORDERS_GROUP],
-    log: createMemoryRegionLog(),
-    logger,
-  });
-  stores.push(store);
-  store.start();
-  await store.whenReady();
+beforeEach(() => {
+  store = fixture.store;
   fakes = createFakes();
   changes = [];
   failedPasses = [];
   lines.length = 0;
+});
+// Before the stores close (the fixture's `after`): a keeper's loop reads its store.
+afterEach(async () => {
+  await Promise.all(keepers.splice(0).map((k) => k.stop()));
 });
 
 /** A keeper over the fakes; its loop runs only with an interval (otherwise: `pass` by hand). */
@@ -73,6 +55,15 @@ function keeper(reconcileIntervalMs = 0, guardTimeoutMs?: number): ProtectionKee
   keepers.push(started);
   return started;
 }
+
+const runnerOverFakes = () =>
+  createTransitionRunner({
+    store,
+    deps: fakes,
+    groupConfigs: [ordersGroupConfig()],
+    logger,
+    pollIntervalMs: 20,
+  });
 
 const until = (what: string, condition: () => boolean) =>
   waitFor(what, () => condition() || undefined, 5000);
@@ -204,16 +195,10 @@ describe("protection keeper (fakes, real Redis)", () => {
   });
 
   it("goes by the active region after a failover: the lost region is denied once it answers", async () => {
-    const runner = createTransitionRunner({
-      store,
-      deps: fakes,
-      groupConfigs: [ordersGroupConfig()],
-      logger,
-      pollIntervalMs: 20,
-    });
+    const runner = runnerOverFakes();
     fakes.unreachable.add("us-east");
     fakes.failures.set("us-east", 3);
-    const { state } = await runner.run(failover());
+    const { state } = await runner.run(ordersTransition({ kind: "failover" }));
     assert.equal(state.phase, "failed-over");
     assert.deepEqual(denied("us-east"), [], "the failover could not protect the lost region");
     fakes.unreachable.clear();
@@ -238,17 +223,11 @@ describe("protection keeper (fakes, real Redis)", () => {
       events.push(`allow ${cluster}`);
       return allow(cluster, select);
     };
-    const runner = createTransitionRunner({
-      store,
-      deps: fakes,
-      groupConfigs: [ordersGroupConfig()],
-      logger,
-      pollIntervalMs: 20,
-    });
+    const runner = runnerOverFakes();
     const pass = keeper().pass("orders");
     await until("the pass denying eu-west", () => events.includes("deny eu-west starts"));
     slow = false;
-    const { state, record } = await runner.run(switchover());
+    const { state, record } = await runner.run(ordersTransition());
     assert.equal((await pass).kept, true);
     assert.equal(record.outcome, "succeeded", record.error);
     assert.equal(state.activeRegion, "eu-west");
@@ -268,16 +247,3 @@ describe("protection keeper (fakes, real Redis)", () => {
     assert.deepEqual(denied("us-east"), ["orders"]);
   });
 });
-
-const request = {
-  flowGroup: "orders",
-  targetRegion: "eu-west",
-  expectedEpoch: toEpoch(1),
-  consumerGroups: [],
-  dryRun: false,
-  actor: "alice",
-  reason: "test",
-  timeoutMs: 0,
-};
-const switchover = () => ({ ...request, kind: "switchover" as const, force: false });
-const failover = () => ({ ...request, kind: "failover" as const, force: false });

@@ -1,5 +1,7 @@
 import type { FlowGroupConfig } from "@geo/config";
+import { toEpoch } from "@geo/positions";
 import type { RegionGroup } from "@geo/region-state";
+import type { TransitionRequest } from "../region/transition-plan";
 
 /** The two-region group the region tests move: us-east active, eu-west passive. */
 export const ORDERS_GROUP: RegionGroup = {
@@ -30,3 +32,20 @@ export function ordersGroupConfig(overrides: Partial<FlowGroupConfig> = {}): Flo
     ...overrides,
   };
 }
+
+/** A switchover of the group to eu-west at epoch 1 (not a dry run), unless overridden. */
+export const ordersTransition = (
+  overrides: Partial<TransitionRequest> = {},
+): TransitionRequest => ({
+  kind: "switchover",
+  flowGroup: "orders",
+  targetRegion: "eu-west",
+  expectedEpoch: toEpoch(1),
+  consumerGroups: [],
+  dryRun: false,
+  actor: "alice",
+  reason: "maintenance",
+  timeoutMs: 0,
+  force: false,
+  ...overrides,
+});
