@@ -99,18 +99,35 @@ export function startProtectionKeeper(options: ProtectionKeeperOptions): Protect
   }
 
   const abort = new AbortController();
+  const loops = startLoops(options, pass, abort.signal);
+  return {
+    pass,
+    protectedTopics: () => [...counts.values()],
+    async stop() {
+      abort.abort();
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** A loop per group with an interval: a pass at once (once the store is ready), then every interval. */
+function startLoops(
+  options: ProtectionKeeperOptions,
+  pass: (flowGroup: string) => Promise<PassOutcome>,
+  signal: AbortSignal,
+): Promise<void>[] {
+  const { store, logger } = options;
   const enabled = options.groupConfigs.filter((c) => c.passiveProtection.reconcileIntervalMs > 0);
   const stopped = new Promise<void>((resolve) =>
-    abort.signal.addEventListener("abort", () => resolve(), { once: true }),
+    signal.addEventListener("abort", () => resolve(), { once: true }),
   );
-  const loops = enabled.map((config) => loopOver(config));
-  async function loopOver(config: FlowGroupConfig): Promise<void> {
+  const loopOver = async (config: FlowGroupConfig): Promise<void> => {
     const intervalMs = config.passiveProtection.reconcileIntervalMs;
     // Until every group's state is restored there is no active region to go by.
     await Promise.race([store.whenReady(), stopped]);
     await runLoop(async () => void (await pass(config.name)), {
       intervalMs,
-      signal: abort.signal,
+      signal,
       initialMs: intervalMs,
       maxMs: Math.max(intervalMs, 60_000),
       onError: (error, delayMs, failures) => {
@@ -121,25 +138,14 @@ export function startProtectionKeeper(options: ProtectionKeeperOptions): Protect
         );
       },
     });
-  }
-  if (enabled.length > 0) {
-    logger.info(
-      {
-        flowGroups: enabled.map(
-          (c) => `${c.name} every ${c.passiveProtection.reconcileIntervalMs} ms`,
-        ),
-      },
-      "passive protection kept between transitions",
-    );
-  }
-  return {
-    pass,
-    protectedTopics: () => [...counts.values()],
-    async stop() {
-      abort.abort();
-      await Promise.all(loops);
-    },
   };
+  if (enabled.length > 0) {
+    const every = enabled.map(
+      (c) => `${c.name} every ${c.passiveProtection.reconcileIntervalMs} ms`,
+    );
+    logger.info({ flowGroups: every }, "passive protection kept between transitions");
+  }
+  return enabled.map(loopOver);
 }
 
 interface GroupPass {
