@@ -12,7 +12,8 @@
 // way). Topics without this binding are left as the operator configured them. A promotion
 // deletes exactly these bindings from the topics the group's flows replicate into the promoted
 // cluster. A cluster without an authorizer answers SECURITY_DISABLED: the step says so and the
-// transition goes on (writes to the passive side are then detected, not prevented).
+// transition goes on (writes to the passive side are then detected, not prevented). Between
+// transitions the protection keeper (protection-keeper.ts) keeps the same bindings in place.
 import { createTopicFilter, isHeartbeatsTopic } from "@geo/config";
 import {
   AclOperationTypes,
