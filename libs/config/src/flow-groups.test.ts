@@ -49,6 +49,7 @@ describe("flowGroups", () => {
         catchUpTimeoutMs: 600_000,
         failoverAfterProbeFailures: 3,
         autoFailover: { enabled: false, unreachableForMs: 60_000 },
+        passiveProtection: { reconcileIntervalMs: 10_000 },
       },
     ]);
   });
@@ -109,6 +110,29 @@ regionStore: { topic: ops.regions }
       /flowGroups\[0\]\.autoFailover\.unreachableForMs: is 10, must be between 1000 and 86400000 ms/,
     );
     assert.match(text, /flowGroups\[1\]\.autoFailover\.after/);
+  });
+
+  it("keeps passive protection every 10 s by default, 0 turns it off, a tight loop is refused", () => {
+    const config = parseConfig(
+      `${BASE}flowGroups:
+  - { name: a, clusters: [us-east, eu-west], passiveProtection: { reconcileIntervalMs: 0 } }
+  - { name: b, clusters: [us-east, eu-west], passiveProtection: { reconcileIntervalMs: 2000 } }
+`,
+      { env: {} },
+    );
+    assert.deepEqual(
+      config.flowGroups.map((g) => g.passiveProtection.reconcileIntervalMs),
+      [0, 2000],
+    );
+    const text = issues(`${BASE}flowGroups:
+  - { name: a, clusters: [us-east, eu-west], passiveProtection: { reconcileIntervalMs: 50 } }
+  - { name: b, clusters: [us-east, eu-west], passiveProtection: { everyMs: 5 } }
+`).join("\n");
+    assert.match(
+      text,
+      /flowGroups\[0\]\.passiveProtection\.reconcileIntervalMs: is 50 ms: use 0 \(only transitions move the protection\) or at least 500 ms/,
+    );
+    assert.match(text, /flowGroups\[1\]\.passiveProtection\.everyMs/);
   });
 
   it("refuses two clusters of one region", () => {

@@ -53,6 +53,8 @@ export type FlowGroupConfig = Omit<Section<"flowGroups">[number], "clusters" | "
 
 /** flowGroups[].autoFailover: the health service's own failover; off by default. */
 export type AutoFailoverConfig = FlowGroupConfig["autoFailover"];
+/** flowGroups[].passiveProtection: the health service's protection keeper. */
+export type PassiveProtectionConfig = FlowGroupConfig["passiveProtection"];
 
 export interface HostPortConfig {
   readonly host: string;

@@ -20,6 +20,7 @@ export type {
   MonitoringConfig,
   NamingPolicy,
   OffsetOutOfRangePolicy,
+  PassiveProtectionConfig,
   RedisConfig,
   RegionStoreConfig,
   SaslConfig,

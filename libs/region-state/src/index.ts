@@ -1,6 +1,11 @@
 // Which region is active for each flow group: Redis compare-and-set scripts, a transition lock
 // with recorded steps, persistence in the region topic of both clusters, and ordered watches.
 export type { Persister } from "./persister";
+export type {
+  ProtectionLock,
+  ProtectionLockResult,
+  TakeProtectionLock,
+} from "./protection-lock";
 export {
   type RegionEndpoint,
   type RegionGroup,

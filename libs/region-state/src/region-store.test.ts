@@ -1,28 +1,21 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Code, GeoError } from "@geo/grpc";
-import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { toEpoch } from "@geo/positions";
-import type { Redis } from "@geo/redis";
 import { createMemoryRegionLog, type RegionLog } from "./region-log";
 import { createRegionStore, type RegionStore, type RegionStoreOptions } from "./region-store";
-import { ORDERS, PAYMENTS, silentLogger, testClient, uniquePrefix, waitFor } from "./test-support";
+import {
+  ORDERS,
+  PAYMENTS,
+  silentLogger,
+  uniquePrefix,
+  useTestRedis,
+  waitFor,
+} from "./test-support";
 import { normalizeState, type RegionState, type StepRecord } from "./types";
 
-let server: RedisServer;
-let redis: Redis;
-const stores: RegionStore[] = [];
-
-before(async () => {
-  server = await startRedis();
-  redis = testClient(server.url);
-});
-
-after(async () => {
-  await Promise.all(stores.map((store) => store.close()));
-  redis?.disconnect();
-  await server?.stop();
-});
+const fixture = useTestRedis();
+const { stores } = fixture;
 
 async function openStore(
   keyPrefix: string,
@@ -30,7 +23,7 @@ async function openStore(
   extra: Partial<RegionStoreOptions> = {},
 ): Promise<RegionStore> {
   const store = createRegionStore({
-    redis,
+    redis: fixture.redis,
     keyPrefix,
     groups: [ORDERS, PAYMENTS],
     log,
@@ -261,8 +254,8 @@ describe("region store (real Redis)", () => {
       phase: "stable",
     });
     await store.close();
-    const keys = await redis.keys(`${prefix}*`);
-    await redis.del(...keys);
+    const keys = await fixture.redis.keys(`${prefix}*`);
+    await fixture.redis.del(...keys);
     const restarted = await openStore(prefix, log);
     const state = await restarted.get("orders");
     assert.equal(state.activeRegion, "eu-west");
@@ -287,9 +280,9 @@ describe("region store (real Redis)", () => {
       flip: true,
       phase: "stable",
     });
-    await redis.del(`${prefix}region:state:orders`);
+    await fixture.redis.del(`${prefix}region:state:orders`);
     const state = await waitFor("the state back in Redis", async () => {
-      const json = await redis.get(`${prefix}region:state:orders`);
+      const json = await fixture.redis.get(`${prefix}region:state:orders`);
       return json === null ? undefined : normalizeState(JSON.parse(json));
     });
     assert.equal(state.epoch, 2n);
@@ -332,7 +325,7 @@ describe("region store (real Redis)", () => {
     const log = createMemoryRegionLog();
     log.failing.add("us-east").add("eu-west");
     const store = createRegionStore({
-      redis,
+      redis: fixture.redis,
       keyPrefix: uniquePrefix("wait"),
       groups: [ORDERS],
       log,

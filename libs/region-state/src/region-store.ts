@@ -3,6 +3,12 @@
 // (restore-groups.ts), and ordered watches (state-watcher.ts). The parts share a StoreContext.
 import { runLoop } from "@geo/backoff";
 import { Code, GeoError } from "@geo/grpc";
+import {
+  createProtectionLocks,
+  type ProtectionLock,
+  type ProtectionLockResult,
+  type TakeProtectionLock,
+} from "./protection-lock";
 import { type RegionGroup, requireGroup } from "./region-groups";
 import {
   type BeginTransition,
@@ -48,6 +54,22 @@ export interface RegionStore {
     id: string,
     result: FinishTransition,
   ): Promise<{ state: RegionState; record: TransitionRecord }>;
+  /** How long a protection lock lasts; its holder must be done well within it. */
+  readonly protectionLockTtlMs: number;
+  /**
+   * Takes the group's protection lock (protection-lock.ts): held by whoever changes the group's
+   * passive-protection ACLs. Undefined when someone else held it for the whole wait.
+   */
+  takeProtectionLock(
+    flowGroup: string,
+    options?: TakeProtectionLock,
+  ): Promise<ProtectionLock | undefined>;
+  /** Runs `work` holding the group's protection lock; `locked: false` when it was not taken. */
+  withProtectionLock<T>(
+    flowGroup: string,
+    work: (lock: ProtectionLock) => Promise<T>,
+    options?: TakeProtectionLock,
+  ): Promise<ProtectionLockResult<T>>;
   /** Keeps a drill's report in the history (and the region topic). */
   recordDrill(record: TransitionRecord): Promise<TransitionRecord>;
   /**
@@ -61,6 +83,11 @@ export interface RegionStore {
 
 export function createRegionStore(options: RegionStoreOptions): RegionStore {
   const ctx = createStoreContext(options);
+  const locks = createProtectionLocks(
+    ctx.redis,
+    (group) => `${options.keyPrefix}region:protection-lock:${requireGroup(ctx.groups, group).name}`,
+    options.protectionLockTtlMs ?? 60_000,
+  );
   let loops: Promise<void> | undefined;
   return {
     groups: ctx.groups,
@@ -83,6 +110,9 @@ export function createRegionStore(options: RegionStoreOptions): RegionStore {
     step: (flowGroup, id, step, phase) => recordStep(ctx, flowGroup, id, step, phase),
     finish: (flowGroup, id, result) => finishTransition(ctx, flowGroup, id, result),
     recordDrill: (record) => recordDrill(ctx, record),
+    protectionLockTtlMs: locks.ttlMs,
+    takeProtectionLock: (flowGroup, lockOptions) => locks.take(flowGroup, lockOptions),
+    withProtectionLock: (flowGroup, work, lockOptions) => locks.with(flowGroup, work, lockOptions),
     watch(flowGroups, listener) {
       for (const name of flowGroups ?? []) requireGroup(ctx.groups, name);
       ctx.requireReady();

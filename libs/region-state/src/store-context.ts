@@ -22,6 +22,8 @@ export interface RegionStoreOptions {
   readonly logger: Logger;
   /** How long a transition's lock lasts without a recorded step. Default 60 s. */
   readonly lockTtlMs?: number;
+  /** How long a group's protection lock lasts unless released (protection-lock.ts). Default 60 s. */
+  readonly protectionLockTtlMs?: number;
   /** Transition records kept per group. Default 100. */
   readonly historyMax?: number;
   /** How often Redis is compared with what watchers saw (and refilled if it lost it). Default 2 s. */

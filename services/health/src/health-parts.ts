@@ -1,5 +1,6 @@
 import type { registerHealthMetrics } from "./monitoring/health-metrics";
 import type { registerPassiveGuardMetrics } from "./monitoring/passive-guard-metrics";
+import type { registerPassiveProtectionMetrics } from "./monitoring/passive-protection-metrics";
 
 /**
  * The parts made once the server registers its metrics. Undefined until then: the monitor's and
@@ -8,6 +9,7 @@ import type { registerPassiveGuardMetrics } from "./monitoring/passive-guard-met
 export interface LateParts {
   heartbeatMetrics?: ReturnType<typeof registerHealthMetrics>;
   guardMetrics?: ReturnType<typeof registerPassiveGuardMetrics>;
+  protectionMetrics?: ReturnType<typeof registerPassiveProtectionMetrics>;
   /** The fleet metrics' loop, which ends when the service stops. */
   fleet?: Promise<void>;
 }

@@ -11,6 +11,7 @@ import { registerHealthMetrics } from "./monitoring/health-metrics";
 import type { HealthMonitor } from "./monitoring/health-monitor";
 import { type PassiveGuard, passiveFlowReport } from "./monitoring/passive-guard";
 import { registerPassiveGuardMetrics } from "./monitoring/passive-guard-metrics";
+import { registerPassiveProtectionMetrics } from "./monitoring/passive-protection-metrics";
 import type { RegionService } from "./region/region-service";
 
 export interface HealthServersOptions {
@@ -38,6 +39,10 @@ export function registerHealthServers(
     metrics,
     () => guard.splitBrain,
     () => guard.activeActive,
+  );
+  late.protectionMetrics = registerPassiveProtectionMetrics(
+    metrics,
+    () => options.region.protection,
   );
   late.fleet = startFleetMetrics({
     config,

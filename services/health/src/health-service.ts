@@ -38,7 +38,7 @@ export async function startHealth(context: ServiceContext): Promise<RunningServi
     logger: logger.child({ component: "monitor" }),
     onHeartbeat: (flow, latencyMs) => late.heartbeatMetrics?.heartbeat(flow, latencyMs),
   });
-  const region = createMonitoredRegionService(config, logger, redis, monitor);
+  const region = createMonitoredRegionService(config, logger, redis, monitor, late);
   const regionView = createRegionView(region.store, config.flowGroups, logger);
   const guard = createPassiveGuard(config, logger, monitor, regionView, late);
   const served = await serveService({

@@ -20,6 +20,24 @@ const autoFailoverSchema = section({
     .describe("the active cluster failed every probe this long before the service fails over"),
 }).prefault({});
 
+/**
+ * flowGroups[].passiveProtection: the health service keeps the passive region's replicated
+ * topics read-only for applications between transitions too (the group's first passive region,
+ * topics created after a move, a failed transition's leftovers).
+ */
+const passiveProtectionSchema = section({
+  reconcileIntervalMs: ms(0, 3_600_000)
+    .default(10_000)
+    .superRefine((value, ctx) => {
+      if (value === 0 || value >= 500) return;
+      ctx.addIssue({
+        code: "custom",
+        message: `is ${value} ms: use 0 (only transitions move the protection) or at least 500 ms`,
+      });
+    })
+    .describe("0: only transitions move the protection; otherwise how often it is checked"),
+}).prefault({});
+
 /** One flow group, before its pair and active region are resolved (flow-groups.ts). */
 export function flowGroupSchema(context: SchemaContext) {
   return section(
@@ -54,6 +72,7 @@ export function flowGroupSchema(context: SchemaContext) {
       catchUpTimeoutMs: ms(100, 86_400_000).default(600_000),
       failoverAfterProbeFailures: int({ min: 1, max: 1000 }).default(3),
       autoFailover: autoFailoverSchema,
+      passiveProtection: passiveProtectionSchema,
     },
     { what: "a flow group", empty: "a flow group needs a name and its clusters or flows" },
   );

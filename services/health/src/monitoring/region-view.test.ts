@@ -19,6 +19,7 @@ const CONFIG: FlowGroupConfig = {
   consumerGroups: [],
   drainTimeoutMs: 2000,
   autoFailover: { enabled: false, unreachableForMs: 60_000 },
+  passiveProtection: { reconcileIntervalMs: 0 },
   catchUpTimeoutMs: 2000,
   failoverAfterProbeFailures: 3,
 };

@@ -156,10 +156,18 @@ export interface ConsumerGroupProbe {
   members(cluster: string, group: string): Promise<number>;
 }
 
-/** What a write guard did: nothing when the cluster has no authorizer to hold ACLs. */
+/**
+ * What a write guard did: nothing when the cluster has no authorizer to hold ACLs. `topics`: the
+ * selected topics now denied (deny) or lifted (allow); `changed`: those whose ACLs this call
+ * changed (a deny skips the topics already denied).
+ */
 export type WriteGuardOutcome =
   | { readonly authorizer: false }
-  | { readonly authorizer: true; readonly topics: readonly string[] };
+  | {
+      readonly authorizer: true;
+      readonly topics: readonly string[];
+      readonly changed: readonly string[];
+    };
 
 /** Which of the selected topics deny applications' writes now (a drill's reading). */
 export type WriteGuardReading =

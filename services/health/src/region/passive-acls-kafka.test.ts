@@ -133,19 +133,22 @@ test("the passive side's replicated topics refuse applications' writes until its
   assert.deepEqual(await guard.deny("guarded", select), {
     authorizer: true,
     topics: [REPLICATED],
+    changed: [REPLICATED],
   });
   assert.equal(await produceAs("app", REPLICATED), "TOPIC_AUTHORIZATION_FAILED");
   assert.equal(await produceAs("geo-agent", REPLICATED), "ok", "the agents are super users");
   assert.equal(await produceAs("app", LOCAL), "ok", "topics no flow writes stay open");
   assert.equal(await consumeAs("app", REPLICATED), 2, "applications still read and describe it");
-  assert.deepEqual(await guard.deny("guarded", select), {
-    authorizer: true,
-    topics: [REPLICATED],
-  });
+  assert.deepEqual(
+    await guard.deny("guarded", select),
+    { authorizer: true, topics: [REPLICATED], changed: [] },
+    "already denied: nothing changes",
+  );
 
   assert.deepEqual(await guard.allow("guarded", select), {
     authorizer: true,
     topics: [REPLICATED],
+    changed: [REPLICATED],
   });
   assert.equal(await produceAs("app", REPLICATED), "ok", "promoted: applications write again");
   const left = await admin.use((a) =>

@@ -12,7 +12,8 @@
 // way). Topics without this binding are left as the operator configured them. A promotion
 // deletes exactly these bindings from the topics the group's flows replicate into the promoted
 // cluster. A cluster without an authorizer answers SECURITY_DISABLED: the step says so and the
-// transition goes on (writes to the passive side are then detected, not prevented).
+// transition goes on (writes to the passive side are then detected, not prevented). Between
+// transitions the protection keeper (protection-keeper.ts) keeps the same bindings in place.
 import { createTopicFilter, isHeartbeatsTopic } from "@geo/config";
 import {
   AclOperationTypes,
@@ -22,7 +23,7 @@ import {
   type ClusterAdmin,
   ResourcePatternTypes,
 } from "@geo/kafka";
-import type { TransitionKind } from "@geo/region-state";
+import type { ProtectionLock, TransitionKind } from "@geo/region-state";
 import type {
   FlowInfo,
   TopicWriteGuard,
@@ -85,11 +86,19 @@ const noAuthorizer = (cluster: string) =>
 const listed = (topics: readonly string[]) =>
   topics.length === 0 ? "no replicated topic there yet" : topics.join(", ");
 
+/** How a transition takes its group's protection lock (protection-keeper.ts), waiting up to `waitMs`. */
+export interface TransitionProtectionLock {
+  readonly waitMs: number;
+  take(): Promise<ProtectionLock | undefined>;
+}
+
 /**
  * Before the flip: lifts the protection of the promoted cluster (its applications write again;
  * a failure fails the transition, since they could not), then protects the new passive one (a
  * failure, e.g. the lost region of a failover, is recorded and the transition goes on; a
- * failover does not even try a cluster that failed its last probe).
+ * failover does not even try a cluster that failed its last probe). With `lock`, both steps
+ * hold the group's protection lock, taken in the first step (which renews the transition's own
+ * lock while it waits), so a keeper pass never changes the group's ACLs meanwhile.
  */
 export async function movePassiveProtection(
   p: Pick<Plan, "from" | "to" | "forward" | "reverse"> & {
@@ -97,37 +106,72 @@ export async function movePassiveProtection(
   },
   steps: StepRecorder,
   deps: Pick<TransitionDependencies, "writeGuard" | "probes">,
+  lock?: TransitionProtectionLock,
 ): Promise<void> {
-  const guard = deps.writeGuard;
-  await steps.must(
-    "unprotect-active",
-    `lift the write denial on ${p.to.cluster} (${p.to.region}), the new active side`,
-    async () => {
-      const outcome = await guard.allow(p.to.cluster, remoteTopicSelector(p.forward, p.to.cluster));
-      if (!outcome.authorizer)
-        return `cluster ${p.to.cluster} has no authorizer: no denial to lift`;
-      return `applications may write again to ${listed(outcome.topics)}`;
-    },
+  let held: ProtectionLock | undefined;
+  try {
+    await steps.must(
+      "unprotect-active",
+      `lift the write denial on ${p.to.cluster} (${p.to.region}), the new active side`,
+      async () => {
+        const waited = lock === undefined ? "" : await takeLock(lock, (taken) => (held = taken));
+        return `${await unprotect(p.to.cluster, p.forward, deps.writeGuard)}${waited}`;
+      },
+    );
+    await steps.run(
+      "protect-passive",
+      `deny application writes to the replicated topics of ${p.from.cluster} (${p.from.region}), the new passive side`,
+      () => protect(p, deps),
+    );
+  } finally {
+    await held?.release().catch(() => false);
+  }
+}
+
+/** Takes the lock (or throws after the wait); says how long it waited, when it did. */
+async function takeLock(
+  lock: TransitionProtectionLock,
+  keep: (held: ProtectionLock) => void,
+): Promise<string> {
+  const started = performance.now();
+  const held = await lock.take();
+  if (held === undefined) {
+    throw new Error(
+      `the group's protection lock stayed held for ${lock.waitMs} ms (a passive-protection pass of a health service); nothing was changed, retry`,
+    );
+  }
+  keep(held);
+  const waitedMs = Math.round(performance.now() - started);
+  return waitedMs < 1000 ? "" : ` (waited ${waitedMs} ms for a passive-protection pass)`;
+}
+
+async function unprotect(
+  cluster: string,
+  forward: readonly FlowInfo[],
+  guard: TopicWriteGuard,
+): Promise<string> {
+  const outcome = await guard.allow(cluster, remoteTopicSelector(forward, cluster));
+  if (!outcome.authorizer) return `cluster ${cluster} has no authorizer: no denial to lift`;
+  return `applications may write again to ${listed(outcome.topics)}`;
+}
+
+async function protect(
+  p: Pick<Plan, "from" | "reverse"> & { readonly request: { readonly kind: TransitionKind } },
+  deps: Pick<TransitionDependencies, "writeGuard" | "probes">,
+): Promise<string> {
+  // A lost cluster would hold the failover for the admin timeout, in its RTO, to fail anyway.
+  const failures = deps.probes.consecutiveFailures(p.from.cluster);
+  if (p.request.kind === "failover" && failures > 0) {
+    throw new Error(
+      `not attempted: cluster ${p.from.cluster} failed its last ${failures} probes; the protection keeper protects it once it answers (flowGroups[].passiveProtection), the failback at the latest`,
+    );
+  }
+  const outcome = await deps.writeGuard.deny(
+    p.from.cluster,
+    remoteTopicSelector(p.reverse, p.from.cluster),
   );
-  await steps.run(
-    "protect-passive",
-    `deny application writes to the replicated topics of ${p.from.cluster} (${p.from.region}), the new passive side`,
-    async () => {
-      // A lost cluster would hold the failover for the admin timeout, in its RTO, to fail anyway.
-      const failures = deps.probes.consecutiveFailures(p.from.cluster);
-      if (p.request.kind === "failover" && failures > 0) {
-        throw new Error(
-          `not attempted: cluster ${p.from.cluster} failed its last ${failures} probes; the failback protects it`,
-        );
-      }
-      const outcome = await guard.deny(
-        p.from.cluster,
-        remoteTopicSelector(p.reverse, p.from.cluster),
-      );
-      if (!outcome.authorizer) return noAuthorizer(p.from.cluster);
-      return `read-only for applications: ${listed(outcome.topics)}`;
-    },
-  );
+  if (!outcome.authorizer) return noAuthorizer(p.from.cluster);
+  return `read-only for applications: ${listed(outcome.topics)}`;
 }
 
 /** The ACLs of a topic's own (literal, prefixed and wildcard ones matching it). */
@@ -183,10 +227,13 @@ async function allowTopic(admin: Admin, topic: string): Promise<void> {
   if (onlyOurs) await admin.deleteAcls({ filters: ours });
 }
 
+/** How long one call of the Kafka write guard may take on a cluster (it is cut off then). */
+export const WRITE_GUARD_TIMEOUT_MS = 15_000;
+
 /** The write guard over each cluster's Kafka admin API. */
 export function createKafkaWriteGuard(
   adminOf: (cluster: string) => ClusterAdmin,
-  timeoutMs = 15_000,
+  timeoutMs = WRITE_GUARD_TIMEOUT_MS,
 ): TopicWriteGuard {
   return {
     deny: (cluster, select) =>
@@ -194,9 +241,9 @@ export function createKafkaWriteGuard(
         const denied = await deniedTopics(admin);
         if (denied === undefined) return { authorizer: false };
         const topics = (await admin.listTopics()).filter(select).sort();
-        for (const topic of topics.filter((t) => !denied.includes(t)))
-          await denyTopic(admin, topic);
-        return { authorizer: true, topics };
+        const changed = topics.filter((t) => !denied.includes(t));
+        for (const topic of changed) await denyTopic(admin, topic);
+        return { authorizer: true, topics, changed };
       }, timeoutMs),
     allow: (cluster, select) =>
       adminOf(cluster).use(async (admin): Promise<WriteGuardOutcome> => {
@@ -204,7 +251,7 @@ export function createKafkaWriteGuard(
         if (denied === undefined) return { authorizer: false };
         const topics = denied.filter(select).sort();
         for (const topic of topics) await allowTopic(admin, topic);
-        return { authorizer: true, topics };
+        return { authorizer: true, topics, changed: topics };
       }, timeoutMs),
     read: (cluster, select) =>
       adminOf(cluster).use(async (admin): Promise<WriteGuardReading> => {

@@ -2,52 +2,24 @@
 // for its dependencies and a real region store on Redis, so the report is also read back from
 // the history (Lua's cjson turns empty lists into objects on the way).
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { after, before, beforeEach, describe, it } from "node:test";
-import { type RedisServer, startRedis } from "@geo/local-runtime";
+import { beforeEach, describe, it } from "node:test";
 import { createLogger } from "@geo/logging";
 import { NO_EPOCH } from "@geo/positions";
-import { createRedisClient, type Redis } from "@geo/redis";
-import {
-  createMemoryRegionLog,
-  createRegionStore,
-  type RegionStore,
-  type TransitionKind,
-} from "@geo/region-state";
-import { createFakes, type Fakes, ORDERS_GROUP, ordersGroupConfig } from "../testing";
+import type { RegionStore, TransitionKind } from "@geo/region-state";
+import { createFakes, type Fakes, ordersGroupConfig } from "../testing";
+import { useOrdersStore } from "../testing/region-store-fixture";
 import { createTransitionRunner, type TransitionRunner } from "./transition-runner";
 
 const logger = createLogger({ service: "protection-check-test", level: "silent" });
-const GROUP = ORDERS_GROUP;
 const CONFIG = ordersGroupConfig();
 
-let server: RedisServer;
-let redis: Redis;
+const fixture = useOrdersStore(logger, "check-test");
 let store: RegionStore;
 let fakes: Fakes;
 let runner: TransitionRunner;
-const stores: RegionStore[] = [];
 
-before(async () => {
-  server = await startRedis();
-  redis = createRedisClient({ url: server.url, keyPrefix: "" }, { logger, name: "check-test" });
-});
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  redis?.disconnect();
-  await server?.stop();
-});
-beforeEach(async () => {
-  store = createRegionStore({
-    redis,
-    keyPrefix: `p-${randomBytes(4).toString("hex")}:`,
-    groups: [GROUP],
-    log: createMemoryRegionLog(),
-    logger,
-  });
-  stores.push(store);
-  store.start();
-  await store.whenReady();
+beforeEach(() => {
+  store = fixture.store;
   fakes = createFakes();
   runner = createTransitionRunner({ store, deps: fakes, groupConfigs: [CONFIG], logger });
 });
@@ -81,7 +53,7 @@ describe("drills read the passive protection", () => {
     assert.deepEqual(detailOf(record, "check-passive-protection"), {
       ok: true,
       detail:
-        "applications may write to orders (no write denial: a transition that makes a region passive adds it)",
+        "applications may write to orders (no write denial yet: the health service's protection keeper adds it at its next pass, flowGroups[].passiveProtection, as does a transition that makes a region passive)",
     });
     assert.deepEqual(detailOf(record, "check-protectable"), {
       ok: true,

@@ -28,7 +28,7 @@ function passiveNowDetail(cluster: string, reading: WriteGuardReading): string {
   const open =
     reading.open.length === 0
       ? ""
-      : `applications may write to ${listed(reading.open)} (no write denial: a transition that makes a region passive adds it)`;
+      : `applications may write to ${listed(reading.open)} (no write denial yet: the health service's protection keeper adds it at its next pass, flowGroups[].passiveProtection, as does a transition that makes a region passive)`;
   const denied =
     reading.denied.length === 0 ? "" : `read-only for applications: ${listed(reading.denied)}`;
   return [denied, open].filter((part) => part !== "").join("; ");
@@ -40,7 +40,7 @@ function nextPassiveDetail(cluster: string, kind: string, reading: WriteGuardRea
     return `cluster ${cluster} has no authorizer: after the ${kind} its replicated topics stay writable; ${DETECTED}`;
   const topics = [...reading.denied, ...reading.open].sort();
   if (topics.length === 0)
-    return `authorizer present; no replicated topic there yet (topics created later are protected at the next transition)`;
+    return `authorizer present; no replicated topic there yet (topics created later are protected by the protection keeper, flowGroups[].passiveProtection)`;
   return `authorizer present: the ${kind} makes ${listed(topics)} read-only for applications`;
 }
 

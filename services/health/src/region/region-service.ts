@@ -29,6 +29,11 @@ import {
 import { startAutoFailover } from "./auto-failover";
 import type { ClusterProbes, LastKnownLagSource, TransitionDependencies } from "./dependencies";
 import { createGrpcDependencies } from "./grpc-dependencies";
+import {
+  type ProtectionKeeper,
+  type ProtectionKeeperOptions,
+  startProtectionKeeper,
+} from "./protection-keeper";
 import { recordShape, stateShape, stepShape } from "./proto-shapes";
 import { createTransitionRunner, type TransitionResult } from "./transition-runner";
 
@@ -45,6 +50,8 @@ type RegionHandlers = Pick<
 export interface RegionService {
   readonly handlers: RegionHandlers;
   readonly store: RegionStore;
+  /** Keeps passive protection between transitions (protection-keeper.ts). */
+  readonly protection: ProtectionKeeper;
   close(): Promise<void>;
 }
 
@@ -60,6 +67,8 @@ export interface RegionServiceOptions {
   readonly probes?: ClusterProbes;
   /** The health monitor's last successful lag per partition (records at risk of a failover). */
   readonly lastKnownLag?: LastKnownLagSource;
+  /** Told of the protection keeper's changes and failed passes (its metrics). */
+  readonly protectionEvents?: Pick<ProtectionKeeperOptions, "onChange" | "onPassFailed">;
   /** Interval of lag and consumer polls during transitions. Default 500 ms. */
   readonly pollIntervalMs?: number;
 }
@@ -106,6 +115,13 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
     probes: deps.probes,
     logger: logger.child({ component: "auto-failover" }),
     intervalMs: config.monitoring.probeIntervalMs,
+  });
+  const protection = startProtectionKeeper({
+    store,
+    groupConfigs: config.flowGroups,
+    deps,
+    logger: logger.child({ component: "passive-protection" }),
+    ...options.protectionEvents,
   });
   const shape = (state: RegionState) => stateShape(state, store.groups.get(state.flowGroup));
   const answer = (result: TransitionResult) => ({
@@ -161,8 +177,10 @@ export function createRegionService(options: RegionServiceOptions): RegionServic
   return {
     handlers,
     store,
+    protection,
     async close() {
       await autoFailover.stop();
+      await protection.stop();
       await store.close();
       await log.close();
       await deps.close?.();

@@ -1,19 +1,11 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import { Code, GeoError } from "@geo/grpc";
-import { type RedisServer, startRedis } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { toEpoch } from "@geo/positions";
-import { createRedisClient, type Redis } from "@geo/redis";
-import {
-  createMemoryRegionLog,
-  createRegionStore,
-  type DivergedRange,
-  type RegionStore,
-  type StepRecord,
-} from "@geo/region-state";
-import { createFakes, type Fakes, lagOf, ORDERS_GROUP, ordersGroupConfig } from "../testing";
+import type { DivergedRange, RegionStore, StepRecord } from "@geo/region-state";
+import { createFakes, type Fakes, lagOf, ordersGroupConfig, ordersTransition } from "../testing";
+import { useOrdersStore } from "../testing/region-store-fixture";
 import { CopyInterruptedError, type RecordCopier } from "./dependencies";
 import {
   createTransitionRunner,
@@ -22,39 +14,15 @@ import {
 } from "./transition-runner";
 
 const logger = createLogger({ service: "transition-test", level: "silent" });
-const GROUP = ORDERS_GROUP;
 const CONFIG = ordersGroupConfig({ consumerGroups: ["billing"] });
 
-let server: RedisServer;
-let redis: Redis;
+const fixture = useOrdersStore(logger, "transition-test");
 let store: RegionStore;
 let fakes: Fakes;
 let runner: TransitionRunner;
-const stores: RegionStore[] = [];
 
-before(async () => {
-  server = await startRedis();
-  redis = createRedisClient(
-    { url: server.url, keyPrefix: "" },
-    { logger, name: "transition-test" },
-  );
-});
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  redis?.disconnect();
-  await server?.stop();
-});
-beforeEach(async () => {
-  store = createRegionStore({
-    redis,
-    keyPrefix: `t-${randomBytes(4).toString("hex")}:`,
-    groups: [GROUP],
-    log: createMemoryRegionLog(),
-    logger,
-  });
-  stores.push(store);
-  store.start();
-  await store.whenReady();
+beforeEach(() => {
+  store = fixture.store;
   fakes = createFakes();
   runner = createTransitionRunner({
     store,
@@ -65,19 +33,7 @@ beforeEach(async () => {
   });
 });
 
-const request = (overrides: Partial<TransitionRequest> = {}): TransitionRequest => ({
-  kind: "switchover",
-  flowGroup: "orders",
-  targetRegion: "eu-west",
-  expectedEpoch: toEpoch(1),
-  consumerGroups: [],
-  dryRun: false,
-  actor: "alice",
-  reason: "maintenance",
-  timeoutMs: 0,
-  force: false,
-  ...overrides,
-});
+const request = ordersTransition;
 
 async function refused(
   overrides: Partial<TransitionRequest>,
@@ -196,17 +152,7 @@ describe("transition runner (fakes, real Redis)", () => {
   });
 
   it("keeps its lock through a step longer than the lock's lifetime", async () => {
-    const shortLock = createRegionStore({
-      redis,
-      keyPrefix: `t-${randomBytes(4).toString("hex")}:`,
-      groups: [GROUP],
-      log: createMemoryRegionLog(),
-      logger,
-      lockTtlMs: 300,
-    });
-    stores.push(shortLock);
-    shortLock.start();
-    await shortLock.whenReady();
+    const shortLock = await fixture.open({ lockTtlMs: 300 });
     const slow = createTransitionRunner({
       store: shortLock,
       deps: fakes,

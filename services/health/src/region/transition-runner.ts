@@ -169,7 +169,12 @@ async function runSteps(
   await commitTranslatedOffsets(deps, p, steps, false);
   await commitOriginOffsets(deps, p, steps, false);
   if (p.request.kind !== "failover") await setFlows(deps, p, steps, p.reverse, false, []);
-  await movePassiveProtection(p, steps, deps);
+  // The keeper (protection-keeper.ts) takes the same lock: the two never change ACLs at once.
+  await movePassiveProtection(p, steps, deps, {
+    waitMs: ctx.store.protectionLockTtlMs,
+    take: () =>
+      ctx.store.takeProtectionLock(p.group.name, { waitMs: ctx.store.protectionLockTtlMs }),
+  });
   return report;
 }
 

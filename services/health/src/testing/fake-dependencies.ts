@@ -172,8 +172,9 @@ export function createFakes(): Fakes {
     const topics = deny
       ? (fakes.topicsOf.get(cluster) ?? []).filter(select)
       : [...denied].filter(select);
+    const changed = topics.filter((topic) => denied.has(topic) !== deny);
     for (const topic of topics) deny ? denied.add(topic) : denied.delete(topic);
-    return { authorizer: true as const, topics };
+    return { authorizer: true as const, topics, changed };
   };
   const setPaused = (name: string, paused: boolean) => {
     const index = fakes.flowList.findIndex((f) => f.name === name);

@@ -1,5 +1,7 @@
 import type { FlowGroupConfig } from "@geo/config";
+import { toEpoch } from "@geo/positions";
 import type { RegionGroup } from "@geo/region-state";
+import type { TransitionRequest } from "../region/transition-plan";
 
 /** The two-region group the region tests move: us-east active, eu-west passive. */
 export const ORDERS_GROUP: RegionGroup = {
@@ -11,7 +13,10 @@ export const ORDERS_GROUP: RegionGroup = {
   initialActive: "us-east",
 };
 
-/** Its flow-group config with short timeouts, automatic failover off unless overridden. */
+/**
+ * Its flow-group config with short timeouts, automatic failover and the protection keeper off
+ * unless overridden.
+ */
 export function ordersGroupConfig(overrides: Partial<FlowGroupConfig> = {}): FlowGroupConfig {
   return {
     name: "orders",
@@ -23,6 +28,24 @@ export function ordersGroupConfig(overrides: Partial<FlowGroupConfig> = {}): Flo
     catchUpTimeoutMs: 2000,
     failoverAfterProbeFailures: 3,
     autoFailover: { enabled: false, unreachableForMs: 60_000 },
+    passiveProtection: { reconcileIntervalMs: 0 },
     ...overrides,
   };
 }
+
+/** A switchover of the group to eu-west at epoch 1 (not a dry run), unless overridden. */
+export const ordersTransition = (
+  overrides: Partial<TransitionRequest> = {},
+): TransitionRequest => ({
+  kind: "switchover",
+  flowGroup: "orders",
+  targetRegion: "eu-west",
+  expectedEpoch: toEpoch(1),
+  consumerGroups: [],
+  dryRun: false,
+  actor: "alice",
+  reason: "maintenance",
+  timeoutMs: 0,
+  force: false,
+  ...overrides,
+});
