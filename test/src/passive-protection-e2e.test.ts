@@ -274,7 +274,8 @@ describe("passive protection with an authorizer (real processes, Kafka, Redis)",
       clientId: "passive-operator",
       brokers: [...rig.stack.clusters[0]!.bootstrapServers],
       logLevel: logLevel.NOTHING,
-    }).producer();
+      // Idempotent: a produce retried under load must not write a record twice (the count is exact).
+    }).producer({ idempotent: true, maxInFlightRequests: 1 });
     await superUser.connect();
     await superUser.send({
       topic: REMOTE_OF_EU_WEST,
