@@ -206,7 +206,7 @@ describe("passive protection with an authorizer (real processes, Kafka, Redis)",
     ]);
     assert.equal(
       detail(protectedDrill, "check-passive-protection"),
-      "read-only for applications: us-east.orders",
+      "read-only for applications: us-east.orders; this service may change its ACLs (ALTER on the cluster)",
     );
     const failoverDrill = await passingDrill("failover", "eu-west");
     assert.equal(

@@ -143,13 +143,15 @@ describe("drills read the passive protection", () => {
     assert.match(record.passiveProtection?.[1]?.error ?? "", /^not checked/);
   });
 
-  it("fail when this service may read the next passive region's ACLs but not change them", async () => {
+  it("fail when this service may read a region's ACLs but not change them, on either side", async () => {
     const asked: string[] = [];
-    const withRights = (alter: boolean | undefined) => {
+    const withRights = (alterOf: (cluster: string) => boolean | undefined) => {
+      asked.length = 0;
       const writeGuard = {
         ...fakes.writeGuard,
         aclRights: async (cluster: string) => {
           asked.push(cluster);
+          const alter = alterOf(cluster);
           if (alter === undefined) return undefined;
           return { alter, principal: "User:geo-health", bootstrapServers: ["k1:9092", "k2:9092"] };
         },
@@ -157,23 +159,32 @@ describe("drills read the passive protection", () => {
       const deps = { ...fakes, writeGuard };
       runner = createTransitionRunner({ store, deps, groupConfigs: [CONFIG], logger });
     };
-    withRights(false);
-    const failed = await drill();
-    assert.equal(failed.record.outcome, "drill-failed");
-    assert.equal(
-      failed.record.error,
-      "check-protectable: the health service (User:geo-health) may read the ACLs of cluster us-east but not change them: it lacks ALTER on the cluster resource, which creating and deleting ACLs needs; grant it with kafka-acls.sh --bootstrap-server k1:9092,k2:9092 --command-config <an admin's client properties> --add --allow-principal User:geo-health --operation Alter --cluster",
-    );
-    assert.deepEqual(asked, ["us-east"], "asked of the region the move makes passive");
+    const lacksAlter = (cluster: string) =>
+      `the health service (User:geo-health) may read the ACLs of cluster ${cluster} but not change them: it lacks ALTER on the cluster resource, which creating and deleting ACLs needs; grant it with kafka-acls.sh --bootstrap-server k1:9092,k2:9092 --command-config <an admin's client properties> --add --allow-principal User:geo-health --operation Alter --cluster`;
+    withRights((cluster) => cluster !== "us-east");
+    const nextPassive = await drill();
+    assert.equal(nextPassive.record.outcome, "drill-failed");
+    assert.equal(nextPassive.record.error, `check-protectable: ${lacksAlter("us-east")}`);
+    assert.deepEqual(asked, ["eu-west", "us-east"], "asked of both regions");
 
-    withRights(true);
+    // The transition lifts the passive region's denials before it protects the other one.
+    withRights((cluster) => cluster !== "eu-west");
+    const passiveNow = await drill();
+    assert.equal(passiveNow.record.outcome, "drill-failed");
+    assert.equal(passiveNow.record.error, `check-passive-protection: ${lacksAlter("eu-west")}`);
+
+    withRights(() => true);
     const passed = await drill();
     assert.equal(passed.record.outcome, "drill-passed", passed.record.error);
     assert.equal(
       detailOf(passed.record, "check-protectable").detail,
       "authorizer present: the switchover makes orders read-only for applications; this service may change its ACLs (ALTER on the cluster)",
     );
-    withRights(undefined);
+    assert.match(
+      detailOf(passed.record, "check-passive-protection").detail,
+      /; this service may change its ACLs \(ALTER on the cluster\)$/,
+    );
+    withRights(() => undefined);
     const unknown = await drill();
     assert.equal(unknown.record.outcome, "drill-passed", unknown.record.error);
     assert.match(

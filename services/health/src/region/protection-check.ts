@@ -4,7 +4,8 @@
 // is changed. A cluster without an authorizer does not fail the drill: the step says that writes
 // there are detected, not prevented. A cluster whose ACLs cannot be read does, since the real
 // transition's ACL steps would fail there too, and so does one whose ACLs this service may read
-// but not change (no ALTER on the cluster).
+// but not change (no ALTER on the cluster): on either side, since the transition lifts the
+// passive region's denials before it protects the other.
 import type { PassiveProtectionReport } from "@geo/region-state";
 import type {
   AclRights,
@@ -124,7 +125,13 @@ export async function checkPassiveProtection(
   await steps.run(
     "check-passive-protection",
     `${p.to.cluster} (${p.to.region}), passive now: its replicated topics read-only for applications`,
-    async () => passiveNowDetail(p.to.cluster, await read(p.to, true, p.forward)),
+    async () => {
+      // The transition lifts these denials first (and the keeper adds them): ALTER again.
+      const reading = await read(p.to, true, p.forward);
+      const detail = passiveNowDetail(p.to.cluster, reading);
+      if (!reading.authorizer || deps.writeGuard.aclRights === undefined) return detail;
+      return `${detail}; ${await aclAlterRights(p.to.cluster, deps.writeGuard.aclRights)}`;
+    },
   );
   await steps.run(
     "check-protectable",
