@@ -156,7 +156,10 @@ export function createFollowingProducer(options: FollowingProducerOptions): Foll
       );
       if (!reached || closed) {
         // Closed while connecting: close() did not see this producer, so it is ours to end.
-        await within(closeWaitMs, producer.disconnect().catch(() => undefined));
+        await within(
+          closeWaitMs,
+          producer.disconnect().catch(() => undefined),
+        );
         return;
       }
       connected = { region: view.activeRegion, producer };
