@@ -28,6 +28,7 @@ import type {
   LagSource,
   LastKnownLagSource,
   OffsetCommitter,
+  TopicWriteGuard,
   TransitionDependencies,
 } from "./dependencies";
 import { createKafkaWriteGuard } from "./passive-acls";
@@ -94,14 +95,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     offsets: translatedOffsetCommitter(offsets),
     checkpoints: checkpointReader(offsets),
     probes,
-    writeGuard: {
-      ...createKafkaWriteGuard(adminOf),
-      aclRights: createAclRights((alias) => {
-        const cluster = config.clusters[alias];
-        if (cluster === undefined) throw new Error(`unknown cluster "${alias}"`);
-        return cluster;
-      }, logger),
-    },
+    writeGuard: aclWriteGuard(config, adminOf, logger),
     consumers: {
       async members(cluster, group) {
         const described = await adminOf(cluster).use((admin) => admin.describeGroups([group]));
@@ -116,6 +110,22 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       health.close();
       await Promise.all([...admins.values()].map((admin) => admin.close()));
     },
+  };
+}
+
+/** Passive protection with Kafka ACLs, and whether this service may change them. */
+function aclWriteGuard(
+  config: GeoConfig,
+  adminOf: (alias: string) => ClusterAdmin,
+  logger: Logger,
+): TopicWriteGuard {
+  return {
+    ...createKafkaWriteGuard(adminOf),
+    aclRights: createAclRights((alias) => {
+      const cluster = config.clusters[alias];
+      if (cluster === undefined) throw new Error(`unknown cluster "${alias}"`);
+      return cluster;
+    }, logger),
   };
 }
 
