@@ -62,6 +62,53 @@ export function createHealthMonitor(
   options: HealthOptions,
   logger: GrpcLogger,
 ): ServerHealthMonitor {
+  const { probes, intervalMs, probeTimeoutMs } = healthSettings(options);
+  const rounds = createProbeRounds(probes, probeTimeoutMs);
+  let started = false;
+  let shutDown = false;
+  let timer: NodeJS.Timeout | undefined;
+  const board = createStatusBoard(logger, rounds, () => started && !shutDown);
+
+  async function runRound(): Promise<void> {
+    await rounds.run();
+    if (!shutDown) board.publish();
+  }
+
+  function schedule(): void {
+    if (shutDown || probes.length === 0) return;
+    timer = setTimeout(() => {
+      runRound().finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  }
+
+  return {
+    status: (service = "") => board.status(service),
+    statuses: () => board.statuses(),
+    failures: () => rounds.failures(),
+    async checkNow() {
+      if (shutDown) return;
+      await runRound();
+    },
+    onChange: (listener) => board.onChange(listener),
+    addService: (name) => board.addService(name),
+    start() {
+      if (started || shutDown) return;
+      started = true;
+      board.publish();
+      if (probes.length > 0) runRound().finally(schedule);
+    },
+    shutdown() {
+      if (shutDown) return;
+      shutDown = true;
+      clearTimeout(timer);
+      board.publish();
+    },
+  };
+}
+
+/** The options with their defaults, checked. */
+function healthSettings(options: HealthOptions) {
   const probes = options.probes ?? [];
   const intervalMs = options.intervalMs ?? 5000;
   const probeTimeoutMs = options.probeTimeoutMs ?? Math.min(intervalMs, 5000);
@@ -70,53 +117,25 @@ export function createHealthMonitor(
   }
   const names = new Set(probes.map((probe) => probe.name));
   if (names.size !== probes.length) throw new RangeError("health probe names must be unique");
+  return { probes, intervalMs, probeTimeoutMs };
+}
 
-  const services = new Set<string>([""]);
+/** Every probe's newest result, from rounds that run all probes at once. */
+interface ProbeRounds {
+  /** Probes whose newest result failed, or that have none yet. */
+  failing(): HealthProbe[];
+  failures(): ProbeFailure[];
+  /** Runs every probe; resolves once each result is kept (unless a newer round's already is). */
+  run(): Promise<void>;
+}
+
+function createProbeRounds(probes: readonly HealthProbe[], probeTimeoutMs: number): ProbeRounds {
   // A probe without result counts as failing: SERVING only once every dependency has answered.
   const results = new Map<string, { result: ProbeResult; round: number }>();
-  const listeners = new Set<() => void>();
-  let current = new Map<string, ServingStatus>();
-  let started = false;
-  let shutDown = false;
   let round = 0;
-  let timer: NodeJS.Timeout | undefined;
 
   function resultOf(probe: HealthProbe): ProbeResult {
     return results.get(probe.name)?.result ?? { ok: false, message: "not checked yet" };
-  }
-
-  function compute(): Map<string, ServingStatus> {
-    const failing = probes.filter((probe) => !resultOf(probe).ok);
-    return servingStatuses(services, failing, started && !shutDown);
-  }
-
-  function publish(): void {
-    const next = compute();
-    const changed = !sameStatuses(next, current);
-    const overallBefore = current.get("");
-    current = next;
-    if (!changed) return;
-    const overall = next.get("");
-    if (overall !== overallBefore) {
-      if (overall === "SERVING")
-        logger.info({ health: overall }, "all dependencies answer: serving");
-      else if (!shutDown && started) {
-        logger.warn(
-          { health: overall, failures: failuresNow() },
-          "a dependency fails: not serving",
-        );
-      }
-    }
-    for (const listener of listeners) listener();
-  }
-
-  function failuresNow(): ProbeFailure[] {
-    const failures: ProbeFailure[] = [];
-    for (const probe of probes) {
-      const result = resultOf(probe);
-      if (!result.ok) failures.push({ probe: probe.name, message: result.message });
-    }
-    return failures;
   }
 
   async function runProbe(probe: HealthProbe, myRound: number): Promise<void> {
@@ -128,59 +147,64 @@ export function createHealthMonitor(
     }
   }
 
-  async function runRound(): Promise<void> {
-    round += 1;
-    const myRound = round;
-    await Promise.all(probes.map((probe) => runProbe(probe, myRound)));
-    if (!shutDown) publish();
-  }
+  return {
+    failing: () => probes.filter((probe) => !resultOf(probe).ok),
+    failures() {
+      const failures: ProbeFailure[] = [];
+      for (const probe of probes) {
+        const result = resultOf(probe);
+        if (!result.ok) failures.push({ probe: probe.name, message: result.message });
+      }
+      return failures;
+    },
+    async run() {
+      round += 1;
+      const myRound = round;
+      await Promise.all(probes.map((probe) => runProbe(probe, myRound)));
+    },
+  };
+}
 
-  function schedule(): void {
-    if (shutDown || probes.length === 0) return;
-    timer = setTimeout(() => {
-      runRound().finally(schedule);
-    }, intervalMs);
-    timer.unref();
-  }
+/**
+ * The status of each service from the failing probes; `publish` recomputes it and, when it
+ * changed, logs a change of the overall status and tells the listeners.
+ */
+function createStatusBoard(logger: GrpcLogger, rounds: ProbeRounds, running: () => boolean) {
+  const services = new Set<string>([""]);
+  const listeners = new Set<() => void>();
+  const compute = () => servingStatuses(services, rounds.failing(), running());
+  let current = compute();
 
-  current = compute();
+  function publish(): void {
+    const next = compute();
+    const changed = !sameStatuses(next, current);
+    const overallBefore = current.get("");
+    current = next;
+    if (!changed) return;
+    const overall = next.get("");
+    if (overall !== overallBefore) {
+      if (overall === "SERVING")
+        logger.info({ health: overall }, "all dependencies answer: serving");
+      else if (running()) {
+        logger.warn(
+          { health: overall, failures: rounds.failures() },
+          "a dependency fails: not serving",
+        );
+      }
+    }
+    for (const listener of listeners) listener();
+  }
 
   return {
-    status(service = "") {
-      return current.get(service);
-    },
-    statuses() {
-      return new Map(current);
-    },
-    failures() {
-      return failuresNow();
-    },
-    async checkNow() {
-      if (shutDown) return;
-      await runRound();
-    },
-    onChange(listener) {
+    publish,
+    status: (service: string) => current.get(service),
+    statuses: () => new Map(current),
+    onChange(listener: () => void) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    addService(name) {
+    addService(name: string) {
       services.add(name);
-      publish();
-    },
-    start() {
-      if (started || shutDown) return;
-      started = true;
-      if (probes.length === 0) {
-        publish();
-        return;
-      }
-      publish();
-      runRound().finally(schedule);
-    },
-    shutdown() {
-      if (shutDown) return;
-      shutDown = true;
-      clearTimeout(timer);
       publish();
     },
   };

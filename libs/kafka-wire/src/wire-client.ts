@@ -12,6 +12,7 @@ import {
   LATEST_TIMESTAMP,
   LIST_OFFSETS_MAX_VERSION,
   LIST_OFFSETS_MIN_VERSION,
+  type ListOffsetsResponse,
 } from "./list-offsets-protocol";
 import { MetadataCache } from "./metadata-cache";
 import { createSocketTransport } from "./transport/socket-transport";
@@ -174,11 +175,6 @@ class WireClient implements KafkaWireClient {
 }
 
 /**
- * ListOffsets for any set of partitions, grouped per leader, retrying retriable errors
- * (refreshing metadata) until `timeoutMs`. Each partition ends with its offset or its
- * final error. Keyed `topic \0 partition`.
- */
-/**
  * ListOffsets for partitions of many topics at once: one request per leader broker instead of one
  * per topic (health rounds over thousands of partitions). Keys are `topic + "\u0000" + partition`;
  * a partition that failed maps to its error.
@@ -197,6 +193,11 @@ export function listOffsetsMany(
   );
 }
 
+/**
+ * ListOffsets for any set of partitions, grouped per leader, retrying retriable errors
+ * (refreshing metadata) until `timeoutMs`. Each partition ends with its offset or its
+ * final error. Keyed `topic \0 partition`.
+ */
 export async function listOffsetsOf(
   client: KafkaWireClient,
   queries: readonly OffsetQuery[],
@@ -209,7 +210,7 @@ export async function listOffsetsOf(
   let pending = [...queries];
   const backoff = createBackoff({ initialMs: client.retryBackoffMs, maxMs: 1000 });
   for (;;) {
-    const failed: { q: OffsetQuery; error: KafkaWireError }[] = [];
+    const failed: OffsetFailure[] = [];
     try {
       await client.metadata.ensure(pending.map((q) => q.topic));
     } catch (e) {
@@ -217,99 +218,11 @@ export async function listOffsetsOf(
       for (const q of pending) failed.push({ q, error });
       pending = [];
     }
-    const byLeader = new Map<number, { q: OffsetQuery; leaderEpoch: number }[]>();
-    for (const q of pending) {
-      const leader = client.metadata.lookup(q.topic, q.partition);
-      if (leader?.kind !== "leader") {
-        const code = leader?.errorCode ?? KafkaErrorCode.LEADER_NOT_AVAILABLE;
-        // The cached topic may predate the partition (just added) or its leader: the retry
-        // asks again, not the same cache for metadataMaxAgeMs.
-        client.metadata.invalidate(q.topic);
-        failed.push({
-          q,
-          error: new BrokerError(code, { topic: q.topic, partition: q.partition }),
-        });
-        continue;
-      }
-      let list = byLeader.get(leader.nodeId);
-      if (list === undefined) {
-        list = [];
-        byLeader.set(leader.nodeId, list);
-      }
-      list.push({ q, leaderEpoch: leader.leaderEpoch });
-    }
+    const byLeader = groupByLeader(client, pending, failed);
     await Promise.all(
-      [...byLeader].map(async ([nodeId, items]) => {
-        const topics = new Map<
-          string,
-          { partition: number; currentLeaderEpoch: number; timestamp: bigint }[]
-        >();
-        for (const { q, leaderEpoch } of items) {
-          let ps = topics.get(q.topic);
-          if (ps === undefined) {
-            ps = [];
-            topics.set(q.topic, ps);
-          }
-          ps.push({
-            partition: q.partition,
-            currentLeaderEpoch: leaderEpoch,
-            timestamp: q.timestamp,
-          });
-        }
-        const request = {
-          isolationLevel,
-          topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
-        };
-        try {
-          const res = await client.transport.send(nodeId, {
-            apiKey: ApiKey.ListOffsets,
-            apiName: "ListOffsets",
-            minVersion: LIST_OFFSETS_MIN_VERSION,
-            maxVersion: LIST_OFFSETS_MAX_VERSION,
-            encode: (v) => encodeListOffsetsRequest(v, request),
-            decode: (v, buf) => decodeListOffsetsResponse(v, buf),
-            throttleTimeMs: (r) => r.throttleTimeMs,
-            timeoutMs: Math.max(1, Math.min(client.requestTimeoutMs, deadline - performance.now())),
-          });
-          const answered = new Set<string>();
-          // By key, not items.find() per answer: quadratic in the partitions of one request,
-          // which health rounds over thousands of partitions felt.
-          const asked = new Map(items.map(({ q }) => [`${q.topic}\u0000${q.partition}`, q]));
-          for (const t of res.topics) {
-            for (const p of t.partitions) {
-              const key = `${t.topic}\u0000${p.partition}`;
-              answered.add(key);
-              const q = asked.get(key);
-              if (q === undefined) continue;
-              if (p.errorCode !== KafkaErrorCode.NONE) {
-                if (isStaleMetadataError(p.errorCode)) client.metadata.invalidate(t.topic);
-                failed.push({
-                  q,
-                  error: new BrokerError(p.errorCode, { topic: t.topic, partition: p.partition }),
-                });
-              } else {
-                out.set(key, {
-                  partition: p.partition,
-                  offset: p.offset,
-                  timestamp: p.timestamp,
-                  leaderEpoch: p.leaderEpoch,
-                });
-              }
-            }
-          }
-          for (const { q } of items) {
-            if (!answered.has(`${q.topic}\u0000${q.partition}`)) {
-              failed.push({ q, error: new BrokerError(KafkaErrorCode.UNKNOWN_SERVER_ERROR, q) });
-            }
-          }
-        } catch (e) {
-          const error = e instanceof KafkaWireError ? e : asWireError(e);
-          for (const { q } of items) {
-            client.metadata.invalidate(q.topic);
-            failed.push({ q, error });
-          }
-        }
-      }),
+      [...byLeader].map(([nodeId, items]) =>
+        listOffsetsAt(client, nodeId, items, { isolationLevel, deadline }, out, failed),
+      ),
     );
     pending = [];
     for (const f of failed) {
@@ -318,6 +231,137 @@ export async function listOffsetsOf(
     }
     if (pending.length === 0) return out;
     await sleep(backoff.next());
+  }
+}
+
+interface OffsetFailure {
+  readonly q: OffsetQuery;
+  readonly error: KafkaWireError;
+}
+
+interface LeaderQuery {
+  readonly q: OffsetQuery;
+  readonly leaderEpoch: number;
+}
+
+/** The queries per leader broker; a partition without a known leader fails (retriably). */
+function groupByLeader(
+  client: KafkaWireClient,
+  pending: readonly OffsetQuery[],
+  failed: OffsetFailure[],
+): Map<number, LeaderQuery[]> {
+  const byLeader = new Map<number, LeaderQuery[]>();
+  for (const q of pending) {
+    const leader = client.metadata.lookup(q.topic, q.partition);
+    if (leader?.kind !== "leader") {
+      const code = leader?.errorCode ?? KafkaErrorCode.LEADER_NOT_AVAILABLE;
+      // The cached topic may predate the partition (just added) or its leader: the retry
+      // asks again, not the same cache for metadataMaxAgeMs.
+      client.metadata.invalidate(q.topic);
+      failed.push({
+        q,
+        error: new BrokerError(code, { topic: q.topic, partition: q.partition }),
+      });
+      continue;
+    }
+    let list = byLeader.get(leader.nodeId);
+    if (list === undefined) {
+      list = [];
+      byLeader.set(leader.nodeId, list);
+    }
+    list.push({ q, leaderEpoch: leader.leaderEpoch });
+  }
+  return byLeader;
+}
+
+/** One ListOffsets request to a leader: offsets into `out`, failed partitions into `failed`. */
+async function listOffsetsAt(
+  client: KafkaWireClient,
+  nodeId: number,
+  items: readonly LeaderQuery[],
+  { isolationLevel, deadline }: { isolationLevel: number; deadline: number },
+  out: Map<string, ListedOffset | KafkaWireError>,
+  failed: OffsetFailure[],
+): Promise<void> {
+  const topics = new Map<
+    string,
+    { partition: number; currentLeaderEpoch: number; timestamp: bigint }[]
+  >();
+  for (const { q, leaderEpoch } of items) {
+    let ps = topics.get(q.topic);
+    if (ps === undefined) {
+      ps = [];
+      topics.set(q.topic, ps);
+    }
+    ps.push({
+      partition: q.partition,
+      currentLeaderEpoch: leaderEpoch,
+      timestamp: q.timestamp,
+    });
+  }
+  const request = {
+    isolationLevel,
+    topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+  };
+  try {
+    const res = await client.transport.send(nodeId, {
+      apiKey: ApiKey.ListOffsets,
+      apiName: "ListOffsets",
+      minVersion: LIST_OFFSETS_MIN_VERSION,
+      maxVersion: LIST_OFFSETS_MAX_VERSION,
+      encode: (v) => encodeListOffsetsRequest(v, request),
+      decode: (v, buf) => decodeListOffsetsResponse(v, buf),
+      throttleTimeMs: (r) => r.throttleTimeMs,
+      timeoutMs: Math.max(1, Math.min(client.requestTimeoutMs, deadline - performance.now())),
+    });
+    readListOffsetsAnswer(client, res, items, out, failed);
+  } catch (e) {
+    const error = e instanceof KafkaWireError ? e : asWireError(e);
+    for (const { q } of items) {
+      client.metadata.invalidate(q.topic);
+      failed.push({ q, error });
+    }
+  }
+}
+
+/** Each asked partition's offset or error; one the broker did not answer fails too. */
+function readListOffsetsAnswer(
+  client: KafkaWireClient,
+  res: ListOffsetsResponse,
+  items: readonly LeaderQuery[],
+  out: Map<string, ListedOffset | KafkaWireError>,
+  failed: OffsetFailure[],
+): void {
+  const answered = new Set<string>();
+  // By key, not items.find() per answer: quadratic in the partitions of one request,
+  // which health rounds over thousands of partitions felt.
+  const asked = new Map(items.map(({ q }) => [`${q.topic}\u0000${q.partition}`, q]));
+  for (const t of res.topics) {
+    for (const p of t.partitions) {
+      const key = `${t.topic}\u0000${p.partition}`;
+      answered.add(key);
+      const q = asked.get(key);
+      if (q === undefined) continue;
+      if (p.errorCode !== KafkaErrorCode.NONE) {
+        if (isStaleMetadataError(p.errorCode)) client.metadata.invalidate(t.topic);
+        failed.push({
+          q,
+          error: new BrokerError(p.errorCode, { topic: t.topic, partition: p.partition }),
+        });
+      } else {
+        out.set(key, {
+          partition: p.partition,
+          offset: p.offset,
+          timestamp: p.timestamp,
+          leaderEpoch: p.leaderEpoch,
+        });
+      }
+    }
+  }
+  for (const { q } of items) {
+    if (!answered.has(`${q.topic}\u0000${q.partition}`)) {
+      failed.push({ q, error: new BrokerError(KafkaErrorCode.UNKNOWN_SERVER_ERROR, q) });
+    }
   }
 }
 

@@ -2,6 +2,8 @@
 // records, commits exactly what its handler finished and leaves the group; after the flip it
 // has the group's offsets translated into the new region (geo.offsets.v1, or a function given)
 // and joins there, so every record is handled once.
+
+import type { Logger } from "@geo/logging";
 import type { Consumer, ConsumerConfig, EachMessagePayload } from "kafkajs";
 import type { FollowingClient, FollowingClientOptions } from "./following-client";
 import { componentLogger, type RegionEndpoint, type RegionView } from "./region-follower";
@@ -35,144 +37,171 @@ export interface FollowingConsumerOptions extends FollowingClientOptions {
 export type FollowingConsumer = FollowingClient;
 
 export function createFollowingConsumer(options: FollowingConsumerOptions): FollowingConsumer {
-  const logger = componentLogger(options.logger, {
-    component: "following-consumer",
-    group: options.groupId,
-  });
-  let running: { region: string; consumer: Consumer; topics: readonly string[] } | undefined;
-  /** Next offset to read, per `topic/partition`, for what the handler finished. */
-  let finished = new Map<string, { topic: string; partition: number; offset: string }>();
-  let handling: Promise<void> = Promise.resolve();
+  const state: ConsumerState = {
+    options,
+    logger: componentLogger(options.logger, {
+      component: "following-consumer",
+      group: options.groupId,
+    }),
+    running: undefined,
+    finished: new Map(),
+    handling: Promise.resolve(),
+    closed: false,
+    history: [],
+    left: new WeakSet(),
+  };
   let lastRegion: string | undefined;
-  let closed = false;
-  const history: string[] = [];
-  /** Consumers this one left: kafkajs must not restart them after a crash. */
-  const left = new WeakSet<Consumer>();
-
-  const leave = async () => {
-    if (running === undefined) return;
-    const { consumer, topics, region } = running;
-    running = undefined;
-    left.add(consumer);
-    consumer.pause(topics.map((topic) => ({ topic })));
-    const timeoutMs = options.leaveTimeoutMs ?? 10_000;
-    await within(timeoutMs, handling);
-    const offsets = [...finished.values()];
-    // A region that failed cannot take the commit; the failover translates its checkpoints.
-    const committed = await within(
-      timeoutMs,
-      offsets.length > 0 ? consumer.commitOffsets(offsets) : Promise.resolve(),
-    ).catch((error: Error) => {
-      logger.warn({ region, err: error.message }, "could not commit before leaving");
-      return false;
-    });
-    // Disconnected whatever the commit did: a consumer left connecting to a dead region would
-    // keep retrying (and the process alive); `left` also stops kafkajs from restarting it.
-    const disconnected = await within(
-      timeoutMs,
-      consumer.disconnect().catch(() => undefined),
-    );
-    logger.info(
-      { region, committed: committed ? offsets.length : 0, clean: committed && disconnected },
-      "left the region",
-    );
-  };
-
-  const translate = async (view: RegionView, from: string) => {
-    const request = {
-      groupId: options.groupId,
-      flowGroup: view.flowGroup,
-      from: view.regions.get(from)!,
-      to: view.regions.get(view.activeRegion)!,
-    };
-    // Joining without the translated offsets would re-read or skip records: keep trying.
-    return untilDone(
-      "committing translated offsets",
-      () => options.commitTranslated(request),
-      () => closed,
-      logger,
-    );
-  };
-
-  const join = async (view: RegionView) => {
-    const region = view.activeRegion;
-    const kafka = kafkaFor(
-      view,
-      region,
-      options.kafkaConfig,
-      options.clientId ?? "geo-following-consumer",
-    );
-    const retry = options.consumerConfig?.retry;
-    const consumer: Consumer = kafka.consumer({
-      ...options.consumerConfig,
-      groupId: options.groupId,
-      retry: {
-        ...retry,
-        // kafkajs restarts a crashed consumer (a broker gone) forever by default.
-        restartOnFailure: async (error) =>
-          !closed && !left.has(consumer) && (retry?.restartOnFailure?.(error) ?? true),
-      },
-    });
-    const topics = options.topics(region);
-    try {
-      await consumer.connect();
-      await consumer.subscribe({
-        topics: [...topics],
-        fromBeginning: options.fromBeginning ?? true,
-      });
-    } catch (error) {
-      await consumer.disconnect().catch(() => undefined);
-      throw error;
-    }
-    finished = new Map();
-    await consumer.run({
-      eachMessage: async (payload) => {
-        const work = options.eachMessage({ ...payload, region });
-        handling = work.catch(() => undefined);
-        await work;
-        const { topic, partition, message } = payload;
-        finished.set(`${topic}/${partition}`, {
-          topic,
-          partition,
-          offset: String(BigInt(message.offset) + 1n),
-        });
-      },
-    });
-    running = { region, consumer, topics };
-    history.push(region);
-    logger.info({ region, topics }, "consuming in the active region");
-  };
 
   const apply = async (view: RegionView) => {
-    if (!view.open || (running !== undefined && running.region !== view.activeRegion))
-      await leave();
-    if (!view.open || running !== undefined || closed) return;
+    if (!view.open || (state.running !== undefined && state.running.region !== view.activeRegion))
+      await leave(state);
+    if (!view.open || state.running !== undefined || state.closed) return;
     if (lastRegion !== undefined && lastRegion !== view.activeRegion)
-      await translate(view, lastRegion);
-    if (closed) return;
+      await translate(state, view, lastRegion);
+    if (state.closed) return;
     // A topic of the region not created yet (a remote topic the coordinator is about to make) or
     // brokers answering late must not leave the consumer outside the group: retry until it joins,
     // unless the region moved on meanwhile (the next change is applied after this one).
-    const superseded = () => closed || options.follower.current()?.epoch !== view.epoch;
+    const superseded = () => state.closed || options.follower.current()?.epoch !== view.epoch;
     const joined = await untilDone(
       `joining group in ${view.activeRegion}`,
-      () => join(view),
+      () => join(state, view),
       superseded,
-      logger,
+      state.logger,
     );
     if (joined) lastRegion = view.activeRegion;
   };
-  const following = followInOrder(options.follower, apply, logger, "consumer");
+  const following = followInOrder(options.follower, apply, state.logger, "consumer");
 
   return {
     start: () => following.started,
-    region: () => running?.region,
-    history,
+    region: () => state.running?.region,
+    history: state.history,
     async close() {
-      closed = true;
+      state.closed = true;
       following.stop();
       await following.idle();
-      await leave();
+      await leave(state);
     },
   };
+}
+
+/** What joining, consuming and leaving a region share. */
+interface ConsumerState {
+  readonly options: FollowingConsumerOptions;
+  readonly logger: Logger;
+  running: { region: string; consumer: Consumer; topics: readonly string[] } | undefined;
+  /** Next offset to read, per `topic/partition`, for what the handler finished. */
+  finished: Map<string, { topic: string; partition: number; offset: string }>;
+  /** The handler's current record (settles, never rejects). */
+  handling: Promise<void>;
+  closed: boolean;
+  readonly history: string[];
+  /** Consumers this one left: kafkajs must not restart them after a crash. */
+  readonly left: WeakSet<Consumer>;
+}
+
+/** Stops taking records, commits what the handler finished and leaves the region's group. */
+async function leave(state: ConsumerState): Promise<void> {
+  if (state.running === undefined) return;
+  const { consumer, topics, region } = state.running;
+  state.running = undefined;
+  state.left.add(consumer);
+  consumer.pause(topics.map((topic) => ({ topic })));
+  const timeoutMs = state.options.leaveTimeoutMs ?? 10_000;
+  await within(timeoutMs, state.handling);
+  const offsets = [...state.finished.values()];
+  // A region that failed cannot take the commit; the failover translates its checkpoints.
+  const committed = await within(
+    timeoutMs,
+    offsets.length > 0 ? consumer.commitOffsets(offsets) : Promise.resolve(),
+  ).catch((error: Error) => {
+    state.logger.warn({ region, err: error.message }, "could not commit before leaving");
+    return false;
+  });
+  // Disconnected whatever the commit did: a consumer left connecting to a dead region would
+  // keep retrying (and the process alive); `left` also stops kafkajs from restarting it.
+  const disconnected = await within(
+    timeoutMs,
+    consumer.disconnect().catch(() => undefined),
+  );
+  state.logger.info(
+    { region, committed: committed ? offsets.length : 0, clean: committed && disconnected },
+    "left the region",
+  );
+}
+
+/** Has the group's offsets of `from` translated into the active region, retrying until done. */
+async function translate(state: ConsumerState, view: RegionView, from: string) {
+  const request = {
+    groupId: state.options.groupId,
+    flowGroup: view.flowGroup,
+    from: view.regions.get(from)!,
+    to: view.regions.get(view.activeRegion)!,
+  };
+  // Joining without the translated offsets would re-read or skip records: keep trying.
+  return untilDone(
+    "committing translated offsets",
+    () => state.options.commitTranslated(request),
+    () => state.closed,
+    state.logger,
+  );
+}
+
+/** Joins the group in the active region and consumes there, noting what the handler finished. */
+async function join(state: ConsumerState, view: RegionView): Promise<void> {
+  const { options } = state;
+  const region = view.activeRegion;
+  const consumer = groupConsumer(state, view);
+  const topics = options.topics(region);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: [...topics],
+      fromBeginning: options.fromBeginning ?? true,
+    });
+  } catch (error) {
+    await consumer.disconnect().catch(() => undefined);
+    throw error;
+  }
+  state.finished = new Map();
+  await consumer.run({
+    eachMessage: async (payload) => {
+      const work = options.eachMessage({ ...payload, region });
+      state.handling = work.catch(() => undefined);
+      await work;
+      const { topic, partition, message } = payload;
+      state.finished.set(`${topic}/${partition}`, {
+        topic,
+        partition,
+        offset: String(BigInt(message.offset) + 1n),
+      });
+    },
+  });
+  state.running = { region, consumer, topics };
+  state.history.push(region);
+  state.logger.info({ region, topics }, "consuming in the active region");
+}
+
+/** A kafkajs consumer of the group in the active region, restarted after a crash only while used. */
+function groupConsumer(state: ConsumerState, view: RegionView): Consumer {
+  const { options } = state;
+  const kafka = kafkaFor(
+    view,
+    view.activeRegion,
+    options.kafkaConfig,
+    options.clientId ?? "geo-following-consumer",
+  );
+  const retry = options.consumerConfig?.retry;
+  const consumer: Consumer = kafka.consumer({
+    ...options.consumerConfig,
+    groupId: options.groupId,
+    retry: {
+      ...retry,
+      // kafkajs restarts a crashed consumer (a broker gone) forever by default.
+      restartOnFailure: async (error) =>
+        !state.closed && !state.left.has(consumer) && (retry?.restartOnFailure?.(error) ?? true),
+    },
+  });
+  return consumer;
 }

@@ -33,9 +33,9 @@ export interface StateWatcher {
 }
 
 export function createStateWatcher(options: StateWatcherOptions): StateWatcher {
-  const { redis, streamKey, logger, signal } = options;
+  const { redis, streamKey, logger } = options;
   const latest = new Map<string, RegionState>();
-  const listeners = new Set<{ groups?: ReadonlySet<string>; listener: StateListener }>();
+  const listeners = new Set<Subscription>();
   let lastId = "0-0";
 
   const apply = (state: RegionState) => {
@@ -66,21 +66,10 @@ export function createStateWatcher(options: StateWatcherOptions): StateWatcher {
   };
 
   const tail = async (reader: Redis) => {
-    const reply = (await reader.xread(
-      "COUNT",
-      100,
-      "BLOCK",
-      options.blockMs ?? 1000,
-      "STREAMS",
-      streamKey,
-      lastId,
-    )) as [string, [string, string[]][]][] | null;
-    for (const [, entries] of reply ?? []) {
-      for (const [id, fields] of entries) {
-        lastId = id;
-        const json = fields[fields.indexOf("state") + 1];
-        if (json !== undefined) apply(normalizeState(JSON.parse(json)));
-      }
+    const changes = await readChanges(reader, streamKey, lastId, options.blockMs ?? 1000);
+    for (const { id, json } of changes) {
+      lastId = id;
+      if (json !== undefined) apply(normalizeState(JSON.parse(json)));
     }
   };
 
@@ -94,43 +83,82 @@ export function createStateWatcher(options: StateWatcherOptions): StateWatcher {
       lastId = newest[0]?.[0] ?? "0-0";
       await resync();
     },
-    async run() {
-      const reader = redis.duplicate();
-      const stop = () => reader.disconnect();
-      signal.addEventListener("abort", stop, { once: true });
-      const onError = (what: string) => (error: unknown, delayMs: number) => {
-        // Closing disconnects the blocked reader; that is not worth a warning.
-        if (!signal.aborted)
-          logger.warn({ err: (error as Error).message, delayMs }, `${what} failed; retrying`);
-      };
-      await Promise.all([
-        runLoop(() => tail(reader), {
-          intervalMs: 0,
-          signal,
-          onError: onError("tailing region state changes"),
-        }),
-        runLoop(resync, {
-          intervalMs: options.resyncIntervalMs,
-          signal,
-          onError: onError("re-reading region states"),
-        }),
-      ]);
-      reader.disconnect();
-    },
-    subscribe(flowGroups, listener) {
-      const entry = {
-        ...(flowGroups === undefined || flowGroups.length === 0
-          ? {}
-          : { groups: new Set(flowGroups) }),
-        listener,
-      };
-      for (const state of [...latest.values()].sort((a, b) =>
-        a.flowGroup.localeCompare(b.flowGroup),
-      )) {
-        if (entry.groups === undefined || entry.groups.has(state.flowGroup)) listener(state, true);
-      }
-      listeners.add(entry);
-      return () => listeners.delete(entry);
-    },
+    run: () => tailAndResync(options, tail, resync),
+    subscribe: (flowGroups, listener) => subscribe(latest, listeners, flowGroups, listener),
   };
+}
+
+interface Subscription {
+  /** Undefined: every flow group. */
+  readonly groups?: ReadonlySet<string>;
+  readonly listener: StateListener;
+}
+
+/** The stream's entries after `lastId` (blocking up to `blockMs`): their ids and state JSON. */
+async function readChanges(
+  reader: Redis,
+  streamKey: string,
+  lastId: string,
+  blockMs: number,
+): Promise<{ id: string; json: string | undefined }[]> {
+  const reply = (await reader.xread(
+    "COUNT",
+    100,
+    "BLOCK",
+    blockMs,
+    "STREAMS",
+    streamKey,
+    lastId,
+  )) as [string, [string, string[]][]][] | null;
+  return (reply ?? []).flatMap(([, entries]) =>
+    entries.map(([id, fields]) => ({ id, json: fields[fields.indexOf("state") + 1] })),
+  );
+}
+
+/** Tails the stream on a reader of its own and re-reads every state, until the signal aborts. */
+async function tailAndResync(
+  options: StateWatcherOptions,
+  tail: (reader: Redis) => Promise<void>,
+  resync: () => Promise<void>,
+): Promise<void> {
+  const { signal, logger } = options;
+  const reader = options.redis.duplicate();
+  const stop = () => reader.disconnect();
+  signal.addEventListener("abort", stop, { once: true });
+  const onError = (what: string) => (error: unknown, delayMs: number) => {
+    // Closing disconnects the blocked reader; that is not worth a warning.
+    if (!signal.aborted)
+      logger.warn({ err: (error as Error).message, delayMs }, `${what} failed; retrying`);
+  };
+  await Promise.all([
+    runLoop(() => tail(reader), {
+      intervalMs: 0,
+      signal,
+      onError: onError("tailing region state changes"),
+    }),
+    runLoop(resync, {
+      intervalMs: options.resyncIntervalMs,
+      signal,
+      onError: onError("re-reading region states"),
+    }),
+  ]);
+  reader.disconnect();
+}
+
+/** Tells the listener the current states of its groups (by name), then every change. */
+function subscribe(
+  latest: ReadonlyMap<string, RegionState>,
+  listeners: Set<Subscription>,
+  flowGroups: readonly string[] | undefined,
+  listener: StateListener,
+): () => void {
+  const entry: Subscription = {
+    ...(flowGroups === undefined || flowGroups.length === 0 ? {} : { groups: new Set(flowGroups) }),
+    listener,
+  };
+  for (const state of [...latest.values()].sort((a, b) => a.flowGroup.localeCompare(b.flowGroup))) {
+    if (entry.groups === undefined || entry.groups.has(state.flowGroup)) listener(state, true);
+  }
+  listeners.add(entry);
+  return () => listeners.delete(entry);
 }

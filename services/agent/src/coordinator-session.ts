@@ -57,127 +57,191 @@ export interface CoordinatorSessionOptions {
 }
 
 export function startCoordinatorSession(options: CoordinatorSessionOptions): CoordinatorSession {
-  const { logger } = options;
-  // A standby names the leader's address; the agent goes there next, and back to the configured
-  // address when the named one does not welcome it (the leader moved again, or is unreachable).
-  const clients = new Map<string, GrpcClient<typeof AgentSessionService>>();
-  const clientFor = (address: string) => {
-    let client = clients.get(address);
-    if (client === undefined) {
-      client = createGrpcClient(
-        AgentSessionService,
-        options.clientOptions?.(address) ?? { address },
-      );
-      clients.set(address, client);
-    }
-    return client;
-  };
-  let address = options.coordinatorAddress;
+  const clients = createClientCache(options.clientOptions);
   const stopping = new AbortController();
-  let status: SessionStatus = {
-    state: "connecting",
-    sessionId: "",
-    changedAt: new Date(),
-    assignmentGeneration: "0",
+  const session: SessionContext = {
+    options,
+    stopping: stopping.signal,
+    clientFor: clients.clientFor,
+    address: options.coordinatorAddress,
+    status: {
+      state: "connecting",
+      sessionId: "",
+      changedAt: new Date(),
+      assignmentGeneration: "0",
+    },
+    current: undefined,
   };
-  const setState = (state: SessionState, sessionId = status.sessionId) => {
-    if (state !== status.state) status = { ...status, state, sessionId, changedAt: new Date() };
-  };
-
-  let current: ReturnType<typeof createRequestQueue<AgentMessage>> | undefined;
-
-  async function runOnce(): Promise<boolean> {
-    const outbox = createRequestQueue<AgentMessage>();
-    let heartbeat: NodeJS.Timeout | undefined;
-    let welcomed = false;
-    outbox.push({ message: { case: "hello", value: options.hello() } });
-    try {
-      const responses = clientFor(address).connect(outbox.iterable, {
-        timeoutMs: options.sessionDeadlineMs ?? 3_600_000,
-        signal: stopping.signal,
-      });
-      let sequence = 0n;
-      for await (const response of responses) {
-        const message = response.message;
-        if (message.case === "welcome") {
-          welcomed = true;
-          current = outbox;
-          setState("connected", message.value.sessionId);
-          const interval = message.value.heartbeatInterval;
-          const everyMs = Math.max(200, interval === undefined ? 1000 : durationMs(interval));
-          heartbeat = setInterval(() => {
-            sequence += 1n;
-            outbox.push({
-              message: {
-                case: "heartbeat",
-                value: { sequence: String(sequence), sendTime: timestampNow() },
-              },
-            });
-          }, everyMs);
-          logger.info({ session: message.value.sessionId, heartbeatMs: everyMs }, "session open");
-        } else if (message.case === "assignment") {
-          status = { ...status, assignmentGeneration: message.value.generation };
-          logger.info(
-            { generation: message.value.generation, units: message.value.units.length },
-            "assignment received",
-          );
-          options.onAssignment(message.value);
-        } else if (message.case === "revoke") {
-          options.onRevoke(message.value);
-        }
-      }
-      return welcomed;
-    } catch (error) {
-      const geo = GeoError.from(error);
-      const leaderAddress = geo.details?.leaderAddress;
-      const next =
-        typeof leaderAddress === "string" && leaderAddress !== "" && !welcomed
-          ? leaderAddress
-          : options.coordinatorAddress;
-      if (!stopping.signal.aborted) {
-        logger.warn(
-          { code: geo.codeName, err: geo.message, coordinator: address, next },
-          "coordinator session lost; reconnecting",
-        );
-      }
-      // Straight to a named leader; the backoff is for a coordinator that is away.
-      const redirected = next !== address && next !== options.coordinatorAddress;
-      address = next;
-      return welcomed || redirected;
-    } finally {
-      clearInterval(heartbeat);
-      if (current === outbox) current = undefined;
-      outbox.end();
-      setState(stopping.signal.aborted ? "disconnected" : "connecting", "");
-    }
-  }
-
-  const loop = (async () => {
-    // Jittered (the shared policy): a region's agents do not reconnect in lockstep after a
-    // coordinator restart.
-    const backoff = createBackoff({
-      initialMs: options.minBackoffMs ?? 200,
-      maxMs: options.maxBackoffMs ?? 2000,
-    });
-    while (!stopping.signal.aborted) {
-      const welcomed = await runOnce();
-      if (welcomed) backoff.reset();
-      await sleep(backoff.next(), stopping.signal);
-    }
-  })();
+  const loop = reconnectLoop(session);
 
   return {
-    status: () => status,
+    status: () => session.status,
     send: (message) => {
-      if (current === undefined) return false;
-      current.push(message);
+      if (session.current === undefined) return false;
+      session.current.push(message);
       return true;
     },
     stop: async () => {
       stopping.abort();
       await loop;
-      setState("disconnected", "");
+      setState(session, "disconnected", "");
+      clients.closeAll();
+    },
+  };
+}
+
+type Outbox = ReturnType<typeof createRequestQueue<AgentMessage>>;
+type SessionClient = GrpcClient<typeof AgentSessionService>;
+
+/** What the session attempts share: where to dial next, the status, the open session's outbox. */
+interface SessionContext {
+  readonly options: CoordinatorSessionOptions;
+  readonly stopping: AbortSignal;
+  readonly clientFor: (address: string) => SessionClient;
+  address: string;
+  status: SessionStatus;
+  /** The outbox of the welcomed session; undefined while disconnected. */
+  current: Outbox | undefined;
+}
+
+/**
+ * One client per address, kept: a standby names the leader's address; the agent goes there next,
+ * and back to the configured address when the named one does not welcome it (the leader moved
+ * again, or is unreachable).
+ */
+function createClientCache(clientOptions: CoordinatorSessionOptions["clientOptions"]) {
+  const clients = new Map<string, SessionClient>();
+  return {
+    clientFor(address: string): SessionClient {
+      let client = clients.get(address);
+      if (client === undefined) {
+        client = createGrpcClient(AgentSessionService, clientOptions?.(address) ?? { address });
+        clients.set(address, client);
+      }
+      return client;
+    },
+    closeAll() {
       for (const client of clients.values()) client.close();
     },
   };
+}
+
+function setState(
+  session: SessionContext,
+  state: SessionState,
+  sessionId = session.status.sessionId,
+): void {
+  if (state !== session.status.state) {
+    session.status = { ...session.status, state, sessionId, changedAt: new Date() };
+  }
+}
+
+/** Opens sessions until stopped, backing off while the coordinator is away. */
+async function reconnectLoop(session: SessionContext): Promise<void> {
+  // Jittered (the shared policy): a region's agents do not reconnect in lockstep after a
+  // coordinator restart.
+  const backoff = createBackoff({
+    initialMs: session.options.minBackoffMs ?? 200,
+    maxMs: session.options.maxBackoffMs ?? 2000,
+  });
+  while (!session.stopping.aborted) {
+    const welcomed = await runOnce(session);
+    if (welcomed) backoff.reset();
+    await sleep(backoff.next(), session.stopping);
+  }
+}
+
+/**
+ * One session, from hello until the stream ends. True when the next attempt needs no backoff:
+ * the coordinator welcomed the agent, or a standby named the leader to go to.
+ */
+async function runOnce(session: SessionContext): Promise<boolean> {
+  const { options } = session;
+  const outbox = createRequestQueue<AgentMessage>();
+  let heartbeat: NodeJS.Timeout | undefined;
+  let welcomed = false;
+  let sequence = 0n;
+  const nextSequence = () => {
+    sequence += 1n;
+    return sequence;
+  };
+  outbox.push({ message: { case: "hello", value: options.hello() } });
+  try {
+    const responses = session.clientFor(session.address).connect(outbox.iterable, {
+      timeoutMs: options.sessionDeadlineMs ?? 3_600_000,
+      signal: session.stopping,
+    });
+    for await (const response of responses) {
+      const message = response.message;
+      if (message.case === "welcome") {
+        welcomed = true;
+        heartbeat = onWelcome(session, outbox, message.value, nextSequence);
+      } else if (message.case === "assignment") {
+        session.status = { ...session.status, assignmentGeneration: message.value.generation };
+        options.logger.info(
+          { generation: message.value.generation, units: message.value.units.length },
+          "assignment received",
+        );
+        options.onAssignment(message.value);
+      } else if (message.case === "revoke") {
+        options.onRevoke(message.value);
+      }
+    }
+    return welcomed;
+  } catch (error) {
+    const redirected = followAfterLoss(session, error, welcomed);
+    return welcomed || redirected;
+  } finally {
+    clearInterval(heartbeat);
+    if (session.current === outbox) session.current = undefined;
+    outbox.end();
+    setState(session, session.stopping.aborted ? "disconnected" : "connecting", "");
+  }
+}
+
+/** The session is open: sends go to its outbox, heartbeats start at the coordinator's interval. */
+function onWelcome(
+  session: SessionContext,
+  outbox: Outbox,
+  welcome: agentV1.Welcome,
+  nextSequence: () => bigint,
+): NodeJS.Timeout {
+  session.current = outbox;
+  setState(session, "connected", welcome.sessionId);
+  const interval = welcome.heartbeatInterval;
+  const everyMs = Math.max(200, interval === undefined ? 1000 : durationMs(interval));
+  const heartbeat = setInterval(() => {
+    outbox.push({
+      message: {
+        case: "heartbeat",
+        value: { sequence: String(nextSequence()), sendTime: timestampNow() },
+      },
+    });
+  }, everyMs);
+  session.options.logger.info({ session: welcome.sessionId, heartbeatMs: everyMs }, "session open");
+  return heartbeat;
+}
+
+/**
+ * Picks the address of the next attempt after a lost session: the leader a standby named (only
+ * before a welcome), else the configured one. True when that is a redirect to a named leader.
+ */
+function followAfterLoss(session: SessionContext, error: unknown, welcomed: boolean): boolean {
+  const { options } = session;
+  const geo = GeoError.from(error);
+  const leaderAddress = geo.details?.leaderAddress;
+  const next =
+    typeof leaderAddress === "string" && leaderAddress !== "" && !welcomed
+      ? leaderAddress
+      : options.coordinatorAddress;
+  if (!session.stopping.aborted) {
+    options.logger.warn(
+      { code: geo.codeName, err: geo.message, coordinator: session.address, next },
+      "coordinator session lost; reconnecting",
+    );
+  }
+  // Straight to a named leader; the backoff is for a coordinator that is away.
+  const redirected = next !== session.address && next !== options.coordinatorAddress;
+  session.address = next;
+  return redirected;
 }

@@ -11,6 +11,7 @@ import {
 } from "@geo/grpc";
 import { offsetToProto } from "@geo/positions";
 import type { offsetsV1 } from "@geo/proto";
+import type { OffsetsFlow } from "./flows";
 import { commitTranslations } from "./group-commit";
 import { MAX_POSITIONS, type OffsetsCore } from "./offsets-core";
 import type { OffsetsMetrics } from "./offsets-metrics";
@@ -53,39 +54,13 @@ function positionsOf(request: Req<offsetsV1.TranslateOffsetsRequest>): SourcePos
 
 /** The gRPC methods of OffsetTranslationService over the core. */
 export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
-  const measured =
-    <I, O>(method: string, fn: (request: I, context: HandlerContext) => Promise<O>) =>
-    async (request: I, context: HandlerContext): Promise<O> => {
-      metrics.translations.inc({ method });
-      const end = metrics.translateSeconds.startTimer({ method });
-      try {
-        return await fn(request, context);
-      } catch (error) {
-        metrics.translationErrors.inc({ method, code: GeoError.from(error).codeName });
-        throw error;
-      } finally {
-        end();
-      }
-    };
-
-  const requireReplicated = (flowName: string) => {
-    const flow = core.flow(requireNonEmpty(flowName, "flow"));
-    if (!core.index.hasFlow(flow.name)) {
-      throw new GeoError(
-        Code.FAILED_PRECONDITION,
-        `flow "${flow.name}" has not replicated any records into "${flow.target}" yet, so no offset can be translated; retry once its agents have copied data`,
-        { details: { flow: flow.name } },
-      );
-    }
-    return flow;
-  };
-
+  const measured = measuredBy(metrics);
   return {
     translateOffsets: measured(
       "TranslateOffsets",
       async (request: Req<offsetsV1.TranslateOffsetsRequest>) => {
         const positions = positionsOf(request);
-        const flow = requireReplicated(request.flow);
+        const flow = requireReplicated(core, request.flow);
         return { offsets: core.translate(flow, positions).map(translationMessage) };
       },
     ),
@@ -95,7 +70,7 @@ export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
       async (request: Req<offsetsV1.TranslateGroupOffsetsRequest>) => {
         const group = requireNonEmpty(request.group, "group");
         const topics = topicList(request.topics);
-        const flow = requireReplicated(request.flow);
+        const flow = requireReplicated(core, request.flow);
         const answer = await core.translateGroup(flow, group, topics);
         return {
           offsets: answer.translations.map(translationMessage),
@@ -108,87 +83,129 @@ export function offsetsHandlers(core: OffsetsCore, metrics: OffsetsMetrics) {
 
     listCheckpoints: measured(
       "ListCheckpoints",
-      async (request: Req<offsetsV1.ListCheckpointsRequest>) => {
-        const flow = core.flow(requireNonEmpty(request.flow, "flow"));
-        const stored = core.checkpointsOf(flow, request.group || undefined);
-        const page = paginate(stored, request, { defaultSize: 500, maxSize: 5000 });
-        const now = Date.now();
-        return {
-          checkpoints: page.items.map((c) => {
-            const current = core.translate(flow, [
-              {
-                topic: c.sourceTopic,
-                partition: c.partition,
-                offset: c.upstreamOffset,
-                metadata: "",
-              },
-            ])[0]!;
-            return {
-              group: c.group,
-              sourceTopic: c.sourceTopic,
-              partition: c.partition,
-              targetTopic: c.topic,
-              sourceOffset: offsetToProto(c.upstreamOffset),
-              targetOffset: offsetToProto(c.downstreamOffset),
-              exact: current.exact && current.targetOffset === c.downstreamOffset,
-              metadata: c.metadata,
-              checkpointTime: timestampFromMs(c.time),
-              ageMs: String(now - Math.max(c.time, c.confirmed)),
-            };
-          }),
-          nextPageToken: page.nextPageToken,
-        };
-      },
+      async (request: Req<offsetsV1.ListCheckpointsRequest>) => listCheckpoints(core, request),
     ),
 
     commitTranslatedOffsets: measured(
       "CommitTranslatedOffsets",
-      async (request: Req<offsetsV1.CommitTranslatedOffsetsRequest>, context: HandlerContext) => {
-        const group = requireNonEmpty(request.group, "group");
-        const topics = topicList(request.topics);
-        // Mapping home needs no replicated record up front: a group that read none of the flow's
-        // remote topics gets NOT_FOUND, a partition the index lacks is NOT_YET_REPLICATED.
-        const flow = request.toOrigin
-          ? core.flow(requireNonEmpty(request.flow, "flow"))
-          : requireReplicated(request.flow);
-        const actor = resolveActor(request.actor, context);
-        const answer = request.toOrigin
-          ? await originGroup(core, flow, group, topics)
-          : await core.translateGroup(flow, group, topics);
-        const outcomes = await commitTranslations(
-          flow,
-          group,
-          answer.translations,
-          core,
-          request.dryRun,
-          request.toOrigin ? flow.source : flow.target,
-        );
-        const committed = outcomes.filter((o) => o.committed).length;
-        if (!request.dryRun && committed > 0) {
-          metrics.groupCommits.inc({ flow: flow.name, trigger: "request" }, committed);
-        }
-        core.logger.info(
-          {
-            flow: flow.name,
-            group,
-            actor,
-            dryRun: request.dryRun,
-            toOrigin: request.toOrigin,
-            committed,
-            partitions: outcomes.length,
-          },
-          "offsets: CommitTranslatedOffsets",
-        );
-        return {
-          dryRun: request.dryRun,
-          offsets: outcomes.map((o) => ({
-            translation: translationMessage(o.translation),
-            previousTargetOffset: offsetToProto(o.previousTargetOffset),
-            committed: o.committed,
-            reason: o.reason,
-          })),
-        };
-      },
+      async (request: Req<offsetsV1.CommitTranslatedOffsetsRequest>, context: HandlerContext) =>
+        commitTranslatedOffsets(core, metrics, request, context),
     ),
+  };
+}
+
+/** Wraps a handler so that each call counts, is timed and counts its error code when it fails. */
+function measuredBy(metrics: OffsetsMetrics) {
+  return <I, O>(method: string, fn: (request: I, context: HandlerContext) => Promise<O>) =>
+    async (request: I, context: HandlerContext): Promise<O> => {
+      metrics.translations.inc({ method });
+      const end = metrics.translateSeconds.startTimer({ method });
+      try {
+        return await fn(request, context);
+      } catch (error) {
+        metrics.translationErrors.inc({ method, code: GeoError.from(error).codeName });
+        throw error;
+      } finally {
+        end();
+      }
+    };
+}
+
+/** The named flow, once it has replicated records (else nothing can be translated). */
+function requireReplicated(core: OffsetsCore, flowName: string): OffsetsFlow {
+  const flow = core.flow(requireNonEmpty(flowName, "flow"));
+  if (!core.index.hasFlow(flow.name)) {
+    throw new GeoError(
+      Code.FAILED_PRECONDITION,
+      `flow "${flow.name}" has not replicated any records into "${flow.target}" yet, so no offset can be translated; retry once its agents have copied data`,
+      { details: { flow: flow.name } },
+    );
+  }
+  return flow;
+}
+
+/** A page of the stored checkpoints, each said exact only while it still translates the same. */
+function listCheckpoints(core: OffsetsCore, request: Req<offsetsV1.ListCheckpointsRequest>) {
+  const flow = core.flow(requireNonEmpty(request.flow, "flow"));
+  const stored = core.checkpointsOf(flow, request.group || undefined);
+  const page = paginate(stored, request, { defaultSize: 500, maxSize: 5000 });
+  const now = Date.now();
+  return {
+    checkpoints: page.items.map((c) => {
+      const current = core.translate(flow, [
+        {
+          topic: c.sourceTopic,
+          partition: c.partition,
+          offset: c.upstreamOffset,
+          metadata: "",
+        },
+      ])[0]!;
+      return {
+        group: c.group,
+        sourceTopic: c.sourceTopic,
+        partition: c.partition,
+        targetTopic: c.topic,
+        sourceOffset: offsetToProto(c.upstreamOffset),
+        targetOffset: offsetToProto(c.downstreamOffset),
+        exact: current.exact && current.targetOffset === c.downstreamOffset,
+        metadata: c.metadata,
+        checkpointTime: timestampFromMs(c.time),
+        ageMs: String(now - Math.max(c.time, c.confirmed)),
+      };
+    }),
+    nextPageToken: page.nextPageToken,
+  };
+}
+
+/** Translates a group's offsets across the flow (or home, `toOrigin`) and commits them. */
+async function commitTranslatedOffsets(
+  core: OffsetsCore,
+  metrics: OffsetsMetrics,
+  request: Req<offsetsV1.CommitTranslatedOffsetsRequest>,
+  context: HandlerContext,
+) {
+  const group = requireNonEmpty(request.group, "group");
+  const topics = topicList(request.topics);
+  // Mapping home needs no replicated record up front: a group that read none of the flow's
+  // remote topics gets NOT_FOUND, a partition the index lacks is NOT_YET_REPLICATED.
+  const flow = request.toOrigin
+    ? core.flow(requireNonEmpty(request.flow, "flow"))
+    : requireReplicated(core, request.flow);
+  const actor = resolveActor(request.actor, context);
+  const answer = request.toOrigin
+    ? await originGroup(core, flow, group, topics)
+    : await core.translateGroup(flow, group, topics);
+  const outcomes = await commitTranslations(
+    flow,
+    group,
+    answer.translations,
+    core,
+    request.dryRun,
+    request.toOrigin ? flow.source : flow.target,
+  );
+  const committed = outcomes.filter((o) => o.committed).length;
+  if (!request.dryRun && committed > 0) {
+    metrics.groupCommits.inc({ flow: flow.name, trigger: "request" }, committed);
+  }
+  core.logger.info(
+    {
+      flow: flow.name,
+      group,
+      actor,
+      dryRun: request.dryRun,
+      toOrigin: request.toOrigin,
+      committed,
+      partitions: outcomes.length,
+    },
+    "offsets: CommitTranslatedOffsets",
+  );
+  return {
+    dryRun: request.dryRun,
+    offsets: outcomes.map((o) => ({
+      translation: translationMessage(o.translation),
+      previousTargetOffset: offsetToProto(o.previousTargetOffset),
+      committed: o.committed,
+      reason: o.reason,
+    })),
   };
 }

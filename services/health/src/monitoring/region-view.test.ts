@@ -1,62 +1,19 @@
 // The passive-side checks' view of the flow groups, from a real region store on a real Redis:
 // which cluster is passive, which flows belong, and that a transition is not a stable phase.
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
-import type { FlowGroupConfig } from "@geo/config";
-import { type RedisServer, startRedis } from "@geo/local-runtime";
+import { it } from "node:test";
 import { createLogger } from "@geo/logging";
-import { createRedisClient, type Redis } from "@geo/redis";
-import { createMemoryRegionLog, createRegionStore, type RegionStore } from "@geo/region-state";
+import { ordersGroupConfig } from "../testing";
+import { useOrdersStore } from "../testing/region-store-fixture";
 import type { MonitoredFlow } from "./monitored-flow";
 import { createRegionView } from "./region-view";
 
 const logger = createLogger({ service: "region-view-test", level: "silent" });
-const CONFIG: FlowGroupConfig = {
-  name: "orders",
-  clusters: ["us-east", "eu-west"],
-  flows: [],
-  initialActive: "us-east",
-  consumerGroups: [],
-  drainTimeoutMs: 2000,
-  autoFailover: { enabled: false, unreachableForMs: 60_000 },
-  passiveProtection: { reconcileIntervalMs: 0 },
-  catchUpTimeoutMs: 2000,
-  failoverAfterProbeFailures: 3,
-};
+const CONFIG = ordersGroupConfig();
 const flow = (name: string, source: string, target: string) =>
   ({ name, source, target }) as MonitoredFlow;
 
-let server: RedisServer;
-let redis: Redis;
-let store: RegionStore;
-
-before(async () => {
-  server = await startRedis();
-  redis = createRedisClient({ url: server.url, keyPrefix: "" }, { logger, name: "view-test" });
-  store = createRegionStore({
-    redis,
-    keyPrefix: "view-test:",
-    groups: [
-      {
-        name: "orders",
-        regions: [
-          { region: "us-east", cluster: "us-east", bootstrapServers: ["127.0.0.1:1"] },
-          { region: "eu-west", cluster: "eu-west", bootstrapServers: ["127.0.0.1:2"] },
-        ],
-        initialActive: "us-east",
-      },
-    ],
-    log: createMemoryRegionLog(),
-    logger,
-  });
-  store.start();
-});
-
-after(async () => {
-  await store?.close();
-  redis?.disconnect();
-  await server?.stop();
-});
+const fixture = useOrdersStore(logger, "view-test");
 
 async function until(probe: () => boolean): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -67,6 +24,7 @@ async function until(probe: () => boolean): Promise<void> {
 }
 
 it("follows the active region, the group's flows and transitions", async () => {
+  const { store } = fixture;
   const view = createRegionView(store, [CONFIG], logger);
   const named = createRegionView(store, [{ ...CONFIG, flows: ["east-west"] }], logger);
   try {
