@@ -74,6 +74,7 @@ export class CheckpointLoop {
   private async flowRound(flow: OffsetsFlow): Promise<void> {
     const core = this.core;
     if (!core.targets.isBuilt(flow.target)) return;
+    const readAt = Date.now();
     const groups = (await core.loopGroups.listGroups(flow.source)).filter(flow.checkpointsGroup);
     const entries = await mapLimit(groups, this.options.concurrency ?? 32, async (group) => {
       try {
@@ -92,7 +93,7 @@ export class CheckpointLoop {
       withOffsets: new Set(withOffsets.map((e) => e.group)),
     });
     const written = entries.filter((e) => e.translations.length > 0);
-    await core.writer.writeMany(flow, written);
+    await core.writer.writeMany(flow, written, readAt);
     const now = Date.now();
     for (const e of written) {
       this.times.set(`${flow.name}\u0000${e.group}`, {

@@ -38,9 +38,14 @@ export class CheckpointWriter {
     return this.writeMany(flow, [{ group, translations }]);
   }
 
+  /**
+   * `readAt`: when the offsets were read; a checkpoint written since (from a commit followed
+   * after that read) is newer than what they say, and is left in place.
+   */
   async writeMany(
     flow: OffsetsFlow,
     entries: readonly { group: string; translations: readonly Translation[] }[],
+    readAt?: number,
   ): Promise<number> {
     const time = Date.now();
     const records: RecordInput[] = [];
@@ -60,6 +65,11 @@ export class CheckpointWriter {
         };
         // Unchanged since it was written: confirm it, do not write it again.
         if (this.cache.confirm(flow.target, flow.checkpointTopic, checkpoint, time)) continue;
+        if (
+          readAt !== undefined &&
+          this.cache.writtenAfter(flow.target, flow.checkpointTopic, checkpoint, readAt)
+        )
+          continue;
         records.push({
           timestamp: BigInt(time),
           key: encodeCheckpointKey(checkpoint),
