@@ -36,6 +36,8 @@ export class CommitTail {
   private positions: bigint[] | undefined;
   records = 0;
   private yieldedAt = 0;
+  /** The topic was missing when first looked for: all it holds came later, read it whole. */
+  private missingAtStart = false;
 
   constructor(private readonly options: CommitTailOptions) {
     this.fetcher = createPartitionFetcher(options.client, {
@@ -66,7 +68,7 @@ export class CommitTail {
   private async iteration(signal: AbortSignal): Promise<void> {
     this.positions ??= await this.locate();
     if (this.positions === undefined) {
-      await sleep(5000, signal);
+      await sleep(1000, signal);
       return;
     }
     const positions = this.positions;
@@ -102,16 +104,23 @@ export class CommitTail {
     }
   }
 
-  /** The end of every partition; undefined while no group has ever committed (no topic yet). */
+  /**
+   * Where to start in every partition: the end, or the start when the topic was created after
+   * this tail first looked (no group had committed then). Undefined while it does not exist.
+   */
   private async locate(): Promise<bigint[] | undefined> {
     const client = this.options.client;
     await client.metadata.refresh([CONSUMER_OFFSETS]);
     const count = client.metadata.partitionCount(CONSUMER_OFFSETS) ?? 0;
-    if (count === 0) return undefined;
+    if (count === 0) {
+      this.missingAtStart = true;
+      return undefined;
+    }
     const partitions = Array.from({ length: count }, (_, p) => p);
-    const ends = await this.fetcher.listOffsets(CONSUMER_OFFSETS, partitions, "latest");
+    const from = this.missingAtStart ? "earliest" : "latest";
+    const ends = await this.fetcher.listOffsets(CONSUMER_OFFSETS, partitions, from);
     this.options.logger.info(
-      { cluster: this.options.cluster, partitions: count },
+      { cluster: this.options.cluster, partitions: count, from },
       "offsets: following the source's group commits",
     );
     return ends.map((e) => e.offset);
