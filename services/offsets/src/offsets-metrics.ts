@@ -64,7 +64,7 @@ export function registerOffsetsMetrics(
   });
   new Gauge({
     name: "geo_offsets_groups_checkpointed",
-    help: "Groups whose checkpoints were written in the last round, per flow.",
+    help: "Groups whose checkpoints have been written (by a round or a followed commit), per flow.",
     labelNames: ["flow"],
     registers: [registry],
     collect() {
