@@ -207,3 +207,15 @@ wrap(
     assert.ok(ms <= BOUND_MS, `${Math.round(ms)} ms after the restart`);
   },
 );
+
+wrap("a group ahead of replication is checkpointed at the replicated end, exactly", async () => {
+  // Committed past what was copied (here: past the source's end): a failover translating the
+  // group's own offset would find it NOT_YET_REPLICATED and refuse to commit it.
+  const ahead = BigInt(RECORDS + 7);
+  await commit("cc-ahead", [ahead, ahead]);
+  await waitForCheckpoints("cc-ahead", [BigInt(RECORDS), BigInt(RECORDS)], 10_000);
+  for (const c of await checkpointed("cc-ahead")) {
+    assert.equal(c.targetOffset, String(RECORDS));
+    assert.equal(c.exact, true, `partition ${c.partition} at ${c.sourceOffset}`);
+  }
+});
