@@ -1,4 +1,4 @@
-import { runLoop, sleep } from "@geo/backoff";
+import { sleep } from "@geo/backoff";
 import {
   createPartitionFetcher,
   type KafkaWireClient,
@@ -7,6 +7,7 @@ import {
 } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
 import type { KafkaRecord } from "@geo/record-batch";
+import { followLoop } from "./topic-tailer";
 
 export const CONSUMER_OFFSETS = "__consumer_offsets";
 
@@ -47,22 +48,13 @@ export class CommitTail {
   }
 
   start(): void {
-    this.loop ??= runLoop((signal) => this.iteration(signal), {
-      intervalMs: 0,
+    this.loop ??= followLoop((signal) => this.iteration(signal), {
       signal: this.abort.signal,
-      initialMs: 200,
-      maxMs: 5000,
-      onError: (error, delayMs, failures) =>
-        this.options.logger.warn(
-          { cluster: this.options.cluster, err: (error as Error).message, delayMs, failures },
-          "offsets: following the source's group commits failed; retrying (the round covers the gap)",
-        ),
+      logger: this.options.logger,
+      cluster: this.options.cluster,
+      message:
+        "offsets: following the source's group commits failed; retrying (the round covers the gap)",
     });
-  }
-
-  /** Whether the tail has found the topic's end and follows it. */
-  get following(): boolean {
-    return this.positions !== undefined;
   }
 
   private async iteration(signal: AbortSignal): Promise<void> {
