@@ -5,10 +5,10 @@
 // bound on that.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { createGrpcClient, type GrpcClient } from "@geo/grpc";
-import { commitGroupOffsets } from "@geo/kafka-wire";
-import { Health, OffsetTranslationService } from "@geo/proto";
-import { FLOW, type GeoStack, startGeoStack } from "./support/geo-stack";
+import type { GrpcClient } from "@geo/grpc";
+import type { OffsetTranslationService } from "@geo/proto";
+import { FLOW, type GeoStack, startGeoStack, trackFailures } from "./support/geo-stack";
+import { commitAtSource, startServingOffsets } from "./support/offsets-fixtures";
 import { endOffset, SOURCE } from "./support/replication-fixtures";
 import type { ServiceProcess } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
@@ -23,29 +23,12 @@ const BOUND_MS = 2000;
 
 let stack: GeoStack;
 let offsets: ServiceProcess;
-let client: GrpcClient<typeof OffsetTranslationService>;
-const failures = { failed: false };
+let client: GrpcClient<typeof OffsetTranslationService> | undefined;
+const failures = trackFailures();
 
 async function startOffsetsService(): Promise<void> {
-  offsets = await stack.startOffsets(SETTINGS);
   client?.close();
-  client = createGrpcClient(OffsetTranslationService, {
-    address: offsets.endpoints.grpc!,
-    defaultTimeoutMs: 10_000,
-  });
-  const health = createGrpcClient(Health, {
-    address: offsets.endpoints.grpc!,
-    defaultTimeoutMs: 2000,
-  });
-  try {
-    await waitFor(
-      "the offsets service SERVING",
-      async () => (await health.check({ service: "" })).status === 1,
-      { timeoutMs: 60_000 },
-    );
-  } finally {
-    health.close();
-  }
+  ({ service: offsets, client } = await startServingOffsets(stack, SETTINGS));
 }
 
 before(async () => {
@@ -78,31 +61,12 @@ after(async () => {
   await stack?.stop(failures.failed);
 });
 
-function wrap(name: string, fn: () => Promise<void>) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (error) {
-      failures.failed = true;
-      throw error;
-    }
-  });
-}
-
-async function commit(group: string, positions: readonly bigint[]): Promise<void> {
-  await waitFor(`${group}'s commit`, async () => {
-    const results = await commitGroupOffsets(
-      stack.pair.source.wire,
-      group,
-      positions.map((offset, partition) => ({ topic: TOPIC, partition, offset, metadata: "m" })),
-    );
-    return results.every((r) => r.errorCode === 0);
-  });
-}
+const commit = (group: string, positions: readonly bigint[]) =>
+  commitAtSource(stack.pair.source, group, TOPIC, positions);
 
 /** The group's checkpoints: source offset → target offset per partition, or undefined. */
 async function checkpointed(group: string) {
-  const { checkpoints } = await client.listCheckpoints({ flow: FLOW, group });
+  const { checkpoints } = await client!.listCheckpoints({ flow: FLOW, group });
   return checkpoints.filter((c) => c.sourceTopic === TOPIC);
 }
 
@@ -132,7 +96,7 @@ async function metric(series: string): Promise<number> {
   return lines.reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
 }
 
-wrap("a group's commit is checkpointed in the target within 2 s, exactly", async () => {
+test("a group's commit is checkpointed in the target within 2 s, exactly", async () => {
   // The tail starts at the end of __consumer_offsets: a first commit proves it follows.
   await commit("cc-warm-up", [1n, 1n]);
   await waitForCheckpoints("cc-warm-up", [1n, 1n], 30_000);
@@ -151,13 +115,13 @@ wrap("a group's commit is checkpointed in the target within 2 s, exactly", async
   process.stdout.write(`commit → checkpoint in the target (ms): ${delays.join(", ")}\n`);
   for (const d of delays) assert.ok(d <= BOUND_MS, `${d} ms > ${BOUND_MS} ms: ${delays}`);
   // Checkpoints carry the exact translation of the committed offset (the agent copied it all).
-  const { offsets: answers } = await client.translateOffsets({
+  const { offsets: answers } = await client!.translateOffsets({
     flow: FLOW,
     offsets: [0, 1].map((partition) => ({ topic: TOPIC, partition, offset: "100" })),
   });
   for (const c of await checkpointed("cc-fast")) {
     assert.equal(c.targetOffset, answers[c.partition]!.targetOffset);
-    assert.equal(c.metadata, "m");
+    assert.equal(c.metadata, `meta-${c.partition}`);
   }
   assert.ok((await metric(`geo_offsets_commit_records_total{outcome="followed"}`)) >= 10);
   assert.ok(
@@ -165,50 +129,44 @@ wrap("a group's commit is checkpointed in the target within 2 s, exactly", async
   );
 });
 
-wrap(
-  "a real consumer group's metadata records are skipped and counted; its commits followed",
-  async () => {
-    const consumer = stack.pair.source.kafka.consumer({ groupId: "cc-consumer" });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
-    let read = 0;
-    await consumer.run({
-      eachMessage: async () => {
-        read++;
-      },
+test("a real consumer group's metadata records are skipped and counted; its commits followed", async () => {
+  const consumer = stack.pair.source.kafka.consumer({ groupId: "cc-consumer" });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+  let read = 0;
+  await consumer.run({
+    eachMessage: async () => {
+      read++;
+    },
+  });
+  try {
+    await waitFor("cc-consumer read everything", () => read === PARTITIONS * RECORDS, {
+      timeoutMs: 60_000,
     });
-    try {
-      await waitFor("cc-consumer read everything", () => read === PARTITIONS * RECORDS, {
-        timeoutMs: 60_000,
-      });
-      await waitForCheckpoints("cc-consumer", [BigInt(RECORDS), BigInt(RECORDS)], 10_000);
-    } finally {
-      await consumer.disconnect();
-    }
-    assert.ok((await metric(`geo_offsets_commit_records_total{outcome="other"}`)) > 0);
-    assert.equal(await metric(`geo_offsets_commit_records_total{outcome="undecodable"}`), 0);
-  },
-);
+    await waitForCheckpoints("cc-consumer", [BigInt(RECORDS), BigInt(RECORDS)], 10_000);
+  } finally {
+    await consumer.disconnect();
+  }
+  assert.ok((await metric(`geo_offsets_commit_records_total{outcome="other"}`)) > 0);
+  assert.equal(await metric(`geo_offsets_commit_records_total{outcome="undecodable"}`), 0);
+});
 
-wrap(
-  "the round repairs what the tail did not see: commits made while the service was down",
-  async () => {
-    await stack.kill(offsets);
-    await commit("cc-missed", [30n, 31n]);
-    await startOffsetsService();
-    // Not the tail (it starts at the end): the first round once the target index is read.
-    await waitForCheckpoints("cc-missed", [30n, 31n], 30_000);
-    assert.equal(await metric(`geo_offsets_commit_records_total{outcome="followed"}`), 0);
-    // And the restarted tail follows new commits again.
-    const start = performance.now();
-    await commit("cc-missed", [50n, 51n]);
-    await waitForCheckpoints("cc-missed", [50n, 51n], 10_000);
-    const ms = performance.now() - start;
-    assert.ok(ms <= BOUND_MS, `${Math.round(ms)} ms after the restart`);
-  },
-);
+test("the round repairs what the tail did not see: commits made while the service was down", async () => {
+  await stack.kill(offsets);
+  await commit("cc-missed", [30n, 31n]);
+  await startOffsetsService();
+  // Not the tail (it starts at the end): the first round once the target index is read.
+  await waitForCheckpoints("cc-missed", [30n, 31n], 30_000);
+  assert.equal(await metric(`geo_offsets_commit_records_total{outcome="followed"}`), 0);
+  // And the restarted tail follows new commits again.
+  const start = performance.now();
+  await commit("cc-missed", [50n, 51n]);
+  await waitForCheckpoints("cc-missed", [50n, 51n], 10_000);
+  const ms = performance.now() - start;
+  assert.ok(ms <= BOUND_MS, `${Math.round(ms)} ms after the restart`);
+});
 
-wrap("a group ahead of replication is checkpointed at the replicated end, exactly", async () => {
+test("a group ahead of replication is checkpointed at the replicated end, exactly", async () => {
   // Committed past what was copied (here: past the source's end): a failover translating the
   // group's own offset would find it NOT_YET_REPLICATED and refuse to commit it.
   const ahead = BigInt(RECORDS + 7);
