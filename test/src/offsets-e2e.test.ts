@@ -4,29 +4,24 @@
 // the target resumes with exactly the records the group had not consumed.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Code, createGrpcClient, type GeoError, type GrpcClient } from "@geo/grpc";
+import { Code, type GeoError, type GrpcClient } from "@geo/grpc";
 import { commitGroupOffsets } from "@geo/kafka-wire";
-import { Health, OffsetTranslationService, offsetsV1 } from "@geo/proto";
+import { type OffsetTranslationService, offsetsV1 } from "@geo/proto";
 import { FLOW, type GeoStack, startGeoStack } from "./support/geo-stack";
 import {
+  commitAtSource,
   javaTranslateOffsets,
   mm2RuleAnswer,
   produceTopics,
+  startServingOffsets,
   waitForGaps,
 } from "./support/offsets-fixtures";
-import {
-  createTopic,
-  readPartition,
-  type Side,
-  SOURCE,
-  TARGET,
-} from "./support/replication-fixtures";
+import { createTopic, readPartition, SOURCE, TARGET } from "./support/replication-fixtures";
 import type { ServiceProcess } from "./support/service-process";
 import { waitFor } from "./support/wait-for";
 
 const PARTITIONS = 4;
 const TOPICS = ["plain", "compacted", "txn"] as const;
-const SERVING = 1;
 
 let stack: GeoStack;
 let offsets: ServiceProcess;
@@ -34,26 +29,7 @@ let client: GrpcClient<typeof OffsetTranslationService>;
 const failures = { failed: false };
 
 async function startOffsetsService(): Promise<void> {
-  offsets = await stack.startOffsets();
-  client = createGrpcClient(OffsetTranslationService, {
-    address: offsets.endpoints.grpc!,
-    defaultTimeoutMs: 10_000,
-  });
-  const health = createGrpcClient(Health, {
-    address: offsets.endpoints.grpc!,
-    defaultTimeoutMs: 2000,
-  });
-  try {
-    await waitFor(
-      "the offsets service SERVING",
-      async () => {
-        return (await health.check({ service: "" })).status === SERVING;
-      },
-      { timeoutMs: 60_000 },
-    );
-  } finally {
-    health.close();
-  }
+  ({ service: offsets, client } = await startServingOffsets(stack));
 }
 
 /** Source positions per partition: 0, mid-batch (inside an aborted batch), a gap or batch edge, the end. */
@@ -121,23 +97,6 @@ function wrap(name: string, fn: () => Promise<void>) {
       failures.failed = true;
       throw error;
     }
-  });
-}
-
-/** Commits like a consumer of `group` would (with metadata), once the group coordinator is up. */
-async function commitAtSource(side: Side, group: string, topic: string, positions: bigint[]) {
-  await waitFor(`${group}'s commit in ${side.alias}`, async () => {
-    const results = await commitGroupOffsets(
-      side.wire,
-      group,
-      positions.map((offset, partition) => ({
-        topic,
-        partition,
-        offset,
-        metadata: `meta-${partition}`,
-      })),
-    );
-    return results.every((r) => r.errorCode === 0);
   });
 }
 

@@ -4,8 +4,7 @@
 // from its position on exactly once.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { createGrpcClient, type GrpcClient } from "@geo/grpc";
-import { Health, OffsetTranslationService, offsetsV1 } from "@geo/proto";
+import { offsetsV1 } from "@geo/proto";
 import {
   FLOW,
   type GeoStack,
@@ -14,6 +13,7 @@ import {
   stopStackUnderLoad,
   trackFailures,
 } from "./support/geo-stack";
+import { startServingOffsets } from "./support/offsets-fixtures";
 import { readPartition, SOURCE } from "./support/replication-fixtures";
 import { waitFor } from "./support/wait-for";
 
@@ -70,21 +70,8 @@ test("a group inside a range copied twice resumes on the new owner's copy: nothi
   await running!.load.stop();
   await running!.assertNothingLost(t, "load stopped");
   assert.ok(twice.size > 0, "no record was copied twice after four kills");
-  const offsets = await stack.startOffsets();
-  const client: GrpcClient<typeof OffsetTranslationService> = createGrpcClient(
-    OffsetTranslationService,
-    { address: offsets.endpoints.grpc!, defaultTimeoutMs: 10_000 },
-  );
-  const health = createGrpcClient(Health, {
-    address: offsets.endpoints.grpc!,
-    defaultTimeoutMs: 2000,
-  });
+  const { client } = await startServingOffsets(stack);
   try {
-    await waitFor(
-      "the offsets service SERVING",
-      async () => (await health.check({ service: "" })).status === 1,
-      { timeoutMs: 60_000 },
-    );
     for (const [partition, values] of twice) {
       const source = await readPartition(stack.pair.source, TOPIC, partition);
       const target = await readPartition(stack.pair.target, `${SOURCE}.${TOPIC}`, partition);
@@ -109,6 +96,5 @@ test("a group inside a range copied twice resumes on the new owner's copy: nothi
     }
   } finally {
     client.close();
-    health.close();
   }
 });

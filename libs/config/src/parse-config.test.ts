@@ -74,7 +74,12 @@ flows:
         address: "127.0.0.1:7100",
         metricsListen: "0.0.0.0:7101",
       },
-      offsets: { listen: "0.0.0.0:7200", address: "127.0.0.1:7200", metricsListen: "0.0.0.0:7201" },
+      offsets: {
+        listen: "0.0.0.0:7200",
+        address: "127.0.0.1:7200",
+        metricsListen: "0.0.0.0:7201",
+        checkpoints: { intervalMs: 4000, followCommits: true, coalesceMs: 250 },
+      },
       health: { listen: "0.0.0.0:7300", address: "127.0.0.1:7300", metricsListen: "0.0.0.0:7301" },
       agent: { listen: "0.0.0.0:7400", metricsListen: "0.0.0.0:7401" },
     });

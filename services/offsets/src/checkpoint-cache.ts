@@ -49,6 +49,17 @@ export class CheckpointCache {
     return true;
   }
 
+  /** Whether the cache holds a checkpoint of the same partition written after `time`. */
+  writtenAfter(
+    cluster: string,
+    topic: string,
+    checkpoint: Pick<Mm2Checkpoint, "group" | "topic" | "partition">,
+    time: number,
+  ): boolean {
+    const current = this.entriesOf(cluster, topic).get(keyOf(checkpoint));
+    return current !== undefined && current.time > time;
+  }
+
   private entriesOf(cluster: string, topic: string): Map<string, StoredCheckpoint> {
     const id = `${cluster}\u0000${topic}`;
     let entries = this.topics.get(id);

@@ -45,16 +45,25 @@ export class CheckpointLoop {
       async (signal) => {
         await sleep(Math.max(0, due - performance.now()), signal);
         due = performance.now() + this.intervalMs;
-        if (!signal.aborted) await this.round();
+        // A target index still being read (at start) is retried soon, not a whole period later:
+        // the round is what repairs the commits made while this service was down.
+        if (!signal.aborted && !(await this.round())) {
+          due = Math.min(due, performance.now() + 500);
+        }
       },
       { intervalMs: 0, signal: this.abort.signal, initialMs: 500, maxMs: 5000 },
     );
   }
 
-  /** One round over every flow; flows fail independently. */
-  async round(): Promise<void> {
+  /** One round over every flow; flows fail independently. False if a target index was not built. */
+  async round(): Promise<boolean> {
+    let built = true;
     await Promise.all(
       this.core.flows.list().map(async (flow) => {
+        if (!this.core.targets.isBuilt(flow.target)) {
+          built = false;
+          return;
+        }
         const end = this.metrics.checkpointRoundSeconds.startTimer({ flow: flow.name });
         try {
           await this.flowRound(flow);
@@ -69,11 +78,12 @@ export class CheckpointLoop {
         }
       }),
     );
+    return built;
   }
 
   private async flowRound(flow: OffsetsFlow): Promise<void> {
     const core = this.core;
-    if (!core.targets.isBuilt(flow.target)) return;
+    const readAt = Date.now();
     const groups = (await core.loopGroups.listGroups(flow.source)).filter(flow.checkpointsGroup);
     const entries = await mapLimit(groups, this.options.concurrency ?? 32, async (group) => {
       try {
@@ -92,7 +102,7 @@ export class CheckpointLoop {
       withOffsets: new Set(withOffsets.map((e) => e.group)),
     });
     const written = entries.filter((e) => e.translations.length > 0);
-    await core.writer.writeMany(flow, written);
+    await core.writer.writeMany(flow, written, readAt);
     const now = Date.now();
     for (const e of written) {
       this.times.set(`${flow.name}\u0000${e.group}`, {

@@ -1,11 +1,13 @@
 import type { ClusterConfig } from "@geo/config";
 import { createIdempotentProducer, type IdempotentProducer } from "@geo/kafka-wire";
 import type { Logger } from "@geo/logging";
+import { asOffset } from "@geo/positions";
 import { ensureProgressTopics } from "@geo/progress";
+import { offsetsV1 } from "@geo/proto";
 import type { RecordInput } from "@geo/record-batch";
 import type { CheckpointCache } from "./checkpoint-cache";
 import type { OffsetsFlow } from "./flows";
-import { encodeCheckpointKey, encodeCheckpointValue } from "./mm2-checkpoint";
+import { encodeCheckpointKey, encodeCheckpointValue, type Mm2Checkpoint } from "./mm2-checkpoint";
 import type { TargetReaders } from "./target-readers";
 import type { Translation } from "./translate";
 
@@ -38,9 +40,14 @@ export class CheckpointWriter {
     return this.writeMany(flow, [{ group, translations }]);
   }
 
+  /**
+   * `readAt`: when the offsets were read; a checkpoint written since (from a commit followed
+   * after that read) is newer than what they say, and is left in place.
+   */
   async writeMany(
     flow: OffsetsFlow,
     entries: readonly { group: string; translations: readonly Translation[] }[],
+    readAt?: number,
   ): Promise<number> {
     const time = Date.now();
     const records: RecordInput[] = [];
@@ -50,16 +57,14 @@ export class CheckpointWriter {
       if (n % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
       for (const t of translations) {
         if (t.targetOffset < 0n || t.targetTopic === "") continue;
-        const checkpoint = {
-          group,
-          topic: t.targetTopic,
-          partition: t.partition,
-          upstreamOffset: t.sourceOffset,
-          downstreamOffset: t.targetOffset,
-          metadata: t.metadata,
-        };
+        const checkpoint = checkpointOf(group, t);
         // Unchanged since it was written: confirm it, do not write it again.
         if (this.cache.confirm(flow.target, flow.checkpointTopic, checkpoint, time)) continue;
+        if (
+          readAt !== undefined &&
+          this.cache.writtenAfter(flow.target, flow.checkpointTopic, checkpoint, readAt)
+        )
+          continue;
         records.push({
           timestamp: BigInt(time),
           key: encodeCheckpointKey(checkpoint),
@@ -117,6 +122,27 @@ export class CheckpointWriter {
   async close(): Promise<void> {
     await Promise.all([...this.producers.values()].map((p) => p.close()));
   }
+}
+
+/**
+ * The checkpoint of a translation. A group ahead of replication (NOT_YET_REPLICATED: it read
+ * records the flow has not copied yet) is checkpointed at the end of what was copied, the source
+ * offset of the target offset written. Translated again at a failover that is exact
+ * (AT_REPLICATED_END), where the group's own offset would stay NOT_YET_REPLICATED once nothing
+ * more can be copied, and the failover's commit would refuse it; checkpoints that follow the
+ * group's commits within a fraction of a second meet this far more often than a 4 s round.
+ * RemoteClusterUtils reads the downstream offset only, the same either way.
+ */
+export function checkpointOf(group: string, t: Translation): Mm2Checkpoint {
+  const ahead = t.kind === offsetsV1.TranslationKind.NOT_YET_REPLICATED;
+  return {
+    group,
+    topic: t.targetTopic,
+    partition: t.partition,
+    upstreamOffset: ahead ? asOffset(t.sourceOffset - t.recordsNotReplicated) : t.sourceOffset,
+    downstreamOffset: t.targetOffset,
+    metadata: t.metadata,
+  };
 }
 
 /** Batches under 512 KiB each. */

@@ -9,6 +9,9 @@ export interface OffsetsMetrics {
   readonly groupSyncSkipped: Counter<"flow" | "reason">;
   readonly checkpointRounds: Counter<"flow" | "outcome">;
   readonly checkpointRoundSeconds: Histogram<"flow">;
+  readonly commitRecords: Counter<"cluster" | "outcome">;
+  readonly commitCheckpointWrites: Counter<"flow" | "outcome">;
+  readonly commitCheckpointLagSeconds: Histogram<"flow">;
 }
 
 /** What the scrape-time gauges read. */
@@ -61,7 +64,7 @@ export function registerOffsetsMetrics(
   });
   new Gauge({
     name: "geo_offsets_groups_checkpointed",
-    help: "Groups whose checkpoints were written in the last round, per flow.",
+    help: "Groups whose checkpoints have been written (by a round or a followed commit), per flow.",
     labelNames: ["flow"],
     registers: [registry],
     collect() {
@@ -106,6 +109,25 @@ export function registerOffsetsMetrics(
     checkpointRoundSeconds: new Histogram({
       name: "geo_offsets_checkpoint_round_seconds",
       help: "Duration of a flow's checkpoint round (group reads, translation, writes, sync).",
+      labelNames: ["flow"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
+      registers: [registry],
+    }),
+    commitRecords: new Counter({
+      name: "geo_offsets_commit_records_total",
+      help: "Records read from a source's __consumer_offsets, by outcome (followed, unselected, dropped, deleted, other, undecodable).",
+      labelNames: ["cluster", "outcome"],
+      registers: [registry],
+    }),
+    commitCheckpointWrites: new Counter({
+      name: "geo_offsets_commit_checkpoint_writes_total",
+      help: "Passes writing the checkpoints of followed commits, per flow, by outcome (ok, failed).",
+      labelNames: ["flow", "outcome"],
+      registers: [registry],
+    }),
+    commitCheckpointLagSeconds: new Histogram({
+      name: "geo_offsets_commit_checkpoint_lag_seconds",
+      help: "From a group's commit in the source to its checkpoint written into the target.",
       labelNames: ["flow"],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
       registers: [registry],

@@ -9,7 +9,8 @@ import {
   serveService,
 } from "@geo/service-runtime";
 import { CheckpointLoop } from "./checkpoint-loop";
-import { flowDirectoryFromCatalog } from "./flows";
+import { CommitCheckpoints } from "./commit-checkpoints";
+import { type FlowDirectory, flowDirectoryFromCatalog } from "./flows";
 import { OffsetsCore } from "./offsets-core";
 import { offsetsHandlers } from "./offsets-handlers";
 import { type OffsetsMetrics, registerOffsetsMetrics } from "./offsets-metrics";
@@ -25,8 +26,12 @@ export async function startOffsets(context: ServiceContext): Promise<RunningServ
   const catalog = createFlowCatalog({ config, logger });
   const flows = flowDirectoryFromCatalog(catalog);
   const core = new OffsetsCore(config, flows, logger.child({ component: "offsets" }));
-  // New flows bring new targets and checkpoint topics to follow.
-  const unsubscribe = catalog.onChange(() => core.targets.sync(flows));
+  let checkpointing: ReturnType<typeof startCheckpointing> | undefined;
+  // New flows bring new targets and checkpoint topics to follow, and new sources' commits.
+  const unsubscribe = catalog.onChange(() => {
+    core.targets.sync(flows);
+    checkpointing?.commits?.sync(flows);
+  });
   const targetAliases = [...new Set(flows.list().map((f) => f.target))];
   const admins = targetAliases.flatMap((alias) => {
     const cluster = config.clusters[alias];
@@ -40,7 +45,6 @@ export async function startOffsets(context: ServiceContext): Promise<RunningServ
       if (!core.targets.ready) throw new Error("the offset index is still being built");
     },
   };
-  let loop: CheckpointLoop | undefined;
   let metrics: OffsetsMetrics | undefined;
   const served = await serveService({
     context,
@@ -51,19 +55,38 @@ export async function startOffsets(context: ServiceContext): Promise<RunningServ
     register: (server, registry) => {
       metrics = registerOffsetsMetrics(registry, {
         indexStats: () => core.index.stats(),
-        checkpointTimes: () => loop?.times.values() ?? [],
+        checkpointTimes: () => checkpointing?.loop.times.values() ?? [],
       });
       server.addService(OffsetTranslationService, offsetsHandlers(core, metrics));
     },
     close: async () => {
       unsubscribe();
       await catalog.close();
-      await loop?.close();
+      await checkpointing?.loop.close();
+      await checkpointing?.commits?.close();
       await core.close();
       await Promise.all(admins.map((admin) => admin.close()));
     },
   });
-  loop = new CheckpointLoop(core, metrics!);
-  loop.start();
+  checkpointing = startCheckpointing(core, metrics!, context.config, flows);
   return served;
+}
+
+/** The periodic checkpoint round and, unless configured off, commit-driven checkpoints. */
+function startCheckpointing(
+  core: OffsetsCore,
+  metrics: OffsetsMetrics,
+  config: ServiceContext["config"],
+  flows: FlowDirectory,
+) {
+  const settings = config.services.offsets.checkpoints;
+  const loop = new CheckpointLoop(core, metrics, { intervalMs: settings.intervalMs });
+  loop.start();
+  if (!settings.followCommits) return { loop, commits: undefined };
+  const commits = new CommitCheckpoints(core, metrics, loop.times, config.clusters, {
+    coalesceMs: settings.coalesceMs,
+  });
+  commits.sync(flows);
+  commits.start();
+  return { loop, commits };
 }

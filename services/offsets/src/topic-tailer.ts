@@ -73,16 +73,11 @@ export class TopicTailer {
   }
 
   start(): void {
-    this.loop ??= runLoop((signal) => this.iteration(signal), {
-      intervalMs: 0,
+    this.loop ??= followLoop((signal) => this.iteration(signal), {
       signal: this.abort.signal,
-      initialMs: 200,
-      maxMs: 5000,
-      onError: (error, delayMs, failures) =>
-        this.options.logger.warn(
-          { cluster: this.options.cluster, err: (error as Error).message, delayMs, failures },
-          "offsets: reading the target's offset topics failed; retrying",
-        ),
+      logger: this.options.logger,
+      cluster: this.options.cluster,
+      message: "offsets: reading the target's offset topics failed; retrying",
     });
   }
 
@@ -186,4 +181,22 @@ export class TopicTailer {
     await this.loop;
     await this.fetcher.close();
   }
+}
+
+/** A tail's loop: no pause between fetches, the shared backoff (0.2-5 s) after a failure, logged. */
+export function followLoop(
+  iteration: (signal: AbortSignal) => Promise<void>,
+  options: { signal: AbortSignal; logger: Logger; cluster: string; message: string },
+): Promise<void> {
+  return runLoop(iteration, {
+    intervalMs: 0,
+    signal: options.signal,
+    initialMs: 200,
+    maxMs: 5000,
+    onError: (error, delayMs, failures) =>
+      options.logger.warn(
+        { cluster: options.cluster, err: (error as Error).message, delayMs, failures },
+        options.message,
+      ),
+  });
 }

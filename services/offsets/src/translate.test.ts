@@ -4,6 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { flowFromConfig, flowFromMessage } from "@geo/flow-catalog";
 import { toEpoch, toOffset } from "@geo/positions";
 import { coordinatorV1, offsetsV1, replicationV1 } from "@geo/proto";
+import { checkpointOf } from "./checkpoint-writer";
 import { flowDirectoryFromCatalog, offsetsFlow } from "./flows";
 import { OffsetIndex } from "./offset-index";
 import { isCommittable, translatePosition } from "./translate";
@@ -134,4 +135,22 @@ test("catalog flows carry this service's options, from the file or the coordinat
   assert.equal(options.startsAtEarliest, false);
   assert.ok(options.checkpointsGroup("app-1") && !options.checkpointsGroup("app-tmp"));
   assert.ok(!options.checkpointsGroup("other"));
+});
+
+test("a group ahead of replication is checkpointed at the replicated end, exact when translated again", () => {
+  const index = indexWith(["orders", 0, 0, 10], ["orders", 12, 10, 5]);
+  const ahead = translatePosition(index, flow, at("orders", 30, "m"));
+  assert.equal(ahead.kind, Kind.NOT_YET_REPLICATED);
+  const checkpoint = checkpointOf("g", ahead);
+  assert.deepEqual(
+    [checkpoint.upstreamOffset, checkpoint.downstreamOffset, checkpoint.metadata],
+    [17n, 15n, "m"],
+  );
+  // What a failover does with it once the source is gone: resume at the copy's end, exactly.
+  const again = translatePosition(index, flow, at("orders", Number(checkpoint.upstreamOffset)));
+  assert.deepEqual([again.kind, again.targetOffset], [Kind.AT_REPLICATED_END, 15n]);
+  assert.ok(isCommittable(again));
+  // Anything else keeps the group's own offset.
+  const exact = translatePosition(index, flow, at("orders", 11));
+  assert.equal(checkpointOf("g", exact).upstreamOffset, 11n);
 });

@@ -57,8 +57,11 @@ export interface GeoStack {
   /** Agents started and not killed, by id. */
   readonly agents: ReadonlyMap<string, ServiceProcess>;
   startAgent(id: string): Promise<ServiceProcess>;
-  /** Starts an offset-translation service (free ports) on the stack's config. */
-  startOffsets(): Promise<ServiceProcess>;
+  /**
+   * Starts an offset-translation service (free ports) on the stack's config; `checkpoints`, the
+   * flow-style YAML of `services.offsets.checkpoints` (e.g. "{ intervalMs: 60000 }").
+   */
+  startOffsets(checkpoints?: string): Promise<ServiceProcess>;
   /** Starts coordinator `index` again (same config and port) after it was killed. */
   restartCoordinator(index: number): Promise<ServiceProcess>;
   /** kill -9, then waits for the exit. */
@@ -112,7 +115,7 @@ export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack>
   const clients = new Map<string, GrpcClient<typeof CoordinatorService>>();
   let balancer: TcpBalancer | undefined;
   let redisClient: Redis | undefined;
-  let offsetsConfig: (port: number) => string = () => {
+  let offsetsConfig: (port: number, checkpoints?: string) => string = () => {
     throw new Error("the stack has not started");
   };
 
@@ -136,9 +139,9 @@ export async function startGeoStack(options: GeoStackOptions): Promise<GeoStack>
       named.push({ name: id, service });
       return service;
     },
-    async startOffsets() {
+    async startOffsets(checkpoints) {
       const [port] = await findFreePorts(1);
-      writeFileSync(join(dir, "offsets.yaml"), offsetsConfig(port!));
+      writeFileSync(join(dir, "offsets.yaml"), offsetsConfig(port!, checkpoints));
       const service = await startService("offsets", ["--config", join(dir, "offsets.yaml")]);
       named.push({ name: `offsets-${named.length}`, service });
       return service;
@@ -252,9 +255,9 @@ ${telemetryConfig(options.telemetry)}`;
       balancer = await startTcpBalancer(() => addresses);
       agentsDial = balancer.address;
     }
-    offsetsConfig = (port) =>
+    offsetsConfig = (port, checkpoints) =>
       config(
-        `listen: "${addresses[0]}", metricsListen: "127.0.0.1:0" }\n  offsets: { listen: "127.0.0.1:${port}"`,
+        `listen: "${addresses[0]}", metricsListen: "127.0.0.1:0" }\n  offsets: { listen: "127.0.0.1:${port}"${checkpoints === undefined ? "" : `, checkpoints: ${checkpoints}`}`,
       );
     writeFileSync(
       join(dir, "agent.yaml"),

@@ -5,11 +5,70 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createGrpcClient, type GrpcClient } from "@geo/grpc";
+import { commitGroupOffsets } from "@geo/kafka-wire";
+import { Health, OffsetTranslationService } from "@geo/proto";
 import type { KafkaRecord } from "@geo/record-batch";
+import type { GeoStack } from "./geo-stack";
 import { readPartition, type Side } from "./replication-fixtures";
+import type { ServiceProcess } from "./service-process";
 import { waitFor } from "./wait-for";
 
 const run = promisify(execFile);
+
+/**
+ * Starts an offset-translation service on the stack's config (`checkpoints`: see
+ * GeoStack.startOffsets) and waits until it is SERVING; the caller closes the client.
+ */
+export async function startServingOffsets(
+  stack: GeoStack,
+  checkpoints?: string,
+): Promise<{ service: ServiceProcess; client: GrpcClient<typeof OffsetTranslationService> }> {
+  const service = await stack.startOffsets(checkpoints);
+  const client: GrpcClient<typeof OffsetTranslationService> = createGrpcClient(
+    OffsetTranslationService,
+    { address: service.endpoints.grpc!, defaultTimeoutMs: 10_000 },
+  );
+  const health = createGrpcClient(Health, {
+    address: service.endpoints.grpc!,
+    defaultTimeoutMs: 2000,
+  });
+  try {
+    await waitFor(
+      "the offsets service SERVING",
+      async () => (await health.check({ service: "" })).status === 1,
+      { timeoutMs: 60_000 },
+    );
+  } finally {
+    health.close();
+  }
+  return { service, client };
+}
+
+/**
+ * Commits `positions` (by partition) like a consumer of `group` would, with metadata
+ * `meta-<partition>`, once the group coordinator is up.
+ */
+export async function commitAtSource(
+  side: Side,
+  group: string,
+  topic: string,
+  positions: readonly bigint[],
+): Promise<void> {
+  await waitFor(`${group}'s commit in ${side.alias}`, async () => {
+    const results = await commitGroupOffsets(
+      side.wire,
+      group,
+      positions.map((offset, partition) => ({
+        topic,
+        partition,
+        offset,
+        metadata: `meta-${partition}`,
+      })),
+    );
+    return results.every((r) => r.errorCode === 0);
+  });
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

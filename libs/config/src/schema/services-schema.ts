@@ -1,7 +1,7 @@
 // The `services:` section: where each service listens and is reached.
 import { parseHostPort } from "../host-port";
 import { regionRef, type SchemaContext } from "./context";
-import { hostPort, MAX_NAME, name, section } from "./fields";
+import { flag, hostPort, MAX_NAME, ms, name, section } from "./fields";
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -30,19 +30,52 @@ function reachable(listen: string): string {
   return listen;
 }
 
-function endpointSchema(service: "coordinator" | "offsets" | "health") {
+const endpointFields = (service: "coordinator" | "offsets" | "health") => ({
+  listen: hostPort().default(`0.0.0.0:${DEFAULT_PORTS[service]}`).describe("address bound"),
+  address: hostPort().optional().describe("address other components dial"),
+  metricsListen: hostPort({ allowPortZero: true })
+    .optional()
+    .describe("Prometheus /metrics; default: the gRPC port + 1"),
+});
+
+/**
+ * How the offsets service keeps MirrorMaker 2 checkpoints fresh. After an unplanned failover a
+ * group re-reads what it consumed past its newest checkpoint: following the source's commits
+ * (`__consumer_offsets`) bounds that by `coalesceMs` plus a write, where a periodic round alone
+ * bounds it by the round's period.
+ */
+function checkpointsSchema() {
   return section({
-    listen: hostPort().default(`0.0.0.0:${DEFAULT_PORTS[service]}`).describe("address bound"),
-    address: hostPort().optional().describe("address other components dial"),
-    metricsListen: hostPort({ allowPortZero: true })
-      .optional()
-      .describe("Prometheus /metrics; default: the gRPC port + 1"),
-  })
-    .transform((endpoint) => ({
-      listen: endpoint.listen,
-      address: endpoint.address ?? reachable(endpoint.listen),
-      metricsListen: endpoint.metricsListen ?? metricsNextTo(endpoint.listen),
-    }))
+    intervalMs: ms(500, 3_600_000)
+      .default(4000)
+      .describe("period of the round that reads every selected group's offsets (the fallback)"),
+    followCommits: flag()
+      .default(true)
+      .describe("also checkpoint a group soon after it commits (tails __consumer_offsets)"),
+    coalesceMs: ms(10, 60_000)
+      .default(250)
+      .describe("commits followed are written at most this often (per pass, for every group)"),
+  }).prefault({});
+}
+
+/** The addresses left out, from the one bound. */
+function withAddresses<T extends { listen: string; address?: string; metricsListen?: string }>(
+  endpoint: T,
+): T & { address: string; metricsListen: string } {
+  return {
+    ...endpoint,
+    address: endpoint.address ?? reachable(endpoint.listen),
+    metricsListen: endpoint.metricsListen ?? metricsNextTo(endpoint.listen),
+  };
+}
+
+function endpointSchema(service: "coordinator" | "health") {
+  return section(endpointFields(service)).transform(withAddresses).prefault({});
+}
+
+function offsetsSchema() {
+  return section({ ...endpointFields("offsets"), checkpoints: checkpointsSchema() })
+    .transform(withAddresses)
     .prefault({});
 }
 
@@ -66,7 +99,7 @@ function agentSchema(context: SchemaContext) {
 export function servicesSchema(context: SchemaContext) {
   return section({
     coordinator: endpointSchema("coordinator"),
-    offsets: endpointSchema("offsets"),
+    offsets: offsetsSchema(),
     health: endpointSchema("health"),
     agent: agentSchema(context),
   }).prefault({});
