@@ -180,13 +180,26 @@ export type WriteGuardReading =
 
 /**
  * Denies applications' writes to a cluster's topics with Kafka ACLs, and lifts that denial
- * (passive-acls.ts). `select` picks the topics by name.
+ * (passive-acls.ts). `select` picks the topics by name; `timeoutMs` bounds the call (the
+ * guard's own bound by default), after which it fails.
  */
 export interface TopicWriteGuard {
-  deny(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardOutcome>;
-  allow(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardOutcome>;
+  deny(
+    cluster: string,
+    select: (topic: string) => boolean,
+    timeoutMs?: number,
+  ): Promise<WriteGuardOutcome>;
+  allow(
+    cluster: string,
+    select: (topic: string) => boolean,
+    timeoutMs?: number,
+  ): Promise<WriteGuardOutcome>;
   /** Reads the denial of the selected topics, changing nothing. */
-  read(cluster: string, select: (topic: string) => boolean): Promise<WriteGuardReading>;
+  read(
+    cluster: string,
+    select: (topic: string) => boolean,
+    timeoutMs?: number,
+  ): Promise<WriteGuardReading>;
   /**
    * Whether this service may create and delete ACLs there, asked of the authorizer without
    * changing anything (a drill's check); undefined when the broker cannot say.

@@ -15,7 +15,7 @@ import {
   kafkaErrorType,
   ResourcePatternTypes,
 } from "@geo/kafka";
-import { type KafkaCluster, startKafkaClusters } from "@geo/local-runtime";
+import { type KafkaCluster, startKafkaClusters, waitFor } from "@geo/local-runtime";
 import { createLogger } from "@geo/logging";
 import { createAclRights } from "./acl-rights";
 import { createKafkaWriteGuard, denyWriteAcl, remoteTopicSelector } from "./passive-acls";
@@ -251,5 +251,138 @@ test("a drill learns, changing nothing, whether the service may change ACLs (ALT
     await agent.use((a) => a.deleteAcls({ filters: [probe] }));
   } finally {
     await agent.use((a) => a.deleteAcls({ filters: granted }));
+  }
+});
+
+/** The agent's admin, counting the Kafka requests (by API) each guard call sends. */
+function countingAdmin(clientId: string) {
+  const admin = createClusterAdmin(clusterConfig(guarded, "geo-agent"), { clientId, logger });
+  admins.push(admin);
+  let counts: Record<string, number> = {};
+  const counted: ClusterAdmin = {
+    alias: admin.alias,
+    close: () => admin.close(),
+    use: (action, timeoutMs) =>
+      admin.use(async (a) => {
+        const stop = a.on(a.events.REQUEST, ({ payload }) => {
+          counts[payload.apiName] = (counts[payload.apiName] ?? 0) + 1;
+        });
+        try {
+          return await action(a);
+        } finally {
+          stop();
+        }
+      }, timeoutMs),
+  };
+  /** Runs `call`: its result, duration and requests. */
+  const timed = async <T>(call: () => Promise<T>) => {
+    counts = {};
+    const started = performance.now();
+    const value = await call();
+    return { value, ms: Math.round(performance.now() - started), requests: { ...counts } };
+  };
+  return { admin: counted, timed };
+}
+
+const readsTopic = (resourceName: string, resourcePatternType: ResourcePatternTypes) => ({
+  ...denyWriteAcl(resourceName),
+  resourcePatternType,
+  principal: "User:team-a",
+  operation: AclOperationTypes.READ,
+  permissionType: AclPermissionTypes.ALLOW,
+});
+
+const shown = (acl: ReturnType<typeof readsTopic>) =>
+  `${acl.resourcePatternType} ${acl.resourceName} ${acl.principal} ${acl.operation} ${acl.permissionType}`;
+
+/**
+ * Waits until the topic ACLs starting with `prefix` are `expected`: a broker's authorizer applies
+ * ACL changes some time after answering them (seconds after creating hundreds of topics).
+ */
+async function aclsBecome(admin: ClusterAdmin, prefix: string, expected: string[], what: string) {
+  let acls: string[] = [];
+  const read = async () => {
+    const { resources } = await admin.use((a) =>
+      a.describeAcls({
+        resourceType: AclResourceTypes.TOPIC,
+        resourcePatternType: ResourcePatternTypes.ANY,
+        ...ANY_BINDING,
+      }),
+    );
+    acls = resources
+      .filter((r) => r.resourceName.startsWith(prefix))
+      .flatMap((r) => r.acls.map((acl) => shown({ ...r, ...acl })))
+      .sort();
+    return acls.join() === [...expected].sort().join() || undefined;
+  };
+  await waitFor(what, read, 30_000, 100).catch(() => assert.deepEqual(acls, expected.sort(), what));
+}
+
+test("hundreds of replicated topics: the same ACLs, in a few requests whatever their number", async () => {
+  const { admin, timed } = countingAdmin("bulk");
+  const guard = createKafkaWriteGuard(() => admin);
+  const bulk = Array.from({ length: 400 }, (_, i) => `bulk.${String(i).padStart(3, "0")}`);
+  const prefixedOwn = "bulk.team-a.orders"; // matched by the operator's prefixed ACL
+  const literalOwn = "bulk.audited";
+  const topics = [...bulk, prefixedOwn, literalOwn].sort();
+  await admin.use(
+    (a) => a.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 1 })) }),
+    120_000,
+  );
+  const operatorAcls = [
+    readsTopic("bulk.team-a.", ResourcePatternTypes.PREFIXED),
+    readsTopic(literalOwn, ResourcePatternTypes.LITERAL),
+  ];
+  const operators = operatorAcls.map(shown);
+  await admin.use((a) => a.createAcls({ acl: operatorAcls }));
+  await aclsBecome(admin, "bulk.", operators, "the operator's ACLs");
+  const keepReadable = (topic: string) =>
+    [AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((operation) => ({
+      ...denyWriteAcl(topic),
+      operation,
+      permissionType: AclPermissionTypes.ALLOW,
+    }));
+  const denied = [
+    ...operators,
+    ...[...topics.map(denyWriteAcl), ...bulk.flatMap(keepReadable)].map(shown),
+  ];
+  const select = (topic: string) => topic.startsWith("bulk.");
+
+  const deny = await timed(() => guard.deny("guarded", select));
+  assert.deepEqual(deny.value, { authorizer: true, topics, changed: topics });
+  await aclsBecome(admin, "bulk.", denied, "topics with ACLs of their own get only the deny");
+  const again = await timed(() => guard.deny("guarded", select));
+  assert.deepEqual(again.value, { authorizer: true, topics, changed: [] });
+  const allow = await timed(() => guard.allow("guarded", select));
+  assert.deepEqual(allow.value, { authorizer: true, topics, changed: topics });
+  await aclsBecome(admin, "bulk.", operators, "only the operator's ACLs are left");
+  for (const [name, call] of Object.entries({ deny, "deny again": again, allow })) {
+    console.log(`${topics.length} topics, ${name}: ${call.ms} ms ${JSON.stringify(call.requests)}`);
+  }
+
+  // One DescribeAcls, a ListTopics (Metadata), one CreateAcls or DeleteAcls per 1,000 bindings
+  // (1,202 here: a deny per topic, two allows per topic with no ACL of its own).
+  const acls = ({ Metadata: _refreshes, ...rest }: Record<string, number>) => rest;
+  assert.deepEqual(acls(deny.requests), { DescribeAcls: 1, CreateAcls: 2 });
+  assert.deepEqual(acls(again.requests), { DescribeAcls: 1 }, "nothing to change: only a read");
+  assert.deepEqual(acls(allow.requests), { DescribeAcls: 1, DeleteAcls: 2 });
+  for (const call of [deny, again, allow]) {
+    assert.ok((call.requests.Metadata ?? 0) <= 5, JSON.stringify(call.requests));
+    assert.ok(call.ms < 5000, `${call.ms} ms: beyond the keeper's 5 s bound`);
+  }
+
+  // A literal ACL on "*" is every topic's own too: one more topic gets only the deny.
+  const wildcard = { ...readsTopic("*", ResourcePatternTypes.LITERAL), principal: "User:team-b" };
+  await admin.use((a) => a.createAcls({ acl: [wildcard] }));
+  try {
+    await aclsBecome(admin, "*", [shown(wildcard)], "the wildcard ACL");
+    const first = (topic: string) => topic === "bulk.000";
+    await guard.deny("guarded", first);
+    const deniedFirst = [...operators, shown(denyWriteAcl("bulk.000"))];
+    await aclsBecome(admin, "bulk.", deniedFirst, "a topic under a wildcard ACL: only the deny");
+    await guard.allow("guarded", first);
+    await aclsBecome(admin, "bulk.", operators, "the deny lifted");
+  } finally {
+    await admin.use((a) => a.deleteAcls({ filters: [wildcard, ...operatorAcls] }));
   }
 });

@@ -14,6 +14,8 @@
 // cluster. A cluster without an authorizer answers SECURITY_DISABLED: the step says so and the
 // transition goes on (writes to the passive side are then detected, not prevented). Between
 // transitions the protection keeper (protection-keeper.ts) keeps the same bindings in place.
+// Each call reads all topic ACLs at once and changes them in batches: a few requests whatever
+// the number of topics (a transition's RTO and a keeper pass's bound do not grow with it).
 import { createTopicFilter, isHeartbeatsTopic } from "@geo/config";
 import {
   AclOperationTypes,
@@ -174,95 +176,159 @@ async function protect(
   return `read-only for applications: ${listed(outcome.topics)}`;
 }
 
-/** The ACLs of a topic's own (literal, prefixed and wildcard ones matching it). */
-async function aclsOn(admin: Admin, topic: string) {
-  const answer = await admin.describeAcls({
-    resourceType: AclResourceTypes.TOPIC,
-    resourceName: topic,
-    resourcePatternType: ResourcePatternTypes.MATCH,
-    operation: AclOperationTypes.ANY,
-    permissionType: AclPermissionTypes.ANY,
-  });
-  return answer.resources.flatMap((resource) =>
-    resource.acls.map((acl) => ({ ...acl, resourcePatternType: resource.resourcePatternType })),
-  );
+/** One ACL binding on a topic resource, as DescribeAcls answers it. */
+interface TopicBinding {
+  readonly resourceName: string;
+  readonly resourcePatternType: ResourcePatternTypes;
+  readonly principal: string;
+  readonly host: string;
+  readonly operation: AclOperationTypes;
+  readonly permissionType: AclPermissionTypes;
 }
 
-/** Topics holding the deny; undefined when the cluster has no authorizer (SECURITY_DISABLED). */
-async function deniedTopics(admin: Admin): Promise<string[] | undefined> {
-  const { resourceName: _anyTopic, ...filter } = denyWriteAcl("");
+/** Every topic ACL: literal and prefixed, any name (one DescribeAcls, whatever the topic count). */
+const ALL_TOPIC_ACLS = {
+  resourceType: AclResourceTypes.TOPIC,
+  resourcePatternType: ResourcePatternTypes.ANY,
+  operation: AclOperationTypes.ANY,
+  permissionType: AclPermissionTypes.ANY,
+};
+
+/** The bindings `filter` matches; undefined when the cluster has no authorizer (SECURITY_DISABLED). */
+async function describe(
+  admin: Admin,
+  filter: Parameters<Admin["describeAcls"]>[0],
+): Promise<TopicBinding[] | undefined> {
   try {
     const answer = await admin.describeAcls(filter);
-    return answer.resources.map((resource) => resource.resourceName);
+    return answer.resources.flatMap(({ acls, ...resource }) =>
+      acls.map((acl) => ({ ...acl, ...resource })),
+    );
   } catch (error) {
     if ((error as { type?: string }).type === "SECURITY_DISABLED") return undefined;
     throw error;
   }
 }
 
-/** Protects one topic: the deny, plus the allows that keep an ACL-free topic readable. */
-async function denyTopic(admin: Admin, topic: string): Promise<void> {
-  const own = await aclsOn(admin, topic);
-  const open = own.length === 0;
-  await admin.createAcls({ acl: [denyWriteAcl(topic), ...(open ? keepReadable(topic) : [])] });
+const sameBinding = (a: TopicBinding, b: TopicBinding) =>
+  a.resourceName === b.resourceName &&
+  a.resourcePatternType === b.resourcePatternType &&
+  a.principal === b.principal &&
+  a.host === b.host &&
+  a.operation === b.operation &&
+  a.permissionType === b.permissionType;
+
+/** Topics holding the deny. */
+const deniedIn = (bindings: readonly TopicBinding[]) =>
+  new Set(
+    bindings.filter((b) => sameBinding(b, denyWriteAcl(b.resourceName))).map((b) => b.resourceName),
+  );
+
+/**
+ * A topic's own ACLs as a MATCH filter on its name finds them: literal ones on its name or on
+ * "*", prefixed ones whose prefix its name starts with.
+ */
+function ownAcls(bindings: readonly TopicBinding[]): (topic: string) => TopicBinding[] {
+  const literal = new Map<string, TopicBinding[]>();
+  const general: TopicBinding[] = [];
+  for (const binding of bindings) {
+    const named = binding.resourcePatternType === ResourcePatternTypes.LITERAL;
+    if (!named || binding.resourceName === "*") general.push(binding);
+    else if (literal.has(binding.resourceName)) literal.get(binding.resourceName)!.push(binding);
+    else literal.set(binding.resourceName, [binding]);
+  }
+  const matches = (topic: string) => (b: TopicBinding) =>
+    b.resourcePatternType === ResourcePatternTypes.LITERAL ||
+    (b.resourcePatternType === ResourcePatternTypes.PREFIXED && topic.startsWith(b.resourceName));
+  return (topic) => [...(literal.get(topic) ?? []), ...general.filter(matches(topic))];
 }
 
-/** Lifts one topic's protection; the allows go too when nothing else is left on the topic. */
-async function allowTopic(admin: Admin, topic: string): Promise<void> {
-  await admin.deleteAcls({ filters: [denyWriteAcl(topic)] });
-  const left = await aclsOn(admin, topic);
-  const ours = keepReadable(topic);
-  const onlyOurs =
-    left.length === ours.length &&
-    left.every((acl) =>
-      ours.some(
-        (o) =>
-          acl.resourcePatternType === o.resourcePatternType &&
-          acl.principal === o.principal &&
-          acl.host === o.host &&
-          acl.operation === o.operation &&
-          acl.permissionType === o.permissionType,
-      ),
-    );
-  if (onlyOurs) await admin.deleteAcls({ filters: ours });
+/** At most this many bindings (filters) per CreateAcls (DeleteAcls) request. */
+const ACLS_PER_REQUEST = 1000;
+
+/** Requests of up to ACLS_PER_REQUEST items; a topic's items always go in the same one. */
+function requests<T>(perTopic: readonly (readonly T[])[]): T[][] {
+  const batches: T[][] = [];
+  for (const items of perTopic) {
+    const last = batches.at(-1);
+    if (last !== undefined && last.length + items.length <= ACLS_PER_REQUEST) last.push(...items);
+    else batches.push([...items]);
+  }
+  return batches;
+}
+
+/**
+ * Protects the selected topics not denied yet: the deny, plus the allows that keep a topic with
+ * no ACL of its own readable. The allows come first: a failure between the two leaves a topic
+ * with only them, which the next pass sees as having ACLs and completes with the deny.
+ */
+async function denyAll(admin: Admin, select: (topic: string) => boolean) {
+  const bindings = await describe(admin, ALL_TOPIC_ACLS);
+  if (bindings === undefined) return { authorizer: false } as const;
+  const denied = deniedIn(bindings);
+  const own = ownAcls(bindings);
+  const topics = (await admin.listTopics()).filter(select).sort();
+  const changed = topics.filter((t) => !denied.has(t));
+  const perTopic = changed.map((t) => [
+    ...(own(t).length === 0 ? keepReadable(t) : []),
+    denyWriteAcl(t),
+  ]);
+  for (const acl of requests(perTopic)) await admin.createAcls({ acl });
+  return { authorizer: true, topics, changed } as const;
+}
+
+/**
+ * Lifts the selected topics' deny, and the allows when nothing else is on the topic. What is
+ * left is judged from the ACLs read before the delete, not read again after it: a broker's
+ * authorizer applies a delete asynchronously, and a stale read would leave the allows behind
+ * (the topic then refusing every application's writes). The allows go before the deny: a
+ * failure between them leaves the deny, which the next call lifts.
+ */
+async function allowAll(admin: Admin, select: (topic: string) => boolean) {
+  const bindings = await describe(admin, ALL_TOPIC_ACLS);
+  if (bindings === undefined) return { authorizer: false } as const;
+  const own = ownAcls(bindings);
+  const topics = [...deniedIn(bindings)].filter(select).sort();
+  const perTopic = topics.map((topic) => {
+    const ours = keepReadable(topic);
+    const left = own(topic).filter((acl) => !sameBinding(acl, denyWriteAcl(topic)));
+    const onlyOurs =
+      left.length === ours.length && ours.every((o) => left.some((acl) => sameBinding(acl, o)));
+    return [...(onlyOurs ? ours : []), denyWriteAcl(topic)];
+  });
+  for (const filters of requests(perTopic)) await admin.deleteAcls({ filters });
+  return { authorizer: true, topics, changed: topics } as const;
 }
 
 /** How long one call of the Kafka write guard may take on a cluster (it is cut off then). */
 export const WRITE_GUARD_TIMEOUT_MS = 15_000;
 
-/** The write guard over each cluster's Kafka admin API. */
+/**
+ * The write guard over each cluster's Kafka admin API. Each call takes a few requests whatever
+ * the topic count: one DescribeAcls of every topic ACL, a ListTopics, and one CreateAcls or
+ * DeleteAcls per ACLS_PER_REQUEST bindings.
+ */
 export function createKafkaWriteGuard(
   adminOf: (cluster: string) => ClusterAdmin,
   timeoutMs = WRITE_GUARD_TIMEOUT_MS,
 ): TopicWriteGuard {
   return {
-    deny: (cluster, select) =>
-      adminOf(cluster).use(async (admin): Promise<WriteGuardOutcome> => {
-        const denied = await deniedTopics(admin);
-        if (denied === undefined) return { authorizer: false };
-        const topics = (await admin.listTopics()).filter(select).sort();
-        const changed = topics.filter((t) => !denied.includes(t));
-        for (const topic of changed) await denyTopic(admin, topic);
-        return { authorizer: true, topics, changed };
-      }, timeoutMs),
-    allow: (cluster, select) =>
-      adminOf(cluster).use(async (admin): Promise<WriteGuardOutcome> => {
-        const denied = await deniedTopics(admin);
-        if (denied === undefined) return { authorizer: false };
-        const topics = denied.filter(select).sort();
-        for (const topic of topics) await allowTopic(admin, topic);
-        return { authorizer: true, topics, changed: topics };
-      }, timeoutMs),
-    read: (cluster, select) =>
+    deny: (cluster, select, boundMs = timeoutMs) =>
+      adminOf(cluster).use((admin): Promise<WriteGuardOutcome> => denyAll(admin, select), boundMs),
+    allow: (cluster, select, boundMs = timeoutMs) =>
+      adminOf(cluster).use((admin): Promise<WriteGuardOutcome> => allowAll(admin, select), boundMs),
+    read: (cluster, select, boundMs = timeoutMs) =>
       adminOf(cluster).use(async (admin): Promise<WriteGuardReading> => {
-        const denied = await deniedTopics(admin);
-        if (denied === undefined) return { authorizer: false };
+        const { resourceName: _anyTopic, ...everyDeny } = denyWriteAcl("");
+        const bindings = await describe(admin, everyDeny);
+        if (bindings === undefined) return { authorizer: false };
+        const denied = deniedIn(bindings);
         const topics = (await admin.listTopics()).filter(select).sort();
         return {
           authorizer: true,
-          denied: topics.filter((t) => denied.includes(t)),
-          open: topics.filter((t) => !denied.includes(t)),
+          denied: topics.filter((t) => denied.has(t)),
+          open: topics.filter((t) => !denied.has(t)),
         };
-      }, timeoutMs),
+      }, boundMs),
   };
 }

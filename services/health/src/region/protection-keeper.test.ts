@@ -194,6 +194,25 @@ describe("protection keeper (fakes, real Redis)", () => {
     assert.deepEqual(denied("eu-west"), []);
   });
 
+  it("bounds a pass's admin calls at 5 s, shorter than a transition's (which may wait for a pass)", async () => {
+    const bounds: (number | undefined)[] = [];
+    const { deny, allow } = fakes.writeGuard;
+    fakes.writeGuard.deny = (cluster, select, timeoutMs) => {
+      bounds.push(timeoutMs);
+      return deny(cluster, select);
+    };
+    fakes.writeGuard.allow = (cluster, select, timeoutMs) => {
+      bounds.push(timeoutMs);
+      return allow(cluster, select);
+    };
+    await keeper().pass("orders");
+    await keeper(0, 2000).pass("orders");
+    assert.deepEqual(bounds, [5000, 5000, 2000, 2000]);
+    bounds.length = 0;
+    await runnerOverFakes().run(ordersTransition());
+    assert.deepEqual(bounds, [undefined, undefined], "a transition's calls: the guard's own bound");
+  });
+
   it("goes by the active region after a failover: the lost region is denied once it answers", async () => {
     const runner = runnerOverFakes();
     fakes.unreachable.add("us-east");

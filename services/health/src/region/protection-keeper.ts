@@ -16,18 +16,24 @@
 // is later still, so the pass's view of the active region was right for all it changed; or it
 // read the state after the transition began, saw it and skipped. A pass after the ACL steps
 // but before the flip sees the transition too. Two health services' keepers take turns at the
-// lock. A pass starts an admin call only with that call's bound (WRITE_GUARD_TIMEOUT_MS, after
+// lock. A pass starts an admin call only with that call's bound (KEEPER_GUARD_TIMEOUT_MS, after
 // which the connection is dropped) and a margin left on its lock, so it never acts after the
-// lock expired and a transition took it.
+// lock expired and a transition took it. That bound is shorter than a transition's own
+// (WRITE_GUARD_TIMEOUT_MS): a transition's ACL step waits for the pass holding the lock, and a
+// failover whose active cluster died during a pass waits for the call to that cluster to time
+// out. A call takes a few requests whatever the topic count (passive-acls.ts), so 5 s is ample.
 import { runLoop } from "@geo/backoff";
 import type { FlowGroupConfig } from "@geo/config";
 import type { Logger } from "@geo/logging";
 import type { ProtectionLock, RegionEndpoint, RegionState, RegionStore } from "@geo/region-state";
 import type { FlowInfo, TransitionDependencies } from "./dependencies";
-import { remoteTopicSelector, WRITE_GUARD_TIMEOUT_MS } from "./passive-acls";
+import { remoteTopicSelector } from "./passive-acls";
 
 /** Lock time a pass keeps spare beyond an admin call's bound before it starts one. */
 const LOCK_MARGIN_MS = 5000;
+
+/** The bound of a pass's write-guard call on one cluster (a transition may wait that long). */
+export const KEEPER_GUARD_TIMEOUT_MS = 5000;
 
 /** A change a pass made to one cluster's ACLs. */
 export interface ProtectionChange {
@@ -57,7 +63,7 @@ export interface ProtectionKeeperOptions {
   readonly groupConfigs: readonly FlowGroupConfig[];
   readonly deps: Pick<TransitionDependencies, "flows" | "writeGuard" | "probes">;
   readonly logger: Logger;
-  /** The bound of one write-guard call. Default WRITE_GUARD_TIMEOUT_MS. */
+  /** The bound of one write-guard call. Default KEEPER_GUARD_TIMEOUT_MS. */
   readonly guardTimeoutMs?: number;
   readonly onChange?: (change: ProtectionChange) => void;
   readonly onPassFailed?: (flowGroup: string) => void;
@@ -201,7 +207,7 @@ async function keepCluster(
   if (failures > 0) return { cluster, active, skipped: `failed its last ${failures} probes` };
   const into = flows.filter((flow) => flow.target === cluster);
   if (into.length === 0) return { cluster, active, skipped: "no flow of the group writes there" };
-  const boundMs = options.guardTimeoutMs ?? WRITE_GUARD_TIMEOUT_MS;
+  const boundMs = options.guardTimeoutMs ?? KEEPER_GUARD_TIMEOUT_MS;
   if (pass.lock.remainingMs() < boundMs + LOCK_MARGIN_MS) {
     throw new Error(
       `the protection lock has ${Math.round(pass.lock.remainingMs())} ms left; not started`,
@@ -209,7 +215,9 @@ async function keepCluster(
   }
   const select = remoteTopicSelector(into, cluster);
   const guard = options.deps.writeGuard;
-  const outcome = active ? await guard.allow(cluster, select) : await guard.deny(cluster, select);
+  const outcome = active
+    ? await guard.allow(cluster, select, boundMs)
+    : await guard.deny(cluster, select, boundMs);
   if (!outcome.authorizer) {
     if (!pass.saidNoAuthorizer.has(cluster)) {
       pass.saidNoAuthorizer.add(cluster);
