@@ -72,17 +72,25 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     ReplicationHealthService,
     grpcClientOptions(config, config.services.health.address, timeout),
   );
-  const admins = new Map(
-    Object.values(config.clusters).map((cluster) => [
-      cluster.alias,
-      createClusterAdmin(cluster, { clientId: "geo-health-failover", logger }),
-    ]),
-  );
-  const adminOf = (alias: string): ClusterAdmin => {
-    const admin = admins.get(alias);
-    if (admin === undefined) throw new Error(`unknown cluster "${alias}"`);
-    return admin;
-  };
+  const clusterAdmins = (clientId: string) =>
+    new Map(
+      Object.values(config.clusters).map((cluster) => [
+        cluster.alias,
+        createClusterAdmin(cluster, { clientId, logger }),
+      ]),
+    );
+  const admins = clusterAdmins("geo-health-failover");
+  // ACL calls get connections of their own: a call that times out drops its connection (the
+  // keeper's after 5 s), which must not fail a transition's group checks or a probe with it.
+  const aclAdmins = clusterAdmins("geo-health-acls");
+  const adminIn =
+    (map: ReadonlyMap<string, ClusterAdmin>) =>
+    (alias: string): ClusterAdmin => {
+      const admin = map.get(alias);
+      if (admin === undefined) throw new Error(`unknown cluster "${alias}"`);
+      return admin;
+    };
+  const adminOf = adminIn(admins);
   const probes = clusterProbes(options, admins);
   const copier = createRecordCopier(config, logger);
 
@@ -95,7 +103,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
     offsets: translatedOffsetCommitter(offsets),
     checkpoints: checkpointReader(offsets),
     probes,
-    writeGuard: aclWriteGuard(config, adminOf, logger),
+    writeGuard: aclWriteGuard(config, adminIn(aclAdmins), logger),
     consumers: {
       async members(cluster, group) {
         const described = await adminOf(cluster).use((admin) => admin.describeGroups([group]));
@@ -108,7 +116,7 @@ export function createGrpcDependencies(options: GrpcDependenciesOptions): GrpcDe
       coordinator.close();
       offsets.close();
       health.close();
-      await Promise.all([...admins.values()].map((admin) => admin.close()));
+      await Promise.all([...admins.values(), ...aclAdmins.values()].map((a) => a.close()));
     },
   };
 }
