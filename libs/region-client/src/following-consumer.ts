@@ -26,6 +26,7 @@ export interface FollowingConsumerOptions extends FollowingClientOptions {
   readonly eachMessage: (payload: EachMessagePayload & { region: string }) => Promise<void>;
   /** See offsets-committer.ts for the geo.offsets.v1 one. */
   readonly commitTranslated: CommitTranslated;
+  /** kafkajs's consumer options; `maxWaitTimeInMs` defaults to 500 ms here (a quick leave). */
   readonly consumerConfig?: Omit<ConsumerConfig, "groupId">;
   /** Longest wait for the last commit and leaving the old region. Default 10 s. */
   readonly leaveTimeoutMs?: number;
@@ -183,6 +184,9 @@ async function join(state: ConsumerState, view: RegionView): Promise<void> {
   state.logger.info({ region, topics }, "consuming in the active region");
 }
 
+/** The consumer's fetch wait unless `consumerConfig.maxWaitTimeInMs` says otherwise. */
+const DEFAULT_MAX_WAIT_MS = 500;
+
 /** A kafkajs consumer of the group in the active region, restarted after a crash only while used. */
 function groupConsumer(state: ConsumerState, view: RegionView): Consumer {
   const { options } = state;
@@ -194,6 +198,9 @@ function groupConsumer(state: ConsumerState, view: RegionView): Consumer {
   );
   const retry = options.consumerConfig?.retry;
   const consumer: Consumer = kafka.consumer({
+    // Leaving waits for the fetch in flight, which idles this long once a drain stops the
+    // producers: kafkajs's 5 s default was most of a switchover's RTO.
+    maxWaitTimeInMs: DEFAULT_MAX_WAIT_MS,
     ...options.consumerConfig,
     groupId: options.groupId,
     retry: {
