@@ -40,7 +40,7 @@ function commitRecord(group: string, partition: number, offset: number, topic = 
   return { key, value: Buffer.concat([head, str(""), time]) };
 }
 
-function setUp(options: { maxPending?: number } = {}) {
+function setUp(options: { maxPending?: number; coalesceMs?: number } = {}) {
   const registry = new Registry();
   const metrics = registerOffsetsMetrics(registry, {
     indexStats: () => ({ partitions: 0, runs: 0, segmentRecords: 0 }),
@@ -208,4 +208,10 @@ test("a flush gives up waiting after its time and the write lands later; a faile
   assert.equal(await commits.flush("f", "billing"), "failed");
   await commits.pass();
   assert.deepEqual(writes.slice(1).map(offsetsOf), [["billing/0@11"]], "retried at the next pass");
+});
+
+test("passes as far apart as the configuration allows start and stop", async () => {
+  const { commits } = setUp({ coalesceMs: 60_000 });
+  commits.start();
+  await commits.close();
 });

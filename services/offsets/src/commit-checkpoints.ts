@@ -104,7 +104,9 @@ export class CommitCheckpoints {
       intervalMs: this.coalesceMs,
       signal: this.abort.signal,
       initialMs: this.coalesceMs,
-      maxMs: 5000,
+      // The backoff after failed passes starts at the period: never below it (the schema allows
+      // a period up to 60 s).
+      maxMs: Math.max(5000, this.coalesceMs),
     });
   }
 
