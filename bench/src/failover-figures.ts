@@ -32,7 +32,8 @@ export interface Outcome {
   readonly missing: { readonly geo: number; readonly mm2: number };
   readonly risk?: RiskCheck;
   readonly mm2Answer: { offsets: readonly unknown[]; ms: number };
-  readonly since?: { since: number; ageMs: number };
+  /** Failover: consumed past the checkpoints listed after it; `after`: those written since. */
+  readonly since?: { since: number; ageMs: number; after: number };
   readonly writtenAtSource: number;
   readonly settings: string;
   readonly seconds: number;
@@ -227,7 +228,11 @@ function lossRows(kind: Kind, o: Outcome, row: AddRow): void {
       "records",
       ">= geo duplicates",
       o.geoSource.duplicates <= o.since.since,
-      `newest checkpoint ${o.since.ageMs} ms old at the failover`,
+      `newest checkpoint ${o.since.ageMs} ms old at the failover; ${
+        o.since.after === 0
+          ? "the checkpoints it translated"
+          : `${o.since.after} partitions' checkpoints written after its commit step (newer than it used)`
+      }`,
     );
   }
 }

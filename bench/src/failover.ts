@@ -103,8 +103,19 @@ function positionsAtSource(load: SequencedLoad): Map<number, bigint> {
   return positions;
 }
 
-/** Records the group handled in us-east after the newest checkpoint of our offsets service. */
-async function consumedSinceCheckpoint(stack: FailoverStack, load: SequencedLoad) {
+/**
+ * Records the group handled in us-east past the checkpoints of our offsets service that the
+ * failover translated. They are listed right after it: the offsets service wrote the group's
+ * commits it had followed before translating (CommitCheckpoints.flush) and, us-east being down,
+ * nothing newer can come, so the list is what the failover read unless that write took over 1 s
+ * (the offsets service logs it). `after`: checkpoints written once the failover's commit step had
+ * ended, which it cannot have used (the figure then reads newer ones; the note says so).
+ */
+async function consumedSinceCheckpoint(
+  stack: FailoverStack,
+  load: SequencedLoad,
+  record: healthV1.TransitionRecord,
+) {
   const { checkpoints } = await stack.offsets.listCheckpoints({ flow: FLOW, group: GROUP });
   let since = 0n;
   for (const [partition, next] of positionsAtSource(load)) {
@@ -114,7 +125,13 @@ async function consumedSinceCheckpoint(stack: FailoverStack, load: SequencedLoad
     since += next - BigInt(checkpoint?.sourceOffset ?? "0");
   }
   const ageMs = Math.max(0, ...checkpoints.map((c) => Number(c.ageMs)));
-  return { since: Number(since), ageMs };
+  // Both services stamp with this machine's clock.
+  const commitEnds = record.steps
+    .filter((s) => s.name === "commit-offsets")
+    .map((s) => ms(s.startTime) + ms(s.duration));
+  const committedAt = Math.max(...commitEnds);
+  const after = checkpoints.filter((c) => ms(c.checkpointTime) > committedAt).length;
+  return { since: Number(since), ageMs, after };
 }
 
 async function waitForCheckpoints(stack: FailoverStack): Promise<void> {
@@ -153,7 +170,8 @@ async function scenario(kind: Kind): Promise<Row[]> {
     const moved = kind === "switchover" ? await switchover(stack) : await failover(stack);
     // MirrorMaker 2's answer at the same moment the group is moved.
     const mm2Answer = await stack.translator.translate(MM2_ALIAS, GROUP);
-    const since = kind === "failover" ? await consumedSinceCheckpoint(stack, load) : undefined;
+    const since =
+      kind === "failover" ? await consumedSinceCheckpoint(stack, load, moved.record) : undefined;
     if (moved.record.outcome !== healthV1.TransitionOutcome.SUCCEEDED) {
       throw new Error(`${kind} did not succeed: ${moved.record.error}`);
     }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { GrpcClient } from "@geo/grpc";
+import { fetchGroupOffsets } from "@geo/kafka-wire";
 import type { OffsetTranslationService } from "@geo/proto";
 import { FLOW, type GeoStack, startGeoStack, trackFailures } from "./support/geo-stack";
 import { commitAtSource, startServingOffsets } from "./support/offsets-fixtures";
@@ -18,6 +19,8 @@ const PARTITIONS = 2;
 const RECORDS = 100;
 /** A round this long cannot be what writes a checkpoint within the bound. */
 const SETTINGS = "{ intervalMs: 60000, followCommits: true, coalesceMs: 250 }";
+/** Passes a minute apart (the first a minute after the start): only a flush writes sooner. */
+const SLOW_PASSES = "{ intervalMs: 600000, followCommits: true, coalesceMs: 60000 }";
 /** Generous for a loaded 2-core machine; the default round alone is 4 s plus its own duration. */
 const BOUND_MS = 2000;
 
@@ -26,9 +29,9 @@ let offsets: ServiceProcess;
 let client: GrpcClient<typeof OffsetTranslationService> | undefined;
 const failures = trackFailures();
 
-async function startOffsetsService(): Promise<void> {
+async function startOffsetsService(settings = SETTINGS): Promise<void> {
   client?.close();
-  ({ service: offsets, client } = await startServingOffsets(stack, SETTINGS));
+  ({ service: offsets, client } = await startServingOffsets(stack, settings));
 }
 
 before(async () => {
@@ -176,4 +179,60 @@ test("a group ahead of replication is checkpointed at the replicated end, exactl
     assert.equal(c.targetOffset, String(RECORDS));
     assert.equal(c.exact, true, `partition ${c.partition} at ${c.sourceOffset}`);
   }
+});
+
+test("a failover from checkpoints starts at the group's last commit followed, not yet written", async () => {
+  await stack.kill(offsets);
+  await commit("cc-failover", [20n, 30n]);
+  const startedAt = performance.now();
+  await startOffsetsService(SLOW_PASSES);
+  // The first round checkpoints the commit made while the service was down; the next is far off.
+  await waitForCheckpoints("cc-failover", [20n, 30n], 30_000);
+  // A newer commit, followed by the tail (it starts at the end of __consumer_offsets: commit
+  // until it is seen), held for the pass a minute after the start.
+  await waitFor(
+    "the tail following cc-failover's commit",
+    async () => {
+      await commit("cc-failover", [70n, 80n]);
+      return (await metric(`geo_offsets_commit_records_total{outcome="followed"}`)) >= 2;
+    },
+    { timeoutMs: 30_000, intervalMs: 1000 },
+  );
+  const written = (await checkpointed("cc-failover")).map((c) => c.sourceOffset);
+  assert.deepEqual(written, ["20", "30"], "not written before the failover asks");
+  await stack.pair.source.cluster.stop();
+  const answer = await client!.commitTranslatedOffsets(
+    { flow: FLOW, group: "cc-failover", actor: "test" },
+    { timeoutMs: 30_000 },
+  );
+  const elapsed = performance.now() - startedAt;
+  assert.ok(elapsed < 60_000, `${Math.round(elapsed)} ms: a pass may have written the commit`);
+  assert.deepEqual(
+    answer.offsets.map((o) => [o.translation!.sourceOffset, o.committed]),
+    [
+      ["70", true],
+      ["80", true],
+    ],
+  );
+  // Committed in the target exactly at the translation of the group's last commit.
+  const { offsets: expected } = await client!.translateOffsets({
+    flow: FLOW,
+    offsets: [70n, 80n].map((offset, partition) => ({
+      topic: TOPIC,
+      partition,
+      offset: String(offset),
+    })),
+  });
+  const inTarget = await fetchGroupOffsets(stack.pair.target.wire, "cc-failover");
+  assert.deepEqual(
+    inTarget
+      .map((p) => [p.topic, p.partition, String(p.offset)])
+      .sort((a, b) => Number(a[1]) - Number(b[1])),
+    expected.map((t) => [t.targetTopic, t.partition, t.targetOffset]),
+  );
+  const again = await client!.translateGroupOffsets(
+    { flow: FLOW, group: "cc-failover" },
+    { timeoutMs: 30_000 },
+  );
+  assert.equal(again.fromCheckpoints, true, "the source is down: translated from checkpoints");
 });

@@ -40,7 +40,7 @@ function commitRecord(group: string, partition: number, offset: number, topic = 
   return { key, value: Buffer.concat([head, str(""), time]) };
 }
 
-function setUp(options: { maxPending?: number } = {}) {
+function setUp(options: { maxPending?: number; coalesceMs?: number } = {}) {
   const registry = new Registry();
   const metrics = registerOffsetsMetrics(registry, {
     indexStats: () => ({ partitions: 0, runs: 0, segmentRecords: 0 }),
@@ -49,6 +49,8 @@ function setUp(options: { maxPending?: number } = {}) {
   const writes: { group: string; translations: readonly Translation[] }[][] = [];
   /** Writes to fail, and what arrives while one is out. */
   const failing = { count: 0, during: () => {} };
+  /** Writes wait for it while set (a slow target). */
+  const gate: { until?: Promise<void> } = {};
   const core = {
     flows,
     logger: createLogger({ service: "test", level: "silent" }),
@@ -64,6 +66,7 @@ function setUp(options: { maxPending?: number } = {}) {
         _flow: unknown,
         entries: { group: string; translations: Translation[] }[],
       ) => {
+        await gate.until;
         if (failing.count > 0) {
           failing.count--;
           failing.during();
@@ -86,7 +89,18 @@ function setUp(options: { maxPending?: number } = {}) {
     failing.count = 1;
     failing.during = during;
   };
-  return { commits, writes, times, counted, feed, failNextWrite };
+  /** Holds every write until the returned function is called. */
+  const holdWrites = () => {
+    let release = () => {};
+    gate.until = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return () => {
+      gate.until = undefined;
+      release();
+    };
+  };
+  return { commits, writes, times, counted, feed, failNextWrite, holdWrites };
 }
 
 const offsetsOf = (entries: { group: string; translations: readonly Translation[] }[]) =>
@@ -137,4 +151,67 @@ test("pending partitions are bounded; a failed write is retried unless a newer c
   assert.equal(writes.length, 0);
   await commits.pass();
   assert.deepEqual(writes.flatMap(offsetsOf).sort(), ["billing/0@1", "billing/1@3"]);
+});
+
+test("a flush writes the group's followed commits at once, and no other group's", async () => {
+  const { commits, writes, feed } = setUp();
+  feed(commitRecord("billing", 0, 10));
+  feed(commitRecord("billing", 0, 25));
+  feed(commitRecord("billing-eu", 1, 7));
+  assert.equal(await commits.flush("f", "billing"), "written");
+  assert.deepEqual(writes.map(offsetsOf), [["billing/0@25"]]);
+  assert.equal(await commits.flush("f", "billing"), "nothing");
+  assert.equal(await commits.flush("f", "other-app"), "nothing");
+  await commits.pass();
+  assert.deepEqual(writes.map(offsetsOf), [["billing/0@25"], ["billing-eu/1@7"]]);
+});
+
+test("a flush waits for the write in flight, then writes the newer commit after it", async () => {
+  const { commits, writes, feed, failNextWrite, holdWrites } = setUp();
+  feed(commitRecord("billing", 0, 10));
+  const release = holdWrites();
+  const pass = commits.pass();
+  await new Promise((resolve) => setImmediate(resolve));
+  // Taken by the pass being written: not pending, yet not written either.
+  const flushed = commits.flush("f", "billing", 5000);
+  feed(commitRecord("billing", 1, 3));
+  release();
+  assert.equal(await flushed, "written");
+  await pass;
+  assert.deepEqual(writes.map(offsetsOf), [["billing/0@10"], ["billing/1@3"]]);
+  // The pass in flight fails while a newer commit comes: the flush writes the newer one and
+  // the failed one is not put back over it.
+  feed(commitRecord("billing", 0, 20));
+  failNextWrite(() => feed(commitRecord("billing", 0, 30)));
+  const releaseFailing = holdWrites();
+  const failing = commits.pass();
+  await new Promise((resolve) => setImmediate(resolve));
+  const flushedAgain = commits.flush("f", "billing", 5000);
+  releaseFailing();
+  assert.equal(await flushedAgain, "written");
+  await failing;
+  await commits.pass();
+  assert.deepEqual(writes.slice(2).map(offsetsOf), [["billing/0@30"]]);
+});
+
+test("a flush gives up waiting after its time and the write lands later; a failed one says so", async () => {
+  const { commits, writes, feed, failNextWrite, holdWrites } = setUp();
+  feed(commitRecord("billing", 0, 10));
+  const release = holdWrites();
+  assert.equal(await commits.flush("f", "billing", 20), "timeout");
+  assert.equal(writes.length, 0);
+  release();
+  await commits.pass();
+  assert.deepEqual(writes.map(offsetsOf), [["billing/0@10"]]);
+  feed(commitRecord("billing", 0, 11));
+  failNextWrite(() => {});
+  assert.equal(await commits.flush("f", "billing"), "failed");
+  await commits.pass();
+  assert.deepEqual(writes.slice(1).map(offsetsOf), [["billing/0@11"]], "retried at the next pass");
+});
+
+test("passes as far apart as the configuration allows start and stop", async () => {
+  const { commits } = setUp({ coalesceMs: 60_000 });
+  commits.start();
+  await commits.close();
 });

@@ -19,8 +19,20 @@ export interface CommitCheckpointsOptions {
   maxPerPass?: number;
 }
 
-/** `${flow}\0${group}\0${topic}\0${partition}` → the latest commit followed, not yet written. */
-type Pending = Map<string, { flow: string; commit: OffsetCommitRecord }>;
+/**
+ * `${flow}\0${group}` → `${topic}\0${partition}` → the latest commit followed, not yet written
+ * (per group, so that a flush finds its group's commits without a scan).
+ */
+type Pending = Map<string, { flow: string; commits: Map<string, OffsetCommitRecord> }>;
+
+/** Commits taken from `pending` for one write. */
+type Taken = { flow: string; commit: OffsetCommitRecord }[];
+
+/**
+ * What a flush did: `nothing` (no commit of the group waiting), `written`, `failed` (retried at
+ * the next pass) or `timeout` (still being written).
+ */
+export type FlushOutcome = "nothing" | "written" | "failed" | "timeout";
 
 /** Per flow and group, when its checkpoints were last written (the checkpoint age gauge). */
 export type CheckpointTimes = Map<string, { flow: string; group: string; time: number }>;
@@ -31,13 +43,23 @@ export type CheckpointTimes = Map<string, { flow: string; group: string; time: n
  * committed since the last pass, so that a failover finds each group within about one pass of
  * its last commit rather than one checkpoint round. Only the latest commit per partition is
  * kept (memory follows the partitions committed, bounded by `maxPending`); a failed write is
- * retried at the next pass unless a newer commit replaced it. The periodic round stays the
- * fallback for what the tail does not see (commits before the start, a broken connection).
+ * retried at the next pass unless a newer commit replaced it. A translation from checkpoints
+ * (the source lost) first flushes its group's pending commits (`flush`). The periodic round
+ * stays the fallback for what the tail does not see (commits before the start, a broken
+ * connection).
  */
 export class CommitCheckpoints {
   private readonly tails = new Map<string, CommitTail>();
   private readonly clients: KafkaWireClient[] = [];
   private readonly pending: Pending = new Map();
+  private pendingSize = 0;
+  /** The write in flight or queued last (a pass or a flush): writes run one at a time. */
+  private writing: Promise<unknown> = Promise.resolve();
+  /** `${flow}\0${group}` of the commits the write in flight is writing. */
+  private readonly inFlight = new Set<string>();
+  /** Groups to flush at the next flush write, and that write once queued (not yet started). */
+  private readonly flushWanted = new Set<string>();
+  private flushWrite: Promise<ReadonlySet<string>> | undefined;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly coalesceMs: number;
@@ -82,7 +104,9 @@ export class CommitCheckpoints {
       intervalMs: this.coalesceMs,
       signal: this.abort.signal,
       initialMs: this.coalesceMs,
-      maxMs: 5000,
+      // The backoff after failed passes starts at the period: never below it (the schema allows
+      // a period up to 60 s).
+      maxMs: Math.max(5000, this.coalesceMs),
     });
   }
 
@@ -109,12 +133,35 @@ export class CommitCheckpoints {
   }
 
   private hold(flow: string, commit: OffsetCommitRecord): boolean {
-    const id = pendingId(flow, commit);
-    if (!this.pending.has(id) && this.pending.size >= (this.options.maxPending ?? 100_000)) {
-      return false;
+    const key = groupKey(flow, commit.group);
+    const id = partitionId(commit);
+    let entry = this.pending.get(key);
+    const known = entry?.commits.has(id) ?? false;
+    if (!known && this.pendingSize >= (this.options.maxPending ?? 100_000)) return false;
+    if (entry === undefined) {
+      entry = { flow, commits: new Map() };
+      this.pending.set(key, entry);
     }
-    this.pending.set(id, { flow, commit });
+    entry.commits.set(id, commit);
+    if (!known) this.pendingSize++;
     return true;
+  }
+
+  /** Removes and returns up to `limit` pending commits (of `groups` only, when given). */
+  private take(limit: number, groups?: ReadonlySet<string>): Taken {
+    const taken: Taken = [];
+    for (const key of groups ?? this.pending.keys()) {
+      const entry = this.pending.get(key);
+      if (entry === undefined) continue;
+      for (const [id, commit] of entry.commits) {
+        if (taken.length >= limit) return taken;
+        taken.push({ flow: entry.flow, commit });
+        entry.commits.delete(id);
+        this.pendingSize--;
+      }
+      this.pending.delete(key);
+    }
+    return taken;
   }
 
   private count(cluster: string, outcome: string): void {
@@ -123,14 +170,61 @@ export class CommitCheckpoints {
 
   /** Writes up to `maxPerPass` pending partitions, grouped per flow; flows fail independently. */
   async pass(): Promise<void> {
-    const taken: Pending = new Map();
-    for (const [id, entry] of this.pending) {
-      if (taken.size >= (this.options.maxPerPass ?? 10_000)) break;
-      taken.set(id, entry);
-      this.pending.delete(id);
+    await this.serially(() => this.write(this.take(this.options.maxPerPass ?? 10_000)));
+  }
+
+  /**
+   * Writes the commits of `group` on `flow` followed but not written yet, for a translation from
+   * checkpoints (the source does not answer) to start from the newest commit this service saw
+   * rather than from the checkpoint of the pass before. Sound because it only writes sooner what
+   * the next pass would write: each commit is one the group made (never a position it did not
+   * commit), and writes run one at a time, each taking the latest pending commit of a partition
+   * when it starts, so a partition's checkpoints are written in the order its commits were
+   * followed (never backwards; a failed write is put back only when no newer commit came). A
+   * flush waits for the write in flight (it may hold the group's commits), then writes only the
+   * groups asked for meanwhile, all in one write: one slow group cannot queue the others behind
+   * a flush each. After `timeoutMs` it returns `timeout` and the write goes on: the caller
+   * translates from what is written, a pass older at worst, as without a flush.
+   */
+  async flush(flow: string, group: string, timeoutMs = 1000): Promise<FlushOutcome> {
+    const key = groupKey(flow, group);
+    if (!this.pending.has(key) && !this.inFlight.has(key)) return "nothing";
+    this.flushWanted.add(key);
+    this.flushWrite ??= this.serially(() => {
+      this.flushWrite = undefined;
+      const groups = new Set(this.flushWanted);
+      this.flushWanted.clear();
+      return this.write(this.take(Number.POSITIVE_INFINITY, groups));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      this.flushWrite.then((failed): FlushOutcome => (failed.has(flow) ? "failed" : "written")),
+      new Promise<FlushOutcome>((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (outcome === "timeout" || outcome === "failed") {
+      this.core.logger.warn(
+        { flow, group, outcome, timeoutMs },
+        "offsets: the group's followed commits are not written yet; translating from the checkpoints written, which may be a pass older",
+      );
     }
+    return outcome;
+  }
+
+  /** Runs writes one at a time, in the order asked (see flush). */
+  private serially<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(write);
+    this.writing = run.catch(() => {});
+    return run;
+  }
+
+  /** Writes `taken` per flow; flows fail independently. Returns the flows whose write failed. */
+  private async write(taken: Taken): Promise<ReadonlySet<string>> {
+    const failed = new Set<string>();
+    for (const { flow, commit } of taken) this.inFlight.add(groupKey(flow, commit.group));
     const perFlow = groupBy(
-      [...taken.values()],
+      taken,
       (e) => e.flow,
       (e) => e.commit,
     );
@@ -139,6 +233,7 @@ export class CommitCheckpoints {
         try {
           await this.writeFlow(flow, commits);
         } catch (error) {
+          failed.add(flow);
           this.metrics.commitCheckpointWrites.inc({ flow, outcome: "failed" });
           this.core.logger.warn(
             { flow, partitions: commits.length, err: (error as Error).message },
@@ -148,6 +243,8 @@ export class CommitCheckpoints {
         }
       }),
     );
+    this.inFlight.clear();
+    return failed;
   }
 
   private async writeFlow(name: string, commits: readonly OffsetCommitRecord[]): Promise<void> {
@@ -188,20 +285,27 @@ export class CommitCheckpoints {
   /** Failed commits wait for the next pass, unless a newer commit of the partition came. */
   private putBack(flow: string, commits: readonly OffsetCommitRecord[]): void {
     for (const c of commits) {
-      if (!this.pending.has(pendingId(flow, c))) this.hold(flow, c);
+      if (!this.pending.get(groupKey(flow, c.group))?.commits.has(partitionId(c))) {
+        this.hold(flow, c);
+      }
     }
   }
 
   async close(): Promise<void> {
     this.abort.abort();
     await this.loop;
+    await this.writing;
     await Promise.all([...this.tails.values()].map((t) => t.close()));
     await Promise.all(this.clients.map((c) => c.close()));
   }
 }
 
-function pendingId(flow: string, c: OffsetCommitRecord): string {
-  return `${flow}\u0000${c.group}\u0000${c.topic}\u0000${c.partition}`;
+function groupKey(flow: string, group: string): string {
+  return `${flow}\u0000${group}`;
+}
+
+function partitionId(c: OffsetCommitRecord): string {
+  return `${c.topic}\u0000${c.partition}`;
 }
 
 function groupBy<T, V>(items: readonly T[], key: (item: T) => string, value: (item: T) => V) {

@@ -40,6 +40,11 @@ export class OffsetsCore {
    * source is lost, a group absent from it is known never to have committed (see fromCheckpoints).
    */
   readonly lastGroupRead = new Map<string, { time: number; withOffsets: ReadonlySet<string> }>();
+  /**
+   * Commit-driven checkpoints, when on: a translation from checkpoints first has them write the
+   * group's commits followed but not written yet (CommitCheckpoints.flush, bounded in time).
+   */
+  pendingCommits: { flush(flow: string, group: string): Promise<unknown> } | undefined;
 
   constructor(
     config: GeoConfig,
@@ -89,6 +94,9 @@ export class OffsetsCore {
     try {
       positions = await this.groups.committedOffsets(flow.source, group);
     } catch (error) {
+      // Only here: a source that answers gives offsets at least as new as any commit followed
+      // from its `__consumer_offsets`, which are written within a pass anyway.
+      await this.pendingCommits?.flush(flow.name, group);
       return this.fromCheckpoints(flow, group, wanted, error);
     }
     positions = positions.filter((p) => wanted(p.topic));

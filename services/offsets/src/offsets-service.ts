@@ -88,5 +88,6 @@ function startCheckpointing(
   });
   commits.sync(flows);
   commits.start();
+  core.pendingCommits = commits;
   return { loop, commits };
 }
