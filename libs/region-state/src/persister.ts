@@ -8,8 +8,11 @@ import { entryKey, type RegionLog, type RegionLogEntry } from "./region-log";
 export interface Persister {
   /** Queues entries for the clusters; newer entries with the same key replace queued ones. */
   enqueue(clusters: readonly string[], entries: readonly RegionLogEntry[]): void;
-  /** Tries to write everything queued now; true when nothing is left. */
-  flush(): Promise<boolean>;
+  /**
+   * Tries to write what is queued for `clusters` (default: all) now; true when nothing is left
+   * there. Each cluster is written on its own, so one that does not answer delays only itself.
+   */
+  flush(clusters?: readonly string[]): Promise<boolean>;
   /** Entries waiting, by cluster. */
   pending(): ReadonlyMap<string, number>;
   close(): Promise<void>;
@@ -18,38 +21,52 @@ export interface Persister {
 export function createPersister(log: RegionLog, logger: Logger, intervalMs = 1000): Persister {
   const queued = new Map<string, Map<string, RegionLogEntry>>();
   const abort = new AbortController();
-  let flushing: Promise<boolean> | undefined;
+  /** Per cluster: the write under way, and one more queued behind it for entries added since. */
+  const writes = new Map<string, { running?: Promise<boolean>; next?: Promise<boolean> }>();
 
-  const flushOnce = async (): Promise<boolean> => {
-    let ok = true;
-    await Promise.all(
-      [...queued].map(async ([cluster, entries]) => {
-        if (entries.size === 0) return;
-        const batch = [...entries];
-        try {
-          await log.append(
-            cluster,
-            batch.map(([, entry]) => entry),
-          );
-          // Only what was written leaves the queue; a newer entry queued meanwhile stays.
-          for (const [key, entry] of batch) if (entries.get(key) === entry) entries.delete(key);
-        } catch (error) {
-          ok = false;
-          logger.warn(
-            { cluster, pending: entries.size, err: (error as Error).message },
-            `could not write region state to ${log.describe(cluster)}; retrying`,
-          );
-        }
-      }),
-    );
-    return ok;
+  const writeCluster = async (cluster: string): Promise<boolean> => {
+    const entries = queued.get(cluster);
+    if (entries === undefined || entries.size === 0) return true;
+    const batch = [...entries];
+    try {
+      await log.append(
+        cluster,
+        batch.map(([, entry]) => entry),
+      );
+      // Only what was written leaves the queue; a newer entry queued meanwhile stays.
+      for (const [key, entry] of batch) if (entries.get(key) === entry) entries.delete(key);
+      return entries.size === 0;
+    } catch (error) {
+      logger.warn(
+        { cluster, pending: entries.size, err: (error as Error).message },
+        `could not write region state to ${log.describe(cluster)}; retrying`,
+      );
+      return false;
+    }
   };
-  const flush = () => {
-    flushing ??= flushOnce().finally(() => {
-      flushing = undefined;
+  // A flush asked while a write runs waits for it, then writes what was queued meanwhile (one
+  // such follow-up per cluster, however many ask): the caller's entries are in it.
+  const flushCluster = (cluster: string): Promise<boolean> => {
+    let slot = writes.get(cluster);
+    if (slot === undefined) {
+      slot = {};
+      writes.set(cluster, slot);
+    }
+    const current = slot;
+    if (current.running === undefined) {
+      current.running = writeCluster(cluster).finally(() => {
+        current.running = undefined;
+      });
+      return current.running;
+    }
+    current.next ??= current.running.then(() => {
+      current.next = undefined;
+      return flushCluster(cluster);
     });
-    return flushing;
+    return current.next;
   };
+  const flush = async (clusters: readonly string[] = [...queued.keys()]) =>
+    (await Promise.all(clusters.map(flushCluster))).every(Boolean);
   const loop = runLoop(
     async () => {
       if (!(await flush())) throw new Error("region state not yet written everywhere");

@@ -132,10 +132,18 @@ export async function finishTransition(
   const state = ctx.parse(json);
   const record = normalizeRecord(JSON.parse(recordJson));
   ctx.persistState(state, record);
-  // Redis holds the flip; the region topics are its copy for an empty Redis. Wait a moment
-  // for them, not for a lost region's brokers: the persister keeps retrying those, and a
-  // failover's caller must not wait out their timeouts.
-  await Promise.race([ctx.persister.flush(), sleep(FINISH_PERSIST_WAIT_MS)]);
+  // Redis holds the flip; the region topics are its copy for an empty Redis, which restores
+  // the newest state either cluster has. So wait a moment for the active region's copy only:
+  // a failover's caller must not wait out a lost region's brokers (the persister keeps
+  // retrying those, and the other cluster's write goes on in the background).
+  const active = requireGroup(ctx.groups, flowGroup).regions.find(
+    (r) => r.region === state.activeRegion,
+  );
+  void ctx.persister.flush();
+  await Promise.race([
+    ctx.persister.flush(active === undefined ? undefined : [active.cluster]),
+    sleep(FINISH_PERSIST_WAIT_MS),
+  ]);
   return { state, record };
 }
 
