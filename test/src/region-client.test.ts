@@ -47,6 +47,7 @@ before(async () => {
   - { name: events, clusters: [us-east, eu-west] }
   - { name: orders, clusters: [us-east, eu-west] }
   - { name: payments, clusters: [us-east, eu-west] }
+  - { name: ledger, clusters: [us-east, eu-west] }
 services:
   health: { listen: "127.0.0.1:${healthPort}", metricsListen: "127.0.0.1:0" }
 `,
@@ -68,7 +69,7 @@ services:
     Object.entries(kafkas).map(([alias, kafka]) => [alias, kafka.admin()]),
   );
   await Promise.all(Object.values(admins).map((admin) => admin.connect()));
-  await createTopicsEverywhere(Object.values(admins), ["events", "orders", "payments"]);
+  await createTopicsEverywhere(Object.values(admins), ["events", "orders", "payments", "ledger"]);
 });
 
 after(async () => {
@@ -240,7 +241,85 @@ describe("region client helper (real health service, Redis, two Kafka clusters)"
     return producer;
   }
 
-  // Last two: they kill a broker (started again before each ends).
+  // Last three: they kill a broker (started again before each ends).
+  it("a consumer fails over from a dead broker without waiting to commit there, and resumes from the failover's commit", async () => {
+    const write = async (alias: string, values: readonly string[]) => {
+      const producer = kafkas[alias]!.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      await producer.send({
+        topic: "ledger",
+        messages: values.map((value, i) => ({ partition: i % 3, value })),
+      });
+      await producer.disconnect();
+    };
+    const before = Array.from({ length: 60 }, (_, i) => `before-${i}`);
+    for (const alias of ["us-east", "eu-west"]) await write(alias, before);
+    const handled: { value: string; region: string }[] = [];
+    const consumer = createFollowingConsumer({
+      follower: follower("ledger"),
+      groupId: "audit",
+      topics: () => ["ledger"],
+      // The failover commits the group's checkpoints in eu-west itself (whileLocked below).
+      commitTranslated: async () => {},
+      logger,
+      eachMessage: async ({ message, region }) => {
+        handled.push({ value: message.value!.toString(), region });
+      },
+    });
+    await consumer.start();
+    await waitFor("every record handled at us-east", () => handled.length >= before.length, {
+      timeoutMs: 60_000,
+    });
+    // What the failover's commit-offsets step does: the group's position, translated.
+    await admins["eu-west"]!.setOffsets({
+      groupId: "audit",
+      topic: "ledger",
+      partitions: [0, 1, 2].map((partition) => ({ partition, offset: "20" })),
+    });
+    await stack.clusters[0]!.killBroker(1);
+    try {
+      await movePeer(
+        peer,
+        "ledger",
+        "eu-west",
+        () =>
+          waitFor("the consumer leaving us-east", () => consumer.region() === undefined, {
+            timeoutMs: 20_000,
+          }),
+        "failing-over",
+      );
+      const flipped = performance.now();
+      await waitFor("the consumer in eu-west", () => consumer.region() === "eu-west", {
+        timeoutMs: 30_000,
+      });
+      const resumedMs = performance.now() - flipped;
+      await write("eu-west", ["after-0", "after-1", "after-2"]);
+      await waitFor("the records written in eu-west handled", () => handled.length >= 63, {
+        timeoutMs: 30_000,
+      });
+      // Leaving began at FAILING_OVER, just before the flip. Committing to the dead region first
+      // held the consumer there for seconds (kafkajs retries, bounded by leaveTimeoutMs, 10 s);
+      // now it waits only for a disconnect bounded at 0.5 s.
+      assert.ok(
+        resumedMs < 2500,
+        `consuming in eu-west ${Math.round(resumedMs)} ms after the flip`,
+      );
+      assert.deepEqual(
+        handled
+          .filter((h) => h.region === "eu-west")
+          .map((h) => h.value)
+          .sort(),
+        ["after-0", "after-1", "after-2"],
+        "resumed from the failover's commit: nothing before it handled again",
+      );
+      assert.deepEqual(consumer.history, ["us-east", "eu-west"]);
+      logger.warn({ resumedMs: Math.round(resumedMs) }, "consumer failover from a dead broker");
+    } finally {
+      await consumer.close();
+      await stack.clusters[0]!.startBroker(1);
+    }
+  });
+
   it("a producer fails over from a dead broker within switchWaitMs: the send in flight there rejects as outcome unknown", async () => {
     const switchWaitMs = 2000;
     const producer = await producerLosingItsBroker("us-east", { switchWaitMs });

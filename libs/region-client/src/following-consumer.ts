@@ -4,6 +4,7 @@
 // and joins there, so every record is handled once.
 
 import type { Logger } from "@geo/logging";
+import { healthV1 } from "@geo/proto";
 import type { Consumer, ConsumerConfig, EachMessagePayload } from "kafkajs";
 import type { FollowingClient, FollowingClientOptions } from "./following-client";
 import { componentLogger, type RegionEndpoint, type RegionView } from "./region-follower";
@@ -55,7 +56,7 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
 
   const apply = async (view: RegionView) => {
     if (!view.open || (state.running !== undefined && state.running.region !== view.activeRegion))
-      await leave(state);
+      await leave(state, LEFT_BY_FAILOVER.has(view.phase));
     if (!view.open || state.running !== undefined || state.closed) return;
     if (lastRegion !== undefined && lastRegion !== view.activeRegion)
       await translate(state, view, lastRegion);
@@ -82,7 +83,7 @@ export function createFollowingConsumer(options: FollowingConsumerOptions): Foll
       state.closed = true;
       following.stop();
       await following.idle();
-      await leave(state);
+      await leave(state, false);
     },
   };
 }
@@ -102,8 +103,25 @@ interface ConsumerState {
   readonly left: WeakSet<Consumer>;
 }
 
-/** Stops taking records, commits what the handler finished and leaves the region's group. */
-async function leave(state: ConsumerState): Promise<void> {
+/** The phases in which the region being left is (taken for) lost. */
+const LEFT_BY_FAILOVER = new Set([
+  healthV1.RegionPhase.FAILING_OVER,
+  healthV1.RegionPhase.FAILED_OVER,
+]);
+
+/**
+ * How long leaving a lost region waits for its brokers to end the session (kafkajs's disconnect
+ * from a dead broker hangs; it goes on in the background, and `left` keeps it from restarting).
+ */
+const LOST_REGION_DISCONNECT_MS = 500;
+
+/**
+ * Stops taking records, commits what the handler finished and leaves the region's group. Out of
+ * a region a failover leaves, nothing is committed there: the failover already committed the
+ * group's translated checkpoints in the new region, and a dead region's coordinator would only
+ * hold the consumer for `leaveTimeoutMs` (5 s of a bench failover's 10.6 s to resume).
+ */
+async function leave(state: ConsumerState, lost: boolean): Promise<void> {
   if (state.running === undefined) return;
   const { consumer, topics, region } = state.running;
   state.running = undefined;
@@ -113,21 +131,28 @@ async function leave(state: ConsumerState): Promise<void> {
   await within(timeoutMs, state.handling);
   const offsets = [...state.finished.values()];
   // A region that failed cannot take the commit; the failover translates its checkpoints.
-  const committed = await within(
-    timeoutMs,
-    offsets.length > 0 ? consumer.commitOffsets(offsets) : Promise.resolve(),
-  ).catch((error: Error) => {
-    state.logger.warn({ region, err: error.message }, "could not commit before leaving");
-    return false;
-  });
+  const committed =
+    !lost &&
+    (await within(
+      timeoutMs,
+      offsets.length > 0 ? consumer.commitOffsets(offsets) : Promise.resolve(),
+    ).catch((error: Error) => {
+      state.logger.warn({ region, err: error.message }, "could not commit before leaving");
+      return false;
+    }));
   // Disconnected whatever the commit did: a consumer left connecting to a dead region would
   // keep retrying (and the process alive); `left` also stops kafkajs from restarting it.
   const disconnected = await within(
-    timeoutMs,
+    lost ? Math.min(timeoutMs, LOST_REGION_DISCONNECT_MS) : timeoutMs,
     consumer.disconnect().catch(() => undefined),
   );
   state.logger.info(
-    { region, committed: committed ? offsets.length : 0, clean: committed && disconnected },
+    {
+      region,
+      committed: committed ? offsets.length : 0,
+      clean: committed && disconnected,
+      ...(lost ? { failover: true } : {}),
+    },
     "left the region",
   );
 }
