@@ -7,6 +7,7 @@
 // what is still pending then rejects with PRODUCER_CLOSED_OUTCOME_UNKNOWN (sent, unanswered) or
 // PRODUCER_CLOSED (held, never sent).
 import { CodedError } from "@geo/errors";
+import type { Logger } from "@geo/logging";
 import { healthV1 } from "@geo/proto";
 import type { Producer, ProducerConfig, ProducerRecord, RecordMetadata } from "kafkajs";
 import type { FollowingClient, FollowingClientOptions } from "./following-client";
@@ -82,142 +83,186 @@ const closedBeforeSent = () =>
   );
 
 export function createFollowingProducer(options: FollowingProducerOptions): FollowingProducer {
-  const logger = componentLogger(options.logger, { component: "following-producer" });
-  const switchWaitMs = options.switchWaitMs ?? DEFAULT_SWITCH_WAIT_MS;
-  const closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
-  let connected: { region: string; producer: Producer } | undefined;
-  let gate = deferred();
-  let open = false;
-  const inFlight = new Set<PendingSend>();
-  const history: string[] = [];
-  let closed = false;
-
-  /** Holds new sends; waits for those in flight, at most `switchWaitMs` when `bounded`. */
-  const hold = async (view: RegionView, bounded: boolean): Promise<void> => {
-    if (open) gate = deferred();
-    open = false;
-    const settled = Promise.allSettled([...inFlight].map((p) => p.settled));
-    if (!bounded) await settled;
-    if (!bounded || (await within(switchWaitMs, settled))) return;
-    const left = [...inFlight];
-    const from = connected?.region ?? "the old region";
-    for (const pending of left) {
-      // Removed now, not when the caller's await resumes: the next change must not wait for it.
-      inFlight.delete(pending);
-      pending.abandon(outcomeUnknown(from, switchWaitMs));
-    }
-    logger.warn(
-      {
-        region: from,
-        phase: healthV1.RegionPhase[view.phase],
-        abandoned: left.length,
-        switchWaitMs,
-      },
-      "the old region did not answer the sends in flight; rejected them as outcome unknown",
-    );
+  const state: ProducerState = {
+    options,
+    logger: componentLogger(options.logger, { component: "following-producer" }),
+    switchWaitMs: options.switchWaitMs ?? DEFAULT_SWITCH_WAIT_MS,
+    closeWaitMs: options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS,
+    connected: undefined,
+    gate: deferred(),
+    open: false,
+    inFlight: new Set(),
+    history: [],
+    closed: false,
   };
-  const abandonOnClose = () => {
-    const region = connected?.region ?? "the old region";
-    const left = [...inFlight];
-    inFlight.clear();
-    for (const pending of left) pending.abandon(closedOutcomeUnknown(region, closeWaitMs));
-    logger.warn(
-      { region, abandoned: left.length, closeWaitMs },
-      "closed with sends unanswered; rejected them as outcome unknown",
-    );
-  };
-  const apply = async (view: RegionView) => {
-    if (!view.open) {
-      // A failover leaves a region that may never answer; a planned drain waits for it.
-      await hold(view, view.phase === healthV1.RegionPhase.FAILING_OVER);
-      logger.info({ activeRegion: view.activeRegion }, "holding records while the region drains");
-      return;
-    }
-    if (connected?.region !== view.activeRegion) {
-      await hold(view, true);
-      // Bounded: the brokers of a region that failed may never answer.
-      if (connected !== undefined)
-        await within(
-          10_000,
-          connected.producer.disconnect().catch(() => undefined),
-        );
-      connected = undefined;
-      const producer = kafkaFor(
-        view,
-        view.activeRegion,
-        options.kafkaConfig,
-        options.clientId ?? "geo-following-producer",
-      ).producer(options.producerConfig ?? { idempotent: true, maxInFlightRequests: 1 });
-      const reached = await untilDone(
-        `connecting to ${view.activeRegion}`,
-        () => producer.connect(),
-        () => closed,
-        logger,
-      );
-      if (!reached || closed) {
-        // Closed while connecting: close() did not see this producer, so it is ours to end.
-        await within(
-          closeWaitMs,
-          producer.disconnect().catch(() => undefined),
-        );
-        return;
-      }
-      connected = { region: view.activeRegion, producer };
-      history.push(view.activeRegion);
-      logger.info(
-        { region: view.activeRegion, epoch: String(view.epoch) },
-        "producing to the active region",
-      );
-    }
-    open = true;
-    gate.resolve();
-  };
-  const following = followInOrder(options.follower, apply, logger, "producer");
-
+  const following = followInOrder(
+    options.follower,
+    (view) => apply(state, view),
+    state.logger,
+    "producer",
+  );
   return {
     start: () => following.started,
-    async send(record) {
-      for (;;) {
-        if (closed) throw closedBeforeSent();
-        await gate.promise;
-        // Checked after the await, before anything else runs: the send below is registered in
-        // flight before a drain can start waiting for it.
-        if (open && connected !== undefined && !closed) break;
-      }
-      const sending = connected.producer.send(record);
-      let abandon!: (error: Error) => void;
-      const abandoned = new Promise<never>((_, reject) => {
-        abandon = reject;
-      });
-      // The race handles both: a send abandoned, then rejected by kafkajs, is no unhandled error.
-      const pending: PendingSend = { settled: sending, abandon };
-      inFlight.add(pending);
-      try {
-        return await Promise.race([sending, abandoned]);
-      } finally {
-        inFlight.delete(pending);
-      }
-    },
-    region: () => (open ? connected?.region : undefined),
-    inFlight: () => inFlight.size,
-    history,
-    async close() {
-      closed = true;
-      following.stop();
-      gate.resolve(); // held sends wake up and reject as closed
-      // A switch under way may itself be waiting for the sends in flight.
-      const drained = Promise.allSettled([
-        following.idle(),
-        ...[...inFlight].map((p) => p.settled),
-      ]);
-      if (!(await within(closeWaitMs, drained))) abandonOnClose();
-      // Bounded like a switch: the brokers of a failed region may never answer.
-      if (connected !== undefined)
-        await within(
-          closeWaitMs,
-          connected.producer.disconnect().catch(() => undefined),
-        );
-      connected = undefined;
-    },
+    send: (record) => send(state, record),
+    region: () => (state.open ? state.connected?.region : undefined),
+    inFlight: () => state.inFlight.size,
+    history: state.history,
+    close: () => close(state, following),
   };
+}
+
+/** What following, sending and closing share. */
+interface ProducerState {
+  readonly options: FollowingProducerOptions;
+  readonly logger: Logger;
+  readonly switchWaitMs: number;
+  readonly closeWaitMs: number;
+  connected: { region: string; producer: Producer } | undefined;
+  /** Resolved while sends may go (open); replaced when a drain holds them. */
+  gate: ReturnType<typeof deferred>;
+  open: boolean;
+  readonly inFlight: Set<PendingSend>;
+  readonly history: string[];
+  closed: boolean;
+}
+
+/** Rejects every send in flight with `error` (removed now: nothing must wait for them). */
+function abandonInFlight(state: ProducerState, error: (region: string) => Error): number {
+  const region = state.connected?.region ?? "the old region";
+  const left = [...state.inFlight];
+  state.inFlight.clear();
+  for (const pending of left) pending.abandon(error(region));
+  return left.length;
+}
+
+/** Holds new sends; waits for those in flight, at most `switchWaitMs` when `bounded`. */
+async function hold(state: ProducerState, view: RegionView, bounded: boolean): Promise<void> {
+  if (state.open) state.gate = deferred();
+  state.open = false;
+  const settled = Promise.allSettled([...state.inFlight].map((p) => p.settled));
+  if (!bounded) await settled;
+  if (!bounded || (await within(state.switchWaitMs, settled))) return;
+  const { switchWaitMs } = state;
+  const abandoned = abandonInFlight(state, (region) => outcomeUnknown(region, switchWaitMs));
+  state.logger.warn(
+    {
+      region: state.connected?.region ?? "the old region",
+      phase: healthV1.RegionPhase[view.phase],
+      abandoned,
+      switchWaitMs,
+    },
+    "the old region did not answer the sends in flight; rejected them as outcome unknown",
+  );
+}
+
+async function apply(state: ProducerState, view: RegionView): Promise<void> {
+  if (!view.open) {
+    // A failover leaves a region that may never answer; a planned drain waits for it.
+    await hold(state, view, view.phase === healthV1.RegionPhase.FAILING_OVER);
+    state.logger.info(
+      { activeRegion: view.activeRegion },
+      "holding records while the region drains",
+    );
+    return;
+  }
+  if (state.connected?.region !== view.activeRegion) {
+    await hold(state, view, true);
+    if (!(await reconnect(state, view))) return;
+  }
+  state.open = true;
+  state.gate.resolve();
+}
+
+/** Leaves the old region's brokers and connects to the active region's; false when closed. */
+async function reconnect(state: ProducerState, view: RegionView): Promise<boolean> {
+  const { options, logger } = state;
+  // Bounded: the brokers of a region that failed may never answer.
+  if (state.connected !== undefined)
+    await within(
+      10_000,
+      state.connected.producer.disconnect().catch(() => undefined),
+    );
+  state.connected = undefined;
+  const producer = kafkaFor(
+    view,
+    view.activeRegion,
+    options.kafkaConfig,
+    options.clientId ?? "geo-following-producer",
+  ).producer(options.producerConfig ?? { idempotent: true, maxInFlightRequests: 1 });
+  const reached = await untilDone(
+    `connecting to ${view.activeRegion}`,
+    () => producer.connect(),
+    () => state.closed,
+    logger,
+  );
+  if (!reached || state.closed) {
+    // Closed while connecting: close() did not see this producer, so it is ours to end.
+    await within(
+      state.closeWaitMs,
+      producer.disconnect().catch(() => undefined),
+    );
+    return false;
+  }
+  state.connected = { region: view.activeRegion, producer };
+  state.history.push(view.activeRegion);
+  logger.info(
+    { region: view.activeRegion, epoch: String(view.epoch) },
+    "producing to the active region",
+  );
+  return true;
+}
+
+async function send(state: ProducerState, record: ProducerRecord): Promise<RecordMetadata[]> {
+  let connected: ProducerState["connected"];
+  for (;;) {
+    if (state.closed) throw closedBeforeSent();
+    await state.gate.promise;
+    // Checked after the await, before anything else runs: the send below is registered in
+    // flight before a drain can start waiting for it.
+    connected = state.connected;
+    if (state.open && connected !== undefined && !state.closed) break;
+  }
+  const sending = connected.producer.send(record);
+  let abandon!: (error: Error) => void;
+  const abandoned = new Promise<never>((_, reject) => {
+    abandon = reject;
+  });
+  // The race handles both: a send abandoned, then rejected by kafkajs, is no unhandled error.
+  const pending: PendingSend = { settled: sending, abandon };
+  state.inFlight.add(pending);
+  try {
+    return await Promise.race([sending, abandoned]);
+  } finally {
+    state.inFlight.delete(pending);
+  }
+}
+
+async function close(
+  state: ProducerState,
+  following: ReturnType<typeof followInOrder>,
+): Promise<void> {
+  const { closeWaitMs } = state;
+  state.closed = true;
+  following.stop();
+  state.gate.resolve(); // held sends wake up and reject as closed
+  // A switch under way may itself be waiting for the sends in flight.
+  const drained = Promise.allSettled([
+    following.idle(),
+    ...[...state.inFlight].map((p) => p.settled),
+  ]);
+  if (!(await within(closeWaitMs, drained))) {
+    const region = state.connected?.region ?? "the old region";
+    const abandoned = abandonInFlight(state, (r) => closedOutcomeUnknown(r, closeWaitMs));
+    state.logger.warn(
+      { region, abandoned, closeWaitMs },
+      "closed with sends unanswered; rejected them as outcome unknown",
+    );
+  }
+  // Bounded like a switch: the brokers of a failed region may never answer.
+  if (state.connected !== undefined)
+    await within(
+      closeWaitMs,
+      state.connected.producer.disconnect().catch(() => undefined),
+    );
+  state.connected = undefined;
 }
